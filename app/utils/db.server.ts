@@ -1,0 +1,93 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely'
+import pg from 'pg'
+import type { DB } from '#db/schema.ts'
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database.server.ts'
+import { getEnv } from './env.server.ts'
+import { singleton, takeSingleton } from './singleton.server.ts'
+
+export type Database = Kysely<DB>
+export type DatabaseTransaction = Transaction<DB>
+
+const INT8_OID = 20
+
+/**
+ * Money is stored as bigint minor units. Every amount we handle is far below 2^53, so int8 comes
+ * back as a JS number; a value that would lose precision is an error, never a silent rounding.
+ */
+function parseInt8(value: string): number {
+  const parsed = Number(value)
+  if (!Number.isSafeInteger(parsed)) throw new RangeError(`int8 value ${value} is not a safe integer`)
+  return parsed
+}
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return parseInt8
+    return pg.types.getTypeParser(oid, format)
+  },
+} as pg.CustomTypesConfig
+
+export function createPool(connectionString: string, max = 10) {
+  const pool = new pg.Pool({ connectionString, max, types, idleTimeoutMillis: 30_000 })
+  // An idle client losing its server (restart, network) must not crash the process.
+  pool.on('error', () => {})
+  return pool
+}
+
+export function createDatabase(pool: pg.Pool | (() => Promise<pg.Pool>)): Database {
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+}
+
+/** The embedded database of this process, started on first use. */
+export function getEmbeddedDatabase(): Promise<EmbeddedDatabase> {
+  return singleton('embedded-database', () =>
+    startEmbeddedDatabase({ dataDir: getEnv().PGLITE_DIR }),
+  )
+}
+
+/** The connection string every part of the app uses: the real server, or the embedded one. */
+export async function getDatabaseUrl(): Promise<string> {
+  const env = getEnv()
+  return env.DATABASE_URL ?? (await getEmbeddedDatabase()).url
+}
+
+type DatabaseHandle = { db: Database; pool: Promise<pg.Pool> }
+
+function handle(): DatabaseHandle {
+  return singleton('database', () => {
+    const pool = getDatabaseUrl().then((url) => createPool(url, getEnv().DATABASE_POOL_MAX))
+    // Kysely asks for the pool on first query, so importing this module never touches the database.
+    return { db: createDatabase(() => pool), pool }
+  })
+}
+
+/** The app's database. Route loaders and actions pass it to module functions. */
+export function getDb(): Database {
+  return handle().db
+}
+
+/** Whether the database answers; used by /healthz. */
+export async function pingDatabase(timeoutMs = 2_000): Promise<boolean> {
+  const pool = await handle().pool
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs)
+  })
+  const ping = pool.query('select 1').then(
+    () => true,
+    () => false,
+  )
+  try {
+    return await Promise.race([ping, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Closes the pool and, when this process owns it, the embedded database. */
+export async function closeDb() {
+  const database = takeSingleton<DatabaseHandle>('database')
+  if (database) await database.db.destroy()
+  const embedded = takeSingleton<Promise<EmbeddedDatabase>>('embedded-database')
+  if (embedded) await (await embedded).stop()
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod'
+
+const booleanFromString = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1')
+
+/** Every variable the app reads. `.env.example` documents each one. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Public origin, used in links inside emails and for same-origin checks. */
+  APP_URL: z.string().url().optional(),
+  /** A real PostgreSQL server. When unset the app runs an embedded PGlite database. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Where the embedded database keeps its files (ignored when DATABASE_URL is set). */
+  PGLITE_DIR: z.string().min(1).default('./data/pglite'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** Apply pending migrations when the server starts (safe with several instances). */
+  MIGRATE_ON_START: booleanFromString.default('true'),
+  /** Load the demo data into an empty database when the dev server starts. */
+  SEED_ON_START: booleanFromString,
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  STRIPE_SECRET_KEY: z.string().startsWith('sk_').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  RESEND_API_KEY: z.string().startsWith('re_').optional(),
+  RESEND_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  EMAIL_FROM: z.string().min(3).optional(),
+  /** How many seconds to wait for requests in flight when asked to stop. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
+})
+
+export type Env = z.infer<typeof envSchema>
+
+/** Secrets production cannot run without; each later feature adds its own here. */
+const requiredInProduction = ['SESSION_SECRET'] as const satisfies readonly (keyof Env)[]
+
+export class EnvError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`)
+    this.name = 'EnvError'
+  }
+}
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const cleaned = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
+  )
+  const result = envSchema.safeParse(cleaned)
+  if (!result.success) {
+    throw new EnvError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    )
+  }
+  const env = result.data
+  if (env.NODE_ENV === 'production') {
+    const missing = requiredInProduction.filter((name) => env[name] === undefined)
+    if (missing.length > 0) {
+      throw new EnvError(missing.map((name) => `${name} is required in production`))
+    }
+  }
+  return env
+}
+
+let parsed: Env | undefined
+
+/** The environment, parsed once. Start-up calls this first so a bad setting stops the process. */
+export function getEnv(): Env {
+  parsed ??= parseEnv(process.env)
+  return parsed
+}
+
+/** For tests that change process.env between cases. */
+export function resetEnvForTests() {
+  parsed = undefined
+}

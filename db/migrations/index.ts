@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely'
+import * as initialDataModel from './0001-initial-data-model.ts'
+
+/**
+ * Every migration, in order. Listed by hand (not read from the folder) so that the same list
+ * works under tsx, vitest and the Remix build. Never rename or reorder an entry.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-initial-data-model': initialDataModel,
+}

@@ -1,0 +1,386 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+/**
+ * The database as TypeScript sees it; db/migrations/ is the truth and this file follows it.
+ * `Generated` marks columns the database fills in; int8 arrives as a number (db.server.ts).
+ */
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>
+type Json<T> = ColumnType<T, string, string>
+
+export type StaffRole = 'admin' | 'staff' | 'viewer'
+export type AppealStatus = 'draft' | 'published' | 'closed'
+export type DonationFrequency = 'one_off' | 'monthly'
+export type DonationStatus = 'pending' | 'processing' | 'confirmed' | 'failed' | 'abandoned'
+export type RecurringPlanStatus = 'pending' | 'active' | 'past_due' | 'cancelled' | 'abandoned'
+export type LedgerEntryKind = 'charge' | 'refund' | 'dispute_hold' | 'dispute_release' | 'dispute_loss'
+export type EventMode = 'in_person' | 'online'
+export type EventStatus = 'draft' | 'published' | 'cancelled'
+export type TicketKind = 'free' | 'paid' | 'pay_what_you_can'
+export type RegistrationStatus =
+  | 'held'
+  | 'confirmed'
+  | 'waitlisted'
+  | 'offered'
+  | 'cancelled'
+  | 'expired'
+  | 'refunded'
+export type EmailStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'suppressed'
+export type SuppressionReason = 'bounced' | 'complained' | 'manual'
+export type WebhookProvider = 'stripe' | 'resend'
+
+export interface OrganisationTable {
+  id: Generated<number>
+  name: string
+  short_name: string
+  tagline: string | null
+  vision: string
+  mission: string
+  focus_areas: ColumnType<string[], string[] | undefined, string[]>
+  primary_colour: Generated<string>
+  accent_colour: Generated<string>
+  contact_email: string | null
+  website_url: string | null
+  charity_number: string | null
+  gift_aid_enabled: Generated<boolean>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface TestimonialsTable {
+  id: Generated<string>
+  quote: string
+  author: string
+  author_context: string | null
+  position: Generated<number>
+  published: Generated<boolean>
+  created_at: CreatedAt
+}
+
+export interface StaffUsersTable {
+  id: Generated<string>
+  email: string
+  name: string
+  role: StaffRole
+  password_hash: string | null
+  disabled_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface StaffSessionsTable {
+  token_hash: string
+  staff_user_id: string
+  created_at: CreatedAt
+  last_seen_at: Generated<Date>
+  expires_at: Timestamp
+}
+
+export interface StaffSignInTokensTable {
+  token_hash: string
+  staff_user_id: string
+  expires_at: Timestamp
+  used_at: Timestamp | null
+  created_at: CreatedAt
+}
+
+export interface AuditLogTable {
+  id: Generated<number>
+  staff_user_id: string | null
+  action: string
+  subject_type: string | null
+  subject_id: string | null
+  details: Json<Record<string, unknown>>
+  created_at: CreatedAt
+}
+
+export interface SupportersTable {
+  id: Generated<string>
+  email: string | null
+  name: string | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  erased_at: Timestamp | null
+}
+
+export interface EmailSuppressionsTable {
+  email: string
+  reason: SuppressionReason
+  created_at: CreatedAt
+}
+
+export interface AppealsTable {
+  id: Generated<string>
+  slug: string
+  title: string
+  summary: string
+  beneficiary_name: string
+  beneficiary_is_pseudonym: Generated<boolean>
+  story_markdown: string
+  photo_path: string | null
+  photo_alt: string | null
+  currency: string
+  goal_minor: number
+  suggested_amounts_minor: ColumnType<number[], number[] | undefined, number[]>
+  status: ColumnType<AppealStatus, AppealStatus | undefined, AppealStatus>
+  featured: Generated<boolean>
+  published_at: Timestamp | null
+  closes_at: Timestamp | null
+  closed_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface AppealTotalsTable {
+  appeal_id: string
+  currency: string
+  confirmed_gross_minor: Generated<number>
+  refunded_minor: Generated<number>
+  disputed_minor: Generated<number>
+  donation_count: Generated<number>
+  donor_count: Generated<number>
+  updated_at: UpdatedAt
+}
+
+export interface AppealUpdatesTable {
+  id: Generated<string>
+  appeal_id: string
+  title: string
+  body_markdown: string
+  published_at: ColumnType<Date, Date | string | undefined, Date | string>
+  emailed_at: Timestamp | null
+  author_staff_user_id: string | null
+  created_at: CreatedAt
+}
+
+export interface GiftAidDeclarationsTable {
+  id: Generated<string>
+  supporter_id: string
+  full_name: string
+  house_name_or_number: string
+  address: string
+  postcode: string
+  declaration_text: string
+  declared_at: ColumnType<Date, Date | string | undefined, Date | string>
+  cancelled_at: Timestamp | null
+}
+
+export interface RecurringPlansTable {
+  id: Generated<string>
+  appeal_id: string
+  supporter_id: string
+  amount_minor: number
+  currency: string
+  status: ColumnType<RecurringPlanStatus, RecurringPlanStatus | undefined, RecurringPlanStatus>
+  stripe_subscription_id: string | null
+  stripe_customer_id: string | null
+  started_at: Timestamp | null
+  cancelled_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface DonationsTable {
+  id: Generated<string>
+  appeal_id: string
+  supporter_id: string
+  recurring_plan_id: string | null
+  frequency: DonationFrequency
+  amount_minor: number
+  fee_cover_minor: Generated<number>
+  currency: string
+  status: ColumnType<DonationStatus, DonationStatus | undefined, DonationStatus>
+  refunded_minor: Generated<number>
+  disputed_minor: Generated<number>
+  donor_name: string | null
+  donor_email: string | null
+  message: string | null
+  show_name: Generated<boolean>
+  show_amount: Generated<boolean>
+  show_message: Generated<boolean>
+  updates_opt_in: Generated<boolean>
+  gift_aid_declaration_id: string | null
+  stripe_checkout_session_id: string | null
+  stripe_payment_intent_id: string | null
+  stripe_charge_id: string | null
+  stripe_invoice_id: string | null
+  stripe_subscription_id: string | null
+  stripe_customer_id: string | null
+  confirmed_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface LedgerEntriesTable {
+  id: Generated<number>
+  donation_id: string
+  appeal_id: string
+  kind: LedgerEntryKind
+  amount_minor: number
+  currency: string
+  stripe_object_id: string
+  stripe_event_id: string | null
+  occurred_at: ColumnType<Date, Date | string | undefined, Date | string>
+  created_at: CreatedAt
+}
+
+export interface DonationEventsTable {
+  id: Generated<number>
+  donation_id: string
+  type: string
+  detail: Json<Record<string, unknown>>
+  stripe_event_id: string | null
+  created_at: CreatedAt
+}
+
+export interface EventsTable {
+  id: Generated<string>
+  slug: string
+  title: string
+  summary: string
+  description_markdown: string
+  starts_at: Timestamp
+  ends_at: Timestamp
+  time_zone: string
+  mode: EventMode
+  venue_name: string | null
+  venue_address: string | null
+  access_notes: string | null
+  online_url: string | null
+  organiser_name: string
+  capacity: number
+  places_taken: Generated<number>
+  max_per_order: Generated<number>
+  status: ColumnType<EventStatus, EventStatus | undefined, EventStatus>
+  featured: Generated<boolean>
+  published_at: Timestamp | null
+  cancelled_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface TicketTypesTable {
+  id: Generated<string>
+  event_id: string
+  name: string
+  kind: TicketKind
+  price_minor: Generated<number>
+  min_price_minor: Generated<number>
+  currency: string
+  position: Generated<number>
+  created_at: CreatedAt
+}
+
+export interface RegistrationsTable {
+  id: Generated<string>
+  event_id: string
+  ticket_type_id: string
+  supporter_id: string | null
+  name: string
+  email: string
+  quantity: Generated<number>
+  amount_minor: Generated<number>
+  currency: string
+  status: RegistrationStatus
+  is_group_booking: Generated<boolean>
+  access_needs: string | null
+  privacy_consent_at: Timestamp
+  hold_expires_at: Timestamp | null
+  waitlisted_at: Timestamp | null
+  offer_expires_at: Timestamp | null
+  checkin_token: string | null
+  checked_in_at: Timestamp | null
+  reminder_sent_at: Timestamp | null
+  stripe_checkout_session_id: string | null
+  stripe_payment_intent_id: string | null
+  confirmed_at: Timestamp | null
+  cancelled_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface SaversTable {
+  id: Generated<string>
+  supporter_id: string | null
+  alerts_reminder: Generated<boolean>
+  alerts_few_places: Generated<boolean>
+  created_at: CreatedAt
+}
+
+export interface SavedEventsTable {
+  saver_id: string
+  event_id: string
+  reminder_sent_at: Timestamp | null
+  few_places_sent_at: Timestamp | null
+  created_at: CreatedAt
+}
+
+export interface WebhookEventsTable {
+  provider: WebhookProvider
+  event_id: string
+  type: string
+  received_at: CreatedAt
+}
+
+export interface EmailOutboxTable {
+  id: Generated<string>
+  template: string
+  idempotency_key: string
+  to_address: string
+  props: Json<Record<string, unknown>>
+  status: ColumnType<EmailStatus, EmailStatus | undefined, EmailStatus>
+  attempts: Generated<number>
+  last_error: string | null
+  provider_message_id: string | null
+  delivered_at: Timestamp | null
+  sent_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface DevMailboxTable {
+  id: Generated<string>
+  outbox_id: string | null
+  from_address: string
+  to_address: string
+  subject: string
+  html: string
+  text: string
+  attachments: Json<{ filename: string; contentType: string; contentBase64: string }[]>
+  created_at: CreatedAt
+}
+
+export interface DB {
+  organisation: OrganisationTable
+  testimonials: TestimonialsTable
+  staff_users: StaffUsersTable
+  staff_sessions: StaffSessionsTable
+  staff_sign_in_tokens: StaffSignInTokensTable
+  audit_log: AuditLogTable
+  supporters: SupportersTable
+  email_suppressions: EmailSuppressionsTable
+  appeals: AppealsTable
+  appeal_totals: AppealTotalsTable
+  appeal_updates: AppealUpdatesTable
+  gift_aid_declarations: GiftAidDeclarationsTable
+  recurring_plans: RecurringPlansTable
+  donations: DonationsTable
+  ledger_entries: LedgerEntriesTable
+  donation_events: DonationEventsTable
+  events: EventsTable
+  ticket_types: TicketTypesTable
+  registrations: RegistrationsTable
+  savers: SaversTable
+  saved_events: SavedEventsTable
+  webhook_events: WebhookEventsTable
+  email_outbox: EmailOutboxTable
+  dev_mailbox: DevMailboxTable
+}
+
+export type Appeal = Selectable<AppealsTable>
+export type NewAppeal = Insertable<AppealsTable>
+export type AppealUpdate = Updateable<AppealsTable>
+export type Event = Selectable<EventsTable>
+export type NewEvent = Insertable<EventsTable>
