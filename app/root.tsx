@@ -1,0 +1,123 @@
+import type { LinksFunction, MetaFunction } from '@remix-run/node'
+import {
+  isRouteErrorResponse,
+  Link,
+  Links,
+  LiveReload,
+  Meta,
+  NavLink,
+  Outlet,
+  Scripts,
+  ScrollRestoration,
+  useLoaderData,
+  useRouteError,
+  useRouteLoaderData,
+} from '@remix-run/react'
+import type { ReactNode } from 'react'
+import { getOrganisation } from '#app/modules/organisation/organisation.server.ts'
+import appStyles from '#app/styles/app.css'
+import { getDb } from '#app/utils/db.server.ts'
+
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: appStyles },
+  { rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
+]
+
+export const meta: MetaFunction = () => [{ title: 'Sanad' }]
+
+export async function loader() {
+  const organisation = await getOrganisation(getDb())
+  return {
+    organisationName: organisation?.name ?? 'Sanad',
+    tagline: organisation?.tagline ?? null,
+    contactEmail: organisation?.contact_email ?? null,
+  }
+}
+
+export function Layout({ children }: { children: ReactNode }) {
+  const data = useRouteLoaderData<typeof loader>('root')
+  const organisationName = data?.organisationName ?? 'Sanad'
+  return (
+    <html lang="en-GB">
+      <head>
+        <meta charSet="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="strict-origin-when-cross-origin" />
+        <Meta />
+        <Links />
+      </head>
+      <body>
+        <a className="skip-link" href="#main">
+          Skip to main content
+        </a>
+        <header className="site-header">
+          <div className="container site-header__inner">
+            <Link to="/" className="site-header__brand">
+              {organisationName}
+            </Link>
+            <nav aria-label="Main">
+              <ul className="site-nav">
+                <li>
+                  <NavLink to="/appeals">Appeals</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/events">Events</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/about">About</NavLink>
+                </li>
+              </ul>
+            </nav>
+          </div>
+        </header>
+        <main id="main" tabIndex={-1}>
+          {children}
+        </main>
+        <footer className="site-footer">
+          <div className="container">
+            <p>
+              {organisationName}
+              {data?.tagline ? ` — ${data.tagline}` : null}
+            </p>
+            <p>
+              We never share your details, and this site loads nothing from any other website.
+              {data?.contactEmail ? (
+                <>
+                  {' '}
+                  Contact us at <a href={`mailto:${data.contactEmail}`}>{data.contactEmail}</a>.
+                </>
+              ) : null}
+            </p>
+            <p className="site-footer__small">Powered by Sanad, open-source software for human-rights organisations.</p>
+          </div>
+        </footer>
+        <ScrollRestoration />
+        <Scripts />
+        {process.env.NODE_ENV === 'development' ? <LiveReload /> : null}
+      </body>
+    </html>
+  )
+}
+
+export default function App() {
+  useLoaderData<typeof loader>()
+  return <Outlet />
+}
+
+export function ErrorBoundary() {
+  const error = useRouteError()
+  const notFound = isRouteErrorResponse(error) && error.status === 404
+  return (
+    <div className="container page">
+      <h1>{notFound ? 'We could not find that page' : 'Something went wrong'}</h1>
+      <p>
+        {notFound
+          ? 'The page may have moved, or the link may be mistyped.'
+          : 'Sorry: the page could not be shown. Please try again in a moment. If you were making a donation, no payment was taken unless you saw a confirmation.'}
+      </p>
+      <p>
+        <Link to="/">Go to the home page</Link>
+      </p>
+    </div>
+  )
+}

@@ -1,0 +1,125 @@
+import { watch } from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { createRequestHandler } from '@remix-run/express'
+import { broadcastDevReady, installGlobals, type ServerBuild } from '@remix-run/node'
+import compression from 'compression'
+import express from 'express'
+import { migrateToLatest } from '#db/migrate.server.ts'
+import { seedDemoData } from '#db/seed/demo-data.ts'
+import { closeDb, getDb } from '../utils/db.server.ts'
+import { EnvError, getEnv } from '../utils/env.server.ts'
+import { getLogger } from '../utils/logger.server.ts'
+
+installGlobals({ nativeFetch: true })
+
+let env: ReturnType<typeof getEnv>
+try {
+  env = getEnv()
+} catch (error) {
+  if (error instanceof EnvError) {
+    console.error(`Sanad cannot start.\n${error.message}`)
+    process.exit(1)
+  }
+  throw error
+}
+const logger = getLogger()
+const isDevelopment = env.NODE_ENV === 'development'
+const BUILD_PATH = path.resolve('build/index.js')
+
+await prepareDatabase()
+
+let build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild
+
+const app = express()
+app.disable('x-powered-by')
+app.use(compression())
+// Fingerprinted assets never change; everything else in public/ may.
+app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }))
+app.use(express.static('public', { maxAge: '1h' }))
+app.use(requestLog)
+app.all(
+  '*',
+  isDevelopment
+    ? (request, response, next) =>
+        createRequestHandler({ build, mode: 'development' })(request, response, next)
+    : createRequestHandler({ build, mode: env.NODE_ENV }),
+)
+
+const server = http.createServer(app)
+server.listen(env.PORT, () => {
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : env.PORT
+  logger.info({ port, database: env.DATABASE_URL ? 'postgresql' : 'embedded' }, 'Sanad is listening')
+  // The e2e runner and scripts read this line to learn a port chosen by the OS.
+  console.log(`Sanad listening on http://localhost:${port}`)
+  if (isDevelopment) {
+    void broadcastDevReady(build)
+    watchForRebuilds()
+  }
+})
+
+let stopping = false
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => void shutdown(signal))
+}
+
+async function prepareDatabase() {
+  const db = getDb()
+  if (env.MIGRATE_ON_START) {
+    const { results } = await migrateToLatest(db)
+    const applied = results?.filter((result) => result.status === 'Success').length ?? 0
+    if (applied > 0) logger.info({ applied }, 'Applied database migrations')
+  }
+  const seedOnStart = env.SEED_ON_START || (isDevelopment && !env.DATABASE_URL)
+  if (seedOnStart) {
+    const { seeded } = await seedDemoData(db)
+    if (seeded) logger.info('Loaded the demo data into the empty database')
+  }
+}
+
+/** Finishes the requests in flight, then closes the database, within the grace period. */
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  logger.info({ signal }, 'Stopping: finishing requests in flight')
+  const force = setTimeout(() => {
+    logger.warn('Grace period over: closing the remaining connections')
+    server.closeAllConnections()
+  }, env.SHUTDOWN_GRACE_SECONDS * 1000)
+  force.unref()
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve())
+    server.closeIdleConnections()
+  })
+  await closeDb()
+  logger.info('Stopped')
+  process.exit(0)
+}
+
+function requestLog(request: express.Request, response: express.Response, next: express.NextFunction) {
+  const started = process.hrtime.bigint()
+  response.on('finish', () => {
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6
+    // The path only: query strings can carry tokens and session ids.
+    logger.info(
+      { method: request.method, path: request.path, status: response.statusCode, durationMs: Math.round(durationMs) },
+      'request',
+    )
+  })
+  next()
+}
+
+/** `remix dev --manual`: keep this process (and the embedded database) and load each new build. */
+function watchForRebuilds() {
+  let timer: NodeJS.Timeout | undefined
+  watch(path.dirname(BUILD_PATH), (_event, file) => {
+    if (file !== 'version.txt') return
+    clearTimeout(timer)
+    timer = setTimeout(async () => {
+      build = (await import(`${pathToFileURL(BUILD_PATH).href}?t=${Date.now()}`)) as ServerBuild
+      await broadcastDevReady(build)
+    }, 50)
+  })
+}

@@ -1,0 +1,77 @@
+/**
+ * Money is an integer count of the currency's minor unit, with its currency beside it.
+ * The exponents follow Stripe's currency list: zero-decimal currencies are sent as whole units
+ * (¥500 is 500), three-decimal ones as thousandths.
+ */
+
+const ZERO_DECIMAL = new Set([
+  'BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV',
+  'XAF', 'XOF', 'XPF',
+])
+const THREE_DECIMAL = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND'])
+
+/** Currencies an organisation can raise money in (ISO 4217 codes Stripe accepts for donations). */
+export const SUPPORTED_CURRENCIES = [
+  'GBP', 'EUR', 'USD', 'CAD', 'AUD', 'NZD', 'CHF', 'SEK', 'NOK', 'DKK', 'JPY', 'KRW', 'MYR',
+  'SGD', 'ZAR', 'TRY', 'KWD', 'BHD', 'JOD',
+] as const
+export type Currency = (typeof SUPPORTED_CURRENCIES)[number]
+
+export type Money = { amountMinor: number; currency: string }
+
+export function minorUnitExponent(currency: string): 0 | 2 | 3 {
+  const code = currency.toUpperCase()
+  if (ZERO_DECIMAL.has(code)) return 0
+  if (THREE_DECIMAL.has(code)) return 3
+  return 2
+}
+
+/**
+ * Parses an amount a person typed ("25", "25.5", "1,000.00") into minor units without floating
+ * point. Returns null when the text is not an amount in that currency (too many decimals, say).
+ */
+export function parseAmountToMinor(input: string, currency: string): number | null {
+  const exponent = minorUnitExponent(currency)
+  const cleaned = input.trim().replace(/[\s,]/g, '')
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(cleaned)
+  if (!match) return null
+  const [, whole = '0', fraction = ''] = match
+  if (fraction.length > exponent) {
+    // "25.50" in JPY is not an amount; "25.00" is, and means 25.
+    if (!/^0*$/.test(fraction.slice(exponent))) return null
+  }
+  const fractionDigits = fraction.slice(0, exponent).padEnd(exponent, '0')
+  const minor = BigInt(whole) * 10n ** BigInt(exponent) + (exponent > 0 ? BigInt(fractionDigits) : 0n)
+  if (minor > BigInt(Number.MAX_SAFE_INTEGER)) return null
+  return Number(minor)
+}
+
+/** "£25.00", "¥500", "KWD 1.250": for people, in the given locale. */
+export function formatMoney(amountMinor: number, currency: string, locale = 'en-GB'): string {
+  const exponent = minorUnitExponent(currency)
+  const whole = amountMinor / 10 ** exponent
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: exponent,
+    maximumFractionDigits: exponent,
+  }).format(whole)
+}
+
+/** Like formatMoney, but drops ".00" from whole amounts: for headlines and suggested amounts. */
+export function formatMoneyShort(amountMinor: number, currency: string, locale = 'en-GB'): string {
+  const exponent = minorUnitExponent(currency)
+  const isWhole = amountMinor % 10 ** exponent === 0
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: isWhole ? 0 : exponent,
+    maximumFractionDigits: exponent,
+  }).format(amountMinor / 10 ** exponent)
+}
+
+/** Share of a goal reached, as a whole percentage between 0 and 100, for a progress bar. */
+export function progressPercent(raisedMinor: number, goalMinor: number): number {
+  if (goalMinor <= 0) return 0
+  return Math.min(100, Math.floor((raisedMinor * 100) / goalMinor))
+}
