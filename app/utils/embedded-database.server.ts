@@ -17,6 +17,8 @@ export type EmbeddedDatabase = {
   /** True when this process opened the files; false when it borrowed another process's server. */
   owned: boolean
   stop: () => Promise<void>
+  /** A gzipped tar of the data directory (only when this process owns the database). */
+  dump?: () => Promise<Blob>
 }
 
 type ServerFile = { pid: number; port: number }
@@ -64,6 +66,7 @@ export async function startEmbeddedDatabase(options: {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     owned: true,
+    dump: () => pglite.dumpDataDir('gzip'),
     async stop() {
       if (stopped) return
       stopped = true
@@ -81,7 +84,7 @@ async function findRunningServer(serverFile: string): Promise<EmbeddedDatabase |
   } catch {
     return undefined
   }
-  if (info.pid === process.pid || !isAlive(info.pid) || !(await acceptsConnections(info.port))) {
+  if (!isAlive(info.pid) || !(await acceptsConnections(info.port))) {
     await rm(serverFile, { force: true })
     return undefined
   }

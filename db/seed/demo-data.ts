@@ -11,7 +11,7 @@ import { organisationPage } from './organisation-page.ts'
 const DAY = 24 * 60 * 60 * 1000
 
 /** A wall-clock time in London on a day relative to `now`, as a UTC instant. */
-function londonTime(now: Date, daysFromNow: number, hour: number, minute = 0): Date {
+export function londonTime(now: Date, daysFromNow: number, hour: number, minute = 0): Date {
   const day = new Date(now.getTime() + daysFromNow * DAY)
   const utcGuess = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), hour, minute)
   // London is UTC+0 in winter and UTC+1 in summer; read the offset Intl gives for that instant.

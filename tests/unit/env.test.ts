@@ -1,0 +1,45 @@
+import { describe, expect, test } from 'vitest'
+import { EnvError, parseEnv } from '#app/utils/env.server.ts'
+
+describe('parseEnv', () => {
+  test('fills in defaults for a laptop with no settings', () => {
+    const env = parseEnv({})
+    expect(env.NODE_ENV).toBe('development')
+    expect(env.PORT).toBe(3000)
+    expect(env.DATABASE_URL).toBeUndefined()
+    expect(env.PGLITE_DIR).toBe('./data/pglite')
+    expect(env.MIGRATE_ON_START).toBe(true)
+  })
+
+  test('reads PORT as a number and treats empty values as unset', () => {
+    const env = parseEnv({ PORT: '8080', DATABASE_URL: '' })
+    expect(env.PORT).toBe(8080)
+    expect(env.DATABASE_URL).toBeUndefined()
+  })
+
+  test('production refuses to start without its secrets and names each missing one', () => {
+    expect(() => parseEnv({ NODE_ENV: 'production' })).toThrowError(EnvError)
+    try {
+      parseEnv({ NODE_ENV: 'production' })
+    } catch (error) {
+      expect((error as EnvError).problems).toEqual(['SESSION_SECRET is required in production'])
+    }
+  })
+
+  test('production starts when its secrets are set', () => {
+    const env = parseEnv({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) })
+    expect(env.NODE_ENV).toBe('production')
+  })
+
+  test('explains each invalid value by name', () => {
+    try {
+      parseEnv({ PORT: 'eighty', DATABASE_URL: 'not a url', SESSION_SECRET: 'short' })
+      expect.unreachable('parseEnv accepted invalid values')
+    } catch (error) {
+      const problems = (error as EnvError).problems.join('\n')
+      expect(problems).toMatch(/^PORT: /m)
+      expect(problems).toMatch(/^DATABASE_URL: /m)
+      expect(problems).toMatch(/^SESSION_SECRET: must be at least 32 characters/m)
+    }
+  })
+})

@@ -1,0 +1,65 @@
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import {
+  formatMoney,
+  formatMoneyShort,
+  minorUnitExponent,
+  parseAmountToMinor,
+  progressPercent,
+  SUPPORTED_CURRENCIES,
+} from '#app/utils/money.ts'
+
+describe('minor units', () => {
+  test('zero-decimal currencies are not multiplied by 100', () => {
+    expect(parseAmountToMinor('500', 'JPY')).toBe(500)
+    expect(parseAmountToMinor('10000', 'KRW')).toBe(10_000)
+    expect(parseAmountToMinor('25', 'GBP')).toBe(2_500)
+    expect(parseAmountToMinor('1.250', 'KWD')).toBe(1_250)
+  })
+
+  test('rejects more decimals than the currency has, but accepts trailing zeros', () => {
+    expect(parseAmountToMinor('25.505', 'GBP')).toBeNull()
+    expect(parseAmountToMinor('500.5', 'JPY')).toBeNull()
+    expect(parseAmountToMinor('500.00', 'JPY')).toBe(500)
+    expect(parseAmountToMinor('25.5', 'GBP')).toBe(2_550)
+  })
+
+  test('rejects text that is not an amount', () => {
+    for (const input of ['', '-5', '1e3', 'ten', '5..0', '.5', '0x10']) {
+      expect(parseAmountToMinor(input, 'GBP'), input).toBeNull()
+    }
+  })
+
+  test('accepts thousands separators and spaces', () => {
+    expect(parseAmountToMinor(' 1,000.00 ', 'GBP')).toBe(100_000)
+  })
+
+  test('property: formatting then parsing gives back the same minor units, in every currency', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...SUPPORTED_CURRENCIES), fc.integer({ min: 0, max: 10_000_000_000 }), (currency, minor) => {
+        const exponent = minorUnitExponent(currency)
+        const whole = Math.floor(minor / 10 ** exponent)
+        const fraction = String(minor % 10 ** exponent).padStart(exponent, '0')
+        const typed = exponent === 0 ? String(whole) : `${whole}.${fraction}`
+        expect(parseAmountToMinor(typed, currency)).toBe(minor)
+      }),
+    )
+  })
+})
+
+describe('formatting', () => {
+  test('shows the currency with its own number of decimals', () => {
+    expect(formatMoney(2_500, 'GBP')).toBe('£25.00')
+    expect(formatMoney(500, 'JPY')).toBe('JP¥500')
+    expect(formatMoneyShort(2_500, 'GBP')).toBe('£25')
+    expect(formatMoneyShort(2_550, 'GBP')).toBe('£25.50')
+    expect(formatMoneyShort(4_000_000, 'USD')).toBe('US$40,000')
+  })
+
+  test('progress is a whole percentage capped at 100', () => {
+    expect(progressPercent(0, 1_000)).toBe(0)
+    expect(progressPercent(333, 1_000)).toBe(33)
+    expect(progressPercent(5_000, 1_000)).toBe(100)
+    expect(progressPercent(10, 0)).toBe(0)
+  })
+})
