@@ -18,7 +18,6 @@ export const REDACTED_FIELDS = [
   'to_address',
   'address',
   'postcode',
-  'message',
   'password',
   'token',
   'card',
@@ -27,14 +26,26 @@ export const REDACTED_FIELDS = [
   'set-cookie',
 ]
 
+/** Supporters' messages, wherever a log line carries a record that has one. */
+const MESSAGE_PATHS = ['message', 'donation.message', 'registration.message', 'supporter.message', 'body.message']
+
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}) {
-  const paths = REDACTED_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`])
+  const paths = [...REDACTED_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]), ...MESSAGE_PATHS]
   return pino(
     {
       level: options.level ?? 'info',
       base: { service: 'sanad' },
       redact: { paths, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: {
+        // PostgreSQL puts the offending values (an email in a unique violation) in `detail`.
+        err: (error: Error) => {
+          const { detail: _detail, ...serialized } = pino.stdSerializers.err(error) as ReturnType<
+            typeof pino.stdSerializers.err
+          > & { detail?: unknown }
+          return serialized
+        },
+      },
     },
     options.destination,
   )

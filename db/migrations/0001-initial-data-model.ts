@@ -396,7 +396,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('registrations')
     .unique()
     .expression(sql`event_id, lower(email)`)
-    .where(sql.raw(`status in ('held', 'confirmed', 'waitlisted', 'offered') and not is_group_booking`))
+    .where(sql<boolean>`status in ('held', 'confirmed', 'waitlisted', 'offered') and not is_group_booking`)
     .execute()
   await db.schema
     .createIndex('registrations_event_status_idx')

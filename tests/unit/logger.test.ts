@@ -30,3 +30,14 @@ test('personal data is censored at any depth, other fields are kept', () => {
   expect(output).toContain('"amount_minor":2500')
   expect(output).toContain('[redacted]')
 })
+
+test('errors keep their message and stack but lose the values PostgreSQL puts in detail', () => {
+  const { lines, logger } = capture()
+  const error = Object.assign(new Error('duplicate key value violates unique constraint "supporters_email_key"'), {
+    detail: 'Key (lower(email))=(amina@example.org) already exists.',
+  })
+  logger.error({ err: error }, 'insert failed')
+  const output = lines.join('')
+  expect(output).toContain('supporters_email_key')
+  expect(output).not.toContain('amina@example.org')
+})

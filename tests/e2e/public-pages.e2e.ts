@@ -1,0 +1,100 @@
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { baseUrl, expectAccessible, launchBrowser, newContext, recordRequests } from './browser.ts'
+
+let browser: Browser
+
+beforeAll(async () => {
+  browser = await launchBrowser()
+})
+afterAll(async () => {
+  await browser?.close()
+})
+
+const publicPages = ['/', '/appeals', '/events', '/about']
+
+describe.each([
+  { javaScript: true, label: 'with JavaScript' },
+  { javaScript: false, label: 'without JavaScript' },
+])('public pages $label', ({ javaScript }) => {
+  test('the home page shows the mission, the testimonials, featured appeals and upcoming events', async () => {
+    const context = await newContext(browser, { javaScriptEnabled: javaScript })
+    const page = await context.newPage()
+    const pageErrors: string[] = []
+    page.on('pageerror', (error) => pageErrors.push(error.message))
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text())
+    })
+    await page.goto('/')
+    await expect.poll(() => page.locator('h1').textContent()).toContain('War on Terror')
+    const text = await page.locator('main').innerText()
+    expect(text).toContain('Our mission is to highlight and campaign')
+    expect(text).toContain('Gareth Peirce')
+    expect(text).toContain('Uighur former Guantanamo prisoner, Palau')
+    expect(text).toContain('Help Yusuf walk again')
+    expect(text).toContain('Witness: an evening of testimonies from former detainees')
+    expect(text).not.toContain('Annual fundraising dinner')
+    if (javaScript) {
+      // Hydration finished without a mismatch or a script error.
+      await page.waitForLoadState('networkidle')
+    }
+    expect(pageErrors).toEqual([])
+    await context.close()
+  })
+
+  test('the header links lead to the appeals, events and about pages', async () => {
+    const context = await newContext(browser, { javaScriptEnabled: javaScript })
+    const page = await context.newPage()
+    await page.goto('/')
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Events' }).click()
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Events')
+    expect(new URL(page.url()).pathname).toBe('/events')
+    await expect.poll(() => page.getByRole('heading', { name: 'Past events' }).count()).toBe(1)
+    expect(await page.locator('main').innerText()).toContain('Annual fundraising dinner')
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Appeals' }).click()
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Appeals')
+    expect(await page.locator('main').innerText()).toContain("Rebuild Samir's family home")
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'About' }).click()
+    await expect.poll(() => page.locator('h1').textContent()).toBe('About CAGE')
+    await context.close()
+  })
+
+  test('every public page loads and requests nothing from another origin', async () => {
+    const context = await newContext(browser, { javaScriptEnabled: javaScript })
+    const page = await context.newPage()
+    const requests = recordRequests(page)
+    for (const path of publicPages) {
+      const response = await page.goto(path)
+      expect(response?.status(), path).toBe(200)
+      // axe runs as a script in the page, so it checks the pages once, with JavaScript on.
+      if (javaScript) await expectAccessible(page)
+    }
+    const origin = new URL(baseUrl()).origin
+    expect(requests.filter((url) => new URL(url).origin !== origin)).toEqual([])
+    await context.close()
+  })
+})
+
+test('an unknown address shows the not-found page with a 404 status', async () => {
+  const context = await newContext(browser)
+  const page = await context.newPage()
+  const response = await page.goto('/no-such-page')
+  expect(response?.status()).toBe(404)
+  expect(await page.locator('h1').textContent()).toBe('We could not find that page')
+  await expectAccessible(page)
+  await context.close()
+})
+
+test('keyboard users can skip straight to the main content', async () => {
+  const context = await newContext(browser)
+  const page = await context.newPage()
+  await page.goto('/')
+  await page.keyboard.press('Tab')
+  const focused = page.locator(':focus')
+  expect(await focused.textContent()).toBe('Skip to main content')
+  await page.keyboard.press('Enter')
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('main')
+  await context.close()
+})
