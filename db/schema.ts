@@ -8,7 +8,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 type Timestamp = ColumnType<Date, Date | string, Date | string>
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>
-type Json<T> = ColumnType<T, string, string>
+/** A jsonb column with a default: optional on insert. */
+type JsonWithDefault<T> = ColumnType<T, string | undefined, string>
 
 export type StaffRole = 'admin' | 'staff' | 'viewer'
 export type AppealStatus = 'draft' | 'published' | 'closed'
@@ -92,7 +93,7 @@ export interface AuditLogTable {
   action: string
   subject_type: string | null
   subject_id: string | null
-  details: Json<Record<string, unknown>>
+  details: JsonWithDefault<Record<string, unknown>>
   created_at: CreatedAt
 }
 
@@ -230,7 +231,7 @@ export interface DonationEventsTable {
   id: Generated<number>
   donation_id: string
   type: string
-  detail: Json<Record<string, unknown>>
+  detail: JsonWithDefault<Record<string, unknown>>
   stripe_event_id: string | null
   created_at: CreatedAt
 }
@@ -329,16 +330,23 @@ export interface EmailOutboxTable {
   template: string
   idempotency_key: string
   to_address: string
-  props: Json<Record<string, unknown>>
+  props: JsonWithDefault<Record<string, unknown>>
   status: ColumnType<EmailStatus, EmailStatus | undefined, EmailStatus>
   attempts: Generated<number>
   last_error: string | null
   provider_message_id: string | null
   delivered_at: Timestamp | null
   sent_at: Timestamp | null
+  attachments: ColumnType<EmailAttachment[], string | undefined, string>
+  claimed_at: Timestamp | null
+  next_attempt_at: Timestamp | null
+  retry_window_started_at: ColumnType<Date, Date | string | undefined, Date | string>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
+
+/** An attachment as the outbox keeps it: small files only (a calendar entry, a ticket). */
+export type EmailAttachment = { filename: string; contentType: string; contentBase64: string }
 
 export interface DevMailboxTable {
   id: Generated<string>
@@ -348,7 +356,7 @@ export interface DevMailboxTable {
   subject: string
   html: string
   text: string
-  attachments: Json<{ filename: string; contentType: string; contentBase64: string }[]>
+  attachments: JsonWithDefault<EmailAttachment[]>
   created_at: CreatedAt
 }
 

@@ -6,11 +6,12 @@ import { createRequestHandler } from '@remix-run/express'
 import { broadcastDevReady, installGlobals, type ServerBuild } from '@remix-run/node'
 import compression from 'compression'
 import express from 'express'
-import { migrateToLatest } from '#db/migrate.server.ts'
-import { seedDemoData } from '#db/seed/demo-data.ts'
-import { closeDb, getDb } from '../utils/db.server.ts'
-import { EnvError, getEnv } from '../utils/env.server.ts'
-import { getLogger } from '../utils/logger.server.ts'
+import type { Runner } from 'graphile-worker'
+import { closeDb } from '#app/utils/db.server.ts'
+import { EnvError, getEnv } from '#app/utils/env.server.ts'
+import { getLogger } from '#app/utils/logger.server.ts'
+import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
+import { startAppWorker } from '#app/worker/worker.server.ts'
 
 installGlobals({ nativeFetch: true })
 
@@ -28,7 +29,11 @@ const logger = getLogger()
 const isDevelopment = env.NODE_ENV === 'development'
 const BUILD_PATH = path.resolve('build/index.js')
 
-await prepareDatabase()
+if (env.MIGRATE_ON_START) {
+  await prepareDatabase({ seed: env.SEED_ON_START || (isDevelopment && !env.DATABASE_URL) })
+}
+// In development the worker runs here; in production it is its own process (`npm run worker`).
+const worker: Runner | undefined = (env.WORKER_IN_PROCESS ?? isDevelopment) ? await startAppWorker() : undefined
 
 let build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild
 
@@ -65,20 +70,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => void shutdown(signal))
 }
 
-async function prepareDatabase() {
-  const db = getDb()
-  if (env.MIGRATE_ON_START) {
-    const { results } = await migrateToLatest(db)
-    const applied = results?.filter((result) => result.status === 'Success').length ?? 0
-    if (applied > 0) logger.info({ applied }, 'Applied database migrations')
-  }
-  const seedOnStart = env.SEED_ON_START || (isDevelopment && !env.DATABASE_URL)
-  if (seedOnStart) {
-    const { seeded } = await seedDemoData(db)
-    if (seeded) logger.info('Loaded the demo data into the empty database')
-  }
-}
-
 /** Finishes the requests in flight, then closes the database, within the grace period. */
 async function shutdown(signal: string) {
   if (stopping) return
@@ -93,6 +84,7 @@ async function shutdown(signal: string) {
     server.close(() => resolve())
     server.closeIdleConnections()
   })
+  await worker?.stop()
   await closeDb()
   logger.info('Stopped')
   process.exit(0)

@@ -26,7 +26,15 @@ const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   RESEND_API_KEY: z.string().startsWith('re_').optional(),
   RESEND_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  /** The sender of every email, e.g. `CAGE <appeals@example.org>` (a domain verified with Resend). */
   EMAIL_FROM: z.string().min(3).optional(),
+  /** Resend's default limit is 2 requests a second; 0 turns the throttle off. */
+  EMAIL_RATE_PER_SECOND: z.coerce.number().min(0).max(1000).default(2),
+  /** After this long an email that Resend keeps refusing is marked failed, for staff to retry. */
+  EMAIL_GIVE_UP_AFTER_HOURS: z.coerce.number().min(0.01).max(72).default(24),
+  /** Run the background worker inside the web server (the default for `npm run dev`). */
+  WORKER_IN_PROCESS: z.enum(['true', 'false', '1', '0']).optional().transform((value) => (value === undefined ? undefined : value === 'true' || value === '1')),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
   /** How many seconds to wait for requests in flight when asked to stop. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
 })
@@ -34,7 +42,12 @@ const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>
 
 /** Secrets production cannot run without; each later feature adds its own here. */
-const requiredInProduction = ['SESSION_SECRET'] as const satisfies readonly (keyof Env)[]
+const requiredInProduction = [
+  'SESSION_SECRET',
+  'RESEND_API_KEY',
+  'RESEND_WEBHOOK_SECRET',
+  'EMAIL_FROM',
+] as const satisfies readonly (keyof Env)[]
 
 export class EnvError extends Error {
   constructor(public readonly problems: string[]) {
@@ -62,6 +75,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   return env
 }
+
+/** Where development email appears to come from; production must set EMAIL_FROM. */
+export const DEVELOPMENT_EMAIL_FROM = 'Sanad <no-reply@sanad.localhost>'
 
 let parsed: Env | undefined
 

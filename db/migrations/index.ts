@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely'
 import * as initialDataModel from './0001-initial-data-model.ts'
+import * as emailDelivery from './0002-email-delivery.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -7,4 +8,5 @@ import * as initialDataModel from './0001-initial-data-model.ts'
  */
 export const migrations: Record<string, Migration> = {
   '0001-initial-data-model': initialDataModel,
+  '0002-email-delivery': emailDelivery,
 }

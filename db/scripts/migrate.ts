@@ -1,7 +1,6 @@
-import { closeDb, getDb } from '../../app/utils/db.server.ts'
-import { migrateToLatest } from '../migrate.server.ts'
+import { closeDb } from '#app/utils/db.server.ts'
+import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
 
-const { results } = await migrateToLatest(getDb())
-for (const result of results ?? []) console.log(`${result.status}: ${result.migrationName}`)
-if (!results?.length) console.log('The database is up to date.')
+await prepareDatabase({ seed: false })
+console.log('The database is up to date.')
 await closeDb()

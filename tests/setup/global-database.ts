@@ -5,6 +5,7 @@ import path from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
+import { installJobQueue } from '#app/modules/jobs/jobs.server.ts'
 import { startEmbeddedDatabase } from '#app/utils/embedded-database.server.ts'
 import { migrateToLatest } from '#db/migrate.server.ts'
 import { databaseUrlWithName, TEST_DATABASE_PREFIX } from './database-names.ts'
@@ -47,6 +48,7 @@ async function migrate(url: string) {
   } finally {
     await db.destroy()
   }
+  await installJobQueue(url)
 }
 
 export async function adminQuery(serverUrl: string, statement: string) {

@@ -22,12 +22,23 @@ describe('parseEnv', () => {
     try {
       parseEnv({ NODE_ENV: 'production' })
     } catch (error) {
-      expect((error as EnvError).problems).toEqual(['SESSION_SECRET is required in production'])
+      expect((error as EnvError).problems).toEqual([
+        'SESSION_SECRET is required in production',
+        'RESEND_API_KEY is required in production',
+        'RESEND_WEBHOOK_SECRET is required in production',
+        'EMAIL_FROM is required in production',
+      ])
     }
   })
 
   test('production starts when its secrets are set', () => {
-    const env = parseEnv({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) })
+    const env = parseEnv({
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'x'.repeat(32),
+      RESEND_API_KEY: 're_live_key',
+      RESEND_WEBHOOK_SECRET: 'whsec_c2VjcmV0',
+      EMAIL_FROM: 'CAGE <appeals@example.org>',
+    })
     expect(env.NODE_ENV).toBe('production')
   })
 

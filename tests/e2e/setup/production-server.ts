@@ -20,6 +20,7 @@ export const ARTIFACTS = path.resolve('tests/e2e/artifacts')
 /**
  * Builds the app, then starts the production server on a free port with a fresh database: a new
  * embedded one in a temporary folder, or a new database on DATABASE_URL's server when it is set.
+ * The background worker runs inside the server, as it does in development.
  */
 export default async function setup(project: TestProject) {
   if (!process.env.E2E_SKIP_BUILD) {
@@ -37,7 +38,10 @@ export default async function setup(project: TestProject) {
   const server = spawn(process.execPath, ['--import', 'tsx', 'app/server/index.ts'], {
     env: {
       ...process.env,
-      NODE_ENV: 'production',
+      // The production build and server, with NODE_ENV=test so that, with no Resend or Stripe key,
+      // email lands in the development mailbox (which the tests read) and nothing leaves the machine.
+      NODE_ENV: 'test',
+      WORKER_IN_PROCESS: 'true',
       PORT: String(port),
       SESSION_SECRET: randomBytes(32).toString('hex'),
       SEED_ON_START: 'true',

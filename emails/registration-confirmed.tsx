@@ -1,0 +1,108 @@
+import { z } from 'zod'
+import {
+  Code,
+  currencySchema,
+  defineEmailTemplate,
+  EmailLayout,
+  eventPlaceFacts,
+  eventPlaceFields,
+  Facts,
+  formatEventWhen,
+  Greeting,
+  Heading,
+  httpUrl,
+  isoDateTime,
+  lineOfText,
+  minorUnits,
+  money,
+  organisationSchema,
+  Paragraph,
+  personName,
+  PlainLink,
+  previewOrganisation,
+  requireVenueOrOnline,
+  timeZoneSchema,
+} from '#emails/layout.tsx'
+
+export const schema = z
+  .object({
+    organisation: organisationSchema,
+    name: personName,
+    eventTitle: lineOfText,
+    eventUrl: httpUrl.nullish(),
+    startsAt: isoDateTime,
+    endsAt: isoDateTime,
+    timeZone: timeZoneSchema,
+    ...eventPlaceFields,
+    ticketTypeName: lineOfText,
+    quantity: z.number().int().min(1).max(1000),
+    /** What was paid in all; 0 for a free place. */
+    amountPaidMinor: minorUnits,
+    currency: currencySchema,
+    /** A signed link that cancels the registration. */
+    cancelUrl: httpUrl,
+    /** A short token shown at the door (as text; no QR code in the email). */
+    checkinCode: z.string().trim().min(1).max(64),
+  })
+  .superRefine(requireVenueOrOnline)
+export type RegistrationConfirmedProps = z.output<typeof schema>
+
+export function subject(props: RegistrationConfirmedProps) {
+  return `Your place is confirmed: ${props.eventTitle}`
+}
+
+export function Component(props: RegistrationConfirmedProps) {
+  const { organisation } = props
+  const places = props.quantity === 1 ? 'a place' : `${props.quantity} places`
+  return (
+    <EmailLayout organisation={organisation} preview={`${formatEventWhen(props.startsAt, props.endsAt, props.timeZone)}.`}>
+      <Heading>You&apos;re booked</Heading>
+      <Greeting name={props.name} />
+      <Paragraph>
+        You have {places} at {props.eventTitle}. We look forward to seeing you.
+      </Paragraph>
+      <Facts
+        items={[
+          ['Event', props.eventTitle],
+          ['When', formatEventWhen(props.startsAt, props.endsAt, props.timeZone)],
+          ...eventPlaceFacts(props),
+          ['Ticket', props.quantity === 1 ? props.ticketTypeName : `${props.ticketTypeName} × ${props.quantity}`],
+          ['Paid', props.amountPaidMinor > 0 ? money(props.amountPaidMinor, props.currency) : 'Free'],
+          ['Check-in code', <Code key="code">{props.checkinCode}</Code>],
+        ]}
+      />
+      <Paragraph>Show or tell us your check-in code when you arrive. A calendar file is attached to this email.</Paragraph>
+      {props.eventUrl ? (
+        <Paragraph>
+          Event details: <PlainLink href={props.eventUrl} />
+        </Paragraph>
+      ) : null}
+      <Paragraph>
+        Can&apos;t come after all? Please let us know, so someone else can have your place:{' '}
+        <PlainLink href={props.cancelUrl}>cancel my registration</PlainLink>
+      </Paragraph>
+    </EmailLayout>
+  )
+}
+
+export const previewProps: z.input<typeof schema> = {
+  organisation: previewOrganisation,
+  name: 'Amina',
+  eventTitle: 'Witness: an evening with former detainees',
+  eventUrl: 'https://example.org/events/witness-evening',
+  startsAt: '2026-03-14T18:30:00.000Z',
+  endsAt: '2026-03-14T20:30:00.000Z',
+  timeZone: 'Europe/London',
+  venueName: 'Friends Meeting House, Room 3',
+  venueAddress: '173 Euston Road\nLondon NW1 2BJ',
+  accessNotes: 'Step-free entrance on Euston Road. A hearing loop is fitted in Room 3.',
+  onlineUrl: null,
+  ticketTypeName: 'Pay what you can',
+  quantity: 2,
+  amountPaidMinor: 1000,
+  currency: 'GBP',
+  cancelUrl: 'https://example.org/registrations/cancel?token=preview-token',
+  checkinCode: 'K7P-4QX',
+}
+
+export default defineEmailTemplate({ schema, subject, Component, previewProps })
