@@ -209,6 +209,7 @@ export interface DonationsTable {
   stripe_invoice_id: string | null
   stripe_subscription_id: string | null
   stripe_customer_id: string | null
+  checkout_submission_id: string | null
   confirmed_at: Timestamp | null
   created_at: CreatedAt
   updated_at: UpdatedAt
@@ -360,7 +361,15 @@ export interface DevMailboxTable {
   created_at: CreatedAt
 }
 
+export interface DeferredStripeEventsTable {
+  event_id: string
+  payment_intent_id: string
+  payload: ColumnType<Record<string, unknown>, string, string>
+  created_at: CreatedAt
+}
+
 export interface DB {
+  deferred_stripe_events: DeferredStripeEventsTable
   organisation: OrganisationTable
   testimonials: TestimonialsTable
   staff_users: StaffUsersTable

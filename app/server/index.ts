@@ -7,6 +7,7 @@ import { broadcastDevReady, installGlobals, type ServerBuild } from '@remix-run/
 import compression from 'compression'
 import express from 'express'
 import type { Runner } from 'graphile-worker'
+import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.ts'
 import { closeDb } from '#app/utils/db.server.ts'
 import { EnvError, getEnv } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
@@ -44,6 +45,11 @@ app.use(compression())
 app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }))
 app.use(express.static('public', { maxAge: '1h' }))
 app.use(requestLog)
+// The client's address for rate limits, worked out here once; whatever the client sent is replaced.
+app.use((request, _response, next) => {
+  request.headers[CLIENT_IP_HEADER] = resolveClientIp(request, env.TRUST_PROXY_HOPS)
+  next()
+})
 app.all(
   '*',
   isDevelopment

@@ -22,6 +22,15 @@ const envSchema = z.object({
   SEED_ON_START: booleanFromString,
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Card fee the "cover the processing fee" option pays: a percentage plus a fixed part (20 = 20p). */
+  PROCESSING_FEE_PERCENT: z.coerce.number().min(0).max(20).default(1.5),
+  PROCESSING_FEE_FIXED_MINOR: z.coerce.number().int().min(0).max(1000).default(20),
+  /** How many proxies in front of the app add to X-Forwarded-For; 0 trusts no header. */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /** Where rate-limit counters live: memory for one instance, postgres when several share the work. */
+  RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),
+  /** Checkout sessions one address may start in ten minutes (card-testing defence). */
+  CHECKOUT_RATE_LIMIT: z.coerce.number().int().min(1).max(1000).default(10),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   RESEND_API_KEY: z.string().startsWith('re_').optional(),
@@ -47,6 +56,9 @@ const requiredInProduction = [
   'RESEND_API_KEY',
   'RESEND_WEBHOOK_SECRET',
   'EMAIL_FROM',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'APP_URL',
 ] as const satisfies readonly (keyof Env)[]
 
 export class EnvError extends Error {
@@ -78,6 +90,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
 
 /** Where development email appears to come from; production must set EMAIL_FROM. */
 export const DEVELOPMENT_EMAIL_FROM = 'Sanad <no-reply@sanad.localhost>'
+
+/** The public address: APP_URL, or this machine in development. Links in emails use it. */
+export function appUrl(env: Env = getEnv()): string {
+  return (env.APP_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '')
+}
 
 let parsed: Env | undefined
 

@@ -1,6 +1,8 @@
 import type { Migration } from 'kysely'
 import * as initialDataModel from './0001-initial-data-model.ts'
 import * as emailDelivery from './0002-email-delivery.ts'
+import * as donationCheckout from './0003-donation-checkout.ts'
+import * as deferredStripeEvents from './0004-deferred-stripe-events.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -9,4 +11,6 @@ import * as emailDelivery from './0002-email-delivery.ts'
 export const migrations: Record<string, Migration> = {
   '0001-initial-data-model': initialDataModel,
   '0002-email-delivery': emailDelivery,
+  '0003-donation-checkout': donationCheckout,
+  '0004-deferred-stripe-events': deferredStripeEvents,
 }

@@ -27,6 +27,9 @@ describe('parseEnv', () => {
         'RESEND_API_KEY is required in production',
         'RESEND_WEBHOOK_SECRET is required in production',
         'EMAIL_FROM is required in production',
+        'STRIPE_SECRET_KEY is required in production',
+        'STRIPE_WEBHOOK_SECRET is required in production',
+        'APP_URL is required in production',
       ])
     }
   })
@@ -38,6 +41,9 @@ describe('parseEnv', () => {
       RESEND_API_KEY: 're_live_key',
       RESEND_WEBHOOK_SECRET: 'whsec_c2VjcmV0',
       EMAIL_FROM: 'CAGE <appeals@example.org>',
+      STRIPE_SECRET_KEY: 'sk_live_key',
+      STRIPE_WEBHOOK_SECRET: 'whsec_live',
+      APP_URL: 'https://donate.example.org',
     })
     expect(env.NODE_ENV).toBe('production')
   })

@@ -1,0 +1,143 @@
+import { sql } from 'kysely'
+import type { Database } from '#app/utils/db.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
+import { getLogger } from '#app/utils/logger.server.ts'
+import { checkoutRateLimit, consumeRateLimit } from '#app/utils/rate-limit.server.ts'
+import { coverFeeMinor } from './amounts.ts'
+import type { CheckoutOutcome, DonationRequest } from './checkout-request.ts'
+import { giftAidDeclaration } from './gift-aid.ts'
+import { createCheckoutSession } from './stripe.server.ts'
+
+/**
+ * Starts a donation: checks the appeal is open and the client is within its limit, writes the
+ * pending donation (with its supporter, plan and Gift Aid declaration) in one transaction, then
+ * asks Stripe for a Checkout Session with our own idempotency key. A double submit carries the
+ * same submission id, so it finds the same donation, the same key, and Stripe's same session.
+ */
+export async function startCheckout(
+  db: Database,
+  request: DonationRequest,
+  context: { origin: string; clientIp: string },
+): Promise<CheckoutOutcome> {
+  const appeal = await db
+    .selectFrom('appeals')
+    .select(['id', 'slug', 'title', 'currency', 'status', 'closes_at'])
+    .where('id', '=', request.appealId)
+    .executeTakeFirst()
+  if (!appeal || appeal.status !== 'published' || (appeal.closes_at && appeal.closes_at <= new Date())) {
+    return { kind: 'closed' }
+  }
+
+  const limit = await consumeRateLimit(checkoutRateLimit(), context.clientIp)
+  if (!limit.allowed) return { kind: 'rate-limited', retryAfterSeconds: limit.retryAfterSeconds }
+
+  const donation = await findOrCreatePendingDonation(db, request, appeal)
+  const chargeMinor = donation.amount_minor + donation.fee_cover_minor
+  try {
+    const session = await createCheckoutSession({
+      donationId: donation.id,
+      appealId: appeal.id,
+      recurringPlanId: donation.recurring_plan_id,
+      mode: donation.frequency === 'monthly' ? 'subscription' : 'payment',
+      amountMinor: chargeMinor,
+      currency: appeal.currency,
+      productName: donation.frequency === 'monthly' ? `Monthly gift: ${appeal.title}` : `Gift: ${appeal.title}`,
+      customerEmail: request.email,
+      successUrl: `${context.origin}/donate/thank-you?session_id={CHECKOUT_SESSION_ID}`,
+      cancelUrl: `${context.origin}/appeals/${appeal.slug}?checkout=cancelled`,
+    })
+    await db
+      .updateTable('donations')
+      .set({ stripe_checkout_session_id: session.id, updated_at: new Date() })
+      .where('id', '=', donation.id)
+      .where('stripe_checkout_session_id', 'is', null)
+      .execute()
+    return { kind: 'redirect', url: session.url }
+  } catch (error) {
+    // The pending donation stays; submitting again reuses it and the same idempotency key.
+    getLogger().error({ err: error, donationId: donation.id }, 'Could not create a Checkout Session')
+    return {
+      kind: 'unavailable',
+      message: 'We could not reach our payment provider. Nothing has been charged. Please try again in a moment.',
+    }
+  }
+}
+
+async function findOrCreatePendingDonation(
+  db: Database,
+  request: DonationRequest,
+  appeal: { id: string; currency: string },
+) {
+  return db.transaction().execute(async (trx) => {
+    const existing = await trx
+      .selectFrom('donations')
+      .select(['id', 'amount_minor', 'fee_cover_minor', 'frequency', 'recurring_plan_id'])
+      .where('checkout_submission_id', '=', request.submissionId)
+      .executeTakeFirst()
+    if (existing) return existing
+
+    const supporter = await sql<{ id: string }>`
+      insert into supporters (email, name) values (${request.email}, ${request.name})
+      on conflict ((lower(email))) do update set name = excluded.name, updated_at = now()
+      returning id`.execute(trx)
+    const supporterId = supporter.rows[0]!.id
+
+    let giftAidDeclarationId: string | null = null
+    if (request.giftAid) {
+      const organisation = await trx.selectFrom('organisation').select('name').where('id', '=', 1).executeTakeFirst()
+      const declaration = await trx
+        .insertInto('gift_aid_declarations')
+        .values({
+          supporter_id: supporterId,
+          full_name: request.giftAid.fullName,
+          house_name_or_number: request.giftAid.houseNameOrNumber,
+          address: request.giftAid.address,
+          postcode: request.giftAid.postcode,
+          declaration_text: giftAidDeclaration(organisation?.name ?? 'the charity'),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      giftAidDeclarationId = declaration.id
+    }
+
+    const env = getEnv()
+    const feeCover = request.coverFee
+      ? coverFeeMinor(request.amountMinor, appeal.currency, { percent: env.PROCESSING_FEE_PERCENT, fixedMinor: env.PROCESSING_FEE_FIXED_MINOR })
+      : 0
+
+    let recurringPlanId: string | null = null
+    if (request.frequency === 'monthly') {
+      const plan = await trx
+        .insertInto('recurring_plans')
+        .values({ appeal_id: appeal.id, supporter_id: supporterId, amount_minor: request.amountMinor + feeCover, currency: appeal.currency })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      recurringPlanId = plan.id
+    }
+
+    const donation = await trx
+      .insertInto('donations')
+      .values({
+        appeal_id: appeal.id,
+        supporter_id: supporterId,
+        recurring_plan_id: recurringPlanId,
+        frequency: request.frequency,
+        amount_minor: request.amountMinor,
+        fee_cover_minor: feeCover,
+        currency: appeal.currency,
+        donor_name: request.name,
+        donor_email: request.email,
+        message: request.message,
+        show_name: request.showName,
+        show_amount: request.showAmount,
+        show_message: request.showMessage,
+        updates_opt_in: request.updatesOptIn,
+        gift_aid_declaration_id: giftAidDeclarationId,
+        checkout_submission_id: request.submissionId,
+      })
+      .returning(['id', 'amount_minor', 'fee_cover_minor', 'frequency', 'recurring_plan_id'])
+      .executeTakeFirstOrThrow()
+    await trx.insertInto('donation_events').values({ donation_id: donation.id, type: 'created' }).execute()
+    return donation
+  })
+}

@@ -1,0 +1,259 @@
+import { sql } from 'kysely'
+import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
+import type { DatabaseTransaction } from '#app/utils/db.server.ts'
+import { appUrl } from '#app/utils/env.server.ts'
+import { stopMonthlyGiftUrl } from './signed-links.server.ts'
+
+/**
+ * The donation ledger. Every movement of money is a signed `ledger_entries` row, unique per Stripe
+ * object and kind, and `appeal_totals` moves in the same transaction, so totals always equal the
+ * ledger. Each function locks the appeal's totals row first, then the donation: one order, so two
+ * webhooks for one appeal queue rather than deadlock, and "first gift from this donor" is exact.
+ */
+
+type Trx = DatabaseTransaction
+
+async function lockDonation(trx: Trx, donationId: string) {
+  const { appeal_id } = await trx
+    .selectFrom('donations')
+    .select('appeal_id')
+    .where('id', '=', donationId)
+    .executeTakeFirstOrThrow()
+  await trx.selectFrom('appeal_totals').select('appeal_id').where('appeal_id', '=', appeal_id).forUpdate().execute()
+  return trx.selectFrom('donations').selectAll().where('id', '=', donationId).forUpdate().executeTakeFirstOrThrow()
+}
+
+export async function recordDonationEvent(
+  trx: Trx,
+  donationId: string,
+  type: string,
+  detail: Record<string, unknown>,
+  stripeEventId: string | null,
+) {
+  await trx
+    .insertInto('donation_events')
+    .values({ donation_id: donationId, type, detail: JSON.stringify(detail), stripe_event_id: stripeEventId })
+    .execute()
+}
+
+export type Confirmation = {
+  /** The Stripe object whose money this is: a payment intent, or an invoice for monthly gifts. */
+  chargeObjectId: string
+  chargedMinor: number
+  paymentIntentId: string | null
+  invoiceId: string | null
+  occurredAt: Date
+  stripeEventId: string
+}
+
+/**
+ * Confirms a donation exactly once, whichever event says so first: adds the charge to the ledger
+ * and the totals, and enqueues the receipt in the same transaction.
+ * Returns false when it was already confirmed.
+ */
+export async function confirmDonation(trx: Trx, donationId: string, confirmation: Confirmation): Promise<boolean> {
+  const donation = await lockDonation(trx, donationId)
+  if (donation.status === 'confirmed') return false
+
+  await trx
+    .insertInto('ledger_entries')
+    .values({
+      donation_id: donation.id,
+      appeal_id: donation.appeal_id,
+      kind: 'charge',
+      amount_minor: confirmation.chargedMinor,
+      currency: donation.currency,
+      stripe_object_id: confirmation.chargeObjectId,
+      stripe_event_id: confirmation.stripeEventId,
+      occurred_at: confirmation.occurredAt,
+    })
+    .execute()
+
+  const earlierGift = await trx
+    .selectFrom('donations')
+    .select('id')
+    .where('appeal_id', '=', donation.appeal_id)
+    .where('supporter_id', '=', donation.supporter_id)
+    .where('status', '=', 'confirmed')
+    .where('id', '<>', donation.id)
+    .limit(1)
+    .executeTakeFirst()
+
+  await trx
+    .updateTable('donations')
+    .set({
+      status: 'confirmed',
+      confirmed_at: confirmation.occurredAt,
+      stripe_payment_intent_id: confirmation.paymentIntentId ?? donation.stripe_payment_intent_id,
+      stripe_invoice_id: confirmation.invoiceId ?? donation.stripe_invoice_id,
+      updated_at: new Date(),
+    })
+    .where('id', '=', donation.id)
+    .execute()
+  await trx
+    .updateTable('appeal_totals')
+    .set({
+      confirmed_gross_minor: sql`confirmed_gross_minor + ${confirmation.chargedMinor}`,
+      donation_count: sql`donation_count + 1`,
+      donor_count: earlierGift ? sql`donor_count` : sql`donor_count + 1`,
+      updated_at: new Date(),
+    })
+    .where('appeal_id', '=', donation.appeal_id)
+    .execute()
+  await recordDonationEvent(trx, donation.id, 'confirmed', { chargedMinor: confirmation.chargedMinor }, confirmation.stripeEventId)
+  await enqueueReceipt(trx, donation.id)
+  return true
+}
+
+async function enqueueReceipt(trx: Trx, donationId: string) {
+  const donation = await trx
+    .selectFrom('donations as d')
+    .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
+    .select([
+      'd.id',
+      'd.frequency',
+      'd.amount_minor',
+      'd.fee_cover_minor',
+      'd.currency',
+      'd.donor_name',
+      'd.donor_email',
+      'd.confirmed_at',
+      'd.gift_aid_declaration_id',
+      'd.recurring_plan_id',
+      'a.title',
+      'a.slug',
+    ])
+    .where('d.id', '=', donationId)
+    .executeTakeFirstOrThrow()
+  if (!donation.donor_email) return
+  const common = {
+    organisation: await getEmailOrganisation(trx),
+    name: donation.donor_name,
+    amountMinor: donation.amount_minor,
+    feeCoverMinor: donation.fee_cover_minor,
+    currency: donation.currency,
+    appealTitle: donation.title,
+    appealUrl: `${appUrl()}/appeals/${donation.slug}`,
+    donationId: donation.id,
+    giftAid: donation.gift_aid_declaration_id !== null,
+  }
+  const confirmedAt = (donation.confirmed_at ?? new Date()).toISOString()
+  if (donation.frequency === 'monthly' && donation.recurring_plan_id) {
+    await enqueueEmail(trx, {
+      template: 'monthly-gift-receipt',
+      to: donation.donor_email,
+      props: { ...common, instalmentDate: confirmedAt, stopUrl: stopMonthlyGiftUrl(donation.recurring_plan_id) },
+      idempotencyKey: `monthly-gift-receipt/${donation.id}`,
+    })
+  } else {
+    await enqueueEmail(trx, {
+      template: 'donation-receipt',
+      to: donation.donor_email,
+      props: { ...common, donatedAt: confirmedAt },
+      idempotencyKey: `donation-receipt/${donation.id}`,
+    })
+  }
+}
+
+/** Moves a donation forward to `processing`, `failed` or `abandoned`; never back from confirmed. */
+export async function markDonation(
+  trx: Trx,
+  donationId: string,
+  status: 'processing' | 'failed' | 'abandoned',
+  stripeEventId: string,
+) {
+  const allowedFrom = { processing: ['pending'], failed: ['pending', 'processing'], abandoned: ['pending'] }[status]
+  const updated = await trx
+    .updateTable('donations')
+    .set({ status, updated_at: new Date() })
+    .where('id', '=', donationId)
+    .where('status', 'in', allowedFrom as ('pending' | 'processing')[])
+    .returning('id')
+    .executeTakeFirst()
+  if (updated) await recordDonationEvent(trx, donationId, status, {}, stripeEventId)
+}
+
+/**
+ * A refund, given as Stripe reports it: the charge's cumulative refunded amount. Events may come
+ * in any order, so only an amount above what we already hold moves the ledger.
+ */
+export async function recordRefund(
+  trx: Trx,
+  donationId: string,
+  refund: { chargeId: string; amountRefundedMinor: number; stripeEventId: string; occurredAt: Date },
+) {
+  const donation = await lockDonation(trx, donationId)
+  const delta = refund.amountRefundedMinor - donation.refunded_minor
+  if (delta <= 0) return
+  await trx
+    .insertInto('ledger_entries')
+    .values({
+      donation_id: donation.id,
+      appeal_id: donation.appeal_id,
+      kind: 'refund',
+      amount_minor: -delta,
+      currency: donation.currency,
+      stripe_object_id: `${refund.chargeId}#refunded=${refund.amountRefundedMinor}`,
+      stripe_event_id: refund.stripeEventId,
+      occurred_at: refund.occurredAt,
+    })
+    .execute()
+  await trx
+    .updateTable('donations')
+    .set({ refunded_minor: refund.amountRefundedMinor, stripe_charge_id: refund.chargeId, updated_at: new Date() })
+    .where('id', '=', donation.id)
+    .execute()
+  await trx
+    .updateTable('appeal_totals')
+    .set({ refunded_minor: sql`refunded_minor + ${delta}`, updated_at: new Date() })
+    .where('appeal_id', '=', donation.appeal_id)
+    .execute()
+  await recordDonationEvent(trx, donation.id, 'refunded', { amountMinor: delta, totalRefundedMinor: refund.amountRefundedMinor }, refund.stripeEventId)
+}
+
+/**
+ * A dispute holds its amount back from the moment it opens; winning it releases the hold. Either
+ * event may arrive first: closing makes sure the hold exists before releasing it.
+ */
+export async function recordDispute(
+  trx: Trx,
+  donationId: string,
+  dispute: { disputeId: string; amountMinor: number; outcome: 'open' | 'won' | 'lost'; stripeEventId: string; occurredAt: Date },
+) {
+  const donation = await lockDonation(trx, donationId)
+  let disputedChange = 0
+  const entry = async (kind: 'dispute_hold' | 'dispute_release', amount: number) => {
+    const inserted = await trx
+      .insertInto('ledger_entries')
+      .values({
+        donation_id: donation.id,
+        appeal_id: donation.appeal_id,
+        kind,
+        amount_minor: amount,
+        currency: donation.currency,
+        stripe_object_id: dispute.disputeId,
+        stripe_event_id: dispute.stripeEventId,
+        occurred_at: dispute.occurredAt,
+      })
+      .onConflict((oc) => oc.columns(['stripe_object_id', 'kind']).doNothing())
+      .returning('id')
+      .executeTakeFirst()
+    if (inserted) disputedChange += -amount
+  }
+  await entry('dispute_hold', -dispute.amountMinor)
+  if (dispute.outcome === 'won') await entry('dispute_release', dispute.amountMinor)
+  if (disputedChange !== 0) {
+    await trx
+      .updateTable('donations')
+      .set({ disputed_minor: sql`disputed_minor + ${disputedChange}`, updated_at: new Date() })
+      .where('id', '=', donation.id)
+      .execute()
+    await trx
+      .updateTable('appeal_totals')
+      .set({ disputed_minor: sql`disputed_minor + ${disputedChange}`, updated_at: new Date() })
+      .where('appeal_id', '=', donation.appeal_id)
+      .execute()
+  }
+  await recordDonationEvent(trx, donation.id, `dispute_${dispute.outcome}`, { amountMinor: dispute.amountMinor }, dispute.stripeEventId)
+}

@@ -1,0 +1,21 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { appUrl, getEnv } from '#app/utils/env.server.ts'
+
+/** Outside production, links are signed with a fixed development key so they survive restarts. */
+const DEVELOPMENT_SECRET = 'sanad-development-link-signing-key'
+
+function sign(purpose: string, id: string) {
+  const secret = getEnv().SESSION_SECRET ?? DEVELOPMENT_SECRET
+  return createHmac('sha256', secret).update(`${purpose}:${id}`).digest('base64url')
+}
+
+export function verifySignature(purpose: string, id: string, signature: string) {
+  const expected = Buffer.from(sign(purpose, id))
+  const given = Buffer.from(signature)
+  return expected.length === given.length && timingSafeEqual(expected, given)
+}
+
+/** The link in every monthly receipt that lets the supporter stop the gift, no account needed. */
+export function stopMonthlyGiftUrl(planId: string) {
+  return `${appUrl()}/donate/monthly/stop?plan=${encodeURIComponent(planId)}&signature=${sign('stop-monthly', planId)}`
+}

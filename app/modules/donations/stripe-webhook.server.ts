@@ -1,0 +1,367 @@
+import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
+import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { appUrl } from '#app/utils/env.server.ts'
+import { getLogger } from '#app/utils/logger.server.ts'
+import { confirmDonation, markDonation, recordDispute, recordDonationEvent, recordRefund } from './ledger.server.ts'
+import {
+  constructWebhookEvent,
+  type CheckoutSession,
+  type StripeCharge,
+  type StripeDispute,
+  type StripeEvent,
+  type StripeInvoice,
+  type StripeSubscription,
+} from './stripe.server.ts'
+
+type Trx = DatabaseTransaction
+
+/**
+ * Verifies and applies one Stripe webhook delivery. 400 for a bad signature (nothing written),
+ * 200 once applied or when it is a duplicate, 500 when applying failed (everything rolled back,
+ * so Stripe's retry starts clean).
+ */
+export async function processStripeWebhook(
+  db: Database,
+  rawBody: string,
+  signatureHeader: string | null,
+): Promise<{ status: 200 | 400 | 500; message: string }> {
+  if (!signatureHeader) return { status: 400, message: 'Missing Stripe-Signature header' }
+  let event: StripeEvent
+  try {
+    event = constructWebhookEvent(rawBody, signatureHeader)
+  } catch {
+    return { status: 400, message: 'Invalid signature' }
+  }
+  try {
+    const { duplicate } = await applyStripeEvent(db, event)
+    return { status: 200, message: duplicate ? 'Already processed' : 'Processed' }
+  } catch (error) {
+    getLogger().error({ err: error, eventId: event.id, type: event.type }, 'Stripe webhook failed')
+    return { status: 500, message: 'Could not process the event' }
+  }
+}
+
+/** Applies an event at most once: its id is recorded in the same transaction as its effects. */
+export async function applyStripeEvent(db: Database, event: StripeEvent): Promise<{ duplicate: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    const recorded = await trx
+      .insertInto('webhook_events')
+      .values({ provider: 'stripe', event_id: event.id, type: event.type })
+      .onConflict((oc) => oc.columns(['provider', 'event_id']).doNothing())
+      .returning('event_id')
+      .executeTakeFirst()
+    if (!recorded) return { duplicate: true }
+    await dispatch(trx, event)
+    return { duplicate: false }
+  })
+}
+
+async function dispatch(trx: Trx, event: StripeEvent) {
+  const occurredAt = new Date(event.created * 1000)
+  switch (event.type) {
+    case 'checkout.session.completed':
+      return sessionCompleted(trx, event.data.object, event.id, occurredAt)
+    case 'checkout.session.async_payment_succeeded':
+      return sessionPaid(trx, event.data.object, event.id, occurredAt)
+    case 'checkout.session.async_payment_failed': {
+      const donationId = donationIdOf(event.data.object)
+      if (donationId && (await donationExists(trx, donationId))) await markDonation(trx, donationId, 'failed', event.id)
+      return
+    }
+    case 'checkout.session.expired':
+      return sessionExpired(trx, event.data.object, event.id)
+    case 'charge.refunded':
+      return chargeRefunded(trx, event, event.data.object, occurredAt)
+    case 'charge.dispute.created':
+    case 'charge.dispute.closed':
+      return disputeChanged(trx, event, event.data.object, occurredAt)
+    case 'invoice.paid':
+      return invoicePaid(trx, event.data.object, event.id, occurredAt)
+    case 'invoice.payment_failed':
+      return invoiceFailed(trx, event.data.object)
+    case 'customer.subscription.deleted':
+      return subscriptionEnded(trx, event.data.object, occurredAt)
+    default:
+      // Types we do not act on are acknowledged so Stripe stops sending them.
+      return
+  }
+}
+
+function donationIdOf(session: CheckoutSession): string | null {
+  return session.metadata?.donation_id ?? session.client_reference_id ?? null
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null
+  return typeof value === 'string' ? value : value.id
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+async function donationExists(trx: Trx, donationId: string) {
+  if (!UUID.test(donationId)) return false
+  return (await trx.selectFrom('donations').select('id').where('id', '=', donationId).executeTakeFirst()) !== undefined
+}
+
+async function sessionCompleted(trx: Trx, session: CheckoutSession, eventId: string, occurredAt: Date) {
+  const donationId = donationIdOf(session)
+  if (!donationId || !(await donationExists(trx, donationId))) {
+    getLogger().warn({ eventId }, 'Checkout Session for an unknown donation')
+    return
+  }
+  const customerId = idOf(session.customer)
+  await trx
+    .updateTable('donations')
+    .set((eb) => ({
+      stripe_checkout_session_id: eb.fn.coalesce('stripe_checkout_session_id', eb.val(session.id)),
+      stripe_customer_id: customerId,
+      updated_at: new Date(),
+    }))
+    .where('id', '=', donationId)
+    .execute()
+  if (session.mode === 'subscription') {
+    const subscriptionId = idOf(session.subscription)
+    await activatePlan(trx, session.metadata?.recurring_plan_id ?? null, donationId, subscriptionId, customerId, occurredAt)
+  }
+  if (session.payment_status === 'paid') return sessionPaid(trx, session, eventId, occurredAt)
+  if (session.payment_status === 'unpaid') await markDonation(trx, donationId, 'processing', eventId)
+}
+
+async function sessionPaid(trx: Trx, session: CheckoutSession, eventId: string, occurredAt: Date) {
+  const donationId = donationIdOf(session)
+  if (!donationId || !(await donationExists(trx, donationId))) return
+  const paymentIntentId = idOf(session.payment_intent)
+  const invoiceId = idOf(session.invoice)
+  const chargeObjectId = paymentIntentId ?? invoiceId ?? session.id
+  await confirmDonation(trx, donationId, {
+    chargeObjectId,
+    chargedMinor: session.amount_total ?? 0,
+    paymentIntentId,
+    invoiceId: session.mode === 'subscription' ? invoiceId : null,
+    occurredAt,
+    stripeEventId: eventId,
+  })
+  if (paymentIntentId) await applyDeferredEvents(trx, paymentIntentId)
+}
+
+async function sessionExpired(trx: Trx, session: CheckoutSession, eventId: string) {
+  const donationId = donationIdOf(session)
+  if (!donationId || !(await donationExists(trx, donationId))) return
+  await markDonation(trx, donationId, 'abandoned', eventId)
+  const planId = session.metadata?.recurring_plan_id
+  if (planId && UUID.test(planId)) {
+    await trx
+      .updateTable('recurring_plans')
+      .set({ status: 'abandoned', updated_at: new Date() })
+      .where('id', '=', planId)
+      .where('status', '=', 'pending')
+      .execute()
+  }
+}
+
+async function activatePlan(
+  trx: Trx,
+  planIdFromMetadata: string | null,
+  donationId: string | null,
+  subscriptionId: string | null,
+  customerId: string | null,
+  occurredAt: Date,
+) {
+  let planId = planIdFromMetadata && UUID.test(planIdFromMetadata) ? planIdFromMetadata : null
+  if (!planId && donationId) {
+    planId = (await trx.selectFrom('donations').select('recurring_plan_id').where('id', '=', donationId).executeTakeFirst())?.recurring_plan_id ?? null
+  }
+  if (!planId) return null
+  await trx
+    .updateTable('recurring_plans')
+    .set((eb) => ({
+      stripe_subscription_id: eb.fn.coalesce('stripe_subscription_id', eb.val(subscriptionId)),
+      stripe_customer_id: eb.fn.coalesce('stripe_customer_id', eb.val(customerId)),
+      started_at: eb.fn.coalesce('started_at', eb.val(occurredAt)),
+      updated_at: new Date(),
+    }))
+    .where('id', '=', planId)
+    .execute()
+  // Only forward: a plan that has ended stays ended, whatever arrives late.
+  await trx
+    .updateTable('recurring_plans')
+    .set({ status: 'active' })
+    .where('id', '=', planId)
+    .where('status', 'in', ['pending', 'abandoned', 'past_due'])
+    .execute()
+  return planId
+}
+
+/** Finds the donation a payment intent paid for, or keeps the event until that payment is confirmed. */
+async function donationForPayment(trx: Trx, event: StripeEvent, paymentIntentId: string | null) {
+  if (!paymentIntentId) return null
+  const donation = await trx
+    .selectFrom('donations')
+    .select(['id', 'status'])
+    .where('stripe_payment_intent_id', '=', paymentIntentId)
+    .executeTakeFirst()
+  if (donation?.status === 'confirmed') return donation.id
+  await trx
+    .insertInto('deferred_stripe_events')
+    .values({ event_id: event.id, payment_intent_id: paymentIntentId, payload: JSON.stringify(event) })
+    .onConflict((oc) => oc.column('event_id').doNothing())
+    .execute()
+  return null
+}
+
+async function applyDeferredEvents(trx: Trx, paymentIntentId: string) {
+  const deferred = await trx
+    .deleteFrom('deferred_stripe_events')
+    .where('payment_intent_id', '=', paymentIntentId)
+    .returning(['payload'])
+    .execute()
+  const events = deferred.map((row) => row.payload as unknown as StripeEvent).sort((a, b) => a.created - b.created)
+  for (const event of events) await dispatch(trx, event)
+}
+
+async function chargeRefunded(trx: Trx, event: StripeEvent, charge: StripeCharge, occurredAt: Date) {
+  const donationId = await donationForPayment(trx, event, idOf(charge.payment_intent))
+  if (!donationId) return
+  await recordRefund(trx, donationId, {
+    chargeId: charge.id,
+    amountRefundedMinor: charge.amount_refunded,
+    stripeEventId: event.id,
+    occurredAt,
+  })
+}
+
+async function disputeChanged(trx: Trx, event: StripeEvent, dispute: StripeDispute, occurredAt: Date) {
+  const donationId = await donationForPayment(trx, event, idOf(dispute.payment_intent))
+  if (!donationId) return
+  const outcome =
+    event.type === 'charge.dispute.created'
+      ? 'open'
+      : dispute.status === 'won' || dispute.status === 'warning_closed'
+        ? 'won'
+        : dispute.status === 'lost'
+          ? 'lost'
+          : 'open'
+  await recordDispute(trx, donationId, { disputeId: dispute.id, amountMinor: dispute.amount, outcome, stripeEventId: event.id, occurredAt })
+}
+
+function subscriptionOf(invoice: StripeInvoice) {
+  const details = invoice.parent?.subscription_details
+  return { subscriptionId: idOf(details?.subscription ?? null), metadata: details?.metadata ?? {} }
+}
+
+async function planForSubscription(trx: Trx, subscriptionId: string | null, planIdFromMetadata: string | undefined) {
+  let query = trx.selectFrom('recurring_plans').selectAll()
+  if (planIdFromMetadata && UUID.test(planIdFromMetadata)) query = query.where('id', '=', planIdFromMetadata)
+  else if (subscriptionId) query = query.where('stripe_subscription_id', '=', subscriptionId)
+  else return undefined
+  return query.executeTakeFirst()
+}
+
+async function invoicePaid(trx: Trx, invoice: StripeInvoice, eventId: string, occurredAt: Date) {
+  const { subscriptionId, metadata } = subscriptionOf(invoice)
+  const plan = await planForSubscription(trx, subscriptionId, metadata.recurring_plan_id)
+  if (!plan) {
+    getLogger().warn({ eventId }, 'Paid invoice for an unknown monthly gift')
+    return
+  }
+  await activatePlan(trx, plan.id, null, subscriptionId, idOf(invoice.customer), occurredAt)
+  const first = await trx
+    .selectFrom('donations')
+    .selectAll()
+    .where('recurring_plan_id', '=', plan.id)
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirstOrThrow()
+
+  // The first invoice pays for the donation made at checkout; each later one is a new gift.
+  let donationId = first.id
+  if (invoice.billing_reason !== 'subscription_create' && first.stripe_invoice_id !== invoice.id) {
+    const existing = await trx.selectFrom('donations').select('id').where('stripe_invoice_id', '=', invoice.id).executeTakeFirst()
+    if (existing) {
+      donationId = existing.id
+    } else {
+      const instalment = await trx
+        .insertInto('donations')
+        .values({
+          appeal_id: first.appeal_id,
+          supporter_id: first.supporter_id,
+          recurring_plan_id: plan.id,
+          frequency: 'monthly',
+          amount_minor: first.amount_minor,
+          fee_cover_minor: first.fee_cover_minor,
+          currency: first.currency,
+          donor_name: first.donor_name,
+          donor_email: first.donor_email,
+          message: null,
+          show_name: first.show_name,
+          show_amount: first.show_amount,
+          show_message: false,
+          updates_opt_in: first.updates_opt_in,
+          gift_aid_declaration_id: first.gift_aid_declaration_id,
+          stripe_invoice_id: invoice.id,
+          stripe_subscription_id: subscriptionId,
+          stripe_customer_id: idOf(invoice.customer),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      donationId = instalment.id
+      await recordDonationEvent(trx, donationId, 'created', { instalment: true }, eventId)
+    }
+  }
+  await confirmDonation(trx, donationId, {
+    chargeObjectId: invoice.id,
+    chargedMinor: invoice.amount_paid,
+    paymentIntentId: null,
+    invoiceId: invoice.id,
+    occurredAt,
+    stripeEventId: eventId,
+  })
+}
+
+async function invoiceFailed(trx: Trx, invoice: StripeInvoice) {
+  const { subscriptionId, metadata } = subscriptionOf(invoice)
+  const plan = await planForSubscription(trx, subscriptionId, metadata.recurring_plan_id)
+  if (!plan) return
+  await trx
+    .updateTable('recurring_plans')
+    .set({ status: 'past_due', updated_at: new Date() })
+    .where('id', '=', plan.id)
+    .where('status', '=', 'active')
+    .execute()
+}
+
+async function subscriptionEnded(trx: Trx, subscription: StripeSubscription, occurredAt: Date) {
+  const plan = await planForSubscription(trx, subscription.id, subscription.metadata?.recurring_plan_id)
+  if (!plan) return
+  const ended = await trx
+    .updateTable('recurring_plans')
+    .set({ status: 'cancelled', cancelled_at: occurredAt, stripe_subscription_id: plan.stripe_subscription_id ?? subscription.id, updated_at: new Date() })
+    .where('id', '=', plan.id)
+    .where('status', '<>', 'cancelled')
+    .returning('id')
+    .executeTakeFirst()
+  if (!ended) return
+  const details = await trx
+    .selectFrom('recurring_plans as p')
+    .innerJoin('appeals as a', 'a.id', 'p.appeal_id')
+    .innerJoin('supporters as s', 's.id', 'p.supporter_id')
+    .select(['p.amount_minor', 'p.currency', 'a.title', 'a.slug', 's.email', 's.name'])
+    .where('p.id', '=', plan.id)
+    .executeTakeFirstOrThrow()
+  if (!details.email) return
+  await enqueueEmail(trx, {
+    template: 'monthly-gift-cancelled',
+    to: details.email,
+    props: {
+      organisation: await getEmailOrganisation(trx),
+      name: details.name,
+      amountMinor: details.amount_minor,
+      currency: details.currency,
+      appealTitle: details.title,
+      appealUrl: `${appUrl()}/appeals/${details.slug}`,
+      stoppedAt: occurredAt.toISOString(),
+    },
+    idempotencyKey: `monthly-gift-cancelled/${plan.id}`,
+  })
+}

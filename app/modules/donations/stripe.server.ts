@@ -1,0 +1,138 @@
+import Stripe from 'stripe'
+import { getEnv } from '#app/utils/env.server.ts'
+import { singleton } from '#app/utils/singleton.server.ts'
+
+/**
+ * The one module that imports the Stripe SDK. Everything else asks it for a Checkout Session, a
+ * verified webhook event, a refund or a list of events.
+ *
+ * With no STRIPE_SECRET_KEY outside production, checkout is "offline": sessions are local ids and
+ * the supporter is sent to /dev/checkout, which builds Stripe-shaped events, signs them with
+ * OFFLINE_WEBHOOK_SECRET and hands them to the real webhook handler.
+ */
+
+export type StripeEvent = Stripe.Event
+export type CheckoutSession = Stripe.Checkout.Session
+export type StripeCharge = Stripe.Charge
+export type StripeDispute = Stripe.Dispute
+export type StripeInvoice = Stripe.Invoice
+export type StripeSubscription = Stripe.Subscription
+
+/** Signs the offline checkout's events in development; never accepted in production. */
+export const OFFLINE_WEBHOOK_SECRET = 'whsec_offline_checkout_for_development_only'
+
+export function isOfflineCheckout() {
+  const env = getEnv()
+  return !env.STRIPE_SECRET_KEY && env.NODE_ENV !== 'production'
+}
+
+function stripe(): Stripe {
+  const key = getEnv().STRIPE_SECRET_KEY
+  if (!key) throw new Error('STRIPE_SECRET_KEY is not set')
+  return singleton(`stripe:${key}`, () => new Stripe(key, { maxNetworkRetries: 2, timeout: 20_000 }))
+}
+
+export function webhookSecret(): string {
+  if (isOfflineCheckout()) return OFFLINE_WEBHOOK_SECRET
+  const secret = getEnv().STRIPE_WEBHOOK_SECRET
+  if (!secret) throw new Error('STRIPE_WEBHOOK_SECRET is not set')
+  return secret
+}
+
+export type NewCheckoutSession = {
+  donationId: string
+  appealId: string
+  recurringPlanId: string | null
+  mode: 'payment' | 'subscription'
+  /** The whole charge: the gift plus any covered fee, in minor units. */
+  amountMinor: number
+  currency: string
+  productName: string
+  customerEmail: string
+  successUrl: string
+  cancelUrl: string
+}
+
+/**
+ * Creates (or, with the same idempotency key, finds again) the Checkout Session for a donation.
+ * Offline, the "session" is a local page.
+ */
+export async function createCheckoutSession(session: NewCheckoutSession): Promise<{ id: string; url: string }> {
+  const idempotencyKey = `checkout:${session.donationId}`
+  if (isOfflineCheckout()) {
+    const origin = new URL(session.successUrl).origin
+    return { id: `cs_offline_${session.donationId}`, url: `${origin}/dev/checkout/${session.donationId}` }
+  }
+  const metadata = {
+    donation_id: session.donationId,
+    appeal_id: session.appealId,
+    ...(session.recurringPlanId ? { recurring_plan_id: session.recurringPlanId } : {}),
+  }
+  const created = await stripe().checkout.sessions.create(
+    {
+      mode: session.mode,
+      line_items: [
+        {
+          quantity: 1,
+          price_data: {
+            currency: session.currency.toLowerCase(),
+            unit_amount: session.amountMinor,
+            product_data: { name: session.productName },
+            ...(session.mode === 'subscription' ? { recurring: { interval: 'month' as const } } : {}),
+          },
+        },
+      ],
+      // Stripe accepts submit_type only for one-off payments; a subscription's button says "Subscribe".
+      ...(session.mode === 'payment'
+        ? { submit_type: 'donate' as const, payment_intent_data: { metadata } }
+        : { subscription_data: { metadata } }),
+      customer_email: session.customerEmail,
+      client_reference_id: session.donationId,
+      metadata,
+      success_url: session.successUrl,
+      cancel_url: session.cancelUrl,
+    },
+    { idempotencyKey },
+  )
+  if (!created.url) throw new Error('Stripe returned a Checkout Session without a URL')
+  return { id: created.id, url: created.url }
+}
+
+/** Verifies the signature over the raw body (300 s tolerance) and returns the event; throws if not. */
+export function constructWebhookEvent(rawBody: string, signatureHeader: string, secret = webhookSecret()): StripeEvent {
+  return Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret)
+}
+
+/** Signs a payload as Stripe would: for the offline checkout and for tests. */
+export function signWebhookPayload(payload: string, secret = webhookSecret(), timestamp?: number): string {
+  return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp })
+}
+
+export function isStripeSignatureError(error: unknown): boolean {
+  return error instanceof Stripe.errors.StripeSignatureVerificationError
+}
+
+/** Events Stripe could not deliver to us, newest first, from `since` on. */
+export async function listUndeliveredEvents(since: Date): Promise<StripeEvent[]> {
+  if (isOfflineCheckout()) return []
+  const events: StripeEvent[] = []
+  for await (const event of stripe().events.list({
+    created: { gte: Math.floor(since.getTime() / 1000) },
+    delivery_success: false,
+    limit: 100,
+  })) {
+    events.push(event)
+  }
+  return events
+}
+
+export async function refundCharge(options: { paymentIntentId: string; amountMinor?: number; idempotencyKey: string }) {
+  return stripe().refunds.create(
+    { payment_intent: options.paymentIntentId, ...(options.amountMinor ? { amount: options.amountMinor } : {}) },
+    { idempotencyKey: options.idempotencyKey },
+  )
+}
+
+export async function cancelSubscription(subscriptionId: string) {
+  return stripe().subscriptions.cancel(subscriptionId)
+}

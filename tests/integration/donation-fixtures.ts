@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import { signWebhookPayload } from '#app/modules/donations/stripe.server.ts'
+import { action as stripeWebhook } from '#app/routes/webhooks.stripe.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { resetEnvForTests } from '#app/utils/env.server.ts'
+
+export const TEST_WEBHOOK_SECRET = 'whsec_test_webhook_secret_for_sanad'
+
+/** Stripe is "online" in these tests: requests go to the msw fake of its API. */
+export function useTestStripe() {
+  process.env.STRIPE_SECRET_KEY = 'sk_test_sanad'
+  process.env.STRIPE_WEBHOOK_SECRET = TEST_WEBHOOK_SECRET
+  resetEnvForTests()
+}
+
+export async function createAppeal(options: { currency?: string; goalMinor?: number } = {}) {
+  return getDb()
+    .transaction()
+    .execute(async (trx) => {
+      const appeal = await trx
+        .insertInto('appeals')
+        .values({
+          slug: `appeal-${randomUUID().slice(0, 8)}`,
+          title: 'Test appeal',
+          summary: 'For the tests',
+          beneficiary_name: 'Test beneficiary',
+          story_markdown: 'Story',
+          currency: options.currency ?? 'GBP',
+          goal_minor: options.goalMinor ?? 1_000_000,
+          suggested_amounts_minor: [1_000, 2_500],
+          status: 'published',
+          published_at: new Date(),
+        })
+        .returning(['id', 'slug', 'currency'])
+        .executeTakeFirstOrThrow()
+      await trx.insertInto('appeal_totals').values({ appeal_id: appeal.id, currency: appeal.currency }).execute()
+      return appeal
+    })
+}
+
+/** A pending donation as checkout leaves it, without going through Stripe. */
+export async function createPendingDonation(options: {
+  appealId: string
+  amountMinor: number
+  currency?: string
+  email?: string
+  frequency?: 'one_off' | 'monthly'
+}) {
+  const db = getDb()
+  const email = options.email ?? `donor-${randomUUID().slice(0, 8)}@example.org`
+  const supporter = await sql<{ id: string }>`
+    insert into supporters (email, name) values (${email}, 'Test Donor')
+    on conflict ((lower(email))) do update set name = excluded.name returning id`.execute(db)
+  const supporterId = supporter.rows[0]!.id
+  let recurringPlanId: string | null = null
+  if (options.frequency === 'monthly') {
+    recurringPlanId = (
+      await db
+        .insertInto('recurring_plans')
+        .values({ appeal_id: options.appealId, supporter_id: supporterId, amount_minor: options.amountMinor, currency: options.currency ?? 'GBP' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id
+  }
+  const donation = await db
+    .insertInto('donations')
+    .values({
+      appeal_id: options.appealId,
+      supporter_id: supporterId,
+      recurring_plan_id: recurringPlanId,
+      frequency: options.frequency ?? 'one_off',
+      amount_minor: options.amountMinor,
+      currency: options.currency ?? 'GBP',
+      donor_name: 'Test Donor',
+      donor_email: email,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return { donationId: donation.id, supporterId, recurringPlanId, email }
+}
+
+export function signedStripeRequest(event: object, options: { secret?: string; timestamp?: number; body?: string } = {}) {
+  const payload = JSON.stringify(event)
+  const signature = signWebhookPayload(payload, options.secret ?? TEST_WEBHOOK_SECRET, options.timestamp)
+  return new Request('http://localhost/webhooks/stripe', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+    body: options.body ?? payload,
+  })
+}
+
+export async function deliver(event: object, options: Parameters<typeof signedStripeRequest>[1] = {}) {
+  const response = await stripeWebhook({ request: signedStripeRequest(event, options), params: {}, context: {} })
+  return response.status
+}
+
+export async function appealTotals(appealId: string) {
+  return getDb().selectFrom('appeal_totals').selectAll().where('appeal_id', '=', appealId).executeTakeFirstOrThrow()
+}
+
+/** What the ledger says, computed from its rows alone. */
+export async function ledgerTotals(appealId: string) {
+  const { rows } = await sql<{ gross: number; refunded: number; disputed: number }>`
+    select
+      coalesce(sum(amount_minor) filter (where kind = 'charge'), 0)::bigint as gross,
+      coalesce(-sum(amount_minor) filter (where kind = 'refund'), 0)::bigint as refunded,
+      coalesce(-sum(amount_minor) filter (where kind in ('dispute_hold', 'dispute_release')), 0)::bigint as disputed
+    from ledger_entries where appeal_id = ${appealId}`.execute(getDb())
+  const counts = await sql<{ donations: number; donors: number }>`
+    select count(*)::bigint as donations, count(distinct supporter_id)::bigint as donors
+    from donations where appeal_id = ${appealId} and status = 'confirmed'`.execute(getDb())
+  return { ...rows[0]!, ...counts.rows[0]! }
+}
+
+export async function outboxFor(email: string) {
+  return getDb().selectFrom('email_outbox').selectAll().where('to_address', '=', email).execute()
+}
