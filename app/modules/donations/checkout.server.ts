@@ -68,6 +68,24 @@ async function findOrCreatePendingDonation(
   request: DonationRequest,
   appeal: { id: string; currency: string },
 ) {
+  try {
+    return await createPendingDonation(db, request, appeal)
+  } catch (error) {
+    // Two copies of one submission raced; the other one's donation is the one to use.
+    if ((error as { code?: string }).code !== '23505') throw error
+    return db
+      .selectFrom('donations')
+      .select(['id', 'amount_minor', 'fee_cover_minor', 'frequency', 'recurring_plan_id'])
+      .where('checkout_submission_id', '=', request.submissionId)
+      .executeTakeFirstOrThrow()
+  }
+}
+
+async function createPendingDonation(
+  db: Database,
+  request: DonationRequest,
+  appeal: { id: string; currency: string },
+) {
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('donations')
