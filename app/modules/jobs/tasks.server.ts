@@ -1,4 +1,5 @@
 import type { TaskList } from 'graphile-worker'
+import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/donations/offline-checkout.server.ts'
 import { deliverOutboxEmail, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
 import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
@@ -20,6 +21,9 @@ export function createTaskList(): TaskList {
         from: env.EMAIL_FROM ?? DEVELOPMENT_EMAIL_FROM,
         giveUpAfterMs: env.EMAIL_GIVE_UP_AFTER_HOURS * 60 * 60 * 1000,
       })
+    },
+    async [SETTLE_OFFLINE_PAYMENT_TASK](payload) {
+      await settleOfflinePayment(db, (payload as { donationId: string }).donationId)
     },
   }
 }

@@ -1,0 +1,134 @@
+import { addJob } from '#app/modules/jobs/jobs.server.ts'
+import type { Database } from '#app/utils/db.server.ts'
+import { processStripeWebhook } from './stripe-webhook.server.ts'
+import { isOfflineCheckout, signWebhookPayload } from './stripe.server.ts'
+
+/**
+ * Development without Stripe keys: the supporter pays on a local page, and this module builds the
+ * events Stripe would send, signs them with the offline webhook secret and hands them to the same
+ * webhook processing a real delivery goes through.
+ */
+
+export const SETTLE_OFFLINE_PAYMENT_TASK = 'settle_offline_payment'
+const DELAYED_PAYMENT_SECONDS = 60
+
+export async function getOfflineCheckout(db: Database, donationId: string) {
+  if (!/^[0-9a-f-]{36}$/i.test(donationId)) return undefined
+  return db
+    .selectFrom('donations as d')
+    .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
+    .select([
+      'd.id',
+      'd.status',
+      'd.frequency',
+      'd.amount_minor',
+      'd.fee_cover_minor',
+      'd.currency',
+      'd.recurring_plan_id',
+      'd.stripe_checkout_session_id',
+      'a.title as appeal_title',
+      'a.slug as appeal_slug',
+    ])
+    .where('d.id', '=', donationId)
+    .executeTakeFirst()
+}
+
+type OfflineDonation = NonNullable<Awaited<ReturnType<typeof getOfflineCheckout>>>
+
+let sequence = 0
+
+function event(type: string, object: object) {
+  sequence += 1
+  return {
+    id: `evt_offline_${Date.now().toString(36)}${sequence.toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    object: 'event',
+    api_version: 'offline',
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object },
+  }
+}
+
+function session(donation: OfflineDonation, paymentStatus: 'paid' | 'unpaid') {
+  const monthly = donation.frequency === 'monthly'
+  return {
+    id: donation.stripe_checkout_session_id ?? `cs_offline_${donation.id}`,
+    object: 'checkout.session',
+    mode: monthly ? 'subscription' : 'payment',
+    client_reference_id: donation.id,
+    metadata: { donation_id: donation.id, ...(donation.recurring_plan_id ? { recurring_plan_id: donation.recurring_plan_id } : {}) },
+    amount_total: donation.amount_minor + donation.fee_cover_minor,
+    currency: donation.currency.toLowerCase(),
+    customer: `cus_offline_${donation.id.slice(0, 8)}`,
+    payment_intent: monthly ? null : `pi_offline_${donation.id}`,
+    subscription: monthly ? `sub_offline_${donation.recurring_plan_id}` : null,
+    invoice: monthly ? `in_offline_${donation.id}` : null,
+    payment_status: paymentStatus,
+    status: 'complete',
+  }
+}
+
+async function deliver(db: Database, payload: object) {
+  const body = JSON.stringify(payload)
+  const result = await processStripeWebhook(db, body, signWebhookPayload(body))
+  if (result.status !== 200) throw new Error(`The offline checkout's event was refused: ${result.message}`)
+}
+
+export type OfflineOutcome = 'pay' | 'delayed'
+
+export async function completeOfflineCheckout(db: Database, donation: OfflineDonation, outcome: OfflineOutcome) {
+  if (!isOfflineCheckout()) throw new Error('The offline checkout is for development only')
+  if (outcome === 'pay') {
+    await deliver(db, event('checkout.session.completed', session(donation, 'paid')))
+    if (donation.frequency === 'monthly') {
+      await deliver(
+        db,
+        event('invoice.paid', {
+          id: `in_offline_${donation.id}`,
+          object: 'invoice',
+          amount_paid: donation.amount_minor + donation.fee_cover_minor,
+          billing_reason: 'subscription_create',
+          customer: `cus_offline_${donation.id.slice(0, 8)}`,
+          status: 'paid',
+          parent: {
+            type: 'subscription_details',
+            subscription_details: {
+              subscription: `sub_offline_${donation.recurring_plan_id}`,
+              metadata: { recurring_plan_id: donation.recurring_plan_id },
+            },
+          },
+        }),
+      )
+    }
+    return
+  }
+  // A bank debit: Checkout completes unpaid, and the money is confirmed a minute later.
+  await deliver(db, event('checkout.session.completed', session(donation, 'unpaid')))
+  await addJob(db, SETTLE_OFFLINE_PAYMENT_TASK, { donationId: donation.id }, {
+    jobKey: `settle-offline:${donation.id}`,
+    runAt: new Date(Date.now() + DELAYED_PAYMENT_SECONDS * 1000),
+  })
+}
+
+/** The job that plays the bank, a minute after a delayed payment. */
+export async function settleOfflinePayment(db: Database, donationId: string) {
+  const donation = await getOfflineCheckout(db, donationId)
+  if (!donation) return
+  await deliver(db, event('checkout.session.async_payment_succeeded', session(donation, 'paid')))
+}
+
+/** Stopping an offline monthly gift: the event Stripe sends when a subscription is cancelled. */
+export async function endOfflineSubscription(db: Database, planId: string) {
+  await deliver(
+    db,
+    event('customer.subscription.deleted', {
+      id: `sub_offline_${planId}`,
+      object: 'subscription',
+      status: 'canceled',
+      metadata: { recurring_plan_id: planId },
+    }),
+  )
+}

@@ -1,0 +1,71 @@
+import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { z } from 'zod'
+import { getMonthlyPlan, stopMonthlyGift } from '#app/modules/donations/monthly-gifts.server.ts'
+import { verifySignature } from '#app/modules/donations/signed-links.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { formatMoney } from '#app/utils/money.ts'
+
+const schema = z.object({ plan: z.string().uuid(), signature: z.string().min(10).max(200) })
+
+export const meta: MetaFunction = () => [{ title: 'Stop your monthly gift' }, { name: 'robots', content: 'noindex' }]
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
+
+/** The signed link in each monthly receipt: the link itself is the permission, no account needed. */
+async function planFromLink(values: Record<string, unknown>) {
+  const parsed = schema.safeParse(values)
+  if (!parsed.success || !verifySignature('stop-monthly', parsed.data.plan, parsed.data.signature)) {
+    throw new Response('This link is not valid', { status: 404 })
+  }
+  const plan = await getMonthlyPlan(getDb(), parsed.data.plan)
+  if (!plan) throw new Response('Not found', { status: 404 })
+  return { plan, link: parsed.data }
+}
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { plan, link } = await planFromLink(Object.fromEntries(new URL(request.url).searchParams))
+  return {
+    link,
+    plan: { amount: formatMoney(plan.amount_minor, plan.currency), appealTitle: plan.title, stopped: plan.status === 'cancelled' },
+  }
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+  const { plan } = await planFromLink(Object.fromEntries(await request.formData()))
+  return { outcome: await stopMonthlyGift(getDb(), plan.id) }
+}
+
+export default function StopMonthlyGift() {
+  const { plan, link } = useLoaderData<typeof loader>()
+  const actionData = useActionData<typeof action>()
+  if (actionData || plan.stopped) {
+    return (
+      <div className="container page prose">
+        <h1>Your monthly gift has stopped</h1>
+        <p role="status">
+          No more payments of {plan.amount} will be taken for {plan.appealTitle}. We will send a confirmation by email.
+          Thank you for everything you have given.
+        </p>
+        <p>
+          <Link to="/appeals">See our appeals</Link>
+        </p>
+      </div>
+    )
+  }
+  return (
+    <div className="container page prose">
+      <h1>Stop your monthly gift</h1>
+      <p>
+        You give {plan.amount} a month to {plan.appealTitle}. Stopping takes effect straight away; nothing already given is
+        refunded.
+      </p>
+      <Form method="post">
+        <input type="hidden" name="plan" value={link.plan} />
+        <input type="hidden" name="signature" value={link.signature} />
+        <button type="submit" className="button">
+          Stop my monthly gift
+        </button>
+      </Form>
+    </div>
+  )
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import { beforeAll, expect, test } from 'vitest'
+import { startCheckout } from '#app/modules/donations/checkout.server.ts'
+import { settleOfflinePayment } from '#app/modules/donations/offline-checkout.server.ts'
+import { stopMonthlyGiftUrl } from '#app/modules/donations/signed-links.server.ts'
+import { action as checkoutAction, loader as checkoutLoader } from '#app/routes/dev.checkout.$id.tsx'
+import { action as stopAction, loader as stopLoader } from '#app/routes/donate.monthly.stop.tsx'
+import { loader as thankYouLoader } from '#app/routes/donate.thank-you.tsx'
+import { getDb } from '#app/utils/db.server.ts'
+import { resetEnvForTests } from '#app/utils/env.server.ts'
+import { createAppeal, outboxFor } from './donation-fixtures.ts'
+
+const db = getDb()
+const origin = 'http://localhost:3000'
+
+beforeAll(() => {
+  delete process.env.STRIPE_SECRET_KEY
+  delete process.env.STRIPE_WEBHOOK_SECRET
+  resetEnvForTests()
+})
+
+async function offlineDonation(frequency: 'one_off' | 'monthly' = 'one_off') {
+  const appeal = await createAppeal()
+  const email = `offline-${randomUUID().slice(0, 6)}@example.org`
+  const outcome = await startCheckout(
+    db,
+    {
+      appealId: appeal.id,
+      submissionId: randomUUID(),
+      frequency,
+      amountMinor: 2_000,
+      coverFee: false,
+      name: 'Offline Donor',
+      email,
+      message: null,
+      showName: false,
+      showAmount: false,
+      showMessage: false,
+      updatesOptIn: false,
+      giftAid: null,
+    },
+    { origin, clientIp: `192.0.2.${Math.floor(Math.random() * 200)}` },
+  )
+  if (outcome.kind !== 'redirect') throw new Error(`unexpected ${outcome.kind}`)
+  const donationId = new URL(outcome.url).pathname.split('/').pop()!
+  return { appeal, email, url: outcome.url, donationId }
+}
+
+function post(url: string, fields: Record<string, string>) {
+  return new Request(url, { method: 'POST', body: new URLSearchParams(fields) })
+}
+
+async function thankYou(location: string) {
+  return thankYouLoader({ request: new Request(new URL(location, origin)), params: {}, context: {} })
+}
+
+test('without Stripe keys, checkout leads to the local payment page; paying confirms through the webhook handler', async () => {
+  const { url, donationId, email } = await offlineDonation()
+  expect(url).toBe(`${origin}/dev/checkout/${donationId}`)
+  const page = await checkoutLoader({ request: new Request(url), params: { id: donationId }, context: {} })
+  expect(page.donation).toMatchObject({ total: '£20.00', payable: true })
+
+  const response = (await checkoutAction({ request: post(url, { intent: 'pay' }), params: { id: donationId }, context: {} })) as Response
+  expect(response.status).toBe(303)
+  const location = response.headers.get('location')!
+  expect(location).toContain(`/donate/thank-you?session_id=cs_offline_${donationId}`)
+  const { gift } = await thankYou(location)
+  expect(gift).toMatchObject({ status: 'confirmed', amount: '£20.00' })
+  const events = await db.selectFrom('webhook_events').select('type').where('provider', '=', 'stripe').execute()
+  expect(events.map((event) => event.type)).toContain('checkout.session.completed')
+  expect((await outboxFor(email)).map((row) => row.template)).toEqual(['donation-receipt'])
+})
+
+test('a declined card takes nothing; a delayed payment is processing until the bank settles a minute later', async () => {
+  const declined = await offlineDonation()
+  const refused = await checkoutAction({ request: post(declined.url, { intent: 'decline' }), params: { id: declined.donationId }, context: {} })
+  expect((refused as { init: { status: number } }).init.status).toBe(402)
+  expect((await db.selectFrom('donations').select('status').where('id', '=', declined.donationId).executeTakeFirstOrThrow()).status).toBe('pending')
+
+  const delayed = await offlineDonation()
+  const response = (await checkoutAction({ request: post(delayed.url, { intent: 'delayed' }), params: { id: delayed.donationId }, context: {} })) as Response
+  expect((await thankYou(response.headers.get('location')!)).gift.status).toBe('processing')
+  const { rows } = await sql<{ run_at: Date }>`select run_at from graphile_worker.jobs where key = ${`settle-offline:${delayed.donationId}`}`.execute(db)
+  expect(rows[0]!.run_at.getTime() - Date.now()).toBeGreaterThan(50_000)
+  await settleOfflinePayment(db, delayed.donationId)
+  expect((await thankYou(response.headers.get('location')!)).gift.status).toBe('confirmed')
+})
+
+test('the thank-you page knows only gifts by their session, and shows nothing from the query string', async () => {
+  await expect(thankYou('/donate/thank-you?session_id=cs_offline_unknown&amount=999999')).rejects.toMatchObject({ status: 404 })
+  await expect(thankYou('/donate/thank-you')).rejects.toMatchObject({ status: 404 })
+})
+
+test('a monthly gift is stopped from the signed link in its receipt; a forged link is refused', async () => {
+  const { url, donationId, email } = await offlineDonation('monthly')
+  await checkoutAction({ request: post(url, { intent: 'pay' }), params: { id: donationId }, context: {} })
+  const { recurring_plan_id: planId } = await db.selectFrom('donations').select('recurring_plan_id').where('id', '=', donationId).executeTakeFirstOrThrow()
+  const plan = () => db.selectFrom('recurring_plans').select('status').where('id', '=', planId!).executeTakeFirstOrThrow()
+  expect((await plan()).status).toBe('active')
+
+  const link = new URL(stopMonthlyGiftUrl(planId!))
+  const forged = new URL(link)
+  forged.searchParams.set('signature', 'A'.repeat(43))
+  await expect(stopLoader({ request: new Request(forged), params: {}, context: {} })).rejects.toMatchObject({ status: 404 })
+  const page = await stopLoader({ request: new Request(link), params: {}, context: {} })
+  expect(page.plan).toMatchObject({ amount: '£20.00', stopped: false })
+
+  const result = await stopAction({
+    request: post(link.toString(), { plan: planId!, signature: link.searchParams.get('signature')! }),
+    params: {},
+    context: {},
+  })
+  expect(result).toEqual({ outcome: 'stopping' })
+  expect((await plan()).status).toBe('cancelled')
+  expect((await outboxFor(email)).map((row) => row.template).sort()).toEqual(['monthly-gift-cancelled', 'monthly-gift-receipt'])
+})
