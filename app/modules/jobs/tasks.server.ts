@@ -1,10 +1,17 @@
 import type { TaskList } from 'graphile-worker'
 import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/donations/offline-checkout.server.ts'
+import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/donations/reconciliation.server.ts'
 import { deliverOutboxEmail, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
 import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { DEVELOPMENT_EMAIL_FROM, getEnv } from '#app/utils/env.server.ts'
+
+/** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
+export const CRONTAB = [
+  // Every hour, at a quarter past: apply Stripe events the webhook missed.
+  `15 * * * * ${RECONCILE_STRIPE_TASK} ?jobKey=${RECONCILE_STRIPE_TASK}&max=3`,
+].join('\n')
 
 /** Every background task the worker runs. */
 export function createTaskList(): TaskList {
@@ -21,6 +28,9 @@ export function createTaskList(): TaskList {
         from: env.EMAIL_FROM ?? DEVELOPMENT_EMAIL_FROM,
         giveUpAfterMs: env.EMAIL_GIVE_UP_AFTER_HOURS * 60 * 60 * 1000,
       })
+    },
+    async [RECONCILE_STRIPE_TASK]() {
+      await reconcileStripeEvents(db)
     },
     async [SETTLE_OFFLINE_PAYMENT_TASK](payload) {
       await settleOfflinePayment(db, (payload as { donationId: string }).donationId)

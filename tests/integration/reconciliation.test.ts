@@ -1,0 +1,35 @@
+import { http, HttpResponse } from 'msw'
+import { beforeAll, expect, test } from 'vitest'
+import { reconcileStripeEvents } from '#app/modules/donations/reconciliation.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { server } from '#tests/mocks/node.ts'
+import { clearStripeCalls, completedSession, recordStripeCall, STRIPE_API, stripeCalls, stripeEvent } from '#tests/mocks/stripe.ts'
+import { appealTotals, createAppeal, createPendingDonation, deliver, useTestStripe } from './donation-fixtures.ts'
+
+const db = getDb()
+beforeAll(() => useTestStripe())
+
+test('applies the undelivered events of the last three days that we never recorded, once', async () => {
+  const appeal = await createAppeal()
+  const delivered = await createPendingDonation({ appealId: appeal.id, amountMinor: 1_000 })
+  const missed = await createPendingDonation({ appealId: appeal.id, amountMinor: 2_000 })
+  const deliveredEvent = stripeEvent('checkout.session.completed', completedSession({ donationId: delivered.donationId, amountMinor: 1_000 }))
+  const missedEvent = stripeEvent('checkout.session.completed', completedSession({ donationId: missed.donationId, amountMinor: 2_000 }))
+  expect(await deliver(deliveredEvent)).toBe(200)
+
+  clearStripeCalls()
+  server.use(
+    http.get(`${STRIPE_API}/v1/events`, async ({ request }) => {
+      await recordStripeCall(request)
+      return HttpResponse.json({ object: 'list', url: '/v1/events', has_more: false, data: [missedEvent, deliveredEvent] })
+    }),
+  )
+  const now = new Date()
+  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 2, applied: 1 })
+  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 2, applied: 0 })
+
+  const query = stripeCalls[0]!.form
+  expect(query.get('delivery_success')).toBe('false')
+  expect(Number(query.get('created[gte]'))).toBe(Math.floor((now.getTime() - 3 * 24 * 60 * 60 * 1000) / 1000))
+  expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 3_000, donation_count: 2 })
+})
