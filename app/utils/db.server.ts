@@ -9,6 +9,7 @@ export type Database = Kysely<DB>
 export type DatabaseTransaction = Transaction<DB>
 
 const INT8_OID = 20
+const INT8_ARRAY_OID = 1016
 
 /**
  * Money is stored as bigint minor units. Every amount we handle is far below 2^53, so int8 comes
@@ -23,6 +24,10 @@ function parseInt8(value: string): number {
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID && format !== 'binary') return parseInt8
+    if (oid === INT8_ARRAY_OID && format !== 'binary') {
+      const parseArray = pg.types.getTypeParser(INT8_ARRAY_OID as never, 'text') as (value: string) => (string | null)[]
+      return (value: string) => parseArray(value).map((item) => (item === null ? null : parseInt8(item)))
+    }
     return pg.types.getTypeParser(oid, format)
   },
 } as pg.CustomTypesConfig

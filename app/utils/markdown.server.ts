@@ -1,5 +1,4 @@
-import MarkdownIt from 'markdown-it'
-import type { RenderRule } from 'markdown-it/lib/renderer.mjs'
+import MarkdownIt, { type RendererRule } from 'markdown-it'
 
 /**
  * Markdown written by staff (appeal stories, updates) turned into HTML that is safe to insert as
@@ -13,8 +12,6 @@ export type MarkdownOptions = {
   origin?: string
 }
 
-type RenderEnv = { origin?: string }
-
 const LINK_REL = 'nofollow noopener noreferrer'
 
 // Any hostname that cannot exist stands in for "this site" when no origin is given.
@@ -22,7 +19,16 @@ const PLACEHOLDER_ORIGIN = 'https://this-site.invalid'
 
 const markdown = new MarkdownIt({ html: false, linkify: false, typographer: true })
 
-const defaultLinkOpen: RenderRule = (tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options)
+// The page's own title is the only <h1>: a story's "# Heading" becomes an <h2>, and so on down.
+markdown.core.ruler.push('shift_headings', (state) => {
+  for (const token of state.tokens) {
+    if (token.type === 'heading_open' || token.type === 'heading_close') {
+      token.tag = `h${Math.min(6, Number(token.tag.slice(1)) + 1)}`
+    }
+  }
+})
+
+const defaultLinkOpen: RendererRule = (tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options)
 const renderLinkOpen = markdown.renderer.rules.link_open ?? defaultLinkOpen
 markdown.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   tokens[idx]!.attrSet('rel', LINK_REL)
@@ -30,10 +36,11 @@ markdown.renderer.rules.link_open = (tokens, idx, options, env, self) => {
 }
 
 const renderImage = markdown.renderer.rules.image!
-markdown.renderer.rules.image = (tokens, idx, options, env: RenderEnv, self) => {
+markdown.renderer.rules.image = (tokens, idx, options, env, self) => {
   const token = tokens[idx]!
-  const src = token.attrGet('src') ?? ''
-  if (isSameOrigin(src, env.origin)) return renderImage(tokens, idx, options, env, self)
+  const src = String(token.attrGet('src') ?? '')
+  const origin = typeof env?.origin === 'string' ? env.origin : undefined
+  if (isSameOrigin(src, origin)) return renderImage(tokens, idx, options, env, self)
 
   const alt = self.renderInlineAsText(token.children ?? [], options, env).trim()
   const escape = markdown.utils.escapeHtml
@@ -45,12 +52,15 @@ markdown.renderer.rules.image = (tokens, idx, options, env: RenderEnv, self) => 
 
 /**
  * True for a relative path or a URL on `origin`. Parsing the way a browser does catches the
- * tricks a prefix check misses (`//evil.example`, `/\evil.example`).
+ * tricks a prefix check misses (`//evil.example`, `/\evil.example`). A URL with a scheme is
+ * judged on its own, never against a base: `https:/evil.example` is relative on an https page
+ * but means https://evil.example on an http one.
  */
 function isSameOrigin(src: string, origin: string | undefined): boolean {
   if (src === '') return false
-  const base = origin ?? PLACEHOLDER_ORIGIN
   try {
+    if (/^[a-z][a-z\d+.-]*:/i.test(src)) return origin !== undefined && new URL(src).origin === new URL(origin).origin
+    const base = origin ?? PLACEHOLDER_ORIGIN
     return new URL(src, base).origin === new URL(base).origin
   } catch {
     return false
@@ -58,6 +68,5 @@ function isSameOrigin(src: string, origin: string | undefined): boolean {
 }
 
 export function renderMarkdown(source: string, options: MarkdownOptions = {}): string {
-  const env: RenderEnv = { origin: options.origin }
-  return markdown.render(source, env)
+  return markdown.render(source, { origin: options.origin })
 }

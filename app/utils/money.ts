@@ -72,6 +72,7 @@ export function formatMoneyShort(amountMinor: number, currency: string, locale =
 
 /** Share of a goal reached, as a whole percentage between 0 and 100, for a progress bar. */
 export function progressPercent(raisedMinor: number, goalMinor: number): number {
-  if (goalMinor <= 0) return 0
-  return Math.min(100, Math.floor((raisedMinor * 100) / goalMinor))
+  if (goalMinor <= 0 || raisedMinor <= 0) return 0
+  // Any gift shows on the bar: the first pounds of a large goal are still progress.
+  return Math.min(100, Math.max(1, Math.floor((raisedMinor * 100) / goalMinor)))
 }

@@ -58,6 +58,7 @@ describe('formatting', () => {
 
   test('progress is a whole percentage capped at 100', () => {
     expect(progressPercent(0, 1_000)).toBe(0)
+    expect(progressPercent(7, 1_000)).toBe(1)
     expect(progressPercent(333, 1_000)).toBe(33)
     expect(progressPercent(5_000, 1_000)).toBe(100)
     expect(progressPercent(10, 0)).toBe(0)

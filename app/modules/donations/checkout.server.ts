@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Database } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
+import { formatMoney } from '#app/utils/money.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { checkoutRateLimit, consumeRateLimit } from '#app/utils/rate-limit.server.ts'
 import { coverFeeMinor } from './amounts.ts'
@@ -111,7 +112,11 @@ async function createPendingDonation(
           house_name_or_number: request.giftAid.houseNameOrNumber,
           address: request.giftAid.address,
           postcode: request.giftAid.postcode,
-          declaration_text: giftAidDeclaration(organisation?.name ?? 'the charity'),
+          // The words the supporter agreed to, as the form showed them.
+          declaration_text: giftAidDeclaration(
+            organisation?.name ?? 'the charity',
+            `${formatMoney(request.amountMinor, appeal.currency)}${request.frequency === 'monthly' ? ' each month' : ''}`,
+          ),
         })
         .returning('id')
         .executeTakeFirstOrThrow()

@@ -1,0 +1,452 @@
+import {
+  getCollectionProps,
+  getFormProps,
+  getInputProps,
+  getTextareaProps,
+  useForm,
+  type FieldMetadata,
+  type SubmissionResult,
+} from '@conform-to/react'
+import { parseWithZod } from '@conform-to/zod'
+import { Form, useNavigation } from '@remix-run/react'
+import { useEffect, useMemo, useRef, useSyncExternalStore, type MouseEvent, type ReactNode } from 'react'
+import { coverFeeMinor, DEFAULT_FEE_FORMULA, feeFormulaFor } from '#app/modules/donations/amounts.ts'
+import {
+  characterCount,
+  chosenAmountMinor,
+  createDonationFormSchema,
+  MESSAGE_MAX_CHARACTERS,
+  OTHER_AMOUNT,
+  type DonationFormInput,
+  type DonationFormValue,
+} from '#app/modules/donations/donation-form.ts'
+import { giftAidBonusMinor, giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
+import { formatMoney, formatMoneyShort, minorUnitExponent } from '#app/utils/money.ts'
+
+type DonationFormProps = {
+  currency: string
+  suggestedAmountsMinor: number[]
+  giftAidAvailable: boolean
+  organisationName: string
+  submissionId: string
+  lastResult?: SubmissionResult<string[]> | null
+}
+
+const FORM_ID = 'donation'
+
+/**
+ * The donation form. Without JavaScript it is a plain POST: the server validates it and renders
+ * it again with the values kept and an error beside each field. With JavaScript, conform checks
+ * the same schema as the person types, and the labels that depend on the amount update live.
+ */
+export function DonationForm({
+  currency,
+  suggestedAmountsMinor,
+  giftAidAvailable,
+  organisationName,
+  submissionId,
+  lastResult,
+}: DonationFormProps) {
+  const schema = useMemo(() => createDonationFormSchema({ currency, giftAidAvailable }), [currency, giftAidAvailable])
+  const defaultAmount = suggestedAmountsMinor[1] ?? suggestedAmountsMinor[0]
+  const [form, fields] = useForm<DonationFormInput, DonationFormValue>({
+    id: FORM_ID,
+    lastResult,
+    defaultValue: {
+      submissionId,
+      frequency: 'one_off',
+      amount: defaultAmount === undefined ? OTHER_AMOUNT : String(defaultAmount),
+    },
+    shouldValidate: 'onSubmit',
+    shouldRevalidate: 'onInput',
+    // The honeypot is left to the server: a browser that filled it would otherwise be stopped
+    // here by an error on a field the person cannot see.
+    onValidate: ({ formData }) => parseWithZod(withoutHoneypot(formData), { schema }),
+  })
+  const hydrated = useHydrated()
+  const navigation = useNavigation()
+  const submitting = navigation.state !== 'idle' && navigation.formMethod?.toUpperCase() === 'POST'
+
+  // After a failed submit the summary takes focus, once it has rendered: conform applies a
+  // server reply a render later than the reply arrives.
+  const summaryRef = useRef<HTMLDivElement>(null)
+  const focusSummaryPending = useRef(false)
+  useEffect(() => {
+    if (lastResult?.status === 'error') focusSummaryPending.current = true
+  }, [lastResult])
+  useEffect(() => {
+    if (focusSummaryPending.current && summaryRef.current) {
+      focusSummaryPending.current = false
+      summaryRef.current.focus()
+    }
+  })
+
+  // Everything below is derived from the live form value (the server's defaults before hydration).
+  const frequency = text(fields.frequency.value) === 'monthly' ? 'monthly' : 'one_off'
+  const amountChoice = text(fields.amount.value)
+  const amountMinor = chosenAmountMinor(amountChoice, text(fields.customAmount.value), currency)
+  const feeMinor = amountMinor === null ? 0 : coverFeeMinor(amountMinor, currency)
+  const coverFee = text(fields.coverFee.value) === 'on'
+  const giftAidTicked = text(fields.giftAid.value) === 'on'
+  const message = text(fields.message.value) ?? ''
+  const amountText = amountMinor === null ? null : formatMoneyShort(amountMinor, currency)
+  // Without JavaScript these could not follow a change of amount, so they leave it out.
+  const liveAmountText = hydrated ? amountText : null
+  const totalText =
+    hydrated && amountMinor !== null ? formatMoneyShort(amountMinor + (coverFee ? feeMinor : 0), currency) : null
+  const feeFormula = describeFeeFormula(currency)
+
+  const amountOptions = [...suggestedAmountsMinor.map(String), OTHER_AMOUNT]
+  const amountRadios = getCollectionProps(fields.amount, { type: 'radio', options: amountOptions })
+  const frequencyRadios = getCollectionProps(fields.frequency, { type: 'radio', options: ['one_off', 'monthly'] })
+  const otherRadioId = amountRadios.at(-1)?.id ?? fields.amount.id
+
+  // In the order the fields appear; the link goes to the control to fix (the first of a group).
+  const summaryItems: Array<{ errors: string[] | undefined; target: string | null }> = [
+    { errors: fields.submissionId.errors, target: null },
+    { errors: fields.frequency.errors, target: frequencyRadios[0]?.id ?? null },
+    { errors: fields.amount.errors, target: amountRadios[0]?.id ?? null },
+    { errors: fields.customAmount.errors, target: fields.customAmount.id },
+    { errors: fields.name.errors, target: fields.name.id },
+    { errors: fields.email.errors, target: fields.email.id },
+    { errors: fields.message.errors, target: fields.message.id },
+    { errors: fields.ukTaxpayer.errors, target: fields.ukTaxpayer.id },
+    { errors: fields.fullName.errors, target: fields.fullName.id },
+    { errors: fields.houseNameOrNumber.errors, target: fields.houseNameOrNumber.id },
+    { errors: fields.address.errors, target: fields.address.id },
+    { errors: fields.postcode.errors, target: fields.postcode.id },
+  ]
+  const fieldErrors = summaryItems.flatMap(({ errors, target }) =>
+    errors?.[0] ? [{ message: errors[0], target }] : [],
+  )
+  const formErrors = form.errors ?? []
+  const hasErrors = formErrors.length > 0 || fieldErrors.length > 0
+
+  return (
+    <Form
+      method="post"
+      {...getFormProps(form)}
+      className="donation-form"
+      onSubmit={(event) => {
+        form.onSubmit(event)
+        // conform cancels the submit when the browser-side check fails.
+        if (!event.defaultPrevented) return
+        if (summaryRef.current) summaryRef.current.focus()
+        else focusSummaryPending.current = true
+      }}
+    >
+      {hasErrors ? (
+        <div className="error-summary" ref={summaryRef} tabIndex={-1} aria-labelledby="donation-error-summary-title">
+          <h3 id="donation-error-summary-title" className="error-summary__title">
+            There is a problem
+          </h3>
+          {formErrors.map((error) => (
+            <p key={error}>{error}</p>
+          ))}
+          {fieldErrors.length > 0 ? (
+            <ul className="error-summary__list">
+              {fieldErrors.map((error) => (
+                <li key={`${error.target}-${error.message}`}>
+                  {error.target ? (
+                    <a href={`#${error.target}`} onClick={focusTarget}>
+                      {error.message}
+                    </a>
+                  ) : (
+                    error.message
+                  )}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      ) : null}
+
+      <input {...withoutKey(getInputProps(fields.submissionId, { type: 'hidden' }))} />
+
+      <fieldset className="donation-form__group">
+        <legend className="donation-form__legend">How often would you like to give?</legend>
+        <FieldError field={fields.frequency} />
+        <div className="choice-row">
+          {frequencyRadios.map(({ key, ...props }) => (
+            <div key={key} className="choice choice--pill">
+              <input {...props} />
+              <label htmlFor={props.id}>{props.value === 'monthly' ? 'Monthly' : 'One-off'}</label>
+            </div>
+          ))}
+        </div>
+      </fieldset>
+
+      <fieldset className="donation-form__group">
+        <legend className="donation-form__legend">How much would you like to give?</legend>
+        <FieldError field={fields.amount} />
+        <div className="choice-row">
+          {amountRadios.map(({ key, ...props }) => (
+            <div key={key} className="choice choice--pill">
+              <input {...props} />
+              <label htmlFor={props.id}>
+                {props.value === OTHER_AMOUNT ? 'Other amount' : formatMoneyShort(Number(props.value), currency)}
+              </label>
+            </div>
+          ))}
+        </div>
+        <div className="field donation-form__other">
+          <label htmlFor={fields.customAmount.id}>Your amount, in {currency.toUpperCase()}</label>
+          <FieldError field={fields.customAmount} />
+          <div className="money-input">
+            <span className="money-input__symbol" aria-hidden="true">
+              {currencySymbol(currency)}
+            </span>
+            <input
+              {...withoutKey(getInputProps(fields.customAmount, { type: 'text' }))}
+              inputMode={minorUnitExponent(currency) === 0 ? 'numeric' : 'decimal'}
+              autoComplete="off"
+              onInput={() => {
+                // Typing an amount is choosing it; click() lets conform see the change too.
+                const other = document.getElementById(otherRadioId)
+                if (other instanceof HTMLInputElement && !other.checked) other.click()
+              }}
+            />
+          </div>
+        </div>
+      </fieldset>
+
+      <div className="choice choice--checkbox">
+        <input {...withoutKey(getInputProps(fields.coverFee, { type: 'checkbox' }))} />
+        <label htmlFor={fields.coverFee.id}>
+          {amountMinor !== null && amountText ? (
+            <>
+              Cover the processing fee: add <strong>{formatMoney(feeMinor, currency)}</strong> to your gift of {amountText}{' '}
+              ({feeFormula}), so {organisationName} receives all of it
+            </>
+          ) : (
+            <>
+              Cover the processing fee ({feeFormula} of your gift), so {organisationName} receives all of it
+            </>
+          )}
+        </label>
+      </div>
+
+      <div className="field">
+        <label htmlFor={fields.name.id}>Your name</label>
+        <FieldError field={fields.name} />
+        <input {...withoutKey(getInputProps(fields.name, { type: 'text' }))} autoComplete="name" required />
+      </div>
+
+      <div className="field">
+        <label htmlFor={fields.email.id}>
+          Your email address <span className="field__hint-inline">(for your receipt)</span>
+        </label>
+        <FieldError field={fields.email} />
+        <input
+          {...withoutKey(getInputProps(fields.email, { type: 'email' }))}
+          autoComplete="email"
+          spellCheck={false}
+          required
+        />
+      </div>
+
+      <div className="field">
+        <label htmlFor={fields.message.id}>
+          A message of support <span className="field__hint-inline">(optional)</span>
+        </label>
+        <p className="field__hint" id={`${fields.message.id}-hint`}>
+          Up to {MESSAGE_MAX_CHARACTERS} characters. It is shown on this page only if you choose below.
+        </p>
+        <FieldError field={fields.message} />
+        <textarea
+          {...withoutKey(
+            getTextareaProps(fields.message, {
+              ariaDescribedBy: hydrated
+                ? `${fields.message.id}-hint ${fields.message.id}-count`
+                : `${fields.message.id}-hint`,
+            }),
+          )}
+          rows={4}
+        />
+        {hydrated ? <CharacterCount id={`${fields.message.id}-count`} used={characterCount(message)} /> : null}
+      </div>
+
+      <fieldset className="donation-form__group">
+        <legend className="donation-form__legend">What others see</legend>
+        <p className="field__hint">
+          By default we show nothing about you. Tick what you are happy for visitors to this page to see.
+        </p>
+        <Checkbox field={fields.showName}>Show my name</Checkbox>
+        <Checkbox field={fields.showAmount}>Show the amount I give</Checkbox>
+        <Checkbox field={fields.showMessage}>Show my message</Checkbox>
+      </fieldset>
+
+      <Checkbox field={fields.updatesOptIn}>Email me news about this appeal (you can stop them at any time)</Checkbox>
+
+      {giftAidAvailable ? (
+        <fieldset className="donation-form__group gift-aid">
+          <legend className="donation-form__legend">Gift Aid</legend>
+          <p>
+            If you pay UK Income Tax or Capital Gains Tax, Gift Aid adds 25p to every £1 you give, at no cost to you
+            {amountMinor !== null && liveAmountText
+              ? `: your ${liveAmountText} becomes ${formatMoneyShort(amountMinor + giftAidBonusMinor(amountMinor), currency)}`
+              : ''}
+            .
+          </p>
+          <div className="choice choice--checkbox">
+            <input
+              {...withoutKey(getInputProps(fields.giftAid, { type: 'checkbox' }))}
+              aria-controls="gift-aid-details"
+              aria-expanded={hydrated ? giftAidTicked : undefined}
+            />
+            <label htmlFor={fields.giftAid.id}>Yes, add Gift Aid to my donation</label>
+          </div>
+          {/* Without JavaScript the details are always shown; with it they open when the box is ticked. */}
+          <div id="gift-aid-details" className="gift-aid__details" hidden={hydrated && !giftAidTicked}>
+            <p className="gift-aid__declaration">
+              {giftAidDeclaration(
+                organisationName,
+                liveAmountText ? (frequency === 'monthly' ? `${liveAmountText} each month` : liveAmountText) : undefined,
+              )}
+            </p>
+            <Checkbox field={fields.ukTaxpayer}>
+              I am a UK taxpayer and I agree to this declaration
+            </Checkbox>
+            <TextField field={fields.fullName} label="Full name" autoComplete="name" />
+            <TextField field={fields.houseNameOrNumber} label="House name or number" autoComplete="address-line1" />
+            <div className="field">
+              <label htmlFor={fields.address.id}>Address</label>
+              <FieldError field={fields.address} />
+              <textarea {...withoutKey(getTextareaProps(fields.address))} rows={3} autoComplete="street-address" />
+            </div>
+            <TextField
+              field={fields.postcode}
+              label="Postcode"
+              autoComplete="postal-code"
+              className="field--narrow"
+              spellCheck={false}
+            />
+          </div>
+        </fieldset>
+      ) : null}
+
+      {/* A trap for form-filling robots: hidden from people, screen readers and the tab order. */}
+      <div className="visually-hidden" aria-hidden="true">
+        <label htmlFor={fields.website.id}>Leave this field empty</label>
+        <input
+          {...withoutKey(getInputProps(fields.website, { type: 'text', ariaAttributes: false }))}
+          tabIndex={-1}
+          autoComplete="off"
+        />
+      </div>
+
+      <button type="submit" className="button donation-form__submit" disabled={submitting}>
+        {submitting ? 'Taking you to payment…' : submitLabel(frequency, totalText)}
+      </button>
+      <p className="field__hint">
+        You will pay on a secure page run by Stripe, our card processor. We never see your card details.
+      </p>
+    </Form>
+  )
+}
+
+function submitLabel(frequency: 'one_off' | 'monthly', totalText: string | null) {
+  if (frequency === 'monthly') return totalText ? `Give ${totalText} monthly` : 'Give monthly'
+  return totalText ? `Donate ${totalText}` : 'Donate'
+}
+
+function FieldError({ field }: { field: FieldMetadata<unknown> }) {
+  const message = field.errors?.[0]
+  if (!message) return null
+  return (
+    <p id={field.errorId} className="field-error">
+      <span className="visually-hidden">Error: </span>
+      {message}
+    </p>
+  )
+}
+
+function Checkbox({ field, children }: { field: FieldMetadata<unknown>; children: ReactNode }) {
+  return (
+    <div className="choice choice--checkbox">
+      <FieldError field={field} />
+      <input {...withoutKey(getInputProps(field, { type: 'checkbox' }))} />
+      <label htmlFor={field.id}>{children}</label>
+    </div>
+  )
+}
+
+function TextField({
+  field,
+  label,
+  autoComplete,
+  className,
+  spellCheck,
+}: {
+  field: FieldMetadata<unknown>
+  label: string
+  autoComplete: string
+  className?: string
+  spellCheck?: boolean
+}) {
+  return (
+    <div className={className ? `field ${className}` : 'field'}>
+      <label htmlFor={field.id}>{label}</label>
+      <FieldError field={field} />
+      <input {...withoutKey(getInputProps(field, { type: 'text' }))} autoComplete={autoComplete} spellCheck={spellCheck} />
+    </div>
+  )
+}
+
+function CharacterCount({ id, used }: { id: string; used: number }) {
+  const left = MESSAGE_MAX_CHARACTERS - used
+  return (
+    <p id={id} className={left < 0 ? 'character-count character-count--over' : 'character-count'}>
+      {left >= 0
+        ? `You have ${left} ${left === 1 ? 'character' : 'characters'} left`
+        : `You have ${-left} ${left === -1 ? 'character' : 'characters'} too many`}
+    </p>
+  )
+}
+
+/** React warns when `key` arrives inside spread props, so conform's key is set apart. */
+function withoutKey<Props extends { key?: string }>({ key: _key, ...props }: Props): Omit<Props, 'key'> {
+  return props
+}
+
+function withoutHoneypot(formData: FormData) {
+  const copy = new FormData()
+  for (const [name, value] of formData) if (name !== 'website') copy.append(name, value)
+  return copy
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+function focusTarget(event: MouseEvent<HTMLAnchorElement>) {
+  const id = event.currentTarget.hash.slice(1)
+  const target = document.getElementById(id)
+  if (!target) return
+  event.preventDefault()
+  target.focus()
+  target.scrollIntoView({ block: 'center' })
+}
+
+function describeFeeFormula(currency: string) {
+  const { percent, fixedMinor } = feeFormulaFor(currency, DEFAULT_FEE_FORMULA)
+  const fixed =
+    currency.toUpperCase() === 'GBP' && fixedMinor < 100 ? `${fixedMinor}p` : formatMoney(fixedMinor, currency)
+  return `${percent}% + ${fixed}`
+}
+
+function currencySymbol(currency: string) {
+  const parts = new Intl.NumberFormat('en-GB', { style: 'currency', currency }).formatToParts(0)
+  return parts.find((part) => part.type === 'currency')?.value ?? currency
+}
+
+const subscribeToNothing = () => () => {}
+
+/** False on the server and during hydration, true once React runs in the browser. */
+function useHydrated() {
+  return useSyncExternalStore(
+    subscribeToNothing,
+    () => true,
+    () => false,
+  )
+}

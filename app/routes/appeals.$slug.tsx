@@ -1,0 +1,282 @@
+import { parseWithZod } from '@conform-to/zod'
+import {
+  data,
+  redirect,
+  type ActionFunctionArgs,
+  type LinksFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from '@remix-run/node'
+import { isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
+import { ProgressBar } from '#app/components/appeal-card.tsx'
+import { DonationForm } from '#app/components/donation-form.tsx'
+import { ShareLinks } from '#app/components/share-links.tsx'
+import { getAppealPage, type AppealPage } from '#app/modules/appeals/appeal-page.server.ts'
+import { startCheckout } from '#app/modules/donations/checkout.server.ts'
+import { createDonationFormSchema, toDonationRequest } from '#app/modules/donations/donation-form.ts'
+import styles from '#app/styles/appeal.css'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
+import { formatDay } from '#app/utils/dates.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { formatMoneyShort, progressPercent } from '#app/utils/money.ts'
+
+function donationSchema(page: Pick<AppealPage, 'appeal' | 'giftAidAvailable'>) {
+  return createDonationFormSchema({ currency: page.appeal.currency, giftAidAvailable: page.giftAidAvailable })
+}
+
+const CLOSED_MESSAGE = 'This appeal has closed'
+// Says nothing a robot could learn from, and is still true for a person whose browser filled it.
+const HONEYPOT_MESSAGE = 'We could not take your donation. Please check the form and try again.'
+const RATE_LIMITED_MESSAGE = 'Too many attempts from your connection. Please wait a few minutes and try again.'
+
+export const links: LinksFunction = () => [{ rel: 'stylesheet', href: styles }]
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => {
+  if (!data) return [{ title: 'Appeal not found' }]
+  const { appeal } = data
+  const tags = [
+    { title: appeal.title },
+    { name: 'description', content: appeal.summary },
+    { property: 'og:title', content: appeal.title },
+    { property: 'og:description', content: appeal.summary },
+    { property: 'og:type', content: 'website' },
+    { property: 'og:url', content: data.pageUrl },
+    { name: 'twitter:card', content: 'summary_large_image' },
+    { name: 'twitter:title', content: appeal.title },
+    { name: 'twitter:description', content: appeal.summary },
+  ]
+  if (data.imageUrl) {
+    tags.push(
+      { property: 'og:image', content: data.imageUrl },
+      { name: 'twitter:image', content: data.imageUrl },
+    )
+    if (appeal.photoAlt) {
+      tags.push({ property: 'og:image:alt', content: appeal.photoAlt }, { name: 'twitter:image:alt', content: appeal.photoAlt })
+    }
+  }
+  return tags
+}
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const url = new URL(request.url)
+  const page = await getAppealPage(getDb(), params.slug ?? '', new Date(), { origin: url.origin })
+  if (!page) throw new Response('Not found', { status: 404 })
+  return {
+    ...page,
+    // Share cards need absolute addresses; the request's own origin keeps them on this site.
+    pageUrl: new URL(`/appeals/${page.appeal.slug}`, url.origin).href,
+    imageUrl: page.appeal.photoPath ? new URL(page.appeal.photoPath, url.origin).href : null,
+    // One id per page view: a double submit or a retry is recognised as the same donation.
+    submissionId: crypto.randomUUID(),
+    checkoutCancelled: url.searchParams.get('checkout') === 'cancelled',
+  }
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const db = getDb()
+  const page = await getAppealPage(db, params.slug ?? '')
+  if (!page) throw new Response('Not found', { status: 404 })
+
+  const formData = await request.formData()
+  const submission = parseWithZod(formData, { schema: donationSchema(page) })
+  const honeypot = formData.get('website')
+  if (honeypot !== null && honeypot !== '') {
+    return data(submission.reply({ formErrors: [HONEYPOT_MESSAGE], hideFields: ['website'] }), { status: 400 })
+  }
+  if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
+  if (page.state === 'closed') return data(submission.reply({ formErrors: [CLOSED_MESSAGE] }), { status: 400 })
+
+  const outcome = await startCheckout(db, toDonationRequest(submission.value, page.appeal.id), {
+    origin: new URL(request.url).origin,
+    clientIp: clientIpFromRequest(request),
+  })
+  switch (outcome.kind) {
+    case 'redirect':
+      return redirect(outcome.url, 303)
+    case 'rate-limited':
+      return data(submission.reply({ formErrors: [RATE_LIMITED_MESSAGE] }), {
+        status: 429,
+        headers: { 'Retry-After': String(outcome.retryAfterSeconds) },
+      })
+    case 'closed':
+      return data(submission.reply({ formErrors: [CLOSED_MESSAGE] }), { status: 400 })
+    case 'unavailable':
+      return data(submission.reply({ formErrors: [outcome.message] }), { status: 503 })
+  }
+}
+
+export default function AppealRoute() {
+  const page = useLoaderData<typeof loader>()
+  const lastResult = useActionData<typeof action>()
+  const { appeal, totals, state } = page
+  const percent = progressPercent(totals.raisedMinor, appeal.goalMinor)
+  const raised = formatMoneyShort(totals.raisedMinor, appeal.currency)
+  const goal = formatMoneyShort(appeal.goalMinor, appeal.currency)
+
+  return (
+    <article className="container page appeal" aria-labelledby="appeal-title">
+      <header className="appeal__header">
+        <h1 id="appeal-title">{appeal.title}</h1>
+        <p className="appeal__beneficiary">
+          For {appeal.beneficiaryName}
+          {appeal.beneficiaryIsPseudonym ? ' (a pseudonym)' : null}
+        </p>
+      </header>
+
+      {lastResult?.status === 'error' && state !== 'closed' ? (
+        // Without JavaScript the page reloads at the top, far from the form and its errors.
+        <p className="appeal__banner appeal__banner--error">
+          <a href="#donation-error-summary-title">There is a problem with your donation: see the form below</a>
+        </p>
+      ) : null}
+
+      <div className="appeal__layout">
+        <aside className="appeal__progress" aria-labelledby="progress-title">
+          <h2 id="progress-title" className="visually-hidden">
+            Progress
+          </h2>
+          <p className="appeal__raised">
+            <strong>{raised}</strong> raised of {goal}
+          </p>
+          <ProgressBar percent={percent} label={`${percent}% of the ${goal} goal raised`} />
+          <p className="appeal__figures">
+            {totals.donorCount === 1 ? '1 donor' : `${totals.donorCount} donors`}
+            {state !== 'closed' && appeal.closesAt ? (
+              <>
+                {' · '}
+                Closes on <time dateTime={new Date(appeal.closesAt).toISOString()}>{formatDay(appeal.closesAt)}</time>
+                {page.daysLeft !== null ? ` · ${daysLeftText(page.daysLeft)}` : null}
+              </>
+            ) : null}
+          </p>
+          {state === 'goal-reached' ? (
+            <p className="appeal__banner appeal__banner--success">
+              <strong>Goal reached, and still raising.</strong> Thank you: every further gift still goes to this
+              appeal.
+            </p>
+          ) : null}
+          {state === 'closed' ? (
+            <p className="appeal__banner appeal__banner--closed">
+              <strong>{CLOSED_MESSAGE}.</strong> Thank you to everyone who gave. <Link to="/appeals">See our open appeals</Link>
+            </p>
+          ) : (
+            <p>
+              <a className="button appeal__give-link" href="#donate">
+                Give to this appeal
+              </a>
+            </p>
+          )}
+          <ShareLinks url={page.pageUrl} title={appeal.title} text={appeal.summary} />
+        </aside>
+
+        <div className="appeal__main">
+          {appeal.photoPath ? (
+            <img
+              className="appeal__photo"
+              src={appeal.photoPath}
+              alt={appeal.photoAlt ?? ''}
+              width={960}
+              height={540}
+            />
+          ) : null}
+          <p className="lead">{appeal.summary}</p>
+
+          <section className="appeal__section" aria-labelledby="story-title">
+            <h2 id="story-title">The story</h2>
+            {/* Sanitised by markdown.server.ts: raw HTML escaped, unsafe links dropped, no outside images. */}
+            <div className="prose appeal__story" dangerouslySetInnerHTML={{ __html: appeal.storyHtml }} />
+          </section>
+
+          {state !== 'closed' ? (
+            <section className="appeal__section appeal__donate" id="donate" aria-labelledby="donate-title">
+              <h2 id="donate-title">Give to this appeal</h2>
+              {page.checkoutCancelled && !lastResult ? (
+                <p className="appeal__banner" role="status">
+                  You left the payment page, so no money was taken. You can try again below.
+                </p>
+              ) : null}
+              <DonationForm
+                currency={appeal.currency}
+                suggestedAmountsMinor={appeal.suggestedAmountsMinor}
+                giftAidAvailable={page.giftAidAvailable}
+                organisationName={page.organisationName}
+                submissionId={page.submissionId}
+                lastResult={lastResult}
+              />
+            </section>
+          ) : null}
+
+          {page.updates.length > 0 ? (
+            <section className="appeal__section" aria-labelledby="updates-title">
+              <h2 id="updates-title">Updates</h2>
+              <ol className="appeal__updates">
+                {page.updates.map((update) => (
+                  <li key={update.id} className="appeal__update">
+                    <h3>{update.title}</h3>
+                    <p className="appeal__update-date">
+                      <time dateTime={new Date(update.publishedAt).toISOString()}>{formatDay(update.publishedAt)}</time>
+                    </p>
+                    <div className="prose" dangerouslySetInnerHTML={{ __html: update.bodyHtml }} />
+                  </li>
+                ))}
+              </ol>
+            </section>
+          ) : null}
+
+          <section className="appeal__section" aria-labelledby="supporters-title">
+            <h2 id="supporters-title">Recent supporters</h2>
+            {page.supporters.length > 0 ? (
+              <ul className="appeal__supporters">
+                {page.supporters.map((supporter, index) => (
+                  // Supporters carry no id on purpose; their order is fixed for this render.
+                  <li key={index} className="supporter">
+                    <p className="supporter__name">
+                      <strong>{supporter.name}</strong>
+                      {supporter.amountMinor !== null ? (
+                        <span className="supporter__amount"> gave {formatMoneyShort(supporter.amountMinor, appeal.currency)}</span>
+                      ) : null}
+                    </p>
+                    {supporter.message ? (
+                      <blockquote className="supporter__message">
+                        <p>{supporter.message}</p>
+                      </blockquote>
+                    ) : null}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p>No one has given yet. Yours could be the first gift.</p>
+            )}
+            <p className="appeal__privacy-note">
+              Supporters appear here only as they choose: a name, an amount and a message are shown only when the
+              donor asks us to.
+            </p>
+          </section>
+        </div>
+      </div>
+    </article>
+  )
+}
+
+export function ErrorBoundary() {
+  const error = useRouteError()
+  const notFound = isRouteErrorResponse(error) && error.status === 404
+  return (
+    <div className="container page">
+      <h1>{notFound ? 'We could not find that appeal' : 'Something went wrong'}</h1>
+      <p>
+        {notFound
+          ? 'The appeal may have been taken down, or the link may be mistyped.'
+          : 'Sorry: the appeal could not be shown. Please try again in a moment. If you were making a donation, no payment was taken unless you saw a confirmation.'}
+      </p>
+      <p>
+        <Link to="/appeals">See all our appeals</Link>
+      </p>
+    </div>
+  )
+}
+
+function daysLeftText(days: number) {
+  if (days === 0) return 'closes today'
+  return days === 1 ? '1 day left' : `${days} days left`
+}

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+
+/**
+ * Helpers for benchmarks that need the production build, a server process or a database of their
+ * own on the benchmark server (PostgreSQL at 127.0.0.1:5432, or BENCH_DATABASE_URL).
+ */
+
+export const BENCH_SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+async function admin(statement: string) {
+  const client = new pg.Client({ connectionString: BENCH_SERVER_URL })
+  await client.connect()
+  await client.query(statement).finally(() => client.end())
+}
+
+/** An empty database (no migrations) on the benchmark server, named `sanad_bench_<prefix>_<random>`. */
+export async function createEmptyDatabase(prefix: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `sanad_bench_${prefix}_${randomBytes(3).toString('hex')}`
+  await admin(`create database ${name}`)
+  const url = new URL(BENCH_SERVER_URL)
+  url.pathname = `/${name}`
+  return { name, url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) }
+}
+
+/** Runs a command to completion; rejects with its tail of output when it fails. */
+export function runCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; echo?: boolean } = {}) {
+  return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk
+      if (options.echo) process.stderr.write(chunk)
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+      if (options.echo) process.stderr.write(chunk)
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve({ stdout, stderr })
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${(stdout + stderr).slice(-4000)}`))
+    })
+  })
+}
+
+/** `npx remix build` as a production build, unless BENCH_SKIP_BUILD is set. */
+export async function buildForProduction(): Promise<'built' | 'skipped'> {
+  if (process.env.BENCH_SKIP_BUILD) return 'skipped'
+  await runCommand('npx', ['remix', 'build'], { env: { ...process.env, NODE_ENV: 'production' } })
+  return 'built'
+}
+
+export type RunningServer = { baseUrl: string; process: ChildProcess; output: () => string; stop: () => Promise<void> }
+
+/**
+ * Starts `node --import tsx app/server/index.ts` with the given environment on top of ours, and
+ * waits until it prints that it is listening and /healthz answers 200.
+ */
+export async function startAppServer(options: { port: number; env: Record<string, string>; timeoutMs?: number }): Promise<RunningServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'app/server/index.ts'], {
+    env: { ...process.env, ...options.env, PORT: String(options.port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000)
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+
+  const server: RunningServer = {
+    baseUrl: `http://127.0.0.1:${options.port}`,
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const force = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(force)
+    },
+  }
+
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000)
+  try {
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`The server exited (${child.signalCode ?? `code ${child.exitCode}`}) before it was healthy:\n${output}`)
+      }
+      if (output.includes('Sanad listening on')) {
+        try {
+          const response = await fetch(`${server.baseUrl}/healthz`)
+          if (response.ok) return server
+        } catch {
+          // Not answering yet.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    throw new Error(`The server did not become healthy in time:\n${output}`)
+  } catch (error) {
+    await server.stop()
+    throw error
+  }
+}
