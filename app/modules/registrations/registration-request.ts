@@ -1,0 +1,26 @@
+/**
+ * What the registration form hands to the registrations module once zod has validated it. Shared
+ * by the event route (which builds it) and the module (which acts on it).
+ */
+export type RegistrationRequest = {
+  eventId: string
+  ticketTypeId: string
+  /** A UUID rendered into the form: a double submit or a retried request is one registration. */
+  submissionId: string
+  name: string
+  email: string
+  quantity: number
+  accessNeeds: string | null
+  /** Pay what you can: the amount per ticket the person chose, in minor units. */
+  chosenPriceMinor: number | null
+}
+
+export type RegistrationOutcome =
+  | { kind: 'confirmed'; registrationId: string; manageUrl: string }
+  | { kind: 'waitlisted'; registrationId: string; position: number; manageUrl: string }
+  | { kind: 'already-registered'; registrationId: string; status: 'confirmed' | 'waitlisted' | 'held' | 'offered'; manageUrl: string }
+  | { kind: 'checkout'; url: string }
+  | { kind: 'rate-limited'; retryAfterSeconds: number }
+  | { kind: 'closed'; reason: 'not-found' | 'past' | 'cancelled' }
+  | { kind: 'invalid'; field: 'ticketTypeId' | 'quantity' | 'chosenPriceMinor'; message: string }
+  | { kind: 'unavailable'; message: string }
