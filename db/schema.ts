@@ -299,6 +299,7 @@ export interface RegistrationsTable {
   stripe_payment_intent_id: string | null
   confirmed_at: Timestamp | null
   cancelled_at: Timestamp | null
+  submission_id: string | null
   created_at: CreatedAt
   updated_at: UpdatedAt
 }

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunct
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { getMonthlyPlan, stopMonthlyGift } from '#app/modules/donations/monthly-gifts.server.ts'
-import { verifySignature } from '#app/modules/donations/signed-links.server.ts'
+import { verifySignature } from '#app/utils/signed-links.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 

@@ -3,6 +3,7 @@ import * as initialDataModel from './0001-initial-data-model.ts'
 import * as emailDelivery from './0002-email-delivery.ts'
 import * as donationCheckout from './0003-donation-checkout.ts'
 import * as deferredStripeEvents from './0004-deferred-stripe-events.ts'
+import * as registrationSubmissions from './0005-registration-submissions.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002-email-delivery': emailDelivery,
   '0003-donation-checkout': donationCheckout,
   '0004-deferred-stripe-events': deferredStripeEvents,
+  '0005-registration-submissions': registrationSubmissions,
 }

@@ -3,7 +3,7 @@ import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
-import { stopMonthlyGiftUrl } from './signed-links.server.ts'
+import { stopMonthlyGiftUrl } from '#app/utils/signed-links.server.ts'
 
 /**
  * The donation ledger. Every movement of money is a signed `ledger_entries` row, unique per Stripe

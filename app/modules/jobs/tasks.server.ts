@@ -2,6 +2,7 @@ import type { TaskList } from 'graphile-worker'
 import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/donations/offline-checkout.server.ts'
 import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/donations/reconciliation.server.ts'
 import { deliverOutboxEmail, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
+import { expireOffer, EXPIRE_OFFER_TASK, sendEventReminders, SEND_REMINDERS_TASK } from '#app/modules/registrations/manage.server.ts'
 import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -11,6 +12,8 @@ import { DEVELOPMENT_EMAIL_FROM, getEnv } from '#app/utils/env.server.ts'
 export const CRONTAB = [
   // Every hour, at a quarter past: apply Stripe events the webhook missed.
   `15 * * * * ${RECONCILE_STRIPE_TASK} ?jobKey=${RECONCILE_STRIPE_TASK}&max=3`,
+  // Every ten minutes: reminders for events starting within the next day.
+  `*/10 * * * * ${SEND_REMINDERS_TASK} ?jobKey=${SEND_REMINDERS_TASK}&max=3`,
 ].join('\n')
 
 /** Every background task the worker runs. */
@@ -31,6 +34,12 @@ export function createTaskList(): TaskList {
     },
     async [RECONCILE_STRIPE_TASK]() {
       await reconcileStripeEvents(db)
+    },
+    async [SEND_REMINDERS_TASK]() {
+      await sendEventReminders(db)
+    },
+    async [EXPIRE_OFFER_TASK](payload) {
+      await expireOffer(db, (payload as { registrationId: string }).registrationId)
     },
     async [SETTLE_OFFLINE_PAYMENT_TASK](payload) {
       await settleOfflinePayment(db, (payload as { donationId: string }).donationId)

@@ -19,3 +19,8 @@ export function verifySignature(purpose: string, id: string, signature: string) 
 export function stopMonthlyGiftUrl(planId: string) {
   return `${appUrl()}/donate/monthly/stop?plan=${encodeURIComponent(planId)}&signature=${sign('stop-monthly', planId)}`
 }
+
+/** The link in every registration email: see, cancel or claim the place, no account needed. */
+export function manageRegistrationUrl(registrationId: string) {
+  return `${appUrl()}/registrations/${encodeURIComponent(registrationId)}?signature=${sign('registration', registrationId)}`
+}

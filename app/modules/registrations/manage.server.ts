@@ -1,0 +1,220 @@
+import { sql } from 'kysely'
+import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { addJob } from '#app/modules/jobs/jobs.server.ts'
+import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import { newCheckinToken, registrationEmailFacts, releasePlaces, sendConfirmation, takePlaces, waitlistPosition } from './register.server.ts'
+
+type Trx = DatabaseTransaction
+
+export const EXPIRE_OFFER_TASK = 'expire_waitlist_offer'
+/** How long a person offered a freed place has to claim it. */
+export const OFFER_HOURS = 24
+
+export async function getRegistration(db: Database, registrationId: string) {
+  if (!/^[0-9a-f-]{36}$/i.test(registrationId)) return undefined
+  const registration = await db
+    .selectFrom('registrations as r')
+    .innerJoin('events as e', 'e.id', 'r.event_id')
+    .innerJoin('ticket_types as t', 't.id', 'r.ticket_type_id')
+    .select([
+      'r.id',
+      'r.status',
+      'r.name',
+      'r.quantity',
+      'r.offer_expires_at',
+      'r.checkin_token',
+      'e.title as event_title',
+      'e.slug as event_slug',
+      'e.starts_at',
+      'e.ends_at',
+      'e.time_zone',
+      'e.mode',
+      'e.venue_name',
+      'e.venue_address',
+      'e.online_url',
+      't.name as ticket_name',
+    ])
+    .where('r.id', '=', registrationId)
+    .executeTakeFirst()
+  if (!registration) return undefined
+  const position = registration.status === 'waitlisted' ? await waitlistPosition(db, registration.id) : null
+  return { ...registration, position }
+}
+
+/**
+ * Cancels a registration: its places go back at once and the waitlist moves, in one transaction.
+ * Cancelling twice is harmless.
+ */
+export async function cancelRegistration(db: Database, registrationId: string): Promise<'cancelled' | 'already-cancelled'> {
+  return db.transaction().execute(async (trx) => {
+    const registration = await trx
+      .selectFrom('registrations')
+      .select(['id', 'event_id', 'status', 'quantity', 'email'])
+      .where('id', '=', registrationId)
+      .forUpdate()
+      .executeTakeFirst()
+    if (!registration || !['confirmed', 'waitlisted', 'offered', 'held'].includes(registration.status)) return 'already-cancelled'
+    await trx
+      .updateTable('registrations')
+      .set({ status: 'cancelled', cancelled_at: new Date(), updated_at: new Date() })
+      .where('id', '=', registration.id)
+      .execute()
+    const { common } = await registrationEmailFacts(trx, registration.id)
+    await enqueueEmail(trx, {
+      template: 'registration-cancelled',
+      to: registration.email,
+      props: { ...common, refundMinor: 0 },
+      idempotencyKey: `registration-cancelled/${registration.id}`,
+    })
+    // Only a held, confirmed or offered registration had places; a waiting one had none.
+    if (registration.status !== 'waitlisted') {
+      await releasePlaces(trx, registration.event_id, registration.quantity)
+      await offerFreedPlaces(trx, registration.event_id)
+    }
+    return 'cancelled'
+  })
+}
+
+/**
+ * Offers freed places to the people waiting, first in first out. An offer holds its places for
+ * OFFER_HOURS; the person claims it from their email, or it passes to the next person.
+ */
+export async function offerFreedPlaces(trx: Trx, eventId: string) {
+  // The event row lock keeps two cancellations from offering the same freed place twice.
+  await trx.selectFrom('events').select('id').where('id', '=', eventId).forUpdate().execute()
+  for (;;) {
+    const next = await trx
+      .selectFrom('registrations')
+      .select(['id', 'quantity'])
+      .where('event_id', '=', eventId)
+      .where('status', '=', 'waitlisted')
+      .orderBy('waitlisted_at')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst()
+    if (!next || !(await takePlaces(trx, eventId, next.quantity))) return
+    const expiresAt = new Date(Date.now() + OFFER_HOURS * 60 * 60 * 1000)
+    await trx
+      .updateTable('registrations')
+      .set({ status: 'offered', offer_expires_at: expiresAt, updated_at: new Date() })
+      .where('id', '=', next.id)
+      .execute()
+    const { row, common } = await registrationEmailFacts(trx, next.id)
+    await enqueueEmail(trx, {
+      template: 'place-offered',
+      to: row.email,
+      props: { ...common, claimUrl: manageRegistrationUrl(next.id), offerExpiresAt: expiresAt.toISOString() },
+      // One email per offer: a second offer after a lapse gets a new key.
+      idempotencyKey: `place-offered/${next.id}/${expiresAt.getTime()}`,
+    })
+    await addJob(trx, EXPIRE_OFFER_TASK, { registrationId: next.id }, { jobKey: `expire-offer:${next.id}`, runAt: expiresAt })
+  }
+}
+
+/** Claims an offered place: a free place is confirmed at once. */
+export async function claimOffer(db: Database, registrationId: string): Promise<'confirmed' | 'expired' | 'not-offered'> {
+  return db.transaction().execute(async (trx) => {
+    const registration = await trx
+      .selectFrom('registrations')
+      .select(['id', 'status', 'offer_expires_at', 'event_id', 'quantity'])
+      .where('id', '=', registrationId)
+      .forUpdate()
+      .executeTakeFirst()
+    if (!registration || registration.status !== 'offered') return 'not-offered'
+    if (!registration.offer_expires_at || registration.offer_expires_at <= new Date()) {
+      await lapseOffer(trx, registration)
+      return 'expired'
+    }
+    await trx
+      .updateTable('registrations')
+      .set({ status: 'confirmed', confirmed_at: new Date(), checkin_token: newCheckinToken(), offer_expires_at: null, updated_at: new Date() })
+      .where('id', '=', registration.id)
+      .execute()
+    await sendConfirmation(trx, registration.id)
+    return 'confirmed'
+  })
+}
+
+async function lapseOffer(trx: Trx, registration: { id: string; event_id: string; quantity: number }) {
+  await trx
+    .updateTable('registrations')
+    .set({ status: 'expired', updated_at: new Date() })
+    .where('id', '=', registration.id)
+    .where('status', '=', 'offered')
+    .execute()
+  await releasePlaces(trx, registration.event_id, registration.quantity)
+  await offerFreedPlaces(trx, registration.event_id)
+}
+
+/** The job at an offer's deadline: an unclaimed offer passes to the next person. */
+export async function expireOffer(db: Database, registrationId: string, now = new Date()) {
+  await db.transaction().execute(async (trx) => {
+    const registration = await trx
+      .selectFrom('registrations')
+      .select(['id', 'status', 'offer_expires_at', 'event_id', 'quantity'])
+      .where('id', '=', registrationId)
+      .forUpdate()
+      .executeTakeFirst()
+    if (registration?.status !== 'offered' || !registration.offer_expires_at || registration.offer_expires_at > now) return
+    await lapseOffer(trx, registration)
+  })
+}
+
+export const SEND_REMINDERS_TASK = 'send_event_reminders'
+/** How long before an event its reminder goes out. */
+export const REMINDER_HOURS = 24
+
+/**
+ * Reminders for everyone confirmed for events starting within REMINDER_HOURS. Each registration is
+ * marked in the same transaction as its email is queued, and the email's key is per registration,
+ * so running this twice (or on two workers at once) sends each reminder once.
+ */
+export async function sendEventReminders(db: Database, now = new Date()) {
+  const due = await db
+    .selectFrom('registrations as r')
+    .innerJoin('events as e', 'e.id', 'r.event_id')
+    .select(['r.id'])
+    .where('r.status', '=', 'confirmed')
+    .where('r.reminder_sent_at', 'is', null)
+    .where('e.status', '=', 'published')
+    .where('e.starts_at', '>', now)
+    .where('e.starts_at', '<=', new Date(now.getTime() + REMINDER_HOURS * 60 * 60 * 1000))
+    .execute()
+  let sent = 0
+  for (const { id } of due) {
+    const marked = await db.transaction().execute(async (trx) => {
+      const claimed = await trx
+        .updateTable('registrations')
+        .set({ reminder_sent_at: now })
+        .where('id', '=', id)
+        .where('reminder_sent_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst()
+      if (!claimed) return false
+      const { row, common } = await registrationEmailFacts(trx, id)
+      await enqueueEmail(trx, {
+        template: 'event-reminder',
+        to: row.email,
+        props: {
+          ...common,
+          venueName: row.venue_name,
+          venueAddress: row.venue_address,
+          accessNotes: row.access_notes,
+          onlineUrl: row.online_url,
+          checkinCode: row.checkin_token,
+          cancelUrl: manageRegistrationUrl(id),
+        },
+        idempotencyKey: `event-reminder/${id}`,
+      })
+      return true
+    })
+    if (marked) sent += 1
+  }
+  return { sent }
+}
+
+export async function placesLeftForEvent(db: Database, eventId: string) {
+  const { rows } = await sql<{ left: number }>`select (capacity - places_taken)::bigint as left from events where id = ${eventId}`.execute(db)
+  return rows[0]?.left ?? 0
+}

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto'
+import { sql } from 'kysely'
+import { buildIcs } from '#app/modules/events/ics.ts'
+import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
+import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { appUrl } from '#app/utils/env.server.ts'
+import { consumeRateLimit } from '#app/utils/rate-limit.server.ts'
+import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import type { RegistrationOutcome, RegistrationRequest } from './registration-request.ts'
+
+type Trx = DatabaseTransaction
+const LIVE = ['held', 'confirmed', 'waitlisted', 'offered'] as const
+
+/**
+ * Registers someone for an event. Capacity is enforced by one conditional UPDATE of the event's
+ * `places_taken` inside the registration's transaction (and by a CHECK constraint beneath it), so
+ * under any concurrency an event never holds more than its capacity; whoever does not get a place
+ * joins the waitlist, first come first served.
+ */
+export async function registerForEvent(
+  db: Database,
+  request: RegistrationRequest,
+  context: { origin: string; clientIp: string },
+): Promise<RegistrationOutcome> {
+  const event = await db.selectFrom('events').selectAll().where('id', '=', request.eventId).executeTakeFirst()
+  if (!event || event.status === 'draft') return { kind: 'closed', reason: 'not-found' }
+  if (event.status === 'cancelled') return { kind: 'closed', reason: 'cancelled' }
+  if (event.starts_at <= new Date()) return { kind: 'closed', reason: 'past' }
+  const ticket = await db
+    .selectFrom('ticket_types')
+    .selectAll()
+    .where('id', '=', request.ticketTypeId)
+    .where('event_id', '=', event.id)
+    .executeTakeFirst()
+  if (!ticket) return { kind: 'invalid', field: 'ticketTypeId', message: 'Choose one of the tickets for this event' }
+  if (!Number.isInteger(request.quantity) || request.quantity < 1 || request.quantity > event.max_per_order) {
+    return { kind: 'invalid', field: 'quantity', message: `You can book up to ${event.max_per_order} places at once` }
+  }
+  const pricePerPlace = ticket.kind === 'free' ? 0 : ticket.kind === 'paid' ? ticket.price_minor : (request.chosenPriceMinor ?? 0)
+  if (ticket.kind === 'pay_what_you_can' && pricePerPlace < ticket.min_price_minor) {
+    return { kind: 'invalid', field: 'chosenPriceMinor', message: 'Choose at least the minimum for this ticket' }
+  }
+  if (pricePerPlace > 0) {
+    return {
+      kind: 'unavailable',
+      message: 'Paying for tickets online is not open yet. Please choose a free place, or contact us to pay another way.',
+    }
+  }
+
+  const limit = await consumeRateLimit({ keyPrefix: 'registration', points: 20, durationSeconds: 10 * 60 }, context.clientIp)
+  if (!limit.allowed) return { kind: 'rate-limited', retryAfterSeconds: limit.retryAfterSeconds }
+
+  try {
+    return await db.transaction().execute((trx) => registerFree(trx, request, event, ticket))
+  } catch (error) {
+    // The same person (or the same submission) registering twice at once: the first one stands.
+    if ((error as { code?: string }).code !== '23505') throw error
+    const existing = await findExisting(db, request)
+    if (!existing) throw error
+    return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: manageRegistrationUrl(existing.id) }
+  }
+}
+
+async function findExisting(db: Database | Trx, request: RegistrationRequest) {
+  return db
+    .selectFrom('registrations')
+    .select(['id', 'status'])
+    .where('event_id', '=', request.eventId)
+    .where((eb) =>
+      eb.or([
+        eb('submission_id', '=', request.submissionId),
+        eb.and([eb(eb.fn('lower', ['email']), '=', request.email.toLowerCase()), eb('status', 'in', LIVE), eb('is_group_booking', '=', false)]),
+      ]),
+    )
+    .orderBy('created_at')
+    .executeTakeFirst() as Promise<{ id: string; status: (typeof LIVE)[number] } | undefined>
+}
+
+type EventRow = NonNullable<Awaited<ReturnType<typeof loadEvent>>>
+type TicketRow = { id: string; name: string; currency: string }
+
+async function loadEvent(trx: Trx, eventId: string) {
+  return trx.selectFrom('events').selectAll().where('id', '=', eventId).executeTakeFirst()
+}
+
+async function registerFree(trx: Trx, request: RegistrationRequest, event: EventRow, ticket: TicketRow): Promise<RegistrationOutcome> {
+  const existing = await findExisting(trx, request)
+  if (existing) {
+    return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: manageRegistrationUrl(existing.id) }
+  }
+  const supporter = await sql<{ id: string }>`
+    insert into supporters (email, name) values (${request.email}, ${request.name})
+    on conflict ((lower(email))) do update set updated_at = now()
+    returning id`.execute(trx)
+
+  const place = await takePlaces(trx, event.id, request.quantity)
+  const now = new Date()
+  const registration = await trx
+    .insertInto('registrations')
+    .values({
+      event_id: event.id,
+      ticket_type_id: ticket.id,
+      supporter_id: supporter.rows[0]!.id,
+      name: request.name,
+      email: request.email,
+      quantity: request.quantity,
+      amount_minor: 0,
+      currency: ticket.currency,
+      status: place ? 'confirmed' : 'waitlisted',
+      access_needs: request.accessNeeds,
+      privacy_consent_at: now,
+      waitlisted_at: place ? null : now,
+      confirmed_at: place ? now : null,
+      checkin_token: place ? newCheckinToken() : null,
+      submission_id: request.submissionId,
+    })
+    .returning(['id', 'status'])
+    .executeTakeFirstOrThrow()
+
+  const manageUrl = manageRegistrationUrl(registration.id)
+  if (registration.status === 'confirmed') {
+    await sendConfirmation(trx, registration.id)
+    return { kind: 'confirmed', registrationId: registration.id, manageUrl }
+  }
+  await sendWaitlisted(trx, registration.id)
+  return { kind: 'waitlisted', registrationId: registration.id, position: await waitlistPosition(trx, registration.id), manageUrl }
+}
+
+/** The one place capacity is taken: succeeds only while the places fit. */
+export async function takePlaces(trx: Trx, eventId: string, quantity: number): Promise<boolean> {
+  const taken = await trx
+    .updateTable('events')
+    .set({ places_taken: sql`places_taken + ${quantity}`, updated_at: new Date() })
+    .where('id', '=', eventId)
+    .where(sql<boolean>`places_taken + ${quantity} <= capacity`)
+    .returning('places_taken')
+    .executeTakeFirst()
+  return taken !== undefined
+}
+
+export async function releasePlaces(trx: Trx, eventId: string, quantity: number) {
+  await trx
+    .updateTable('events')
+    .set({ places_taken: sql`greatest(places_taken - ${quantity}, 0)`, updated_at: new Date() })
+    .where('id', '=', eventId)
+    .execute()
+}
+
+export function newCheckinToken() {
+  return randomBytes(12).toString('base64url')
+}
+
+export async function waitlistPosition(db: Database | Trx, registrationId: string) {
+  const { rows } = await sql<{ position: number }>`
+    select count(*)::bigint as position from registrations r, registrations me
+    where me.id = ${registrationId} and r.event_id = me.event_id and r.status = 'waitlisted'
+      and (r.waitlisted_at, r.id) <= (me.waitlisted_at, me.id)`.execute(db)
+  return rows[0]?.position ?? 0
+}
+
+/** Everything a registration email says about its event. */
+export async function registrationEmailFacts(trx: Trx, registrationId: string) {
+  const row = await trx
+    .selectFrom('registrations as r')
+    .innerJoin('events as e', 'e.id', 'r.event_id')
+    .innerJoin('ticket_types as t', 't.id', 'r.ticket_type_id')
+    .select([
+      'r.id',
+      'r.name',
+      'r.email',
+      'r.quantity',
+      'r.amount_minor',
+      'r.currency',
+      'r.checkin_token',
+      'r.offer_expires_at',
+      'e.id as event_id',
+      'e.slug',
+      'e.title',
+      'e.summary',
+      'e.starts_at',
+      'e.ends_at',
+      'e.time_zone',
+      'e.venue_name',
+      'e.venue_address',
+      'e.access_notes',
+      'e.online_url',
+      'e.organiser_name',
+      't.name as ticket_name',
+    ])
+    .where('r.id', '=', registrationId)
+    .executeTakeFirstOrThrow()
+  return {
+    row,
+    common: {
+      organisation: await getEmailOrganisation(trx),
+      name: row.name,
+      eventTitle: row.title,
+      eventUrl: `${appUrl()}/events/${row.slug}`,
+      startsAt: row.starts_at.toISOString(),
+      endsAt: row.ends_at.toISOString(),
+      timeZone: row.time_zone,
+    },
+  }
+}
+
+export async function sendConfirmation(trx: Trx, registrationId: string) {
+  const { row, common } = await registrationEmailFacts(trx, registrationId)
+  const location = row.online_url ? `Online: ${row.online_url}` : [row.venue_name, row.venue_address].filter(Boolean).join(', ')
+  const calendar = buildIcs({
+    uid: `registration-${row.id}@sanad`,
+    title: row.title,
+    description: `${row.summary}\n\nManage your place: ${manageRegistrationUrl(row.id)}`,
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    timeZone: row.time_zone,
+    location,
+    url: common.eventUrl,
+    organiserName: row.organiser_name,
+  })
+  await enqueueEmail(trx, {
+    template: 'registration-confirmed',
+    to: row.email,
+    props: {
+      ...common,
+      venueName: row.venue_name,
+      venueAddress: row.venue_address,
+      accessNotes: row.access_notes,
+      // The joining link goes only to people with a place.
+      onlineUrl: row.online_url,
+      ticketTypeName: row.ticket_name,
+      quantity: row.quantity,
+      amountPaidMinor: row.amount_minor,
+      currency: row.currency,
+      cancelUrl: manageRegistrationUrl(row.id),
+      checkinCode: row.checkin_token,
+    },
+    idempotencyKey: `registration-confirmed/${row.id}`,
+    attachments: [{ filename: `${row.slug}.ics`, contentType: 'text/calendar; charset=utf-8', contentBase64: Buffer.from(calendar).toString('base64') }],
+  })
+}
+
+async function sendWaitlisted(trx: Trx, registrationId: string) {
+  const { row, common } = await registrationEmailFacts(trx, registrationId)
+  await enqueueEmail(trx, { template: 'waitlist-joined', to: row.email, props: common, idempotencyKey: `waitlist-joined/${row.id}` })
+}

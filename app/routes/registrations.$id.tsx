@@ -1,0 +1,141 @@
+import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { z } from 'zod'
+import { cancelRegistration, claimOffer, getRegistration } from '#app/modules/registrations/manage.server.ts'
+import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { verifySignature } from '#app/utils/signed-links.server.ts'
+
+const actionSchema = z.object({ signature: z.string().min(10).max(200), intent: z.enum(['cancel', 'claim']) })
+
+export const meta: MetaFunction = () => [{ title: 'Your place' }, { name: 'robots', content: 'noindex' }]
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
+
+/** The signed link in each registration email is the permission to see and change this place. */
+async function registrationFromLink(id: string | undefined, signature: string | null | undefined) {
+  if (!id || !signature || !verifySignature('registration', id, signature)) throw new Response('This link is not valid', { status: 404 })
+  const registration = await getRegistration(getDb(), id)
+  if (!registration) throw new Response('Not found', { status: 404 })
+  return registration
+}
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const signature = new URL(request.url).searchParams.get('signature')
+  const registration = await registrationFromLink(params.id, signature)
+  const when = `${formatEventDate(registration.starts_at, registration.time_zone)}, ${formatEventTime(registration.starts_at, registration.time_zone)}`
+  return {
+    signature: signature!,
+    registration: {
+      status: registration.status,
+      name: registration.name,
+      quantity: registration.quantity,
+      ticketName: registration.ticket_name,
+      eventTitle: registration.event_title,
+      eventSlug: registration.event_slug,
+      when,
+      where: registration.mode === 'online' ? 'Online' : [registration.venue_name, registration.venue_address].filter(Boolean).join(', '),
+      // Registered people see the joining link; nobody else ever receives it.
+      onlineUrl: registration.status === 'confirmed' ? registration.online_url : null,
+      checkinCode: registration.status === 'confirmed' ? registration.checkin_token : null,
+      position: registration.position,
+      offerExpiresAt: registration.offer_expires_at ? formatEventTime(registration.offer_expires_at, registration.time_zone) : null,
+      past: registration.starts_at <= new Date(),
+    },
+  }
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const parsed = actionSchema.safeParse(Object.fromEntries(await request.formData()))
+  if (!parsed.success) throw new Response('Bad request', { status: 400 })
+  const registration = await registrationFromLink(params.id, parsed.data.signature)
+  if (parsed.data.intent === 'cancel') return { done: await cancelRegistration(getDb(), registration.id) }
+  return { done: await claimOffer(getDb(), registration.id) }
+}
+
+const MESSAGES: Record<string, string> = {
+  cancelled: 'Your registration is cancelled, and your place has gone to someone else. We have sent you a confirmation.',
+  'already-cancelled': 'This registration was already cancelled.',
+  confirmed: 'The place is yours. Your confirmation, with a calendar file, is on its way by email.',
+  expired: 'Sorry: this offer had lapsed, and the place has passed to the next person waiting.',
+  'not-offered': 'There is no place waiting to be claimed on this registration.',
+}
+
+export default function ManageRegistration() {
+  const { registration, signature } = useLoaderData<typeof loader>()
+  const actionData = useActionData<typeof action>()
+  const status = registration.status
+  return (
+    <div className="container page prose">
+      <h1>{registration.eventTitle}</h1>
+      <p>
+        {registration.when}
+        <br />
+        {registration.where}
+      </p>
+      {actionData ? (
+        <p className="lead" role="status">
+          {MESSAGES[actionData.done]}
+        </p>
+      ) : status === 'confirmed' ? (
+        <>
+          <p className="lead" role="status">
+            You are registered, {registration.name}: {registration.quantity === 1 ? '1 place' : `${registration.quantity} places`} ({registration.ticketName}).
+          </p>
+          {registration.onlineUrl ? (
+            <p>
+              Joining link: <a href={registration.onlineUrl}>{registration.onlineUrl}</a>
+            </p>
+          ) : null}
+          {registration.checkinCode ? <p>Your check-in code: <strong>{registration.checkinCode}</strong></p> : null}
+        </>
+      ) : status === 'waitlisted' ? (
+        <p className="lead" role="status">
+          The event is full, so you are on the waitlist{registration.position ? `, number ${registration.position}` : ''}. If a place frees up
+          we will email you, first come first served.
+        </p>
+      ) : status === 'offered' ? (
+        <>
+          <p className="lead" role="status">
+            A place has opened up for you. Claim it before {registration.offerExpiresAt}, or it passes to the next person.
+          </p>
+          <Form method="post">
+            <input type="hidden" name="signature" value={signature} />
+            <button type="submit" name="intent" value="claim" className="button">
+              Claim my place
+            </button>
+          </Form>
+        </>
+      ) : (
+        <p className="lead" role="status">
+          This registration is {status === 'expired' ? 'no longer active: the offer lapsed' : 'cancelled'}.
+        </p>
+      )}
+      {!actionData && !registration.past && ['confirmed', 'waitlisted', 'offered'].includes(status) ? (
+        <section aria-labelledby="cancel-title" className="section">
+          <h2 id="cancel-title">Can no longer come?</h2>
+          <p>Cancelling gives your place to the next person waiting.</p>
+          <Form method="post">
+            <input type="hidden" name="signature" value={signature} />
+            <button type="submit" name="intent" value="cancel" className="button button--secondary">
+              Cancel my registration
+            </button>
+          </Form>
+        </section>
+      ) : null}
+      <p>
+        <Link to={`/events/${registration.eventSlug}`}>About this event</Link>
+      </p>
+    </div>
+  )
+}
+
+export function ErrorBoundary() {
+  return (
+    <div className="container page prose">
+      <h1>We could not find that registration</h1>
+      <p>
+        Please use the link in your email. <Link to="/events">See all events</Link>
+      </p>
+    </div>
+  )
+}

@@ -1,0 +1,162 @@
+import { sql } from 'kysely'
+import { describe, expect, test } from 'vitest'
+import { cancelRegistration, claimOffer, expireOffer, sendEventReminders } from '#app/modules/registrations/manage.server.ts'
+import { action as manageAction, loader as manageLoader } from '#app/routes/registrations.$id.tsx'
+import { getDb } from '#app/utils/db.server.ts'
+import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import { createEvent, placesTaken, register, registrationRequest, registrationsOf } from './registration-fixtures.ts'
+
+const db = getDb()
+
+async function outbox(email: string) {
+  return db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).orderBy('created_at').execute()
+}
+
+describe('free registration', () => {
+  test('confirms at once while places remain, with a confirmation email carrying a calendar file', async () => {
+    const event = await createEvent({ capacity: 3, mode: 'online' })
+    const request = registrationRequest(event, { quantity: 2 })
+    const outcome = await register(request)
+    expect(outcome).toMatchObject({ kind: 'confirmed', manageUrl: expect.stringContaining('/registrations/') })
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 2, capacity: 3 })
+    const [email] = await outbox(request.email)
+    expect(email!.template).toBe('registration-confirmed')
+    expect(email!.attachments[0]!.contentType).toContain('text/calendar')
+    const calendar = Buffer.from(email!.attachments[0]!.contentBase64, 'base64').toString()
+    expect(calendar).toContain('BEGIN:VEVENT')
+    // Registered people get the joining link.
+    expect(JSON.stringify(email!.props)).toContain('https://meet.example.org/secret-room')
+  })
+
+  test('a full event puts people on the waitlist, in order', async () => {
+    const event = await createEvent({ capacity: 1 })
+    await register(registrationRequest(event))
+    const second = await register(registrationRequest(event))
+    const third = await register(registrationRequest(event))
+    expect(second).toMatchObject({ kind: 'waitlisted', position: 1 })
+    expect(third).toMatchObject({ kind: 'waitlisted', position: 2 })
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+  })
+
+  test('a double submit, or the same email again, is one registration', async () => {
+    const event = await createEvent({ capacity: 5 })
+    const request = registrationRequest(event)
+    const outcomes = await Promise.all([register(request), register(request)])
+    expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['already-registered', 'confirmed'])
+    const again = await register({ ...registrationRequest(event), email: request.email.toUpperCase() })
+    expect(again.kind).toBe('already-registered')
+    expect(await registrationsOf(event.eventId)).toHaveLength(1)
+    expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 1 })
+  })
+
+  test('bad input writes nothing', async () => {
+    const event = await createEvent({ capacity: 5, maxPerOrder: 2 })
+    expect(await register(registrationRequest(event, { quantity: 3 }))).toMatchObject({ kind: 'invalid', field: 'quantity' })
+    expect(await register(registrationRequest(event, { ticketTypeId: '00000000-0000-4000-8000-000000000000' }))).toMatchObject({ kind: 'invalid', field: 'ticketTypeId' })
+    const past = await createEvent({ capacity: 5, startsInHours: -1 })
+    expect(await register(registrationRequest(past))).toEqual({ kind: 'closed', reason: 'past' })
+    expect(await registrationsOf(event.eventId)).toHaveLength(0)
+    expect(await registrationsOf(past.eventId)).toHaveLength(0)
+  })
+})
+
+describe('capacity under concurrency', () => {
+  test('50 simultaneous registrations for 1 place: exactly 1 confirmation and 49 on the waitlist', async () => {
+    const event = await createEvent({ capacity: 1 })
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => register(registrationRequest(event))))
+    const kinds = outcomes.map((outcome) => outcome.kind)
+    expect(kinds.filter((kind) => kind === 'confirmed')).toHaveLength(1)
+    expect(kinds.filter((kind) => kind === 'waitlisted')).toHaveLength(49)
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+    const rows = await registrationsOf(event.eventId)
+    expect(rows.filter((row) => row.status === 'confirmed')).toHaveLength(1)
+  })
+
+  test('1,000 attempts for 100 places: 100 confirmed, 900 waiting, none oversold', async () => {
+    const event = await createEvent({ capacity: 100 })
+    const outcomes = []
+    // Fifty at a time: as concurrent as the pool allows, without 1,000 sockets at once.
+    for (let batch = 0; batch < 20; batch++) {
+      outcomes.push(...(await Promise.all(Array.from({ length: 50 }, () => register(registrationRequest(event))))))
+    }
+    expect(outcomes.filter((outcome) => outcome.kind === 'confirmed')).toHaveLength(100)
+    expect(outcomes.filter((outcome) => outcome.kind === 'waitlisted')).toHaveLength(900)
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 100, capacity: 100 })
+    const { rows } = await sql<{ confirmed: number }>`
+      select coalesce(sum(quantity), 0)::bigint as confirmed from registrations where event_id = ${event.eventId} and status = 'confirmed'`.execute(db)
+    expect(rows[0]!.confirmed).toBe(100)
+  }, 120_000)
+})
+
+describe('the waitlist', () => {
+  test('a cancellation frees the place at once and offers it to the first person waiting, who claims it', async () => {
+    const event = await createEvent({ capacity: 1 })
+    const first = await register(registrationRequest(event))
+    const waiting = registrationRequest(event)
+    const second = await register(waiting)
+    const third = await register(registrationRequest(event))
+    if (first.kind !== 'confirmed' || second.kind !== 'waitlisted' || third.kind !== 'waitlisted') throw new Error('setup')
+
+    expect(await cancelRegistration(db, first.registrationId)).toBe('cancelled')
+    expect(await cancelRegistration(db, first.registrationId)).toBe('already-cancelled')
+    const rows = await registrationsOf(event.eventId)
+    expect(rows.map((row) => row.status)).toEqual(['cancelled', 'offered', 'waitlisted'])
+    expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 1 })
+    expect((await outbox(waiting.email)).map((email) => email.template)).toEqual(['waitlist-joined', 'place-offered'])
+
+    expect(await claimOffer(db, second.registrationId)).toBe('confirmed')
+    expect((await registrationsOf(event.eventId)).map((row) => row.status)).toEqual(['cancelled', 'confirmed', 'waitlisted'])
+  })
+
+  test('an unclaimed offer passes to the next person when it lapses', async () => {
+    const event = await createEvent({ capacity: 1 })
+    const first = await register(registrationRequest(event))
+    const second = await register(registrationRequest(event))
+    const third = await register(registrationRequest(event))
+    if (first.kind !== 'confirmed' || second.kind !== 'waitlisted' || third.kind !== 'waitlisted') throw new Error('setup')
+    await cancelRegistration(db, first.registrationId)
+    const { rows } = await sql<{ run_at: Date }>`select run_at from graphile_worker.jobs where key = ${`expire-offer:${second.registrationId}`}`.execute(db)
+    expect(rows[0]!.run_at.getTime() - Date.now()).toBeGreaterThan(23 * 60 * 60 * 1000)
+
+    await expireOffer(db, second.registrationId, new Date(Date.now() + 25 * 60 * 60 * 1000))
+    expect((await registrationsOf(event.eventId)).map((row) => row.status)).toEqual(['cancelled', 'expired', 'offered'])
+    expect(await claimOffer(db, second.registrationId)).toBe('not-offered')
+    expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 1 })
+  })
+})
+
+describe('reminders', () => {
+  test('go once to each confirmed person, even when the job runs twice at once', async () => {
+    const soon = await createEvent({ capacity: 5, startsInHours: 20 })
+    const later = await createEvent({ capacity: 5, startsInHours: 24 * 10 })
+    const people = [registrationRequest(soon), registrationRequest(soon), registrationRequest(later)]
+    for (const person of people) await register(person)
+    const results = await Promise.all([sendEventReminders(db), sendEventReminders(db)])
+    expect(results[0]!.sent + results[1]!.sent).toBe(2)
+    await sendEventReminders(db)
+    for (const person of people.slice(0, 2)) {
+      expect((await outbox(person.email)).filter((email) => email.template === 'event-reminder')).toHaveLength(1)
+    }
+    expect((await outbox(people[2]!.email)).filter((email) => email.template === 'event-reminder')).toHaveLength(0)
+  })
+})
+
+describe('the signed link in each email', () => {
+  test('shows the place, lets the person cancel, and refuses a forged signature', async () => {
+    const event = await createEvent({ capacity: 2, mode: 'online' })
+    const outcome = await register(registrationRequest(event))
+    if (outcome.kind !== 'confirmed') throw new Error('setup')
+    const url = new URL(manageRegistrationUrl(outcome.registrationId))
+    const page = await manageLoader({ request: new Request(url), params: { id: outcome.registrationId }, context: {} })
+    expect(page.registration).toMatchObject({ status: 'confirmed', onlineUrl: 'https://meet.example.org/secret-room' })
+
+    const forged = new URL(url)
+    forged.searchParams.set('signature', 'x'.repeat(43))
+    await expect(manageLoader({ request: new Request(forged), params: { id: outcome.registrationId }, context: {} })).rejects.toMatchObject({ status: 404 })
+
+    const form = new URLSearchParams({ signature: url.searchParams.get('signature')!, intent: 'cancel' })
+    const result = await manageAction({ request: new Request(url, { method: 'POST', body: form }), params: { id: outcome.registrationId }, context: {} })
+    expect(result).toEqual({ done: 'cancelled' })
+    expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 0 })
+  })
+})
