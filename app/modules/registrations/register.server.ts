@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { sql } from 'kysely'
+import { sql, type Selectable } from 'kysely'
+import type { EventsTable } from '#db/schema.ts'
 import { buildIcs } from '#app/modules/events/ics.ts'
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
@@ -77,12 +78,8 @@ async function findExisting(db: Database | Trx, request: RegistrationRequest) {
     .executeTakeFirst() as Promise<{ id: string; status: (typeof LIVE)[number] } | undefined>
 }
 
-type EventRow = NonNullable<Awaited<ReturnType<typeof loadEvent>>>
+type EventRow = Selectable<EventsTable>
 type TicketRow = { id: string; name: string; currency: string }
-
-async function loadEvent(trx: Trx, eventId: string) {
-  return trx.selectFrom('events').selectAll().where('id', '=', eventId).executeTakeFirst()
-}
 
 async function registerFree(trx: Trx, request: RegistrationRequest, event: EventRow, ticket: TicketRow): Promise<RegistrationOutcome> {
   const existing = await findExisting(trx, request)
