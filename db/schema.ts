@@ -369,7 +369,15 @@ export interface DeferredStripeEventsTable {
   created_at: CreatedAt
 }
 
+export interface AppealDonorsTable {
+  appeal_id: string
+  supporter_id: string
+  first_donation_id: string
+  created_at: CreatedAt
+}
+
 export interface DB {
+  appeal_donors: AppealDonorsTable
   deferred_stripe_events: DeferredStripeEventsTable
   organisation: OrganisationTable
   testimonials: TestimonialsTable

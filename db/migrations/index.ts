@@ -4,6 +4,7 @@ import * as emailDelivery from './0002-email-delivery.ts'
 import * as donationCheckout from './0003-donation-checkout.ts'
 import * as deferredStripeEvents from './0004-deferred-stripe-events.ts'
 import * as registrationSubmissions from './0005-registration-submissions.ts'
+import * as appealDonors from './0006-appeal-donors.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003-donation-checkout': donationCheckout,
   '0004-deferred-stripe-events': deferredStripeEvents,
   '0005-registration-submissions': registrationSubmissions,
+  '0006-appeal-donors': appealDonors,
 }

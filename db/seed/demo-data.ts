@@ -220,6 +220,11 @@ export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ 
         .execute()
     }
 
+    await sql`
+      insert into appeal_donors (appeal_id, supporter_id, first_donation_id)
+      select distinct on (appeal_id, supporter_id) appeal_id, supporter_id, id
+      from donations where status = 'confirmed' order by appeal_id, supporter_id, confirmed_at`.execute(trx)
+
     // Totals are derived from the ledger here exactly as the webhook keeps them up to date.
     await sql`
       update appeal_totals t set

@@ -8,19 +8,14 @@ import { stopMonthlyGiftUrl } from '#app/utils/signed-links.server.ts'
 /**
  * The donation ledger. Every movement of money is a signed `ledger_entries` row, unique per Stripe
  * object and kind, and `appeal_totals` moves in the same transaction, so totals always equal the
- * ledger. Each function locks the appeal's totals row first, then the donation: one order, so two
- * webhooks for one appeal queue rather than deadlock, and "first gift from this donor" is exact.
+ * ledger. Locks are taken in one order: the donation first, the appeal's totals row last (its
+ * UPDATE is each function's final statement), so webhooks for one appeal never deadlock and hold
+ * the shared row only from that statement to the commit.
  */
 
 type Trx = DatabaseTransaction
 
 async function lockDonation(trx: Trx, donationId: string) {
-  const { appeal_id } = await trx
-    .selectFrom('donations')
-    .select('appeal_id')
-    .where('id', '=', donationId)
-    .executeTakeFirstOrThrow()
-  await trx.selectFrom('appeal_totals').select('appeal_id').where('appeal_id', '=', appeal_id).forUpdate().execute()
   return trx.selectFrom('donations').selectAll().where('id', '=', donationId).forUpdate().executeTakeFirstOrThrow()
 }
 
@@ -70,14 +65,12 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
     })
     .execute()
 
-  const earlierGift = await trx
-    .selectFrom('donations')
-    .select('id')
-    .where('appeal_id', '=', donation.appeal_id)
-    .where('supporter_id', '=', donation.supporter_id)
-    .where('status', '=', 'confirmed')
-    .where('id', '<>', donation.id)
-    .limit(1)
+  // The primary key decides, even for two gifts from one donor confirmed at the same moment.
+  const newDonor = await trx
+    .insertInto('appeal_donors')
+    .values({ appeal_id: donation.appeal_id, supporter_id: donation.supporter_id, first_donation_id: donation.id })
+    .onConflict((oc) => oc.columns(['appeal_id', 'supporter_id']).doNothing())
+    .returning('supporter_id')
     .executeTakeFirst()
 
   await trx
@@ -91,18 +84,18 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
     })
     .where('id', '=', donation.id)
     .execute()
+  await recordDonationEvent(trx, donation.id, 'confirmed', { chargedMinor: confirmation.chargedMinor }, confirmation.stripeEventId)
+  await enqueueReceipt(trx, donation.id)
   await trx
     .updateTable('appeal_totals')
     .set({
       confirmed_gross_minor: sql`confirmed_gross_minor + ${confirmation.chargedMinor}`,
       donation_count: sql`donation_count + 1`,
-      donor_count: earlierGift ? sql`donor_count` : sql`donor_count + 1`,
+      donor_count: newDonor ? sql`donor_count + 1` : sql`donor_count`,
       updated_at: new Date(),
     })
     .where('appeal_id', '=', donation.appeal_id)
     .execute()
-  await recordDonationEvent(trx, donation.id, 'confirmed', { chargedMinor: confirmation.chargedMinor }, confirmation.stripeEventId)
-  await enqueueReceipt(trx, donation.id)
   return true
 }
 
@@ -204,12 +197,12 @@ export async function recordRefund(
     .set({ refunded_minor: refund.amountRefundedMinor, stripe_charge_id: refund.chargeId, updated_at: new Date() })
     .where('id', '=', donation.id)
     .execute()
+  await recordDonationEvent(trx, donation.id, 'refunded', { amountMinor: delta, totalRefundedMinor: refund.amountRefundedMinor }, refund.stripeEventId)
   await trx
     .updateTable('appeal_totals')
     .set({ refunded_minor: sql`refunded_minor + ${delta}`, updated_at: new Date() })
     .where('appeal_id', '=', donation.appeal_id)
     .execute()
-  await recordDonationEvent(trx, donation.id, 'refunded', { amountMinor: delta, totalRefundedMinor: refund.amountRefundedMinor }, refund.stripeEventId)
 }
 
 /**
@@ -243,6 +236,7 @@ export async function recordDispute(
   }
   await entry('dispute_hold', -dispute.amountMinor)
   if (dispute.outcome === 'won') await entry('dispute_release', dispute.amountMinor)
+  await recordDonationEvent(trx, donation.id, `dispute_${dispute.outcome}`, { amountMinor: dispute.amountMinor }, dispute.stripeEventId)
   if (disputedChange !== 0) {
     await trx
       .updateTable('donations')
@@ -255,5 +249,4 @@ export async function recordDispute(
       .where('appeal_id', '=', donation.appeal_id)
       .execute()
   }
-  await recordDonationEvent(trx, donation.id, `dispute_${dispute.outcome}`, { amountMinor: dispute.amountMinor }, dispute.stripeEventId)
 }

@@ -124,13 +124,17 @@ async function sessionCompleted(trx: Trx, session: CheckoutSession, eventId: str
     const subscriptionId = idOf(session.subscription)
     await activatePlan(trx, session.metadata?.recurring_plan_id ?? null, donationId, subscriptionId, customerId, occurredAt)
   }
-  if (session.payment_status === 'paid') return sessionPaid(trx, session, eventId, occurredAt)
+  if (session.payment_status === 'paid') return confirmSession(trx, donationId, session, eventId, occurredAt)
   if (session.payment_status === 'unpaid') await markDonation(trx, donationId, 'processing', eventId)
 }
 
 async function sessionPaid(trx: Trx, session: CheckoutSession, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
   if (!donationId || !(await donationExists(trx, donationId))) return
+  await confirmSession(trx, donationId, session, eventId, occurredAt)
+}
+
+async function confirmSession(trx: Trx, donationId: string, session: CheckoutSession, eventId: string, occurredAt: Date) {
   const paymentIntentId = idOf(session.payment_intent)
   const invoiceId = idOf(session.invoice)
   const chargeObjectId = paymentIntentId ?? invoiceId ?? session.id
