@@ -1,3 +1,4 @@
+import { dateTimeFormat } from '#app/utils/intl-cache.ts'
 import {
   Body,
   Button,
@@ -103,7 +104,7 @@ export function requireCurrencyForRefund(value: { refundMinor?: number | null; c
 
 export function isValidTimeZone(timeZone: string) {
   try {
-    new Intl.DateTimeFormat('en-GB', { timeZone })
+    dateTimeFormat('en-GB', { timeZone })
     return true
   } catch {
     return false
@@ -141,7 +142,7 @@ export function money(amountMinor: number, currency: string) {
 
 /** "14 March 2026", on the calendar of the given zone (a late-night London gift keeps its date). */
 export function formatDayInZone(instant: string, timeZone: string) {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(instant))
+  return dateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(instant))
 }
 
 /** Splits text a person typed into paragraphs on blank lines; single line breaks stay inside. */

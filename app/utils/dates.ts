@@ -1,9 +1,11 @@
+import { dateTimeFormat } from './intl-cache.ts'
+
 /**
  * Dates are shown in the event's own time zone with the zone named, so a supporter abroad sees
  * when the event happens where it happens.
  */
 export function formatEventDate(instant: Date | string, timeZone: string, locale = 'en-GB') {
-  return new Intl.DateTimeFormat(locale, {
+  return dateTimeFormat(locale, {
     timeZone,
     weekday: 'long',
     day: 'numeric',
@@ -13,7 +15,7 @@ export function formatEventDate(instant: Date | string, timeZone: string, locale
 }
 
 export function formatEventTime(instant: Date | string, timeZone: string, locale = 'en-GB') {
-  return new Intl.DateTimeFormat(locale, {
+  return dateTimeFormat(locale, {
     timeZone,
     hour: '2-digit',
     minute: '2-digit',
@@ -22,7 +24,7 @@ export function formatEventTime(instant: Date | string, timeZone: string, locale
 }
 
 export function formatDay(instant: Date | string, locale = 'en-GB') {
-  return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
+  return dateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
     new Date(instant),
   )
 }

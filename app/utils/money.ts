@@ -1,3 +1,5 @@
+import { numberFormat } from './intl-cache.ts'
+
 /**
  * Money is an integer count of the currency's minor unit, with its currency beside it.
  * The exponents follow Stripe's currency list: zero-decimal currencies are sent as whole units
@@ -50,7 +52,7 @@ export function parseAmountToMinor(input: string, currency: string): number | nu
 export function formatMoney(amountMinor: number, currency: string, locale = 'en-GB'): string {
   const exponent = minorUnitExponent(currency)
   const whole = amountMinor / 10 ** exponent
-  return new Intl.NumberFormat(locale, {
+  return numberFormat(locale, {
     style: 'currency',
     currency: currency.toUpperCase(),
     minimumFractionDigits: exponent,
@@ -62,7 +64,7 @@ export function formatMoney(amountMinor: number, currency: string, locale = 'en-
 export function formatMoneyShort(amountMinor: number, currency: string, locale = 'en-GB'): string {
   const exponent = minorUnitExponent(currency)
   const isWhole = amountMinor % 10 ** exponent === 0
-  return new Intl.NumberFormat(locale, {
+  return numberFormat(locale, {
     style: 'currency',
     currency: currency.toUpperCase(),
     minimumFractionDigits: isWhole ? 0 : exponent,
