@@ -134,9 +134,21 @@ export interface AppealsTable {
   updated_at: UpdatedAt
 }
 
+/** A view: the sum of an appeal's total shards (read only). */
 export interface AppealTotalsTable {
+  appeal_id: ColumnType<string, never, never>
+  currency: ColumnType<string, never, never>
+  confirmed_gross_minor: ColumnType<number, never, never>
+  refunded_minor: ColumnType<number, never, never>
+  disputed_minor: ColumnType<number, never, never>
+  donation_count: ColumnType<number, never, never>
+  donor_count: ColumnType<number, never, never>
+  updated_at: ColumnType<Date, never, never>
+}
+
+export interface AppealTotalShardsTable {
   appeal_id: string
-  currency: string
+  shard: number
   confirmed_gross_minor: Generated<number>
   refunded_minor: Generated<number>
   disputed_minor: Generated<number>
@@ -389,6 +401,7 @@ export interface DB {
   email_suppressions: EmailSuppressionsTable
   appeals: AppealsTable
   appeal_totals: AppealTotalsTable
+  appeal_total_shards: AppealTotalShardsTable
   appeal_updates: AppealUpdatesTable
   gift_aid_declarations: GiftAidDeclarationsTable
   recurring_plans: RecurringPlansTable

@@ -5,6 +5,7 @@ import * as donationCheckout from './0003-donation-checkout.ts'
 import * as deferredStripeEvents from './0004-deferred-stripe-events.ts'
 import * as registrationSubmissions from './0005-registration-submissions.ts'
 import * as appealDonors from './0006-appeal-donors.ts'
+import * as appealTotalShards from './0007-appeal-total-shards.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004-deferred-stripe-events': deferredStripeEvents,
   '0005-registration-submissions': registrationSubmissions,
   '0006-appeal-donors': appealDonors,
+  '0007-appeal-total-shards': appealTotalShards,
 }

@@ -161,7 +161,6 @@ export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ 
         .returning(['id', 'currency'])
         .executeTakeFirstOrThrow()
       appealIds.set(appeal.slug, row)
-      await trx.insertInto('appeal_totals').values({ appeal_id: row.id, currency: row.currency }).execute()
     }
 
     await trx
@@ -225,20 +224,11 @@ export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ 
       select distinct on (appeal_id, supporter_id) appeal_id, supporter_id, id
       from donations where status = 'confirmed' order by appeal_id, supporter_id, confirmed_at`.execute(trx)
 
-    // Totals are derived from the ledger here exactly as the webhook keeps them up to date.
+    // Totals are derived from the ledger here, into the first of each appeal's total rows.
     await sql`
-      update appeal_totals t set
-        confirmed_gross_minor = s.gross,
-        donation_count = s.donations,
-        donor_count = s.donors
-      from (
-        select d.appeal_id,
-               sum(d.amount_minor)::bigint as gross,
-               count(*)::bigint as donations,
-               count(distinct d.supporter_id)::bigint as donors
-        from donations d where d.status = 'confirmed' group by d.appeal_id
-      ) s
-      where s.appeal_id = t.appeal_id`.execute(trx)
+      insert into appeal_total_shards (appeal_id, shard, confirmed_gross_minor, donation_count, donor_count)
+      select d.appeal_id, 0, sum(d.amount_minor)::bigint, count(*)::bigint, count(distinct d.supporter_id)::bigint
+      from donations d where d.status = 'confirmed' group by d.appeal_id`.execute(trx)
 
     await seedDemoEvents(trx, now)
     return { seeded: true }

@@ -115,7 +115,6 @@ async function main() {
       })
       .returning(['id', 'currency'])
       .executeTakeFirstOrThrow()
-    await trx.insertInto('appeal_totals').values({ appeal_id: row.id, currency: row.currency }).execute()
     return row
   })
   const seeded = await sql<{ id: string; amount_minor: number }>`

@@ -176,13 +176,16 @@ describe('the appeal page loader', () => {
       .select(['id', 'goal_minor'])
       .where('slug', '=', 'medical-care-karim')
       .executeTakeFirstOrThrow()
-    await db.updateTable('appeal_totals').set({ confirmed_gross_minor: appeal.goal_minor }).where('appeal_id', '=', appeal.id).execute()
+    // The demo totals live in the appeal's first total row.
+    const setRaised = (amount: number) =>
+      db.updateTable('appeal_total_shards').set({ confirmed_gross_minor: amount }).where('appeal_id', '=', appeal.id).where('shard', '=', 0).execute()
+    await setRaised(appeal.goal_minor)
     try {
       const page = await loadAppeal('medical-care-karim')
       expect(page.state).toBe('goal-reached')
       expect(page.totals.raisedMinor).toBe(appeal.goal_minor)
     } finally {
-      await db.updateTable('appeal_totals').set({ confirmed_gross_minor: 3_000 }).where('appeal_id', '=', appeal.id).execute()
+      await setRaised(3_000)
     }
   })
 

@@ -34,7 +34,6 @@ export async function createAppeal(options: { currency?: string; goalMinor?: num
         })
         .returning(['id', 'slug', 'currency'])
         .executeTakeFirstOrThrow()
-      await trx.insertInto('appeal_totals').values({ appeal_id: appeal.id, currency: appeal.currency }).execute()
       return appeal
     })
 }

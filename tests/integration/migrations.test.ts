@@ -39,7 +39,7 @@ describe('migrations', () => {
       select table_name from information_schema.tables where table_schema = 'public'`.execute(db)
     const names = tables.rows.map((row) => row.table_name)
     for (const table of [
-      'organisation', 'testimonials', 'appeals', 'appeal_totals', 'appeal_updates', 'supporters',
+      'organisation', 'testimonials', 'appeals', 'appeal_totals', 'appeal_total_shards', 'appeal_donors', 'appeal_updates', 'supporters',
       'donations', 'ledger_entries', 'donation_events', 'recurring_plans', 'gift_aid_declarations',
       'events', 'ticket_types', 'registrations', 'savers', 'saved_events', 'staff_users',
       'staff_sessions', 'staff_sign_in_tokens', 'audit_log', 'webhook_events', 'email_outbox',

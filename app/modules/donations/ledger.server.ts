@@ -7,13 +7,44 @@ import { stopMonthlyGiftUrl } from '#app/utils/signed-links.server.ts'
 
 /**
  * The donation ledger. Every movement of money is a signed `ledger_entries` row, unique per Stripe
- * object and kind, and `appeal_totals` moves in the same transaction, so totals always equal the
- * ledger. Locks are taken in one order: the donation first, the appeal's totals row last (its
- * UPDATE is each function's final statement), so webhooks for one appeal never deadlock and hold
- * the shared row only from that statement to the commit.
+ * object and kind, and the appeal's totals move in the same transaction, so totals always equal
+ * the ledger. Locks are taken in one order: the donation first, a totals row last (its upsert is
+ * each function's final statement), so webhooks for one appeal never deadlock and hold the shared
+ * row only from that statement to the commit.
  */
 
 type Trx = DatabaseTransaction
+
+const TOTAL_SHARDS = 16
+
+type TotalsChange = {
+  confirmedGrossMinor?: number
+  refundedMinor?: number
+  disputedMinor?: number
+  donationCount?: number
+  donorCount?: number
+}
+
+/**
+ * Adds a change to one of the appeal's sixteen total rows, chosen at random, so that webhooks for
+ * one appeal seldom wait on each other (`appeal_totals` sums the rows). Always the last statement
+ * of a money transaction: the row is held only until the commit.
+ */
+async function addToAppealTotals(trx: Trx, appealId: string, change: TotalsChange) {
+  const shard = Math.floor(Math.random() * TOTAL_SHARDS)
+  await sql`
+    insert into appeal_total_shards as s
+      (appeal_id, shard, confirmed_gross_minor, refunded_minor, disputed_minor, donation_count, donor_count)
+    values (${appealId}, ${shard}, ${change.confirmedGrossMinor ?? 0}, ${change.refundedMinor ?? 0},
+            ${change.disputedMinor ?? 0}, ${change.donationCount ?? 0}, ${change.donorCount ?? 0})
+    on conflict (appeal_id, shard) do update set
+      confirmed_gross_minor = s.confirmed_gross_minor + excluded.confirmed_gross_minor,
+      refunded_minor = s.refunded_minor + excluded.refunded_minor,
+      disputed_minor = s.disputed_minor + excluded.disputed_minor,
+      donation_count = s.donation_count + excluded.donation_count,
+      donor_count = s.donor_count + excluded.donor_count,
+      updated_at = now()`.execute(trx)
+}
 
 async function lockDonation(trx: Trx, donationId: string) {
   return trx.selectFrom('donations').selectAll().where('id', '=', donationId).forUpdate().executeTakeFirstOrThrow()
@@ -86,16 +117,11 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
     .execute()
   await recordDonationEvent(trx, donation.id, 'confirmed', { chargedMinor: confirmation.chargedMinor }, confirmation.stripeEventId)
   await enqueueReceipt(trx, donation.id)
-  await trx
-    .updateTable('appeal_totals')
-    .set({
-      confirmed_gross_minor: sql`confirmed_gross_minor + ${confirmation.chargedMinor}`,
-      donation_count: sql`donation_count + 1`,
-      donor_count: newDonor ? sql`donor_count + 1` : sql`donor_count`,
-      updated_at: new Date(),
-    })
-    .where('appeal_id', '=', donation.appeal_id)
-    .execute()
+  await addToAppealTotals(trx, donation.appeal_id, {
+    confirmedGrossMinor: confirmation.chargedMinor,
+    donationCount: 1,
+    donorCount: newDonor ? 1 : 0,
+  })
   return true
 }
 
@@ -198,11 +224,7 @@ export async function recordRefund(
     .where('id', '=', donation.id)
     .execute()
   await recordDonationEvent(trx, donation.id, 'refunded', { amountMinor: delta, totalRefundedMinor: refund.amountRefundedMinor }, refund.stripeEventId)
-  await trx
-    .updateTable('appeal_totals')
-    .set({ refunded_minor: sql`refunded_minor + ${delta}`, updated_at: new Date() })
-    .where('appeal_id', '=', donation.appeal_id)
-    .execute()
+  await addToAppealTotals(trx, donation.appeal_id, { refundedMinor: delta })
 }
 
 /**
@@ -243,10 +265,6 @@ export async function recordDispute(
       .set({ disputed_minor: sql`disputed_minor + ${disputedChange}`, updated_at: new Date() })
       .where('id', '=', donation.id)
       .execute()
-    await trx
-      .updateTable('appeal_totals')
-      .set({ disputed_minor: sql`disputed_minor + ${disputedChange}`, updated_at: new Date() })
-      .where('appeal_id', '=', donation.appeal_id)
-      .execute()
+    await addToAppealTotals(trx, donation.appeal_id, { disputedMinor: disputedChange })
   }
 }
