@@ -66,6 +66,9 @@ export function Layout({ children }: { children: ReactNode }) {
                 <li>
                   <NavLink to="/about">About</NavLink>
                 </li>
+                <li>
+                  <NavLink to="/saved">Saved</NavLink>
+                </li>
               </ul>
             </nav>
           </div>

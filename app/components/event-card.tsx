@@ -1,9 +1,11 @@
 import { Link } from '@remix-run/react'
+import { SaveEventButton } from '#app/components/save-event-button.tsx'
 import { placesLeftLabel } from '#app/utils/places.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 
 type EventCardProps = {
   event: {
+    id: string
     slug: string
     title: string
     summary: string
@@ -15,11 +17,12 @@ type EventCardProps = {
     places_taken: number
     status: string
   }
+  saved: boolean
   past?: boolean
   headingLevel?: 'h2' | 'h3'
 }
 
-export function EventCard({ event, past = false, headingLevel: Heading = 'h3' }: EventCardProps) {
+export function EventCard({ event, saved, past = false, headingLevel: Heading = 'h3' }: EventCardProps) {
   return (
     <article className="card card--event">
       <div className="card__body">
@@ -41,6 +44,7 @@ export function EventCard({ event, past = false, headingLevel: Heading = 'h3' }:
             </>
           )}
         </p>
+        <SaveEventButton eventId={event.id} saved={saved} eventTitle={event.title} />
       </div>
     </article>
   )

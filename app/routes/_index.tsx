@@ -1,30 +1,36 @@
-import type { MetaFunction } from '@remix-run/node'
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import { AppealCard } from '#app/components/appeal-card.tsx'
 import { EventCard } from '#app/components/event-card.tsx'
 import { listPublicAppeals } from '#app/modules/appeals/appeals.server.ts'
 import { listPublicEvents } from '#app/modules/events/events.server.ts'
+import { savedEventIds } from '#app/modules/events/saved-events.server.ts'
 import { getOrganisation, listTestimonials } from '#app/modules/organisation/organisation.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { readSaverId } from '#app/utils/saver-cookie.server.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data?.organisation ? `${data.organisation.name}: appeals and events` : 'Sanad' },
   { name: 'description', content: data?.organisation?.mission ?? '' },
 ]
 
-export async function loader() {
+// The request is optional so that tests (and scripts) can ask as a browser that saved nothing.
+export async function loader({ request }: Partial<Pick<LoaderFunctionArgs, 'request'>> = {}) {
   const db = getDb()
-  const [organisation, testimonials, appeals, events] = await Promise.all([
+  const saverId = request ? await readSaverId(request) : null
+  const [organisation, testimonials, appeals, events, saved] = await Promise.all([
     getOrganisation(db),
     listTestimonials(db),
     listPublicAppeals(db, { featuredOnly: true, limit: 3 }),
     listPublicEvents(db),
+    savedEventIds(db, saverId),
   ])
-  return { organisation, testimonials, appeals, events: events.slice(0, 3) }
+  return { organisation, testimonials, appeals, events: events.slice(0, 3), savedEventIds: [...saved] }
 }
 
 export default function HomePage() {
-  const { organisation, testimonials, appeals, events } = useLoaderData<typeof loader>()
+  const { organisation, testimonials, appeals, events, savedEventIds: savedIds } = useLoaderData<typeof loader>()
+  const saved = new Set(savedIds)
   return (
     <>
       <section className="hero" aria-labelledby="hero-title">
@@ -79,7 +85,7 @@ export default function HomePage() {
         {events.length > 0 ? (
           <div className="card-grid">
             {events.map((event) => (
-              <EventCard key={event.id} event={event} />
+              <EventCard key={event.id} event={event} saved={saved.has(event.id)} />
             ))}
           </div>
         ) : (

@@ -28,7 +28,7 @@ export default function AboutPage() {
           <li key={area}>{area}</li>
         ))}
       </ul>
-      <h2>Your privacy</h2>
+      <h2 id="privacy">Your privacy</h2>
       <p>
         Many of our supporters live under governments that watch who gives to causes like ours. This site sets no
         tracking cookies, loads no fonts, scripts or images from other websites, and never shows your name, your gift

@@ -57,16 +57,37 @@ export async function registerForEvent(
   } catch (error) {
     // The same person (or the same submission) registering twice at once: the first one stands.
     if ((error as { code?: string }).code !== '23505') throw error
-    const existing = await findExisting(db, request)
-    if (!existing) throw error
+    return db.transaction().execute(async (trx) => {
+      const existing = await findExisting(trx, request)
+      if (!existing) throw error
+      return alreadyRegistered(trx, existing, request)
+    })
+  }
+}
+
+/**
+ * A second registration for one person. The same form (same submission id) may see its own
+ * place; anyone else who typed that email address learns nothing from the page: the link to the
+ * place is emailed to the address instead, at most once a day.
+ */
+async function alreadyRegistered(
+  trx: Trx,
+  existing: { id: string; status: (typeof LIVE)[number]; submission_id: string | null },
+  request: RegistrationRequest,
+): Promise<RegistrationOutcome> {
+  if (existing.submission_id === request.submissionId) {
     return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: manageRegistrationUrl(existing.id) }
   }
+  const day = new Date().toISOString().slice(0, 10)
+  if (existing.status === 'confirmed') await sendConfirmation(trx, existing.id, `resent-${day}`)
+  else await sendWaitlisted(trx, existing.id, `resent-${day}`)
+  return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: null }
 }
 
 async function findExisting(db: Database | Trx, request: RegistrationRequest) {
   return db
     .selectFrom('registrations')
-    .select(['id', 'status'])
+    .select(['id', 'status', 'submission_id'])
     .where('event_id', '=', request.eventId)
     .where((eb) =>
       eb.or([
@@ -75,7 +96,7 @@ async function findExisting(db: Database | Trx, request: RegistrationRequest) {
       ]),
     )
     .orderBy('created_at')
-    .executeTakeFirst() as Promise<{ id: string; status: (typeof LIVE)[number] } | undefined>
+    .executeTakeFirst() as Promise<{ id: string; status: (typeof LIVE)[number]; submission_id: string | null } | undefined>
 }
 
 type EventRow = Selectable<EventsTable>
@@ -83,9 +104,7 @@ type TicketRow = { id: string; name: string; currency: string }
 
 async function registerFree(trx: Trx, request: RegistrationRequest, event: EventRow, ticket: TicketRow): Promise<RegistrationOutcome> {
   const existing = await findExisting(trx, request)
-  if (existing) {
-    return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: manageRegistrationUrl(existing.id) }
-  }
+  if (existing) return alreadyRegistered(trx, existing, request)
   const supporter = await sql<{ id: string }>`
     insert into supporters (email, name) values (${request.email}, ${request.name})
     on conflict ((lower(email))) do update set updated_at = now()
@@ -201,7 +220,7 @@ export async function registrationEmailFacts(trx: Trx, registrationId: string) {
   }
 }
 
-export async function sendConfirmation(trx: Trx, registrationId: string) {
+export async function sendConfirmation(trx: Trx, registrationId: string, resend?: string) {
   const { row, common } = await registrationEmailFacts(trx, registrationId)
   const location = row.online_url ? `Online: ${row.online_url}` : [row.venue_name, row.venue_address].filter(Boolean).join(', ')
   const calendar = buildIcs({
@@ -232,12 +251,13 @@ export async function sendConfirmation(trx: Trx, registrationId: string) {
       cancelUrl: manageRegistrationUrl(row.id),
       checkinCode: row.checkin_token,
     },
-    idempotencyKey: `registration-confirmed/${row.id}`,
+    idempotencyKey: resend ? `registration-confirmed/${row.id}/${resend}` : `registration-confirmed/${row.id}`,
     attachments: [{ filename: `${row.slug}.ics`, contentType: 'text/calendar; charset=utf-8', contentBase64: Buffer.from(calendar).toString('base64') }],
   })
 }
 
-async function sendWaitlisted(trx: Trx, registrationId: string) {
+async function sendWaitlisted(trx: Trx, registrationId: string, resend?: string) {
   const { row, common } = await registrationEmailFacts(trx, registrationId)
-  await enqueueEmail(trx, { template: 'waitlist-joined', to: row.email, props: common, idempotencyKey: `waitlist-joined/${row.id}` })
+  const idempotencyKey = resend ? `waitlist-joined/${row.id}/${resend}` : `waitlist-joined/${row.id}`
+  await enqueueEmail(trx, { template: 'waitlist-joined', to: row.email, props: common, idempotencyKey })
 }

@@ -18,7 +18,11 @@ export type RegistrationRequest = {
 export type RegistrationOutcome =
   | { kind: 'confirmed'; registrationId: string; manageUrl: string }
   | { kind: 'waitlisted'; registrationId: string; position: number; manageUrl: string }
-  | { kind: 'already-registered'; registrationId: string; status: 'confirmed' | 'waitlisted' | 'held' | 'offered'; manageUrl: string }
+  /**
+   * The same form again gets its link back (`manageUrl`). Someone else typing a registered email
+   * does not: the link goes by email to that address instead, and `manageUrl` is null.
+   */
+  | { kind: 'already-registered'; registrationId: string; status: 'confirmed' | 'waitlisted' | 'held' | 'offered'; manageUrl: string | null }
   | { kind: 'checkout'; url: string }
   | { kind: 'rate-limited'; retryAfterSeconds: number }
   | { kind: 'closed'; reason: 'not-found' | 'past' | 'cancelled' }

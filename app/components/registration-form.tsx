@@ -1,0 +1,373 @@
+import {
+  getCollectionProps,
+  getFormProps,
+  getInputProps,
+  getSelectProps,
+  getTextareaProps,
+  useForm,
+  type FieldMetadata,
+  type SubmissionResult,
+} from '@conform-to/react'
+import { parseWithZod } from '@conform-to/zod'
+import { Form, useNavigation } from '@remix-run/react'
+import { useEffect, useMemo, useRef, useSyncExternalStore, type MouseEvent } from 'react'
+import {
+  ACCESS_NEEDS_HINT,
+  ACCESS_NEEDS_MAX_CHARACTERS,
+  createRegistrationFormSchema,
+  ticketNeedsPayment,
+  type RegistrationFormInput,
+  type RegistrationFormValue,
+  type RegistrationTicketType,
+} from '#app/modules/registrations/registration-form.ts'
+import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
+
+export type RegistrationFormTicket = RegistrationTicketType & {
+  name: string
+  /** "free", "£45.00 a place", "from £3.00 a place, as you choose": read after the ticket's name. */
+  priceLabel: string
+}
+
+type RegistrationFormProps = {
+  ticketTypes: RegistrationFormTicket[]
+  maxPerOrder: number
+  /** No places left: the form stays, and registering joins the waitlist. */
+  full: boolean
+  submissionId: string
+  lastResult?: SubmissionResult<string[]> | null
+}
+
+const FORM_ID = 'registration'
+
+/**
+ * The event registration form. Without JavaScript it is a plain POST: the server validates it and
+ * renders it again with the values kept and an error beside each field. With JavaScript, conform
+ * checks the same schema as the person types, the amount box appears only for a pay-what-you-can
+ * ticket, and the button says whether payment comes next.
+ */
+export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId, lastResult }: RegistrationFormProps) {
+  const schema = useMemo(
+    () => createRegistrationFormSchema({ ticketTypes, maxPerOrder }),
+    [ticketTypes, maxPerOrder],
+  )
+  const [form, fields] = useForm<RegistrationFormInput, RegistrationFormValue>({
+    id: FORM_ID,
+    lastResult,
+    defaultValue: { submissionId, ticketTypeId: ticketTypes[0]?.id, quantity: 1 },
+    shouldValidate: 'onSubmit',
+    shouldRevalidate: 'onInput',
+    // The honeypot is left to the server: a browser that filled it would otherwise be stopped
+    // here by an error on a field the person cannot see.
+    onValidate: ({ formData }) => parseWithZod(withoutHoneypot(formData), { schema }),
+  })
+  const hydrated = useHydrated()
+  const navigation = useNavigation()
+  const submitting = navigation.state !== 'idle' && navigation.formMethod?.toUpperCase() === 'POST'
+
+  // After a failed submit the summary takes focus, once it has rendered: conform applies a
+  // server reply a render later than the reply arrives.
+  const summaryRef = useRef<HTMLDivElement>(null)
+  const focusSummaryPending = useRef(false)
+  useEffect(() => {
+    if (lastResult?.status === 'error') focusSummaryPending.current = true
+  }, [lastResult])
+  useEffect(() => {
+    if (focusSummaryPending.current && summaryRef.current) {
+      focusSummaryPending.current = false
+      summaryRef.current.focus()
+    }
+  })
+
+  const chosenId = text(fields.ticketTypeId.value)
+  const chosen = ticketTypes.find((ticket) => ticket.id === chosenId)
+  const payWhatYouCanTickets = ticketTypes.filter((ticket) => ticket.kind === 'pay_what_you_can')
+  // The amount box describes the chosen pay-what-you-can ticket, or the first one there is.
+  const priceTicket = chosen?.kind === 'pay_what_you_can' ? chosen : payWhatYouCanTickets[0]
+  const typedPriceMinor =
+    priceTicket && text(fields.chosenPrice.value)
+      ? parseAmountToMinor(text(fields.chosenPrice.value) ?? '', priceTicket.currency)
+      : null
+  const showPriceField = !hydrated || chosen?.kind === 'pay_what_you_can'
+  const paymentFollows =
+    !full &&
+    chosen !== undefined &&
+    (chosen.kind === 'pay_what_you_can' && hydrated && typedPriceMinor !== null
+      ? typedPriceMinor > 0
+      : ticketNeedsPayment(chosen))
+  const anyPayment = ticketTypes.some(ticketNeedsPayment)
+
+  const ticketRadios = getCollectionProps(fields.ticketTypeId, {
+    type: 'radio',
+    options: ticketTypes.map((ticket) => ticket.id),
+  })
+  const priceHintId = `${fields.chosenPrice.id}-hint`
+  const accessHintId = `${fields.accessNeeds.id}-hint`
+
+  // In the order the fields appear; the link goes to the control to fix (the first of a group).
+  const summaryItems: Array<{ errors: string[] | undefined; target: string | null }> = [
+    { errors: fields.submissionId.errors, target: null },
+    { errors: fields.ticketTypeId.errors, target: ticketRadios[0]?.id ?? null },
+    { errors: fields.chosenPrice.errors, target: fields.chosenPrice.id },
+    { errors: fields.quantity.errors, target: maxPerOrder > 1 ? fields.quantity.id : null },
+    { errors: fields.name.errors, target: fields.name.id },
+    { errors: fields.email.errors, target: fields.email.id },
+    { errors: fields.accessNeeds.errors, target: fields.accessNeeds.id },
+    { errors: fields.privacyConsent.errors, target: fields.privacyConsent.id },
+  ]
+  const fieldErrors = summaryItems.flatMap(({ errors, target }) =>
+    errors?.[0] ? [{ message: errors[0], target }] : [],
+  )
+  const formErrors = form.errors ?? []
+  const hasErrors = formErrors.length > 0 || fieldErrors.length > 0
+
+  return (
+    <Form
+      method="post"
+      {...getFormProps(form)}
+      className="registration-form"
+      onSubmit={(event) => {
+        form.onSubmit(event)
+        // conform cancels the submit when the browser-side check fails.
+        if (!event.defaultPrevented) return
+        if (summaryRef.current) summaryRef.current.focus()
+        else focusSummaryPending.current = true
+      }}
+    >
+      {hasErrors ? (
+        <div
+          className="error-summary"
+          ref={summaryRef}
+          tabIndex={-1}
+          aria-labelledby="registration-error-summary-title"
+        >
+          <h3 id="registration-error-summary-title" className="error-summary__title">
+            There is a problem
+          </h3>
+          {formErrors.map((error) => (
+            <p key={error}>{error}</p>
+          ))}
+          {fieldErrors.length > 0 ? (
+            <ul className="error-summary__list">
+              {fieldErrors.map((error) => (
+                <li key={`${error.target}-${error.message}`}>
+                  {error.target ? (
+                    <a href={`#${error.target}`} onClick={focusTarget}>
+                      {error.message}
+                    </a>
+                  ) : (
+                    error.message
+                  )}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      ) : null}
+
+      <input {...withoutKey(getInputProps(fields.submissionId, { type: 'hidden' }))} />
+
+      {ticketTypes.length > 1 ? (
+        <fieldset className="registration-form__group">
+          <legend className="registration-form__legend">Choose a ticket</legend>
+          <FieldError field={fields.ticketTypeId} />
+          <div className="ticket-choices">
+            {ticketRadios.map(({ key, ...props }) => {
+              const ticket = ticketTypes.find((type) => type.id === props.value)
+              return (
+                <div key={key} className="choice choice--ticket">
+                  <input {...props} />
+                  <label htmlFor={props.id}>
+                    <span className="ticket-choice__name">{ticket?.name}</span>:{' '}
+                    <span className="ticket-choice__price">{ticket?.priceLabel}</span>
+                  </label>
+                </div>
+              )
+            })}
+          </div>
+        </fieldset>
+      ) : (
+        <>
+          <FieldError field={fields.ticketTypeId} />
+          <input {...withoutKey(getInputProps(fields.ticketTypeId, { type: 'hidden' }))} />
+          {ticketTypes[0] ? (
+            <p className="registration-form__ticket">
+              <strong>{ticketTypes[0].name}</strong>: {ticketTypes[0].priceLabel}
+            </p>
+          ) : null}
+        </>
+      )}
+
+      {priceTicket ? (
+        // Without JavaScript the box is always there; with it, it appears for its ticket only.
+        <div className="field registration-form__price" hidden={!showPriceField}>
+          <label htmlFor={fields.chosenPrice.id}>
+            Your price for each place, in {priceTicket.currency}
+            {!hydrated && ticketTypes.length > 1 ? (
+              <span className="field__hint-inline"> (only for “{priceTicket.name}”)</span>
+            ) : null}
+          </label>
+          <p className="field__hint" id={priceHintId}>
+            {priceHint(priceTicket)}
+          </p>
+          <FieldError field={fields.chosenPrice} />
+          <div className="money-input">
+            <span className="money-input__symbol" aria-hidden="true">
+              {currencySymbol(priceTicket.currency)}
+            </span>
+            <input
+              {...withoutKey(getInputProps(fields.chosenPrice, { type: 'text', ariaDescribedBy: priceHintId }))}
+              inputMode={minorUnitExponent(priceTicket.currency) === 0 ? 'numeric' : 'decimal'}
+              autoComplete="off"
+              onInput={() => {
+                // Typing a price is choosing that ticket; click() lets conform see the change too.
+                const radio = ticketRadios.find((props) => props.value === priceTicket.id)
+                const element = radio ? document.getElementById(radio.id) : null
+                if (element instanceof HTMLInputElement && !element.checked) element.click()
+              }}
+            />
+          </div>
+        </div>
+      ) : null}
+
+      {maxPerOrder > 1 ? (
+        <div className="field field--narrow">
+          <label htmlFor={fields.quantity.id}>Number of places</label>
+          <FieldError field={fields.quantity} />
+          <select {...withoutKey(getSelectProps(fields.quantity))}>
+            {Array.from({ length: maxPerOrder }, (_, index) => String(index + 1)).map((value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : (
+        <>
+          <FieldError field={fields.quantity} />
+          <input {...withoutKey(getInputProps(fields.quantity, { type: 'hidden' }))} />
+        </>
+      )}
+
+      <div className="field">
+        <label htmlFor={fields.name.id}>Your name</label>
+        <FieldError field={fields.name} />
+        <input {...withoutKey(getInputProps(fields.name, { type: 'text' }))} autoComplete="name" required />
+      </div>
+
+      <div className="field">
+        <label htmlFor={fields.email.id}>
+          Your email address <span className="field__hint-inline">(for your confirmation)</span>
+        </label>
+        <FieldError field={fields.email} />
+        <input
+          {...withoutKey(getInputProps(fields.email, { type: 'email' }))}
+          autoComplete="email"
+          spellCheck={false}
+          required
+        />
+      </div>
+
+      <div className="field">
+        <label htmlFor={fields.accessNeeds.id}>
+          Access needs <span className="field__hint-inline">(optional)</span>
+        </label>
+        <p className="field__hint" id={accessHintId}>
+          {ACCESS_NEEDS_HINT}. Up to {ACCESS_NEEDS_MAX_CHARACTERS} characters.
+        </p>
+        <FieldError field={fields.accessNeeds} />
+        <textarea {...withoutKey(getTextareaProps(fields.accessNeeds, { ariaDescribedBy: accessHintId }))} rows={3} />
+      </div>
+
+      <div className="choice choice--checkbox">
+        <FieldError field={fields.privacyConsent} />
+        <input {...withoutKey(getInputProps(fields.privacyConsent, { type: 'checkbox' }))} />
+        <label htmlFor={fields.privacyConsent.id}>
+          I agree to the <a href="/about#privacy">privacy notice</a>: you keep my name and email address to hold my place
+          and tell me about this event
+        </label>
+      </div>
+
+      {/* A trap for form-filling robots: hidden from people, screen readers and the tab order. */}
+      <div className="visually-hidden" aria-hidden="true">
+        <label htmlFor={fields.website.id}>Leave this field empty</label>
+        <input
+          {...withoutKey(getInputProps(fields.website, { type: 'text', ariaAttributes: false }))}
+          tabIndex={-1}
+          autoComplete="off"
+        />
+      </div>
+
+      <button type="submit" className="button registration-form__submit" disabled={submitting}>
+        {submitting ? 'Sending…' : full ? 'Join the waitlist' : paymentFollows ? 'Continue to payment' : 'Register'}
+      </button>
+      {full ? (
+        <p className="field__hint">
+          There are no places left. We will email you if one becomes free; nothing is charged to join the waitlist.
+        </p>
+      ) : anyPayment ? (
+        <p className="field__hint">
+          For a ticket with a price you pay on a secure page run by Stripe, our card processor. We never see your card
+          details.
+        </p>
+      ) : null}
+    </Form>
+  )
+}
+
+function priceHint(ticket: RegistrationFormTicket) {
+  const minimum = ticket.minPriceMinor > 0 ? `At least ${formatMoney(ticket.minPriceMinor, ticket.currency)}` : 'Any amount, including nothing'
+  const suggested =
+    ticket.priceMinor > ticket.minPriceMinor ? `; we suggest ${formatMoney(ticket.priceMinor, ticket.currency)}` : ''
+  return `${minimum}${suggested}. Pay what is right for you.`
+}
+
+function FieldError({ field }: { field: FieldMetadata<unknown> }) {
+  const message = field.errors?.[0]
+  if (!message) return null
+  return (
+    <p id={field.errorId} className="field-error">
+      <span className="visually-hidden">Error: </span>
+      {message}
+    </p>
+  )
+}
+
+/** React warns when `key` arrives inside spread props, so conform's key is set apart. */
+function withoutKey<Props extends { key?: string }>({ key: _key, ...props }: Props): Omit<Props, 'key'> {
+  return props
+}
+
+function withoutHoneypot(formData: FormData) {
+  const copy = new FormData()
+  for (const [name, value] of formData) if (name !== 'website') copy.append(name, value)
+  return copy
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+function focusTarget(event: MouseEvent<HTMLAnchorElement>) {
+  const id = event.currentTarget.hash.slice(1)
+  const target = document.getElementById(id)
+  if (!target) return
+  event.preventDefault()
+  target.focus()
+  target.scrollIntoView({ block: 'center' })
+}
+
+function currencySymbol(currency: string) {
+  const parts = new Intl.NumberFormat('en-GB', { style: 'currency', currency }).formatToParts(0)
+  return parts.find((part) => part.type === 'currency')?.value ?? currency
+}
+
+const subscribeToNothing = () => () => {}
+
+/** False on the server and during hydration, true once React runs in the browser. */
+function useHydrated() {
+  return useSyncExternalStore(
+    subscribeToNothing,
+    () => true,
+    () => false,
+  )
+}

@@ -1,0 +1,50 @@
+import { useFetcher, useLocation } from '@remix-run/react'
+import { useId, type FormEvent } from 'react'
+
+const SAVE_EVENT_ACTION = '/events/save'
+
+type SaveEventResult = { saved: boolean } | { errors: Record<string, string[] | undefined> }
+
+export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: string; saved: boolean; eventTitle: string }) {
+  // A shared key keeps two buttons for the same event (a card and the event page) in step.
+  const fetcher = useFetcher<SaveEventResult>({ key: `save-event:${eventId}` })
+  const location = useLocation()
+  const descriptionId = useId()
+
+  // While a save is in flight, show what the person asked for; once answered, what the server
+  // said, which also holds on a page that chose not to reload its data after saving (/saved).
+  const pendingIntent = fetcher.formData?.get('intent')
+  const answered = fetcher.data && 'saved' in fetcher.data ? fetcher.data.saved : undefined
+  const isSaved = pendingIntent === 'save' ? true : pendingIntent === 'unsave' ? false : (answered ?? saved)
+
+  // Only runs once React has hydrated; without JavaScript the browser posts the form itself and
+  // the action answers with a redirect back here.
+  function handleSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault()
+    const formData = new FormData(event.currentTarget)
+    formData.set('_fetcher', '1')
+    fetcher.submit(formData, { method: 'post', action: SAVE_EVENT_ACTION })
+  }
+
+  return (
+    <form method="post" action={SAVE_EVENT_ACTION} className="save-event" onSubmit={handleSubmit}>
+      <input type="hidden" name="eventId" value={eventId} />
+      <input type="hidden" name="intent" value={isSaved ? 'unsave' : 'save'} />
+      <input type="hidden" name="redirectTo" value={`${location.pathname}${location.search}`} />
+      {/* The name stays exactly "Save this event" / "Event saved"; on a list of cards the event
+          title, given as the description, tells the buttons apart. A hidden element still lends
+          its text to aria-describedby without being read a second time in the page. */}
+      <button
+        type="submit"
+        className="button button--secondary save-event__button"
+        aria-pressed={isSaved}
+        aria-describedby={descriptionId}
+      >
+        {isSaved ? 'Event saved' : 'Save this event'}
+      </button>
+      <span id={descriptionId} hidden>
+        {eventTitle}
+      </span>
+    </form>
+  )
+}

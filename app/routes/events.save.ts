@@ -1,0 +1,106 @@
+import { data, redirect, type ActionFunctionArgs } from '@remix-run/node'
+import { z } from 'zod'
+import {
+  getOrCreateSaver,
+  isSaveableEvent,
+  saveEvent,
+  unsaveEvent,
+} from '#app/modules/events/saved-events.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { appUrl } from '#app/utils/env.server.ts'
+import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
+
+const FALLBACK_REDIRECT = '/events'
+
+const schema = z.object({
+  eventId: z.string().uuid(),
+  intent: z.enum(['save', 'unsave']),
+  redirectTo: z.string().max(2000).optional(),
+})
+
+/**
+ * Another site has no business saving events for a supporter. Worse, its post arrives without
+ * the (SameSite=Lax) cookie, so saving would make a new saver whose cookie replaces theirs and
+ * loses everything they saved. APP_URL counts as our own origin for when a proxy in front ends
+ * TLS and the request reaches us as plain http.
+ */
+function isCrossSite(request: Request) {
+  if (request.headers.get('Sec-Fetch-Site') === 'cross-site') return true
+  const origin = request.headers.get('Origin')
+  if (origin === null) return false
+  return origin !== new URL(request.url).origin && origin !== new URL(appUrl()).origin
+}
+
+/**
+ * Only a path on this site: "//evil.example" and "/\evil.example" are other sites to a browser,
+ * and anything that resolves to another origin is refused.
+ */
+function safeRedirect(target: string | undefined) {
+  if (!target || !target.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) {
+    return FALLBACK_REDIRECT
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (/[\u0000-\u001f\u007f]/.test(target)) return FALLBACK_REDIRECT
+  const base = 'http://sanad.invalid'
+  const resolved = new URL(target, base)
+  return resolved.origin === base ? `${resolved.pathname}${resolved.search}${resolved.hash}` : FALLBACK_REDIRECT
+}
+
+/**
+ * Save or unsave an event for this browser. With JavaScript the button's fetcher sends
+ * `_fetcher=1` and gets `{ saved }`; a plain form post is sent back where it came from.
+ */
+export async function action({ request }: ActionFunctionArgs) {
+  if (request.method !== 'POST') {
+    return new Response('Method not allowed', { status: 405, headers: { Allow: 'POST' } })
+  }
+  if (isCrossSite(request)) {
+    return new Response('Saving events from another site is not allowed', { status: 403 })
+  }
+  const form = await request.formData()
+  const fromFetcher = form.get('_fetcher') === '1'
+  const reply = replyFor(fromFetcher)
+  const parsed = schema.safeParse({
+    eventId: form.get('eventId') ?? undefined,
+    intent: form.get('intent') ?? undefined,
+    redirectTo: form.get('redirectTo') ?? undefined,
+  })
+  if (!parsed.success) return reply({ errors: parsed.error.flatten().fieldErrors }, { status: 400 })
+  const { eventId, intent, redirectTo } = parsed.data
+  const db = getDb()
+  if (!(await isSaveableEvent(db, eventId))) return reply({ error: 'There is no such event' }, { status: 404 })
+
+  const cookieSaverId = await readSaverId(request)
+  const headers = new Headers({ 'Cache-Control': 'no-store' })
+  if (intent === 'save') {
+    const saverId = await getOrCreateSaver(db, cookieSaverId)
+    await saveEvent(db, saverId, eventId)
+    headers.set('Set-Cookie', await saverCookieHeader(saverId))
+  } else if (cookieSaverId) {
+    await unsaveEvent(db, cookieSaverId, eventId)
+    headers.set('Set-Cookie', await saverCookieHeader(cookieSaverId))
+  }
+  // Unsaving without a cookie: nothing was saved, so no saver and no cookie are made for it.
+
+  if (fromFetcher || wantsJson(request)) return reply({ saved: intent === 'save' }, { headers })
+  return redirect(safeRedirect(redirectTo), { status: 303, headers })
+}
+
+/**
+ * A fetcher's request arrives through single fetch, where a returned 4xx Response would be
+ * treated as a thrown error: it gets `data()`. A plain post reaches this resource route directly,
+ * where only a real Response keeps its status.
+ */
+function replyFor(fromFetcher: boolean) {
+  return (body: Record<string, unknown>, init: ResponseInit) =>
+    fromFetcher ? data(body, init) : Response.json(body, init)
+}
+
+function wantsJson(request: Request) {
+  const accept = request.headers.get('Accept') ?? ''
+  return accept.includes('application/json') && !accept.includes('text/html')
+}
+
+export async function loader() {
+  return new Response('Method not allowed', { status: 405, headers: { Allow: 'POST' } })
+}
