@@ -82,12 +82,18 @@ export async function renderEmail(
     render(element),
     render(element, { plainText: true, htmlToTextOptions }),
   ])
-  return { subject: oneLine(template.subject(parsed)), html, text: text.trim() }
+  // react-email's preview padding can end in a NUL character, which no mail client needs and
+  // PostgreSQL text cannot hold.
+  return { subject: oneLine(template.subject(parsed)), html: withoutNul(html), text: withoutNul(text).trim() }
 }
 
 function templateFor(name: string): EmailTemplate<z.ZodTypeAny> {
   if (!isEmailTemplateName(name)) throw new Error(`Unknown email template "${name}"`)
   return emailTemplates[name] as unknown as EmailTemplate<z.ZodTypeAny>
+}
+
+function withoutNul(text: string) {
+  return text.replaceAll('\u0000', '')
 }
 
 /** A subject is one header line: no line breaks, no runs of spaces, and not too long. */

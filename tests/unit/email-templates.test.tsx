@@ -325,3 +325,15 @@ describe('invalid props are rejected, naming the field', () => {
     expect(parsed.timeZone).toBe('Europe/London')
   })
 })
+
+test('no rendered email contains a NUL character, whatever the length of its preview text', async () => {
+  for (const name of emailTemplateNames) {
+    for (const extra of ['', 'x', 'xx', 'xxx', 'a longer line of extra words']) {
+      const props = { ...(emailTemplates[name].previewProps as Record<string, unknown>) }
+      if (typeof props.name === 'string') props.name = `${props.name}${extra}`
+      const rendered = await renderEmail(name, props)
+      expect(rendered.html.includes('\u0000'), `${name} html`).toBe(false)
+      expect(rendered.text.includes('\u0000'), `${name} text`).toBe(false)
+    }
+  }
+})
