@@ -63,3 +63,26 @@ test('transactions from several pooled connections stay isolated and serialised'
     await embedded.stop()
   }
 })
+
+test('parameterised queries from many connections at once each get their own answer', async () => {
+  const embedded = await startEmbeddedDatabase({ dataDir: 'memory://' })
+  const pool = new pg.Pool({ connectionString: embedded.url, max: 10 })
+  try {
+    // Outside a transaction, each query is Parse, Bind, Execute, Sync on one shared PGlite
+    // backend: the messages of two connections must never interleave.
+    // Three different statements, with different numbers of parameters, so a Bind that reached
+    // another connection's statement would fail or answer wrongly.
+    const ask = async (index: number) => {
+      if (index % 3 === 0) return (await pool.query('select $1::int as n', [index])).rows[0]
+      if (index % 3 === 1) return (await pool.query('select $1::int as n, $2::text as label', [index, `q${index}`])).rows[0]
+      return (await pool.query("select $1::int + 0 as n, 'x' || $2::text || $3::text as label", [index, 'q', String(index)])).rows[0]
+    }
+    const expected = (index: number) =>
+      index % 3 === 0 ? { n: index } : index % 3 === 1 ? { n: index, label: `q${index}` } : { n: index, label: `xq${index}` }
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, index) => ask(index)))
+    expect(answers).toEqual(Array.from({ length: 300 }, (_, index) => expected(index)))
+  } finally {
+    await pool.end()
+    await embedded.stop()
+  }
+})

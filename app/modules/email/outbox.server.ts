@@ -3,7 +3,7 @@ import { parseEmailProps, renderEmail, type EmailTemplateName } from '#emails/in
 import type { EmailAttachment } from '#db/schema.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
-import type { EmailSender } from './sender.server.ts'
+import type { EmailSender, SendResult } from './sender.server.ts'
 import type { Throttle } from './throttle.server.ts'
 
 /**
@@ -140,7 +140,9 @@ export async function deliverOutboxEmail(
   }
 
   await dependencies.throttle?.wait()
-  const result = await dependencies.sender.send({
+  // A sender that throws (a bug, the mailbox table refusing a value) is treated like a refusal to
+  // retry later, so the email goes back to the queue rather than waiting out a stale claim.
+  const result: SendResult = await dependencies.sender.send({
     from: dependencies.from,
     to: email.to_address,
     subject: rendered.subject,
@@ -149,7 +151,7 @@ export async function deliverOutboxEmail(
     attachments: email.attachments,
     idempotencyKey: email.idempotency_key,
     outboxId,
-  })
+  }).catch((error: unknown) => ({ kind: 'retry' as const, error: `The sender failed: ${(error as Error).message}` }))
 
   const finishedAt = now()
   if (result.kind === 'sent') {
