@@ -71,6 +71,12 @@ server.listen(env.PORT, () => {
   }
 })
 
+// A promise nobody awaited must not take every request in flight down with it; it is logged
+// (without personal data) so it can be found and fixed.
+process.on('unhandledRejection', (reason) => {
+  logger.error({ err: reason }, 'Unhandled promise rejection')
+})
+
 let stopping = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => void shutdown(signal))
