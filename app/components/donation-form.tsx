@@ -9,7 +9,7 @@ import {
 } from '@conform-to/react'
 import { parseWithZod } from '@conform-to/zod'
 import { Form, useNavigation } from '@remix-run/react'
-import { useEffect, useMemo, useRef, useSyncExternalStore, type MouseEvent, type ReactNode } from 'react'
+import { useEffect, useMemo, useRef, type ReactNode } from 'react'
 import { coverFeeMinor, DEFAULT_FEE_FORMULA, feeFormulaFor } from '#app/modules/donations/amounts.ts'
 import {
   characterCount,
@@ -22,6 +22,7 @@ import {
 } from '#app/modules/donations/donation-form.ts'
 import { giftAidBonusMinor, giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
 import { formatMoney, formatMoneyShort, minorUnitExponent } from '#app/utils/money.ts'
+import { FieldError, currencySymbol, focusTarget, text, useHydrated, withoutHoneypot, withoutKey } from '#app/components/form-parts.tsx'
 
 type DonationFormProps = {
   currency: string
@@ -350,17 +351,6 @@ function submitLabel(frequency: 'one_off' | 'monthly', totalText: string | null)
   return totalText ? `Donate ${totalText}` : 'Donate'
 }
 
-function FieldError({ field }: { field: FieldMetadata<unknown> }) {
-  const message = field.errors?.[0]
-  if (!message) return null
-  return (
-    <p id={field.errorId} className="field-error">
-      <span className="visually-hidden">Error: </span>
-      {message}
-    </p>
-  )
-}
-
 function Checkbox({ field, children }: { field: FieldMetadata<unknown>; children: ReactNode }) {
   return (
     <div className="choice choice--checkbox">
@@ -404,30 +394,6 @@ function CharacterCount({ id, used }: { id: string; used: number }) {
   )
 }
 
-/** React warns when `key` arrives inside spread props, so conform's key is set apart. */
-function withoutKey<Props extends { key?: string }>({ key: _key, ...props }: Props): Omit<Props, 'key'> {
-  return props
-}
-
-function withoutHoneypot(formData: FormData) {
-  const copy = new FormData()
-  for (const [name, value] of formData) if (name !== 'website') copy.append(name, value)
-  return copy
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
-
-function focusTarget(event: MouseEvent<HTMLAnchorElement>) {
-  const id = event.currentTarget.hash.slice(1)
-  const target = document.getElementById(id)
-  if (!target) return
-  event.preventDefault()
-  target.focus()
-  target.scrollIntoView({ block: 'center' })
-}
-
 function describeFeeFormula(currency: string) {
   const { percent, fixedMinor } = feeFormulaFor(currency, DEFAULT_FEE_FORMULA)
   const fixed =
@@ -435,18 +401,3 @@ function describeFeeFormula(currency: string) {
   return `${percent}% + ${fixed}`
 }
 
-function currencySymbol(currency: string) {
-  const parts = new Intl.NumberFormat('en-GB', { style: 'currency', currency }).formatToParts(0)
-  return parts.find((part) => part.type === 'currency')?.value ?? currency
-}
-
-const subscribeToNothing = () => () => {}
-
-/** False on the server and during hydration, true once React runs in the browser. */
-function useHydrated() {
-  return useSyncExternalStore(
-    subscribeToNothing,
-    () => true,
-    () => false,
-  )
-}

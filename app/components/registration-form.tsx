@@ -5,12 +5,11 @@ import {
   getSelectProps,
   getTextareaProps,
   useForm,
-  type FieldMetadata,
   type SubmissionResult,
 } from '@conform-to/react'
 import { parseWithZod } from '@conform-to/zod'
 import { Form, useNavigation } from '@remix-run/react'
-import { useEffect, useMemo, useRef, useSyncExternalStore, type MouseEvent } from 'react'
+import { useEffect, useMemo, useRef } from 'react'
 import {
   ACCESS_NEEDS_HINT,
   ACCESS_NEEDS_MAX_CHARACTERS,
@@ -21,6 +20,7 @@ import {
   type RegistrationTicketType,
 } from '#app/modules/registrations/registration-form.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
+import { FieldError, currencySymbol, focusTarget, text, useHydrated, withoutHoneypot, withoutKey } from '#app/components/form-parts.tsx'
 
 export type RegistrationFormTicket = RegistrationTicketType & {
   name: string
@@ -321,53 +321,3 @@ function priceHint(ticket: RegistrationFormTicket) {
   return `${minimum}${suggested}. Pay what is right for you.`
 }
 
-function FieldError({ field }: { field: FieldMetadata<unknown> }) {
-  const message = field.errors?.[0]
-  if (!message) return null
-  return (
-    <p id={field.errorId} className="field-error">
-      <span className="visually-hidden">Error: </span>
-      {message}
-    </p>
-  )
-}
-
-/** React warns when `key` arrives inside spread props, so conform's key is set apart. */
-function withoutKey<Props extends { key?: string }>({ key: _key, ...props }: Props): Omit<Props, 'key'> {
-  return props
-}
-
-function withoutHoneypot(formData: FormData) {
-  const copy = new FormData()
-  for (const [name, value] of formData) if (name !== 'website') copy.append(name, value)
-  return copy
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
-
-function focusTarget(event: MouseEvent<HTMLAnchorElement>) {
-  const id = event.currentTarget.hash.slice(1)
-  const target = document.getElementById(id)
-  if (!target) return
-  event.preventDefault()
-  target.focus()
-  target.scrollIntoView({ block: 'center' })
-}
-
-function currencySymbol(currency: string) {
-  const parts = new Intl.NumberFormat('en-GB', { style: 'currency', currency }).formatToParts(0)
-  return parts.find((part) => part.type === 'currency')?.value ?? currency
-}
-
-const subscribeToNothing = () => () => {}
-
-/** False on the server and during hydration, true once React runs in the browser. */
-function useHydrated() {
-  return useSyncExternalStore(
-    subscribeToNothing,
-    () => true,
-    () => false,
-  )
-}

@@ -14,6 +14,7 @@ import { ShareLinks } from '#app/components/share-links.tsx'
 import { getAppealPage, type AppealPage } from '#app/modules/appeals/appeal-page.server.ts'
 import { startCheckout } from '#app/modules/donations/checkout.server.ts'
 import { createDonationFormSchema, toDonationRequest } from '#app/modules/donations/donation-form.ts'
+import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/appeal.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { formatDay } from '#app/utils/dates.ts'
@@ -29,7 +30,10 @@ const CLOSED_MESSAGE = 'This appeal has closed'
 const HONEYPOT_MESSAGE = 'We could not take your donation. Please check the form and try again.'
 const RATE_LIMITED_MESSAGE = 'Too many attempts from your connection. Please wait a few minutes and try again.'
 
-export const links: LinksFunction = () => [{ rel: 'stylesheet', href: styles }]
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: formStyles },
+  { rel: 'stylesheet', href: styles },
+]
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => {
   if (!data) return [{ title: 'Appeal not found' }]

@@ -15,6 +15,7 @@ import { googleCalendarUrl, outlookCalendarUrl } from '#app/modules/events/ics.t
 import { savedEventIds } from '#app/modules/events/saved-events.server.ts'
 import { registerForEvent } from '#app/modules/registrations/register.server.ts'
 import { createRegistrationFormSchema, toRegistrationRequest } from '#app/modules/registrations/registration-form.ts'
+import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/event.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
@@ -39,7 +40,10 @@ const CLOSED_MESSAGES = { 'not-found': NOT_FOUND_MESSAGE, past: STARTED_MESSAGE,
 // registerForEvent names the request's field; the form calls the amount box chosenPrice.
 const FORM_FIELDS = { ticketTypeId: 'ticketTypeId', quantity: 'quantity', chosenPriceMinor: 'chosenPrice' } as const
 
-export const links: LinksFunction = () => [{ rel: 'stylesheet', href: styles }]
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: formStyles },
+  { rel: 'stylesheet', href: styles },
+]
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => {
   if (!data) return [{ title: 'Event not found' }]
