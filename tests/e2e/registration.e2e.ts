@@ -30,7 +30,8 @@ test('registering for a free online event shows the confirmation, and the email 
   await fillRegistration(page, { name: 'Hamza E2E', email })
   await page.getByRole('button', { name: 'Register' }).click()
   await page.waitForURL(/\/registrations\/[0-9a-f-]+\?signature=/)
-  expect(await page.getByRole('status').innerText()).toContain('You are registered')
+  // With JavaScript the address changes a moment before the new page renders.
+  await expect.poll(() => page.getByRole('status').innerText()).toContain('You are registered')
   expect(await page.locator('main').innerText()).toContain('https://meet.example.org/enforced-disappearances-briefing')
   await expectAccessible(page)
 
