@@ -39,6 +39,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       checkinCode: registration.status === 'confirmed' ? registration.checkin_token : null,
       position: registration.position,
       offerExpiresAt: registration.offer_expires_at ? formatEventTime(registration.offer_expires_at, registration.time_zone) : null,
+      holdExpiresAt: registration.hold_expires_at ? formatEventTime(registration.hold_expires_at, registration.time_zone) : null,
       past: registration.starts_at <= new Date(),
     },
   }
@@ -105,12 +106,21 @@ export default function ManageRegistration() {
             </button>
           </Form>
         </>
+      ) : status === 'held' ? (
+        <p className="lead" role="status">
+          We are holding {registration.quantity === 1 ? 'your place' : 'your places'} until {registration.holdExpiresAt} while you pay. Once
+          the payment reaches us, your confirmation is on its way by email.
+        </p>
+      ) : status === 'refunded' ? (
+        <p className="lead" role="status">
+          Your payment reached us after your place had been released, and we could not give it back to you, so we are refunding it in full.
+        </p>
       ) : (
         <p className="lead" role="status">
-          This registration is {status === 'expired' ? 'no longer active: the offer lapsed' : 'cancelled'}.
+          This registration is {status === 'expired' ? 'no longer active: the offer or hold lapsed' : 'cancelled'}.
         </p>
       )}
-      {!actionData && !registration.past && ['confirmed', 'waitlisted', 'offered'].includes(status) ? (
+      {!actionData && !registration.past && ['confirmed', 'waitlisted', 'offered', 'held'].includes(status) ? (
         <section aria-labelledby="cancel-title" className="section">
           <h2 id="cancel-title">Can no longer come?</h2>
           <p>Cancelling gives your place to the next person waiting.</p>

@@ -56,6 +56,7 @@ export async function startEmbeddedDatabase(options: {
     // keeps a transaction's statements together, so a pool of several connections is safe.
     maxConnections: 100,
   })
+  keepProtocolSequencesTogether(server)
   await server.start()
   const port = Number(server.getServerConn().split(':').pop())
   if (serverFile) {
@@ -74,6 +75,87 @@ export async function startEmbeddedDatabase(options: {
       await pglite.close()
       if (serverFile) await rm(serverFile, { force: true })
     },
+  }
+}
+
+/** Front-end message types (PostgreSQL protocol 3) of the extended query protocol. */
+const EXTENDED_QUERY_MESSAGES = new Set([0x50 /* Parse */, 0x42 /* Bind */, 0x44 /* Describe */, 0x45 /* Execute */, 0x43 /* Close */, 0x48 /* Flush */])
+const SEQUENCE_ENDS = new Set([0x53 /* Sync */, 0x51 /* simple Query */])
+
+type QueuedMessage = {
+  handlerId: number
+  message: Uint8Array
+  resolve: (bytes: number) => void
+  reject: (error: unknown) => void
+  onData: (data: Uint8Array) => void
+}
+
+type QueryQueue = {
+  queue: QueuedMessage[]
+  processing: boolean
+  lastHandlerId: number | null
+  db: { isInTransaction: () => boolean; runExclusive: <T>(fn: () => Promise<T>) => Promise<T>; execProtocolRawStream: (message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }) => Promise<unknown> }
+  processQueue: () => Promise<void>
+  clearQueueForHandler: (handlerId: number) => void
+}
+
+/**
+ * pglite-socket queues each connection's protocol messages one by one and keeps a connection's
+ * messages together only inside a transaction. Outside one, a query is Parse, Bind, Execute and
+ * Sync, and every connection shares PGlite's single backend: another connection's Parse landing
+ * between them replaces the unnamed statement, and the Bind fails ("unnamed prepared statement
+ * does not exist") or binds the wrong query. Here the queue also keeps a connection's messages
+ * together from its first extended-protocol message to its Sync. Its processing loop is replaced
+ * with one that also keeps going after a failed message (the original stops for good).
+ */
+function keepProtocolSequencesTogether(server: object) {
+  const queue = (server as { queryQueue: QueryQueue }).queryQueue
+  let sequenceOwner: number | null = null
+  queue.processQueue = async function processQueue(this: QueryQueue) {
+    if (this.processing || this.queue.length === 0) return
+    this.processing = true
+    try {
+      while (this.queue.length > 0) {
+        const owner = this.db.isInTransaction() && this.lastHandlerId !== null ? this.lastHandlerId : sequenceOwner
+        let item: QueuedMessage | undefined
+        if (owner === null) {
+          item = this.queue.shift()
+        } else {
+          const index = this.queue.findIndex((queued) => queued.handlerId === owner)
+          // The owner's next message has not arrived yet: the others wait for it.
+          if (index === -1) break
+          item = this.queue.splice(index, 1)[0]
+        }
+        if (!item) break
+        const type = item.message[0] ?? 0
+        if (EXTENDED_QUERY_MESSAGES.has(type)) sequenceOwner = item.handlerId
+        let bytes = 0
+        try {
+          await this.db.runExclusive(() =>
+            this.db.execProtocolRawStream(item.message, {
+              onRawData: (data) => {
+                bytes += data.length
+                item.onData(data)
+              },
+            }),
+          )
+          if (SEQUENCE_ENDS.has(type)) sequenceOwner = null
+          this.lastHandlerId = item.handlerId
+          item.resolve(bytes)
+        } catch (error) {
+          if (sequenceOwner === item.handlerId) sequenceOwner = null
+          item.reject(error)
+        }
+      }
+    } finally {
+      this.processing = false
+    }
+  }
+  const clearQueueForHandler = queue.clearQueueForHandler.bind(queue)
+  queue.clearQueueForHandler = (handlerId: number) => {
+    // A connection that closes in the middle of a query must not hold everyone else back.
+    if (sequenceOwner === handlerId) sequenceOwner = null
+    clearQueueForHandler(handlerId)
   }
 }
 

@@ -132,3 +132,49 @@ export async function endOfflineSubscription(db: Database, planId: string) {
     }),
   )
 }
+
+/** A held registration's offline checkout: what the local page shows and what its events carry. */
+export async function getOfflineTicketCheckout(db: Database, registrationId: string) {
+  if (!/^[0-9a-f-]{36}$/i.test(registrationId)) return undefined
+  return db
+    .selectFrom('registrations as r')
+    .innerJoin('events as e', 'e.id', 'r.event_id')
+    .innerJoin('ticket_types as t', 't.id', 'r.ticket_type_id')
+    .select([
+      'r.id',
+      'r.status',
+      'r.quantity',
+      'r.amount_minor',
+      'r.currency',
+      'r.stripe_checkout_session_id',
+      'e.title as event_title',
+      't.name as ticket_name',
+    ])
+    .where('r.id', '=', registrationId)
+    .executeTakeFirst()
+}
+
+type OfflineRegistration = NonNullable<Awaited<ReturnType<typeof getOfflineTicketCheckout>>>
+
+function ticketSession(registration: OfflineRegistration, status: 'complete' | 'expired') {
+  return {
+    id: registration.stripe_checkout_session_id ?? `cs_offline_registration_${registration.id}`,
+    object: 'checkout.session',
+    mode: 'payment',
+    client_reference_id: registration.id,
+    metadata: { registration_id: registration.id },
+    amount_total: registration.amount_minor,
+    currency: registration.currency.toLowerCase(),
+    customer: null,
+    payment_intent: status === 'complete' ? `pi_offline_registration_${registration.id}` : null,
+    payment_status: status === 'complete' ? 'paid' : 'unpaid',
+    status,
+  }
+}
+
+/** Paying for held places, or letting the checkout time out, as Stripe would report either. */
+export async function completeOfflineTicketCheckout(db: Database, registration: OfflineRegistration, outcome: 'pay' | 'expire') {
+  if (!isOfflineCheckout()) throw new Error('The offline checkout is for development only')
+  if (outcome === 'pay') await deliver(db, event('checkout.session.completed', ticketSession(registration, 'complete')))
+  else await deliver(db, event('checkout.session.expired', ticketSession(registration, 'expired')))
+}

@@ -3,6 +3,7 @@ import { getEmailOrganisation } from '#app/modules/organisation/organisation.ser
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
+import { confirmPaidRegistration, expireHeldRegistration } from '#app/modules/registrations/paid-tickets.server.ts'
 import { confirmDonation, markDonation, recordDispute, recordDonationEvent, recordRefund } from './ledger.server.ts'
 import {
   constructWebhookEvent,
@@ -59,6 +60,11 @@ export async function applyStripeEvent(db: Database, event: StripeEvent): Promis
 
 async function dispatch(trx: Trx, event: StripeEvent) {
   const occurredAt = new Date(event.created * 1000)
+  if (event.type.startsWith('checkout.session.')) {
+    const session = event.data.object as CheckoutSession
+    // A session for a ticket carries its registration; every other session is a donation's.
+    if (session.metadata?.registration_id !== undefined) return ticketSessionEvent(trx, event.type, session, event.id)
+  }
   switch (event.type) {
     case 'checkout.session.completed':
       return sessionCompleted(trx, event.data.object, event.id, occurredAt)
@@ -84,6 +90,30 @@ async function dispatch(trx: Trx, event: StripeEvent) {
       return subscriptionEnded(trx, event.data.object, occurredAt)
     default:
       // Types we do not act on are acknowledged so Stripe stops sending them.
+      return
+  }
+}
+
+async function ticketSessionEvent(trx: Trx, type: StripeEvent['type'], session: CheckoutSession, eventId: string) {
+  const registrationId = session.metadata?.registration_id ?? ''
+  if (!UUID.test(registrationId)) {
+    getLogger().warn({ eventId }, 'Checkout Session for an unknown registration')
+    return
+  }
+  const payment = { paymentIntentId: idOf(session.payment_intent), checkoutSessionId: session.id }
+  switch (type) {
+    case 'checkout.session.completed':
+      // An unpaid completion (a bank debit) keeps the hold; async_payment_succeeded confirms it.
+      if (session.payment_status === 'paid') await confirmPaidRegistration(trx, registrationId, payment)
+      return
+    case 'checkout.session.async_payment_succeeded':
+      await confirmPaidRegistration(trx, registrationId, payment)
+      return
+    case 'checkout.session.expired':
+      await expireHeldRegistration(trx, registrationId)
+      return
+    default:
+      // A failed bank debit leaves the hold to end at its deadline.
       return
   }
 }
@@ -200,6 +230,9 @@ async function activatePlan(
 /** Finds the donation a payment intent paid for, or keeps the event until that payment is confirmed. */
 async function donationForPayment(trx: Trx, event: StripeEvent, paymentIntentId: string | null) {
   if (!paymentIntentId) return null
+  // A ticket's payment (our own refund of a late one, say) is not a donation's, and never will be.
+  const ticket = await trx.selectFrom('registrations').select('id').where('stripe_payment_intent_id', '=', paymentIntentId).executeTakeFirst()
+  if (ticket) return null
   const donation = await trx
     .selectFrom('donations')
     .select(['id', 'status'])

@@ -98,6 +98,60 @@ export async function createCheckoutSession(session: NewCheckoutSession): Promis
   return { id: created.id, url: created.url }
 }
 
+export type NewTicketCheckoutSession = {
+  registrationId: string
+  eventId: string
+  /** The whole charge for every place booked, in minor units. */
+  amountMinor: number
+  currency: string
+  productName: string
+  customerEmail: string
+  successUrl: string
+  cancelUrl: string
+  /** The end of the hold on the places: Stripe wants it at least 30 minutes after creation. */
+  expiresAt: Date
+}
+
+/**
+ * Creates (or, with the same idempotency key, finds again) the Checkout Session that pays for a
+ * held registration. The session ends when the hold does, so nobody pays for places we released.
+ * Offline, the "session" is a local page.
+ */
+export async function createTicketCheckoutSession(session: NewTicketCheckoutSession): Promise<{ id: string; url: string }> {
+  const idempotencyKey = `registration-checkout:${session.registrationId}`
+  if (isOfflineCheckout()) {
+    const origin = new URL(session.successUrl).origin
+    return { id: `cs_offline_registration_${session.registrationId}`, url: `${origin}/dev/checkout/registration/${session.registrationId}` }
+  }
+  const metadata = { registration_id: session.registrationId, event_id: session.eventId }
+  const created = await stripe().checkout.sessions.create(
+    {
+      mode: 'payment',
+      line_items: [
+        {
+          quantity: 1,
+          price_data: {
+            currency: session.currency.toLowerCase(),
+            unit_amount: session.amountMinor,
+            product_data: { name: session.productName },
+          },
+        },
+      ],
+      payment_intent_data: { metadata },
+      customer_email: session.customerEmail,
+      client_reference_id: session.registrationId,
+      metadata,
+      // Whole seconds rounded up: rounding down could fall under Stripe's 30-minute minimum.
+      expires_at: Math.ceil(session.expiresAt.getTime() / 1000),
+      success_url: session.successUrl,
+      cancel_url: session.cancelUrl,
+    },
+    { idempotencyKey },
+  )
+  if (!created.url) throw new Error('Stripe returned a Checkout Session without a URL')
+  return { id: created.id, url: created.url }
+}
+
 /** Verifies the signature over the raw body (300 s tolerance) and returns the event; throws if not. */
 export function constructWebhookEvent(rawBody: string, signatureHeader: string, secret = webhookSecret()): StripeEvent {
   return Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret)
@@ -131,6 +185,19 @@ export async function refundCharge(options: { paymentIntentId: string; amountMin
     { payment_intent: options.paymentIntentId, ...(options.amountMinor ? { amount: options.amountMinor } : {}) },
     { idempotencyKey: options.idempotencyKey },
   )
+}
+
+/**
+ * Gives back a payment (all of it, or `amountMinor` of it). Offline no money moved, so there is
+ * nothing to give back.
+ */
+export async function refundPayment(options: { paymentIntentId: string; amountMinor: number; idempotencyKey: string }): Promise<{ id: string } | null> {
+  if (isOfflineCheckout()) return null
+  const refund = await stripe().refunds.create(
+    { payment_intent: options.paymentIntentId, amount: options.amountMinor },
+    { idempotencyKey: options.idempotencyKey },
+  )
+  return { id: refund.id }
 }
 
 export async function cancelSubscription(subscriptionId: string) {

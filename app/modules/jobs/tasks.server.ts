@@ -3,6 +3,12 @@ import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/
 import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/donations/reconciliation.server.ts'
 import { deliverOutboxEmail, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
 import { expireOffer, EXPIRE_OFFER_TASK, sendEventReminders, SEND_REMINDERS_TASK } from '#app/modules/registrations/manage.server.ts'
+import {
+  REFUND_REGISTRATION_TASK,
+  refundRegistration,
+  RELEASE_HOLD_TASK,
+  releaseExpiredHold,
+} from '#app/modules/registrations/paid-tickets.server.ts'
 import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -40,6 +46,12 @@ export function createTaskList(): TaskList {
     },
     async [EXPIRE_OFFER_TASK](payload) {
       await expireOffer(db, (payload as { registrationId: string }).registrationId)
+    },
+    async [RELEASE_HOLD_TASK](payload) {
+      await releaseExpiredHold(db, (payload as { registrationId: string }).registrationId)
+    },
+    async [REFUND_REGISTRATION_TASK](payload) {
+      await refundRegistration(db, (payload as { registrationId: string }).registrationId)
     },
     async [SETTLE_OFFLINE_PAYMENT_TASK](payload) {
       await settleOfflinePayment(db, (payload as { donationId: string }).donationId)

@@ -23,6 +23,7 @@ export async function getRegistration(db: Database, registrationId: string) {
       'r.name',
       'r.quantity',
       'r.offer_expires_at',
+      'r.hold_expires_at',
       'r.checkin_token',
       'e.title as event_title',
       'e.slug as event_slug',

@@ -8,6 +8,8 @@ import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { consumeRateLimit } from '#app/utils/rate-limit.server.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import { addJob } from '#app/modules/jobs/jobs.server.ts'
+import { holdDeadline, RELEASE_HOLD_TASK, startTicketCheckout, type Hold } from './paid-tickets.server.ts'
 import type { RegistrationOutcome, RegistrationRequest } from './registration-request.ts'
 
 type Trx = DatabaseTransaction
@@ -17,7 +19,8 @@ const LIVE = ['held', 'confirmed', 'waitlisted', 'offered'] as const
  * Registers someone for an event. Capacity is enforced by one conditional UPDATE of the event's
  * `places_taken` inside the registration's transaction (and by a CHECK constraint beneath it), so
  * under any concurrency an event never holds more than its capacity; whoever does not get a place
- * joins the waitlist, first come first served.
+ * joins the waitlist, first come first served. A paid place is held, not confirmed, and the answer
+ * is the Checkout Session that pays for it (paid-tickets.server.ts).
  */
 export async function registerForEvent(
   db: Database,
@@ -42,52 +45,71 @@ export async function registerForEvent(
   if (ticket.kind === 'pay_what_you_can' && pricePerPlace < ticket.min_price_minor) {
     return { kind: 'invalid', field: 'chosenPriceMinor', message: 'Choose at least the minimum for this ticket' }
   }
-  if (pricePerPlace > 0) {
-    return {
-      kind: 'unavailable',
-      message: 'Paying for tickets online is not open yet. Please choose a free place, or contact us to pay another way.',
-    }
-  }
-
   const limit = await consumeRateLimit({ keyPrefix: 'registration', points: 20, durationSeconds: 10 * 60 }, context.clientIp)
   if (!limit.allowed) return { kind: 'rate-limited', retryAfterSeconds: limit.retryAfterSeconds }
 
+  let step: RegistrationOutcome | Hold
   try {
-    return await db.transaction().execute((trx) => registerFree(trx, request, event, ticket))
+    step = await db.transaction().execute((trx) => registerInTransaction(trx, request, event, ticket, pricePerPlace))
   } catch (error) {
     // The same person (or the same submission) registering twice at once: the first one stands.
     if ((error as { code?: string }).code !== '23505') throw error
-    return db.transaction().execute(async (trx) => {
+    step = await db.transaction().execute(async (trx) => {
       const existing = await findExisting(trx, request)
       if (!existing) throw error
       return alreadyRegistered(trx, existing, request)
     })
   }
+  // Stripe is called after the commit: no transaction (nor the event's row) waits on the network.
+  if (step.kind === 'hold') return startTicketCheckout(db, step, { origin: context.origin, eventTitle: event.title, ticketName: ticket.name })
+  return step
 }
 
 /**
  * A second registration for one person. The same form (same submission id) may see its own
- * place; anyone else who typed that email address learns nothing from the page: the link to the
- * place is emailed to the address instead, at most once a day.
+ * place, or go back to paying for the place it holds; anyone else who typed that email address
+ * learns nothing from the page: the link to the place is emailed to the address instead, at most
+ * once a day.
  */
-async function alreadyRegistered(
-  trx: Trx,
-  existing: { id: string; status: (typeof LIVE)[number]; submission_id: string | null },
-  request: RegistrationRequest,
-): Promise<RegistrationOutcome> {
+async function alreadyRegistered(trx: Trx, existing: ExistingRegistration, request: RegistrationRequest): Promise<RegistrationOutcome | Hold> {
   if (existing.submission_id === request.submissionId) {
+    if (existing.status === 'held' && existing.hold_expires_at) {
+      return {
+        kind: 'hold',
+        registrationId: existing.id,
+        eventId: existing.event_id,
+        amountMinor: existing.amount_minor,
+        currency: existing.currency,
+        quantity: existing.quantity,
+        email: existing.email,
+        holdExpiresAt: existing.hold_expires_at,
+      }
+    }
     return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: manageRegistrationUrl(existing.id) }
   }
   const day = new Date().toISOString().slice(0, 10)
   if (existing.status === 'confirmed') await sendConfirmation(trx, existing.id, `resent-${day}`)
-  else await sendWaitlisted(trx, existing.id, `resent-${day}`)
+  // Nothing is true to send about a place still being paid for: no email until the payment.
+  else if (existing.status !== 'held') await sendWaitlisted(trx, existing.id, `resent-${day}`)
   return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: null }
+}
+
+type ExistingRegistration = {
+  id: string
+  event_id: string
+  status: (typeof LIVE)[number]
+  submission_id: string | null
+  amount_minor: number
+  currency: string
+  quantity: number
+  email: string
+  hold_expires_at: Date | null
 }
 
 async function findExisting(db: Database | Trx, request: RegistrationRequest) {
   return db
     .selectFrom('registrations')
-    .select(['id', 'status', 'submission_id'])
+    .select(['id', 'event_id', 'status', 'submission_id', 'amount_minor', 'currency', 'quantity', 'email', 'hold_expires_at'])
     .where('event_id', '=', request.eventId)
     .where((eb) =>
       eb.or([
@@ -96,13 +118,24 @@ async function findExisting(db: Database | Trx, request: RegistrationRequest) {
       ]),
     )
     .orderBy('created_at')
-    .executeTakeFirst() as Promise<{ id: string; status: (typeof LIVE)[number]; submission_id: string | null } | undefined>
+    .executeTakeFirst() as Promise<ExistingRegistration | undefined>
 }
 
 type EventRow = Selectable<EventsTable>
 type TicketRow = { id: string; name: string; currency: string }
 
-async function registerFree(trx: Trx, request: RegistrationRequest, event: EventRow, ticket: TicketRow): Promise<RegistrationOutcome> {
+/**
+ * Takes the places and writes the registration. A free place is confirmed here; a paid one is
+ * held (its places taken) until Checkout says it is paid or the hold ends. Whoever does not fit
+ * waits, paying nothing.
+ */
+async function registerInTransaction(
+  trx: Trx,
+  request: RegistrationRequest,
+  event: EventRow,
+  ticket: TicketRow,
+  pricePerPlace: number,
+): Promise<RegistrationOutcome | Hold> {
   const existing = await findExisting(trx, request)
   if (existing) return alreadyRegistered(trx, existing, request)
   const supporter = await sql<{ id: string }>`
@@ -111,7 +144,10 @@ async function registerFree(trx: Trx, request: RegistrationRequest, event: Event
     returning id`.execute(trx)
 
   const place = await takePlaces(trx, event.id, request.quantity)
+  const paid = pricePerPlace > 0
   const now = new Date()
+  const holdExpiresAt = place && paid ? holdDeadline(now) : null
+  const status = !place ? 'waitlisted' : paid ? 'held' : 'confirmed'
   const registration = await trx
     .insertInto('registrations')
     .values({
@@ -121,20 +157,34 @@ async function registerFree(trx: Trx, request: RegistrationRequest, event: Event
       name: request.name,
       email: request.email,
       quantity: request.quantity,
-      amount_minor: 0,
+      amount_minor: holdExpiresAt ? pricePerPlace * request.quantity : 0,
       currency: ticket.currency,
-      status: place ? 'confirmed' : 'waitlisted',
+      status,
       access_needs: request.accessNeeds,
       privacy_consent_at: now,
+      hold_expires_at: holdExpiresAt,
       waitlisted_at: place ? null : now,
-      confirmed_at: place ? now : null,
-      checkin_token: place ? newCheckinToken() : null,
+      confirmed_at: status === 'confirmed' ? now : null,
+      checkin_token: status === 'confirmed' ? newCheckinToken() : null,
       submission_id: request.submissionId,
     })
-    .returning(['id', 'status'])
+    .returning(['id', 'status', 'amount_minor'])
     .executeTakeFirstOrThrow()
 
   const manageUrl = manageRegistrationUrl(registration.id)
+  if (holdExpiresAt) {
+    await addJob(trx, RELEASE_HOLD_TASK, { registrationId: registration.id }, { jobKey: `release-hold:${registration.id}`, runAt: holdExpiresAt })
+    return {
+      kind: 'hold',
+      registrationId: registration.id,
+      eventId: event.id,
+      amountMinor: registration.amount_minor,
+      currency: ticket.currency,
+      quantity: request.quantity,
+      email: request.email,
+      holdExpiresAt,
+    }
+  }
   if (registration.status === 'confirmed') {
     await sendConfirmation(trx, registration.id)
     return { kind: 'confirmed', registrationId: registration.id, manageUrl }

@@ -1,0 +1,239 @@
+import { sql } from 'kysely'
+import { createTicketCheckoutSession, refundPayment } from '#app/modules/donations/stripe.server.ts'
+import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { addJob } from '#app/modules/jobs/jobs.server.ts'
+import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { getLogger } from '#app/utils/logger.server.ts'
+import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import { offerFreedPlaces } from './manage.server.ts'
+import { newCheckinToken, registrationEmailFacts, releasePlaces, sendConfirmation, takePlaces } from './register.server.ts'
+import type { RegistrationOutcome } from './registration-request.ts'
+
+/**
+ * Paid and pay-what-you-can tickets. The places are taken first (held), then paid for through
+ * Stripe Checkout; the webhook confirms them. A hold ends with its Checkout Session, and a
+ * payment that arrives after the places went back gets them again only if they still fit:
+ * otherwise it is refunded. An event is never oversold, whatever order things happen in.
+ */
+
+type Trx = DatabaseTransaction
+
+export const RELEASE_HOLD_TASK = 'release_registration_hold'
+export const REFUND_REGISTRATION_TASK = 'refund_registration'
+
+/** How long places are held while their buyer pays. */
+export const HOLD_MINUTES = 30
+/**
+ * Stripe refuses a session ending less than 30 minutes after it receives the request, by its own
+ * clock: the margin covers the network, the SDK's retries and clock skew.
+ */
+const HOLD_MARGIN_MS = 2 * 60 * 1000
+
+export function holdDeadline(now: Date) {
+  return new Date(now.getTime() + HOLD_MINUTES * 60 * 1000 + HOLD_MARGIN_MS)
+}
+
+/** A registration whose places are held until `holdExpiresAt`, waiting for its Checkout Session. */
+export type Hold = {
+  kind: 'hold'
+  registrationId: string
+  eventId: string
+  amountMinor: number
+  currency: string
+  quantity: number
+  email: string
+  holdExpiresAt: Date
+}
+
+const UNAVAILABLE_MESSAGE =
+  'We could not reach our payment provider, so we have not kept your place. Nothing has been charged. Please try again in a moment.'
+
+/**
+ * Asks Stripe for the hold's Checkout Session. The idempotency key is the registration's, and a
+ * double submit finds the same registration, so it gets Stripe's same session back.
+ */
+export async function startTicketCheckout(
+  db: Database,
+  hold: Hold,
+  context: { origin: string; eventTitle: string; ticketName: string },
+): Promise<RegistrationOutcome> {
+  // The manage page on the address the person used, so the offline page stays on this server too.
+  const manage = new URL(manageRegistrationUrl(hold.registrationId))
+  const manageUrl = `${context.origin}${manage.pathname}${manage.search}`
+  try {
+    const session = await createTicketCheckoutSession({
+      registrationId: hold.registrationId,
+      eventId: hold.eventId,
+      amountMinor: hold.amountMinor,
+      currency: hold.currency,
+      productName: `${hold.quantity === 1 ? '' : `${hold.quantity} × `}${context.ticketName}: ${context.eventTitle}`,
+      customerEmail: hold.email,
+      successUrl: manageUrl,
+      // The manage page shows the hold and lets the person give the places back at once.
+      cancelUrl: manageUrl,
+      expiresAt: hold.holdExpiresAt,
+    })
+    await db
+      .updateTable('registrations')
+      .set({ stripe_checkout_session_id: session.id, updated_at: new Date() })
+      .where('id', '=', hold.registrationId)
+      .where('stripe_checkout_session_id', 'is', null)
+      .execute()
+    return { kind: 'checkout', url: session.url }
+  } catch (error) {
+    getLogger().error({ err: error, registrationId: hold.registrationId }, 'Could not create a Checkout Session for a registration')
+    // Places nobody can pay for go back now, not in half an hour. A hold that already has a
+    // session (a double submit that got through) stays: its buyer may be paying.
+    await db.transaction().execute((trx) => releaseHold(trx, hold.registrationId, { onlyWithoutSession: true }))
+    return { kind: 'unavailable', message: UNAVAILABLE_MESSAGE }
+  }
+}
+
+/**
+ * Ends a hold that is still a hold: its places go back and the waitlist moves. Returns false
+ * when there was nothing to release (paid, cancelled or released already).
+ */
+export async function releaseHold(trx: Trx, registrationId: string, options: { onlyWithoutSession?: boolean } = {}): Promise<boolean> {
+  const registration = await trx
+    .selectFrom('registrations')
+    .select(['id', 'status', 'event_id', 'quantity', 'stripe_checkout_session_id'])
+    .where('id', '=', registrationId)
+    .forUpdate()
+    .executeTakeFirst()
+  if (registration?.status !== 'held') return false
+  if (options.onlyWithoutSession && registration.stripe_checkout_session_id) return false
+  await trx
+    .updateTable('registrations')
+    .set({
+      status: 'expired',
+      updated_at: new Date(),
+      // A hold that never reached Stripe frees its submission id, so trying the form again starts afresh.
+      ...(options.onlyWithoutSession ? { submission_id: null } : {}),
+    })
+    .where('id', '=', registration.id)
+    .execute()
+  await releasePlaces(trx, registration.event_id, registration.quantity)
+  await offerFreedPlaces(trx, registration.event_id)
+  return true
+}
+
+/** The job at a hold's deadline (job key `release-hold:<id>`). */
+export async function releaseExpiredHold(db: Database, registrationId: string) {
+  return db.transaction().execute((trx) => releaseHold(trx, registrationId))
+}
+
+export type TicketPayment = { paymentIntentId: string | null; checkoutSessionId: string }
+
+/**
+ * A paid Checkout Session for a registration, in the webhook's transaction. A held registration
+ * is confirmed; one whose hold ended takes its places again if they still fit, and otherwise is
+ * refunded in full. Confirming twice changes nothing.
+ */
+export async function confirmPaidRegistration(
+  trx: Trx,
+  registrationId: string,
+  payment: TicketPayment,
+): Promise<'confirmed' | 'refunded' | 'unchanged' | 'unknown'> {
+  const registration = await trx
+    .selectFrom('registrations')
+    .select(['id', 'status', 'event_id', 'quantity', 'email', 'amount_minor', 'currency', 'is_group_booking'])
+    .where('id', '=', registrationId)
+    .forUpdate()
+    .executeTakeFirst()
+  if (!registration) {
+    getLogger().warn({ registrationId }, 'Checkout Session for an unknown registration')
+    return 'unknown'
+  }
+  if (registration.status === 'confirmed' || registration.status === 'refunded') return 'unchanged'
+
+  let placed = registration.status === 'held'
+  if (registration.status === 'expired') placed = await retakePlaces(trx, registration)
+
+  if (placed) {
+    await trx
+      .updateTable('registrations')
+      .set((eb) => ({
+        status: 'confirmed',
+        confirmed_at: new Date(),
+        checkin_token: newCheckinToken(),
+        stripe_payment_intent_id: payment.paymentIntentId,
+        stripe_checkout_session_id: eb.fn.coalesce('stripe_checkout_session_id', eb.val(payment.checkoutSessionId)),
+        updated_at: new Date(),
+      }))
+      .where('id', '=', registration.id)
+      .execute()
+    await sendConfirmation(trx, registration.id)
+    return 'confirmed'
+  }
+
+  if (!payment.paymentIntentId) {
+    // A payment-mode session always has one; without it there is nothing to refund automatically.
+    getLogger().error({ registrationId }, 'A paid registration without places has no payment intent to refund')
+    return 'unknown'
+  }
+  await trx
+    .updateTable('registrations')
+    .set((eb) => ({
+      status: 'refunded',
+      cancelled_at: new Date(),
+      stripe_payment_intent_id: payment.paymentIntentId,
+      stripe_checkout_session_id: eb.fn.coalesce('stripe_checkout_session_id', eb.val(payment.checkoutSessionId)),
+      updated_at: new Date(),
+    }))
+    .where('id', '=', registration.id)
+    .execute()
+  const { common } = await registrationEmailFacts(trx, registration.id)
+  await enqueueEmail(trx, {
+    template: 'registration-cancelled',
+    to: registration.email,
+    props: { ...common, refundMinor: registration.amount_minor, currency: registration.currency },
+    // Its own kind: a hold cancelled before it was paid may already have a cancellation email.
+    idempotencyKey: `registration-refunded/${registration.id}`,
+  })
+  // Stripe is called by the job, after this commit: a rolled-back webhook refunds nothing.
+  await addJob(trx, REFUND_REGISTRATION_TASK, { registrationId: registration.id }, { jobKey: `refund-registration:${registration.id}` })
+  return 'refunded'
+}
+
+/**
+ * A payment for a hold that already ended: its places went back, so it must take them again, and
+ * may not if the event filled, was cancelled, or the person has registered again since.
+ */
+async function retakePlaces(trx: Trx, registration: { id: string; event_id: string; quantity: number; email: string; is_group_booking: boolean }) {
+  const event = await trx.selectFrom('events').select(['status', 'starts_at']).where('id', '=', registration.event_id).executeTakeFirstOrThrow()
+  if (event.status !== 'published') return false
+  if (!registration.is_group_booking) {
+    // One live registration per person and event (a unique index): a second one would fail the webhook forever.
+    const other = await trx
+      .selectFrom('registrations')
+      .select('id')
+      .where('event_id', '=', registration.event_id)
+      .where(sql<boolean>`lower(email) = lower(${registration.email})`)
+      .where('status', 'in', ['held', 'confirmed', 'waitlisted', 'offered'])
+      .where('is_group_booking', '=', false)
+      .where('id', '<>', registration.id)
+      .executeTakeFirst()
+    if (other) return false
+  }
+  return takePlaces(trx, registration.event_id, registration.quantity)
+}
+
+/** `checkout.session.expired` for a registration: a hold still waiting gives its places back. */
+export async function expireHeldRegistration(trx: Trx, registrationId: string) {
+  return releaseHold(trx, registrationId)
+}
+
+/** The refund job: gives the money back for a registration marked refunded. Safe to run twice. */
+export async function refundRegistration(db: Database, registrationId: string) {
+  const registration = await db
+    .selectFrom('registrations')
+    .select(['id', 'status', 'amount_minor', 'stripe_payment_intent_id'])
+    .where('id', '=', registrationId)
+    .executeTakeFirst()
+  if (registration?.status !== 'refunded' || !registration.stripe_payment_intent_id) return null
+  return refundPayment({
+    paymentIntentId: registration.stripe_payment_intent_id,
+    amountMinor: registration.amount_minor,
+    idempotencyKey: `registration-refund:${registration.id}`,
+  })
+}
