@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { http, HttpResponse } from 'msw'
-import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { beforeAll, describe, expect, test } from 'vitest'
 import { refundPayment } from '#app/modules/donations/stripe.server.ts'
 import { refundRegistration, releaseExpiredHold } from '#app/modules/registrations/paid-tickets.server.ts'
 import { action as checkoutAction, loader as checkoutLoader } from '#app/routes/dev.checkout.registration.$id.tsx'
