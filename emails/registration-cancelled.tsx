@@ -33,11 +33,14 @@ export const schema = z
     /** What will be refunded; 0 or absent when nothing was paid or nothing is refunded. */
     refundMinor: minorUnits.nullish(),
     currency: currencySchema.nullish(),
+    /** Who ended it: the person, or we did because the payment came after the last place had gone. */
+    reason: z.enum(['cancelled-by-you', 'no-place-left']).default('cancelled-by-you'),
   })
   .superRefine(requireCurrencyForRefund)
 export type RegistrationCancelledProps = z.output<typeof schema>
 
 export function subject(props: RegistrationCancelledProps) {
+  if (props.reason === 'no-place-left') return `Sorry, no place was left: ${props.eventTitle}`
   return `Your registration is cancelled: ${props.eventTitle}`
 }
 
@@ -46,12 +49,19 @@ export function Component(props: RegistrationCancelledProps) {
   const refund = props.refundMinor && props.currency ? money(props.refundMinor, props.currency) : null
   return (
     <EmailLayout organisation={organisation} preview="Your place has been released.">
-      <Heading>Your registration is cancelled</Heading>
+      <Heading>{props.reason === 'no-place-left' ? 'Sorry: no place was left' : 'Your registration is cancelled'}</Heading>
       <Greeting name={props.name} />
-      <Paragraph>
-        We have cancelled your registration for {props.eventTitle}, and your place has gone back to be offered to
-        someone else. Thank you for letting us know.
-      </Paragraph>
+      {props.reason === 'no-place-left' ? (
+        <Paragraph>
+          Your payment for {props.eventTitle} reached us after the time we could hold your place, and by then the last
+          place had gone. We are sorry. We have not kept your money: the refund is already on its way.
+        </Paragraph>
+      ) : (
+        <Paragraph>
+          We have cancelled your registration for {props.eventTitle}, and your place has gone back to be offered to
+          someone else. Thank you for letting us know.
+        </Paragraph>
+      )}
       <Facts
         items={[
           ['Event', props.eventTitle],
@@ -65,7 +75,9 @@ export function Component(props: RegistrationCancelledProps) {
           days.
         </Paragraph>
       ) : null}
-      <Paragraph>If this was a mistake, you are welcome to register again while places are available.</Paragraph>
+      {props.reason === 'no-place-left' ? null : (
+        <Paragraph>If this was a mistake, you are welcome to register again while places are available.</Paragraph>
+      )}
       {props.eventUrl ? (
         <Paragraph>
           Event details: <PlainLink href={props.eventUrl} />

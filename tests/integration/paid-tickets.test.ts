@@ -232,7 +232,7 @@ describe('the webhook for a ticket', () => {
 
     const emails = await outboxFor(row.email)
     expect(emails.map((email) => [email.template, email.idempotency_key])).toEqual([['registration-cancelled', `registration-refunded/${row.id}`]])
-    expect(emails[0]!.props).toMatchObject({ refundMinor: PRICE, currency: 'GBP' })
+    expect(emails[0]!.props).toMatchObject({ refundMinor: PRICE, currency: 'GBP', reason: 'no-place-left' })
     const jobs = await jobsWithKey(`refund-registration:${row.id}`)
     expect(jobs.map((job) => job.task_identifier)).toEqual(['refund_registration'])
 

@@ -337,3 +337,11 @@ test('no rendered email contains a NUL character, whatever the length of its pre
     }
   }
 })
+
+test('a refund because the last place had gone says so, and does not thank the person for cancelling', async () => {
+  const props = { ...(emailTemplates['registration-cancelled'].previewProps as Record<string, unknown>), reason: 'no-place-left' }
+  const { subject, text } = await renderEmail('registration-cancelled', props)
+  expect(subject).toMatch(/^Sorry, no place was left/)
+  expect(text).toContain('the last place had gone')
+  expect(text).not.toContain('Thank you for letting us know')
+})

@@ -186,7 +186,7 @@ export async function confirmPaidRegistration(
   await enqueueEmail(trx, {
     template: 'registration-cancelled',
     to: registration.email,
-    props: { ...common, refundMinor: registration.amount_minor, currency: registration.currency },
+    props: { ...common, refundMinor: registration.amount_minor, currency: registration.currency, reason: 'no-place-left' },
     // Its own kind: a hold cancelled before it was paid may already have a cancellation email.
     idempotencyKey: `registration-refunded/${registration.id}`,
   })
