@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { DB } from '../schema.ts'
+import { seedDemoStaff } from './demo-staff.ts'
 import { organisationPage } from './organisation-page.ts'
 
 /**
@@ -231,6 +232,7 @@ export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ 
       from donations d where d.status = 'confirmed' group by d.appeal_id`.execute(trx)
 
     await seedDemoEvents(trx, now)
+    await seedDemoStaff(trx)
     return { seeded: true }
   })
 }

@@ -1,0 +1,25 @@
+import { appUrl } from '#app/utils/env.server.ts'
+
+/**
+ * SameSite=Lax keeps the session cookie off another site's POST, but not off a sibling
+ * subdomain's, and a form that signs someone in or out needs no cookie at all to do harm (login
+ * CSRF). Browsers send Origin on every POST and Sec-Fetch-Site on most requests, so a request
+ * that names another site is refused. APP_URL counts as ours for when a proxy in front ends TLS
+ * and the request reaches us as plain http.
+ */
+export function isCrossSiteRequest(request: Request): boolean {
+  if (request.headers.get('Sec-Fetch-Site') === 'cross-site') return true
+  const origin = request.headers.get('Origin')
+  if (origin === null) return false
+  return origin !== new URL(request.url).origin && origin !== new URL(appUrl()).origin
+}
+
+/** Every staff action calls this first, before it reads the form or touches the database. */
+export function assertSameOrigin(request: Request): void {
+  if (isCrossSiteRequest(request)) {
+    throw new Response('Requests from another site are not allowed', {
+      status: 403,
+      headers: { 'Cache-Control': 'no-store' },
+    })
+  }
+}

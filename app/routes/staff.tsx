@@ -1,0 +1,62 @@
+import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, isRouteErrorResponse, Link, Outlet, useLoaderData, useRouteError } from '@remix-run/react'
+import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+
+/** The least role that may open this route; tests/integration/staff-routes.test.ts reads it. */
+export const handle = { staffRole: 'viewer' } as const satisfies { staffRole: StaffRole }
+
+export const meta: MetaFunction = () => [{ title: 'Staff' }, { name: 'robots', content: 'noindex' }]
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
+
+const ROLE_NAMES: Record<StaffRole, string> = { viewer: 'Viewer', staff: 'Staff', admin: 'Administrator' }
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  // Child loaders run alongside this one, not after it, so each of them checks the session too.
+  const staff = await requireStaff(request, handle.staffRole)
+  return { staff: { name: staff.name, role: ROLE_NAMES[staff.role] } }
+}
+
+export default function StaffLayout() {
+  const { staff } = useLoaderData<typeof loader>()
+  return (
+    <div className="staff-area">
+      <div className="staff-bar">
+        <div className="container staff-bar__inner">
+          <p className="staff-bar__who">
+            <Link to="/staff">Staff area</Link>
+            <span>
+              Signed in as <strong>{staff.name}</strong> ({staff.role})
+            </span>
+          </p>
+          <Form method="post" action="/staff/sign-out" className="staff-bar__sign-out" reloadDocument>
+            <button type="submit" className="button button--secondary">
+              Sign out
+            </button>
+            <button type="submit" name="everywhere" value="1" className="button button--secondary">
+              Sign out everywhere
+            </button>
+          </Form>
+        </div>
+      </div>
+      <Outlet />
+    </div>
+  )
+}
+
+export function ErrorBoundary() {
+  const error = useRouteError()
+  const forbidden = isRouteErrorResponse(error) && error.status === 403
+  return (
+    <div className="container page">
+      <h1>{forbidden ? 'You do not have permission to see this page' : 'Something went wrong'}</h1>
+      <p>
+        {forbidden
+          ? 'Your role does not include this part of the staff area. Ask an administrator if you need it.'
+          : 'Sorry: the page could not be shown. Please try again in a moment.'}
+      </p>
+      <p>
+        <Link to="/staff">Back to the staff area</Link>
+      </p>
+    </div>
+  )
+}

@@ -1,0 +1,19 @@
+import type { Kysely } from 'kysely'
+import { hashPassword } from '#app/modules/staff/passwords.server.ts'
+import type { DB } from '../schema.ts'
+
+export const DEMO_ADMIN_EMAIL = 'admin@example.org'
+/** Development only: printed in the README, so it must never reach a real server. */
+export const DEMO_ADMIN_PASSWORD = 'sanad-demo-admin'
+
+/**
+ * A demo administrator for a laptop. Skipped in production, where a known password would be an
+ * open door; real staff are made with `npm run staff:create`.
+ */
+export async function seedDemoStaff(db: Kysely<DB>): Promise<void> {
+  if (process.env.NODE_ENV === 'production') return
+  await db
+    .insertInto('staff_users')
+    .values({ email: DEMO_ADMIN_EMAIL, name: 'Demo Admin', role: 'admin', password_hash: await hashPassword(DEMO_ADMIN_PASSWORD) })
+    .execute()
+}

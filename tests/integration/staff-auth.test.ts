@@ -1,0 +1,386 @@
+import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
+import { describe, expect, test } from 'vitest'
+import { getStaffSession, requireStaff, sessionCookieName, clearSessionCookie } from '#app/modules/staff/sessions.server.ts'
+import { createSignInToken, safeStaffRedirect } from '#app/modules/staff/sign-in.server.ts'
+import { disableStaffUser } from '#app/modules/staff/staff-users.server.ts'
+import { action as signInAction, GENERIC_SIGN_IN_ERROR, LINK_SENT_MESSAGE, loader as signInLoader } from '#app/routes/staff_.sign-in.tsx'
+import { action as verifyAction, loader as verifyLoader } from '#app/routes/staff_.sign-in_.verify.tsx'
+import { action as signOutAction } from '#app/routes/staff_.sign-out.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
+import { cookieFrom, createStaff, freshIp, getRequest, ORIGIN, postRequest, sessionCookieFor, settle, tokenFromCookie } from './staff-fixtures.ts'
+
+const db = getDb()
+const PASSWORD = 'correct horse battery staple'
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex')
+const args = (request: Request) => ({ request, params: {}, context: {} })
+
+function signIn(fields: Record<string, string>, options: Parameters<typeof postRequest>[2] = {}) {
+  return settle(() => signInAction(args(postRequest('/staff/sign-in', { intent: 'password', ...fields }, options))))
+}
+
+function sessionsOf(staffUserId: string) {
+  return db.selectFrom('staff_sessions').selectAll().where('staff_user_id', '=', staffUserId).execute()
+}
+
+async function isSignedIn(cookie: string) {
+  return (await getStaffSession(getRequest('/staff', { cookie }))) !== null
+}
+
+describe('password sign-in', () => {
+  test('starts a new session: a cookie with a random token, and only its hash in the database', async () => {
+    const user = await createStaff('staff', { password: PASSWORD })
+    const answer = await signIn({ email: user.email.toUpperCase(), password: PASSWORD, redirectTo: '/staff?from=test' })
+    expect(answer.status).toBe(303)
+    expect(answer.headers.get('Location')).toBe('/staff?from=test')
+    const setCookie = answer.headers.get('Set-Cookie')!
+    expect(setCookie).toMatch(/^sanad_staff=[A-Za-z0-9_-]{43};/)
+    expect(setCookie).toMatch(/HttpOnly/)
+    expect(setCookie).toMatch(/SameSite=Lax/)
+    expect(setCookie).toMatch(/Path=\//)
+    expect(setCookie).not.toMatch(/Secure/)
+    const token = tokenFromCookie(cookieFrom(setCookie))
+
+    const sessions = await sessionsOf(user.id)
+    expect(sessions).toHaveLength(1)
+    expect(sessions[0]!.token_hash).toBe(sha256(token))
+    expect(sessions[0]!.token_hash).not.toContain(token)
+    const stored = await db.selectFrom('staff_sessions').select('token_hash').where('token_hash', '=', token).execute()
+    expect(stored).toHaveLength(0)
+    const lifetimeHours = (sessions[0]!.expires_at.getTime() - sessions[0]!.created_at.getTime()) / 3_600_000
+    expect(lifetimeHours).toBeCloseTo(12, 3)
+
+    const member = await requireStaff(getRequest('/staff', { cookie: cookieFrom(setCookie) }))
+    expect(member).toMatchObject({ id: user.id, role: 'staff' })
+  })
+
+  test('signing in again gives a new session id and ends the one the browser had', async () => {
+    const user = await createStaff('viewer', { password: PASSWORD })
+    const first = cookieFrom((await signIn({ email: user.email, password: PASSWORD })).headers.get('Set-Cookie'))
+    const second = cookieFrom((await signIn({ email: user.email, password: PASSWORD }, { cookie: first })).headers.get('Set-Cookie'))
+    expect(second).not.toBe(first)
+    expect(await isSignedIn(first)).toBe(false)
+    expect(await isSignedIn(second)).toBe(true)
+    expect(await sessionsOf(user.id)).toHaveLength(1)
+  })
+
+  test('a wrong password and an unknown address get the same 400 and no session', async () => {
+    const user = await createStaff('admin', { password: PASSWORD })
+    const wrong = await signIn({ email: user.email, password: 'not the password' })
+    const unknown = await signIn({ email: 'nobody@example.org', password: PASSWORD })
+    expect(wrong.status).toBe(400)
+    expect(unknown.status).toBe(400)
+    expect(wrong.body).toEqual({ intent: 'password', formError: GENERIC_SIGN_IN_ERROR })
+    expect(unknown.body).toEqual(wrong.body)
+    expect(wrong.headers.get('Set-Cookie')).toBeNull()
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+  })
+
+  test('a member without a password cannot sign in with an empty or any password', async () => {
+    const user = await createStaff('admin')
+    expect((await signIn({ email: user.email, password: 'anything at all' })).status).toBe(400)
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+  })
+
+  test('missing or malformed fields are 400 with an error for each field', async () => {
+    const answer = await signIn({ email: 'not an address', password: '' })
+    expect(answer.status).toBe(400)
+    const body = answer.body as { fieldErrors: Record<string, string[]> }
+    expect(Object.keys(body.fieldErrors).sort()).toEqual(['email', 'password'])
+  })
+
+  test('after ten attempts on one address, from anywhere, the eleventh is refused with 429', async () => {
+    const user = await createStaff('staff', { password: PASSWORD })
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      expect((await signIn({ email: user.email, password: `guess ${attempt}` }, { ip: freshIp() })).status).toBe(400)
+    }
+    // Even the right password: the limit does not reveal which guess was right.
+    const refused = await signIn({ email: user.email, password: PASSWORD }, { ip: freshIp() })
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0)
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+  })
+
+  test('after ten attempts from one address, on any accounts, the eleventh is refused with 429', async () => {
+    const ip = freshIp()
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      expect((await signIn({ email: `someone-${attempt}@example.org`, password: 'guess' }, { ip })).status).toBe(400)
+    }
+    expect((await signIn({ email: 'someone-else@example.org', password: 'guess' }, { ip })).status).toBe(429)
+  })
+
+  test('passwords are stored as argon2id with OWASP parameters', async () => {
+    const user = await createStaff('viewer', { password: PASSWORD })
+    const row = await db.selectFrom('staff_users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow()
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
+  })
+
+  test('after signing in, only a path inside the staff area is followed', () => {
+    expect(safeStaffRedirect('/staff/appeals?x=1')).toBe('/staff/appeals?x=1')
+    for (const target of ['//evil.example', '/\\evil.example', 'https://evil.example/staff', '/staffing', '/appeals', '/staff/sign-in', '/staff/../appeals', null]) {
+      expect(safeStaffRedirect(target)).toBe('/staff')
+    }
+  })
+
+  test('a signed-in visitor to the sign-in page goes straight on', async () => {
+    const user = await createStaff('viewer')
+    const cookie = await sessionCookieFor(user.id)
+    const answer = await settle(() => signInLoader(args(getRequest('/staff/sign-in?redirectTo=%2Fstaff', { cookie }))))
+    expect(answer.status).toBe(303)
+    expect(answer.headers.get('Location')).toBe('/staff')
+  })
+})
+
+describe('sign-in links', () => {
+  async function requestLink(email: string, options: Parameters<typeof postRequest>[2] = {}) {
+    return settle(() => signInAction(args(postRequest('/staff/sign-in', { intent: 'link', email }, options))))
+  }
+
+  function outboxFor(email: string) {
+    return db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).execute()
+  }
+
+  test('a link is emailed, its token stored hashed, and it signs in once only', async () => {
+    const user = await createStaff('staff')
+    const answer = await requestLink(user.email)
+    expect(answer.status).toBe(200)
+    expect(answer.body).toEqual({ intent: 'link', message: LINK_SENT_MESSAGE })
+
+    const emails = await outboxFor(user.email)
+    expect(emails).toHaveLength(1)
+    expect(emails[0]!.template).toBe('staff-sign-in')
+    expect(emails[0]!.idempotency_key).toMatch(/^staff-sign-in\/[0-9a-f]{32}$/)
+    const signInUrl = new URL(emails[0]!.props.signInUrl as string)
+    expect(`${signInUrl.origin}${signInUrl.pathname}`).toBe(`${ORIGIN}/staff/sign-in/verify`)
+    expect(emails[0]!.props.expiresInMinutes).toBe(15)
+    const token = signInUrl.searchParams.get('token')!
+
+    const tokens = await db.selectFrom('staff_sign_in_tokens').selectAll().where('staff_user_id', '=', user.id).execute()
+    expect(tokens).toHaveLength(1)
+    expect(tokens[0]!.token_hash).toBe(sha256(token))
+    expect(tokens[0]!.token_hash).not.toContain(token)
+    expect(emails[0]!.idempotency_key).toBe(`staff-sign-in/${tokens[0]!.token_hash.slice(0, 32)}`)
+    const minutes = (tokens[0]!.expires_at.getTime() - tokens[0]!.created_at.getTime()) / 60_000
+    expect(minutes).toBeCloseTo(15, 3)
+
+    // Opening the link (or a mail scanner fetching it) spends nothing.
+    const page = await settle(() => verifyLoader(args(getRequest(`/staff/sign-in/verify?token=${token}`))))
+    expect(page.body).toEqual({ token })
+    const unused = await db.selectFrom('staff_sign_in_tokens').select('used_at').where('staff_user_id', '=', user.id).executeTakeFirstOrThrow()
+    expect(unused.used_at).toBeNull()
+
+    const used = await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token }))))
+    expect(used.status).toBe(303)
+    expect(used.headers.get('Location')).toBe('/staff')
+    expect(await isSignedIn(cookieFrom(used.headers.get('Set-Cookie')))).toBe(true)
+
+    const again = await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token }))))
+    expect(again.status).toBe(400)
+    expect(again.headers.get('Set-Cookie')).toBeNull()
+    expect(await sessionsOf(user.id)).toHaveLength(1)
+  })
+
+  test('two clicks at once: exactly one signs in', async () => {
+    const user = await createStaff('viewer')
+    const { token } = await createSignInToken(db, user.id)
+    const answers = await Promise.all([1, 2, 3].map(() => settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token }))))))
+    expect(answers.map((answer) => answer.status).sort()).toEqual([303, 400, 400])
+  })
+
+  test('an expired link is refused', async () => {
+    const user = await createStaff('viewer')
+    const { token, tokenHash } = await createSignInToken(db, user.id)
+    await db.updateTable('staff_sign_in_tokens').set({ expires_at: sql`now() - interval '1 second'` }).where('token_hash', '=', tokenHash).execute()
+    const answer = await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token }))))
+    expect(answer.status).toBe(400)
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+  })
+
+  test('a made-up token is refused', async () => {
+    const answer = await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token: 'A'.repeat(43) }))))
+    expect(answer.status).toBe(400)
+    const page = await settle(() => verifyLoader(args(getRequest('/staff/sign-in/verify?token=<script>'))))
+    expect(page.body).toEqual({ token: null })
+  })
+
+  test('an unknown or disabled address gets the same answer and no email', async () => {
+    const disabled = await createStaff('admin')
+    await disableStaffUser(db, disabled.id)
+    for (const email of ['stranger@example.org', disabled.email]) {
+      const answer = await requestLink(email)
+      expect(answer.status).toBe(200)
+      expect(answer.body).toEqual({ intent: 'link', message: LINK_SENT_MESSAGE })
+      expect(await outboxFor(email)).toHaveLength(0)
+    }
+    const tokens = await db.selectFrom('staff_sign_in_tokens').select('token_hash').where('staff_user_id', '=', disabled.id).execute()
+    expect(tokens).toHaveLength(0)
+  })
+
+  test('link requests are rate limited too', async () => {
+    const user = await createStaff('viewer')
+    for (let attempt = 0; attempt < 10; attempt += 1) expect((await requestLink(user.email)).status).toBe(200)
+    expect((await requestLink(user.email)).status).toBe(429)
+    expect(await outboxFor(user.email)).toHaveLength(10)
+  })
+})
+
+describe('session lifetime', () => {
+  async function setSession(cookie: string, changes: { last_seen_at?: ReturnType<typeof sql>; expires_at?: ReturnType<typeof sql> }) {
+    await db
+      .updateTable('staff_sessions')
+      .set(changes as never)
+      .where('token_hash', '=', sha256(tokenFromCookie(cookie)))
+      .execute()
+  }
+
+  async function guardAnswer(cookie: string) {
+    return settle(() => requireStaff(getRequest('/staff/appeals?page=2', { cookie })))
+  }
+
+  test('after 30 minutes without a request the session has ended', async () => {
+    const user = await createStaff('viewer')
+    const cookie = await sessionCookieFor(user.id)
+    await setSession(cookie, { last_seen_at: sql`now() - interval '29 minutes'` })
+    expect((await guardAnswer(cookie)).status).toBe(200)
+    await setSession(cookie, { last_seen_at: sql`now() - interval '31 minutes'` })
+    const answer = await guardAnswer(cookie)
+    expect(answer.status).toBe(303)
+    expect(answer.headers.get('Location')).toBe('/staff/sign-in?redirectTo=%2Fstaff%2Fappeals%3Fpage%3D2')
+  })
+
+  test('each request keeps the session alive, writing at most once a minute', async () => {
+    const user = await createStaff('viewer')
+    const cookie = await sessionCookieFor(user.id)
+    const lastSeen = async () =>
+      (await db.selectFrom('staff_sessions').select('last_seen_at').where('token_hash', '=', sha256(tokenFromCookie(cookie))).executeTakeFirstOrThrow()).last_seen_at.getTime()
+
+    await setSession(cookie, { last_seen_at: sql`now() - interval '30 seconds'` })
+    const before = await lastSeen()
+    await guardAnswer(cookie)
+    expect(await lastSeen()).toBe(before)
+
+    await setSession(cookie, { last_seen_at: sql`now() - interval '20 minutes'` })
+    const stale = await lastSeen()
+    await guardAnswer(cookie)
+    expect(await lastSeen()).toBeGreaterThan(stale + 19 * 60_000)
+  })
+
+  test('after 12 hours the session has ended, however busy', async () => {
+    const user = await createStaff('viewer')
+    const cookie = await sessionCookieFor(user.id)
+    await setSession(cookie, { expires_at: sql`now() - interval '1 second'` })
+    expect((await guardAnswer(cookie)).status).toBe(303)
+  })
+
+  test('a cookie that is not ours is no session', async () => {
+    expect((await guardAnswer(`${sessionCookieName()}=not-a-token`)).status).toBe(303)
+    expect((await guardAnswer(`${sessionCookieName()}=${'A'.repeat(43)}`)).status).toBe(303)
+    expect((await guardAnswer('')).status).toBe(303)
+  })
+
+  test('in production the cookie is __Host- and Secure', () => {
+    const production = { ...getEnv(), NODE_ENV: 'production' as const }
+    expect(sessionCookieName(production)).toBe('__Host-sanad_staff')
+    expect(clearSessionCookie(production)).toMatch(/^__Host-sanad_staff=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0; Secure$/)
+    expect(sessionCookieName()).toBe('sanad_staff')
+  })
+})
+
+describe('signing out', () => {
+  function signOut(cookie: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
+    return settle(() => signOutAction(args(postRequest('/staff/sign-out', fields, { cookie, headers }))))
+  }
+
+  test('signs out this session only, and clears the cookie', async () => {
+    const user = await createStaff('staff')
+    const here = await sessionCookieFor(user.id)
+    const elsewhere = await sessionCookieFor(user.id)
+    const answer = await signOut(here)
+    expect(answer.status).toBe(303)
+    expect(answer.headers.get('Location')).toBe('/staff/sign-in')
+    expect(answer.headers.get('Set-Cookie')).toMatch(/^sanad_staff=; .*Max-Age=0/)
+    expect(await isSignedIn(here)).toBe(false)
+    expect(await isSignedIn(elsewhere)).toBe(true)
+  })
+
+  test('sign out everywhere deletes every session of the member, and no one else\'s', async () => {
+    const user = await createStaff('staff')
+    const other = await createStaff('staff')
+    const cookies = [await sessionCookieFor(user.id), await sessionCookieFor(user.id), await sessionCookieFor(user.id)]
+    const othersCookie = await sessionCookieFor(other.id)
+    expect((await signOut(cookies[0]!, { everywhere: '1' })).status).toBe(303)
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+    expect(await isSignedIn(othersCookie)).toBe(true)
+    const audit = await db.selectFrom('audit_log').select('action').where('staff_user_id', '=', user.id).execute()
+    expect(audit.map((entry) => entry.action)).toContain('staff.signed_out_everywhere')
+  })
+})
+
+describe('disabled members', () => {
+  test('cannot sign in, and lose the sessions they had', async () => {
+    const user = await createStaff('admin', { password: PASSWORD })
+    const cookie = cookieFrom((await signIn({ email: user.email, password: PASSWORD })).headers.get('Set-Cookie'))
+    const { token } = await createSignInToken(db, user.id)
+    await disableStaffUser(db, user.id)
+
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+    expect(await isSignedIn(cookie)).toBe(false)
+    const answer = await signIn({ email: user.email, password: PASSWORD })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual({ intent: 'password', formError: GENERIC_SIGN_IN_ERROR })
+    expect((await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token }))))).status).toBe(400)
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+  })
+
+  test('a session is refused as soon as the member is disabled, even if its row survives', async () => {
+    const user = await createStaff('admin')
+    const cookie = await sessionCookieFor(user.id)
+    await db.updateTable('staff_users').set({ disabled_at: sql`now()` }).where('id', '=', user.id).execute()
+    expect(await isSignedIn(cookie)).toBe(false)
+  })
+})
+
+describe('requests from another site', () => {
+  const evil = { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' }
+
+  test('cannot sign anyone in, by password or by link', async () => {
+    const user = await createStaff('admin', { password: PASSWORD })
+    const byPassword = await signIn({ email: user.email, password: PASSWORD }, { headers: { Origin: 'https://evil.example' } })
+    expect(byPassword.status).toBe(403)
+    const byFetchSite = await signIn({ email: user.email, password: PASSWORD }, { headers: { Origin: ORIGIN, 'Sec-Fetch-Site': 'cross-site' } })
+    expect(byFetchSite.status).toBe(403)
+    const linkRequest = await settle(() => signInAction(args(postRequest('/staff/sign-in', { intent: 'link', email: user.email }, { headers: evil }))))
+    expect(linkRequest.status).toBe(403)
+
+    const { token, tokenHash } = await createSignInToken(db, user.id)
+    const byLink = await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token }, { headers: evil }))))
+    expect(byLink.status).toBe(403)
+
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+    expect(await db.selectFrom('email_outbox').select('id').where('to_address', '=', user.email).execute()).toHaveLength(0)
+    const row = await db.selectFrom('staff_sign_in_tokens').select('used_at').where('token_hash', '=', tokenHash).executeTakeFirstOrThrow()
+    expect(row.used_at).toBeNull()
+  })
+
+  test('cannot sign anyone out', async () => {
+    const user = await createStaff('staff')
+    const cookie = await sessionCookieFor(user.id)
+    for (const fields of [{}, { everywhere: '1' }] as Record<string, string>[]) {
+      const answer = await settle(() => signOutAction(args(postRequest('/staff/sign-out', fields, { cookie, headers: evil }))))
+      expect(answer.status).toBe(403)
+      expect(answer.headers.get('Set-Cookie')).toBeNull()
+    }
+    expect(await isSignedIn(cookie)).toBe(true)
+  })
+
+  test('a same-site request without Origin (an older browser) is let through', async () => {
+    const user = await createStaff('viewer', { password: PASSWORD })
+    const request = new Request(`${ORIGIN}/staff/sign-in`, {
+      method: 'POST',
+      headers: { 'x-sanad-client-ip': freshIp() },
+      body: new URLSearchParams({ intent: 'password', email: user.email, password: PASSWORD }),
+    })
+    expect((await settle(() => signInAction(args(request)))).status).toBe(303)
+  })
+})

@@ -1,0 +1,71 @@
+import { expect } from 'vitest'
+import type { StaffRole } from '#db/schema.ts'
+import { startStaffSession } from '#app/modules/staff/sessions.server.ts'
+import { upsertStaffUser } from '#app/modules/staff/staff-users.server.ts'
+import { CLIENT_IP_HEADER } from '#app/utils/client-ip.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+
+export const ORIGIN = 'http://localhost:3000'
+
+export type Answer = { status: number; body: unknown; headers: Headers }
+
+/** A loader or action may return a value, `data()` or a Response, or throw a Response: read all alike. */
+export async function settle(run: () => Promise<unknown>): Promise<Answer> {
+  let result: unknown
+  try {
+    result = await run()
+  } catch (thrown) {
+    if (!(thrown instanceof Response)) throw thrown
+    result = thrown
+  }
+  if (result instanceof Response) return { status: result.status, body: null, headers: result.headers }
+  if (result && typeof result === 'object' && 'type' in result && result.type === 'DataWithResponseInit') {
+    const { data, init } = result as unknown as { data: unknown; init: ResponseInit | null }
+    return { status: init?.status ?? 200, body: data, headers: new Headers(init?.headers) }
+  }
+  return { status: 200, body: result, headers: new Headers() }
+}
+
+let ipCounter = 0
+/** A fresh client address, so one test's attempts do not count against the next one's limit. */
+export function freshIp() {
+  ipCounter += 1
+  return `192.0.2.${ipCounter}`
+}
+
+type RequestOptions = { cookie?: string | null; ip?: string; headers?: Record<string, string> }
+
+export function postRequest(path: string, fields: Record<string, string>, options: RequestOptions = {}) {
+  const headers = new Headers({ Origin: ORIGIN, 'Sec-Fetch-Site': 'same-origin', [CLIENT_IP_HEADER]: options.ip ?? freshIp(), ...options.headers })
+  if (options.cookie) headers.set('Cookie', options.cookie)
+  return new Request(`${ORIGIN}${path}`, { method: 'POST', headers, body: new URLSearchParams(fields) })
+}
+
+export function getRequest(path: string, options: RequestOptions = {}) {
+  const headers = new Headers({ [CLIENT_IP_HEADER]: options.ip ?? freshIp(), ...options.headers })
+  if (options.cookie) headers.set('Cookie', options.cookie)
+  return new Request(`${ORIGIN}${path}`, { headers })
+}
+
+/** The name=value part of a Set-Cookie header, as the browser would send it back. */
+export function cookieFrom(setCookie: string | null) {
+  expect(setCookie).toBeTruthy()
+  return setCookie!.split(';')[0]!
+}
+
+export function tokenFromCookie(cookie: string) {
+  return cookie.slice(cookie.indexOf('=') + 1)
+}
+
+let userCounter = 0
+export async function createStaff(role: StaffRole, options: { password?: string } = {}) {
+  userCounter += 1
+  const email = `staff-${role}-${userCounter}-${Date.now()}@example.org`
+  const { id } = await upsertStaffUser(getDb(), { email, role, name: `Test ${role}`, password: options.password })
+  return { id, email }
+}
+
+/** A signed-in staff member's cookie, without going through the sign-in form. */
+export async function sessionCookieFor(staffUserId: string) {
+  return cookieFrom(await startStaffSession(getDb(), staffUserId))
+}
