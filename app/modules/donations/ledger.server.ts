@@ -125,7 +125,16 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
   return true
 }
 
-async function enqueueReceipt(trx: Trx, donationId: string) {
+/**
+ * Staff: queues the donation's receipt once more. A new key is needed because the outbox sends
+ * each key once, ever; the timestamp makes a double click within one millisecond harmless.
+ * Returns false when there is no address to send to.
+ */
+export async function resendReceipt(trx: Trx, donationId: string, at: Date = new Date()): Promise<boolean> {
+  return enqueueReceipt(trx, donationId, `/resend-${at.getTime()}`)
+}
+
+async function enqueueReceipt(trx: Trx, donationId: string, keySuffix = ''): Promise<boolean> {
   const donation = await trx
     .selectFrom('donations as d')
     .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
@@ -145,7 +154,7 @@ async function enqueueReceipt(trx: Trx, donationId: string) {
     ])
     .where('d.id', '=', donationId)
     .executeTakeFirstOrThrow()
-  if (!donation.donor_email) return
+  if (!donation.donor_email) return false
   const common = {
     organisation: await getEmailOrganisation(trx),
     name: donation.donor_name,
@@ -163,16 +172,17 @@ async function enqueueReceipt(trx: Trx, donationId: string) {
       template: 'monthly-gift-receipt',
       to: donation.donor_email,
       props: { ...common, instalmentDate: confirmedAt, stopUrl: stopMonthlyGiftUrl(donation.recurring_plan_id) },
-      idempotencyKey: `monthly-gift-receipt/${donation.id}`,
+      idempotencyKey: `monthly-gift-receipt/${donation.id}${keySuffix}`,
     })
   } else {
     await enqueueEmail(trx, {
       template: 'donation-receipt',
       to: donation.donor_email,
       props: { ...common, donatedAt: confirmedAt },
-      idempotencyKey: `donation-receipt/${donation.id}`,
+      idempotencyKey: `donation-receipt/${donation.id}${keySuffix}`,
     })
   }
+  return true
 }
 
 /** Moves a donation forward to `processing`, `failed` or `abandoned`; never back from confirmed. */

@@ -1,0 +1,521 @@
+import { sql } from 'kysely'
+import { z } from 'zod'
+import type { DonationFrequency, DonationStatus } from '#db/schema.ts'
+import { resendReceipt } from '#app/modules/donations/ledger.server.ts'
+import { isOfflineCheckout, refundCharge } from '#app/modules/donations/stripe.server.ts'
+import type { Database } from '#app/utils/db.server.ts'
+import { getLogger } from '#app/utils/logger.server.ts'
+import { minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
+import { pagedCsvStream, type CsvCell } from './csv.ts'
+
+/**
+ * Staff tools for donations: the filtered list, one donation with its history, refunds, receipts
+ * sent again, and the CSV exports (the whole list, and HMRC's Gift Aid schedule).
+ */
+
+/**
+ * Day boundaries in filters and the date on the Gift Aid schedule are UK dates: Gift Aid is a UK
+ * scheme, and the organisation has no time zone setting yet. A gift at 00:30 BST on 6 April
+ * belongs to the new tax year, although it is still 5 April in UTC.
+ */
+export const STAFF_TIME_ZONE = 'Europe/London'
+
+export const PAGE_SIZE = 50
+export const EXPORT_PAGE_SIZE = 1_000
+
+export const DONATION_STATUSES = ['pending', 'processing', 'confirmed', 'failed', 'abandoned'] as const satisfies readonly DonationStatus[]
+export const DONATION_FREQUENCIES = ['one_off', 'monthly'] as const satisfies readonly DonationFrequency[]
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+export const isUuid = (value: string | undefined): value is string => value !== undefined && UUID.test(value)
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'Dates look like 2025-04-06')
+  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'That date does not exist')
+
+export const donationFiltersSchema = z
+  .object({
+    appeal: z.string().regex(UUID, 'Choose an appeal from the list').optional(),
+    status: z.enum(DONATION_STATUSES, { message: 'Choose a status from the list' }).optional(),
+    from: isoDate.optional(),
+    to: isoDate.optional(),
+    frequency: z.enum(DONATION_FREQUENCIES, { message: 'Choose one-off or monthly' }).optional(),
+    q: z.string().trim().max(200, 'Search for at most 200 characters').optional(),
+  })
+  .refine((filters) => !filters.from || !filters.to || filters.from <= filters.to, { message: 'The start date is after the end date', path: ['to'] })
+
+export type DonationFilters = z.infer<typeof donationFiltersSchema>
+
+/** A keyset position: the last row's creation time to the microsecond (as text) and its id. */
+export type DonationCursor = { at: string; id: string }
+
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)_([0-9a-f-]{36})$/i
+
+export function encodeCursor(cursor: DonationCursor): string {
+  return `${cursor.at}_${cursor.id}`
+}
+
+export function decodeCursor(value: string | null | undefined): DonationCursor | null {
+  const match = value ? CURSOR.exec(value) : null
+  if (!match || !isUuid(match[2])) return null
+  return { at: match[1]!, id: match[2] }
+}
+
+/** The GET form's fields; an empty field means "any", as a browser sends every field. */
+export function parseDonationFilters(params: URLSearchParams) {
+  const fields: Record<string, string> = {}
+  for (const key of ['appeal', 'status', 'from', 'to', 'frequency', 'q']) {
+    const value = params.get(key)?.trim()
+    if (value) fields[key] = value
+  }
+  const parsed = donationFiltersSchema.safeParse(fields)
+  if (parsed.success) return { ok: true as const, filters: parsed.data }
+  return { ok: false as const, fields, error: parsed.error.issues.map((issue) => issue.message).join('. ') }
+}
+
+/** The query string of a set of filters, for the "Older" link and the export link. */
+export function filtersToSearchParams(filters: DonationFilters): URLSearchParams {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value)
+  return params
+}
+
+function escapeLike(text: string) {
+  return text.replace(/[\\%_]/g, '\\$&')
+}
+
+const startOfDay = (date: string) => sql<Date>`(${date}::date)::timestamp at time zone ${STAFF_TIME_ZONE}`
+const startOfNextDay = (date: string) => sql<Date>`(${date}::date + 1)::timestamp at time zone ${STAFF_TIME_ZONE}`
+
+function filtered(db: Database, filters: DonationFilters) {
+  let query = db.selectFrom('donations as d').innerJoin('appeals as a', 'a.id', 'd.appeal_id')
+  if (filters.appeal) query = query.where('d.appeal_id', '=', filters.appeal)
+  if (filters.status) query = query.where('d.status', '=', filters.status)
+  if (filters.frequency) query = query.where('d.frequency', '=', filters.frequency)
+  if (filters.from) query = query.where('d.created_at', '>=', startOfDay(filters.from))
+  if (filters.to) query = query.where('d.created_at', '<', startOfNextDay(filters.to))
+  if (filters.q) {
+    const pattern = `%${escapeLike(filters.q)}%`
+    query = query.where((eb) => eb.or([eb('d.donor_name', 'ilike', pattern), eb('d.donor_email', 'ilike', pattern)]))
+  }
+  return query
+}
+
+function listQuery(db: Database, filters: DonationFilters) {
+  return filtered(db, filters).select([
+    'd.id',
+    'd.created_at',
+    'a.title as appeal_title',
+    'd.donor_name',
+    'd.donor_email',
+    'd.amount_minor',
+    'd.fee_cover_minor',
+    'd.refunded_minor',
+    'd.currency',
+    'd.status',
+    'd.frequency',
+    sql<boolean>`d.gift_aid_declaration_id is not null`.as('gift_aid'),
+    // JavaScript dates stop at milliseconds; PostgreSQL keeps microseconds. A cursor rounded to
+    // the millisecond would skip or repeat rows created within the same millisecond.
+    sql<string>`to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'),
+  ])
+}
+
+type ListRow = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number]
+
+/** One page, newest first, strictly after the cursor; no OFFSET, so page 1,000 costs what page 1 does. */
+async function donationPage(db: Database, filters: DonationFilters, after: DonationCursor | null, limit: number): Promise<ListRow[]> {
+  let query = listQuery(db, filters)
+  if (after) query = query.where(sql<boolean>`(d.created_at, d.id) < (${after.at}::timestamptz, ${after.id}::uuid)`)
+  return query.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(limit).execute()
+}
+
+export type DonationListItem = {
+  id: string
+  createdAt: string
+  appealTitle: string
+  donorName: string | null
+  donorEmail: string | null
+  amountMinor: number
+  feeCoverMinor: number
+  refundedMinor: number
+  currency: string
+  status: DonationStatus
+  frequency: DonationFrequency
+  giftAid: boolean
+}
+
+export async function listDonations(
+  db: Database,
+  filters: DonationFilters,
+  before: DonationCursor | null,
+  pageSize = PAGE_SIZE,
+): Promise<{ donations: DonationListItem[]; olderCursor: string | null }> {
+  // One row more than a page says whether an older page exists without counting the table.
+  const rows = await donationPage(db, filters, before, pageSize + 1)
+  const page = rows.slice(0, pageSize)
+  const last = page[page.length - 1]
+  return {
+    donations: page.map((row) => ({
+      id: row.id,
+      createdAt: row.created_at.toISOString(),
+      appealTitle: row.appeal_title,
+      donorName: row.donor_name,
+      donorEmail: row.donor_email,
+      amountMinor: row.amount_minor,
+      feeCoverMinor: row.fee_cover_minor,
+      refundedMinor: row.refunded_minor,
+      currency: row.currency,
+      status: row.status,
+      frequency: row.frequency,
+      giftAid: row.gift_aid,
+    })),
+    olderCursor: rows.length > pageSize && last ? encodeCursor({ at: last.cursor_at, id: last.id }) : null,
+  }
+}
+
+export async function listAppealsForFilter(db: Database) {
+  return db.selectFrom('appeals').select(['id', 'title', 'currency']).orderBy('title').orderBy('id').execute()
+}
+
+/** "25.00", "500", "1.250": a plain number a spreadsheet can add up, in major units. */
+export function minorToDecimal(amountMinor: number, currency: string): string {
+  const exponent = minorUnitExponent(currency)
+  const sign = amountMinor < 0 ? '-' : ''
+  const digits = String(Math.abs(amountMinor)).padStart(exponent + 1, '0')
+  if (exponent === 0) return `${sign}${digits}`
+  return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`
+}
+
+export const DONATIONS_CSV_HEADER = [
+  'Date',
+  'Donation ID',
+  'Appeal',
+  'Donor name',
+  'Donor email',
+  'Amount',
+  'Fee covered',
+  'Refunded',
+  'Currency',
+  'Status',
+  'Frequency',
+  'Gift Aid',
+] as const
+
+/** The filtered list as CSV, read a thousand rows at a time as the download is taken. */
+export function donationsCsvStream(db: Database, filters: DonationFilters, pageSize = EXPORT_PAGE_SIZE): ReadableStream<Uint8Array> {
+  return pagedCsvStream<ListRow>({
+    header: DONATIONS_CSV_HEADER,
+    pageSize,
+    nextPage: (last) => donationPage(db, filters, last ? { at: last.cursor_at, id: last.id } : null, pageSize),
+    toCells: (row): CsvCell[] => [
+      row.created_at.toISOString(),
+      row.id,
+      row.appeal_title,
+      row.donor_name,
+      row.donor_email,
+      minorToDecimal(row.amount_minor, row.currency),
+      minorToDecimal(row.fee_cover_minor, row.currency),
+      minorToDecimal(row.refunded_minor, row.currency),
+      row.currency,
+      row.status,
+      row.frequency === 'monthly' ? 'Monthly' : 'One-off',
+      row.gift_aid ? 'Yes' : 'No',
+    ],
+    onError: (error) => getLogger().error({ err: error }, 'Donations export failed part-way'),
+  })
+}
+
+export async function auditExport(db: Database, staffUserId: string, action: string, details: Record<string, unknown>) {
+  await db.insertInto('audit_log').values({ staff_user_id: staffUserId, action, details: JSON.stringify(details) }).execute()
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * Gift Aid
+ * -------------------------------------------------------------------------------------------- */
+
+export const giftAidRangeSchema = z
+  .object({ from: isoDate, to: isoDate })
+  .refine((range) => range.from <= range.to, { message: 'The start date is after the end date', path: ['to'] })
+
+/** The columns of HMRC's Charities Online Gift Aid schedule, in its order. */
+export const GIFT_AID_CSV_HEADER = [
+  'Title',
+  'First name',
+  'Last name',
+  'House name or number',
+  'Postcode',
+  'Aggregated donations',
+  'Sponsored event',
+  'Donation date',
+  'Amount',
+] as const
+
+/** "Mary Ann Smith" → ["Mary Ann", "Smith"]: the last word is the last name; one word is a last name only. */
+export function splitFullName(fullName: string): { firstName: string; lastName: string } {
+  const words = fullName.trim().split(/\s+/).filter(Boolean)
+  if (words.length === 0) return { firstName: '', lastName: '' }
+  return { firstName: words.slice(0, -1).join(' '), lastName: words[words.length - 1]! }
+}
+
+function giftAidPage(db: Database, range: { from: string; to: string }, after: { at: string; id: string } | null, limit: number) {
+  let query = db
+    .selectFrom('donations as d')
+    .innerJoin('gift_aid_declarations as g', 'g.id', 'd.gift_aid_declaration_id')
+    .select([
+      'd.id',
+      'd.amount_minor',
+      'g.full_name',
+      'g.house_name_or_number',
+      'g.postcode',
+      sql<string>`to_char(d.confirmed_at at time zone ${STAFF_TIME_ZONE}, 'DD/MM/YY')`.as('donation_date'),
+      sql<string>`to_char(d.confirmed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'),
+    ])
+    .where('d.status', '=', 'confirmed')
+    .where('d.currency', '=', 'GBP')
+    // Money given back, or held or lost in a dispute, was not a gift HMRC will add to.
+    .where('d.refunded_minor', '=', 0)
+    .where('d.disputed_minor', '=', 0)
+    // A cancelled declaration still covers the gifts made before it was cancelled.
+    .where((eb) => eb.or([eb('g.cancelled_at', 'is', null), eb('g.cancelled_at', '>', eb.ref('d.confirmed_at'))]))
+    .where('d.confirmed_at', '>=', startOfDay(range.from))
+    .where('d.confirmed_at', '<', startOfNextDay(range.to))
+  if (after) query = query.where(sql<boolean>`(d.confirmed_at, d.id) > (${after.at}::timestamptz, ${after.id}::uuid)`)
+  return query.orderBy('d.confirmed_at').orderBy('d.id').limit(limit).execute()
+}
+
+/** The schedule's rows, oldest gift first, streamed like the donations export. */
+export function giftAidCsvStream(db: Database, range: { from: string; to: string }, pageSize = EXPORT_PAGE_SIZE) {
+  type Row = Awaited<ReturnType<typeof giftAidPage>>[number]
+  return pagedCsvStream<Row>({
+    header: GIFT_AID_CSV_HEADER,
+    pageSize,
+    nextPage: (last) => giftAidPage(db, range, last ? { at: last.cursor_at, id: last.id } : null, pageSize),
+    toCells: (row): CsvCell[] => {
+      const { firstName, lastName } = splitFullName(row.full_name)
+      return [
+        '',
+        firstName,
+        lastName,
+        row.house_name_or_number.trim(),
+        row.postcode.trim().toUpperCase(),
+        '',
+        '',
+        row.donation_date,
+        minorToDecimal(row.amount_minor, 'GBP'),
+      ]
+    },
+    onError: (error) => getLogger().error({ err: error }, 'Gift Aid export failed part-way'),
+  })
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * One donation
+ * -------------------------------------------------------------------------------------------- */
+
+export async function getDonationDetail(db: Database, donationId: string) {
+  if (!isUuid(donationId)) return null
+  const donation = await db
+    .selectFrom('donations as d')
+    .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
+    .selectAll('d')
+    .select(['a.title as appeal_title', 'a.slug as appeal_slug'])
+    .where('d.id', '=', donationId)
+    .executeTakeFirst()
+  if (!donation) return null
+  const [giftAid, plan, events, ledger] = await Promise.all([
+    donation.gift_aid_declaration_id
+      ? db
+          .selectFrom('gift_aid_declarations')
+          .select(['full_name', 'house_name_or_number', 'address', 'postcode', 'declared_at', 'cancelled_at'])
+          .where('id', '=', donation.gift_aid_declaration_id)
+          .executeTakeFirst()
+      : undefined,
+    donation.recurring_plan_id
+      ? db
+          .selectFrom('recurring_plans')
+          .select(['id', 'status', 'amount_minor', 'started_at', 'cancelled_at'])
+          .where('id', '=', donation.recurring_plan_id)
+          .executeTakeFirst()
+      : undefined,
+    db
+      .selectFrom('donation_events')
+      .select(['id', 'type', 'detail', 'stripe_event_id', 'created_at'])
+      .where('donation_id', '=', donationId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('ledger_entries')
+      .select(['id', 'kind', 'amount_minor', 'currency', 'stripe_object_id', 'stripe_event_id', 'occurred_at'])
+      .where('donation_id', '=', donationId)
+      .orderBy('occurred_at')
+      .orderBy('id')
+      .execute(),
+  ])
+  const chargedMinor = donation.amount_minor + donation.fee_cover_minor
+  return {
+    donation: {
+      id: donation.id,
+      status: donation.status,
+      frequency: donation.frequency,
+      currency: donation.currency,
+      appealTitle: donation.appeal_title,
+      appealSlug: donation.appeal_slug,
+      donorName: donation.donor_name,
+      donorEmail: donation.donor_email,
+      message: donation.message,
+      amountMinor: donation.amount_minor,
+      feeCoverMinor: donation.fee_cover_minor,
+      chargedMinor,
+      refundedMinor: donation.refunded_minor,
+      disputedMinor: donation.disputed_minor,
+      netMinor: donation.status === 'confirmed' ? chargedMinor - donation.refunded_minor - donation.disputed_minor : 0,
+      refundableMinor: refundableMinor(donation),
+      privacy: {
+        showName: donation.show_name,
+        showAmount: donation.show_amount,
+        showMessage: donation.show_message,
+        updatesOptIn: donation.updates_opt_in,
+      },
+      stripe: {
+        checkoutSession: donation.stripe_checkout_session_id,
+        paymentIntent: donation.stripe_payment_intent_id,
+        charge: donation.stripe_charge_id,
+        invoice: donation.stripe_invoice_id,
+        subscription: donation.stripe_subscription_id,
+        customer: donation.stripe_customer_id,
+      },
+      createdAt: donation.created_at.toISOString(),
+      confirmedAt: donation.confirmed_at?.toISOString() ?? null,
+    },
+    giftAid: giftAid
+      ? {
+          fullName: giftAid.full_name,
+          houseNameOrNumber: giftAid.house_name_or_number,
+          address: giftAid.address,
+          postcode: giftAid.postcode,
+          declaredAt: giftAid.declared_at.toISOString(),
+          cancelledAt: giftAid.cancelled_at?.toISOString() ?? null,
+        }
+      : null,
+    plan: plan
+      ? {
+          status: plan.status,
+          amountMinor: plan.amount_minor,
+          startedAt: plan.started_at?.toISOString() ?? null,
+          cancelledAt: plan.cancelled_at?.toISOString() ?? null,
+        }
+      : null,
+    events: events.map((event) => ({
+      id: event.id,
+      type: event.type,
+      detail: JSON.stringify(event.detail),
+      stripeEventId: event.stripe_event_id,
+      createdAt: event.created_at.toISOString(),
+    })),
+    ledger: ledger.map((entry) => ({
+      id: entry.id,
+      kind: entry.kind,
+      amountMinor: entry.amount_minor,
+      currency: entry.currency,
+      stripeObjectId: entry.stripe_object_id,
+      stripeEventId: entry.stripe_event_id,
+      occurredAt: entry.occurred_at.toISOString(),
+    })),
+    refundsPossible: !isOfflineCheckout(),
+  }
+}
+
+export type DonationDetail = NonNullable<Awaited<ReturnType<typeof getDonationDetail>>>
+
+/** What Stripe will still give back: the whole charge (gift and covered fee) less refunds so far. */
+function refundableMinor(donation: { status: DonationStatus; amount_minor: number; fee_cover_minor: number; refunded_minor: number }) {
+  if (donation.status !== 'confirmed') return 0
+  return Math.max(0, donation.amount_minor + donation.fee_cover_minor - donation.refunded_minor)
+}
+
+export type StaffActionResult = { ok: true; message: string } | { ok: false; status: number; message: string }
+
+export const refundFormSchema = z.discriminatedUnion('kind', [
+  z.object({ intent: z.literal('refund'), kind: z.literal('full') }),
+  z.object({
+    intent: z.literal('refund'),
+    kind: z.literal('partial'),
+    amount: z.string({ required_error: 'Enter the amount to refund' }).trim().min(1, 'Enter the amount to refund').max(30, 'That amount is too long'),
+  }),
+])
+
+export type RefundRequest = z.infer<typeof refundFormSchema>
+
+/**
+ * Asks Stripe for a refund. Nothing here changes the totals: they move when Stripe's signed
+ * `charge.refunded` arrives (docs/decisions/005), so a refund Stripe later fails never shows as
+ * money given back. The idempotency key names the amount and the refunds so far, so a double
+ * submit (or a retry after a timeout) makes one refund, while a later, deliberate one is new.
+ */
+export async function requestRefund(db: Database, staffUserId: string, donationId: string, request: RefundRequest): Promise<StaffActionResult> {
+  if (isOfflineCheckout()) {
+    return { ok: false, status: 409, message: 'Refunds are not possible offline: no money moved, and there is no Stripe account to ask. Set STRIPE_SECRET_KEY to refund real payments.' }
+  }
+  const donation = await db
+    .selectFrom('donations')
+    .select(['id', 'status', 'amount_minor', 'fee_cover_minor', 'refunded_minor', 'disputed_minor', 'currency', 'stripe_payment_intent_id'])
+    .where('id', '=', donationId)
+    .executeTakeFirst()
+  if (!donation) return { ok: false, status: 404, message: 'There is no such donation.' }
+  if (donation.status !== 'confirmed') return { ok: false, status: 400, message: 'Only a confirmed donation can be refunded.' }
+  if (!donation.stripe_payment_intent_id) {
+    return { ok: false, status: 400, message: 'This donation has no Stripe payment to refund; refund it in the Stripe dashboard.' }
+  }
+  if (donation.disputed_minor > 0) return { ok: false, status: 400, message: 'This payment is disputed; Stripe does not refund a disputed payment.' }
+  const left = refundableMinor(donation)
+  if (left <= 0) return { ok: false, status: 400, message: 'This donation has been refunded in full already.' }
+
+  let amountMinor = left
+  if (request.kind === 'partial') {
+    const parsed = parseAmountToMinor(request.amount, donation.currency)
+    if (parsed === null || parsed <= 0) return { ok: false, status: 400, message: `Enter an amount in ${donation.currency}, like 10.00.` }
+    if (parsed > left) return { ok: false, status: 400, message: `You can refund at most ${minorToDecimal(left, donation.currency)} ${donation.currency}.` }
+    amountMinor = parsed
+  }
+
+  const idempotencyKey = `refund:${donation.id}:${amountMinor}:${donation.refunded_minor}`
+  let refundId: string
+  try {
+    refundId = (await refundCharge({ paymentIntentId: donation.stripe_payment_intent_id, amountMinor, idempotencyKey })).id
+  } catch (error) {
+    getLogger().error({ err: error, donationId }, 'Stripe refused a refund')
+    return { ok: false, status: 502, message: `Stripe did not make the refund: ${(error as Error).message}` }
+  }
+  const details = { amountMinor, currency: donation.currency, refundId, idempotencyKey }
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('donation_events')
+      .values({ donation_id: donation.id, type: 'refund_requested', detail: JSON.stringify({ ...details, staffUserId }) })
+      .execute()
+    await trx
+      .insertInto('audit_log')
+      .values({ staff_user_id: staffUserId, action: 'donation.refund', subject_type: 'donation', subject_id: donation.id, details: JSON.stringify(details) })
+      .execute()
+  })
+  return {
+    ok: true,
+    message: `Refund of ${minorToDecimal(amountMinor, donation.currency)} ${donation.currency} requested. The amounts change when Stripe confirms it, usually within a minute.`,
+  }
+}
+
+export async function resendDonationReceipt(db: Database, staffUserId: string, donationId: string, at = new Date()): Promise<StaffActionResult> {
+  return db.transaction().execute(async (trx): Promise<StaffActionResult> => {
+    const donation = await trx.selectFrom('donations').select(['id', 'status', 'donor_email']).where('id', '=', donationId).executeTakeFirst()
+    if (!donation) return { ok: false, status: 404, message: 'There is no such donation.' }
+    if (donation.status !== 'confirmed') return { ok: false, status: 400, message: 'A receipt is sent only for a confirmed donation.' }
+    if (!(await resendReceipt(trx, donation.id, at))) return { ok: false, status: 400, message: 'This donation has no email address to send a receipt to.' }
+    await trx
+      .insertInto('audit_log')
+      .values({ staff_user_id: staffUserId, action: 'donation.resend_receipt', subject_type: 'donation', subject_id: donation.id, details: JSON.stringify({ at: at.toISOString() }) })
+      .execute()
+    return { ok: true, message: 'The receipt is queued and will be sent again in a moment.' }
+  })
+}

@@ -1,0 +1,300 @@
+import { data, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
+import { z } from 'zod'
+import {
+  getDonationDetail,
+  isUuid,
+  refundFormSchema,
+  requestRefund,
+  resendDonationReceipt,
+  type StaffActionResult,
+} from '#app/modules/staff/donations.server.ts'
+import { assertSameOrigin } from '#app/modules/staff/same-origin.server.ts'
+import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { formatMoney } from '#app/utils/money.ts'
+
+export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
+
+export const meta: MetaFunction = () => [{ title: 'Donation' }, { name: 'robots', content: 'noindex' }]
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
+
+const notFound = () => new Response('There is no such donation', { status: 404, headers: { 'Cache-Control': 'no-store' } })
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  await requireStaff(request, handle.staffRole)
+  const detail = await getDonationDetail(getDb(), params.id ?? '')
+  if (!detail) throw notFound()
+  return detail
+}
+
+type ActionData = { intent: 'refund' | 'resend-receipt' | null; ok: boolean; message: string }
+
+const intentSchema = z.object({ intent: z.enum(['refund', 'resend-receipt'], { message: 'Choose what to do' }) })
+
+function answer(intent: ActionData['intent'], result: StaffActionResult) {
+  return data<ActionData>(
+    { intent, ok: result.ok, message: result.message },
+    { status: result.ok ? 200 : result.status, headers: { 'Cache-Control': 'no-store' } },
+  )
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  assertSameOrigin(request)
+  const staff = await requireStaff(request, handle.staffRole)
+  const donationId = params.id ?? ''
+  if (!isUuid(donationId)) throw notFound()
+  const form = Object.fromEntries(await request.formData())
+  const intent = intentSchema.safeParse(form)
+  if (!intent.success) return answer(null, { ok: false, status: 400, message: 'Choose what to do: refund, or send the receipt again.' })
+  const db = getDb()
+
+  if (intent.data.intent === 'resend-receipt') {
+    return answer('resend-receipt', await resendDonationReceipt(db, staff.id, donationId))
+  }
+  const refund = refundFormSchema.safeParse(form)
+  if (!refund.success) {
+    return answer('refund', { ok: false, status: 400, message: refund.error.issues[0]?.message ?? 'Choose a full or a partial refund.' })
+  }
+  return answer('refund', await requestRefund(db, staff.id, donationId, refund.data))
+}
+
+const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Europe/London' })
+const when = (iso: string | null) => (iso ? dateTime.format(new Date(iso)) : '—')
+const yesNo = (value: boolean) => (value ? 'Yes' : 'No')
+
+const STRIPE_ID_NAMES = {
+  checkoutSession: 'Checkout Session',
+  paymentIntent: 'Payment intent',
+  charge: 'Charge',
+  invoice: 'Invoice',
+  subscription: 'Subscription',
+  customer: 'Customer',
+} as const
+
+export default function StaffDonation() {
+  const { donation, giftAid, plan, events, ledger, refundsPossible } = useLoaderData<typeof loader>()
+  const actionData = useActionData<typeof action>()
+  const busy = useNavigation().state === 'submitting'
+  const money = (minor: number) => formatMoney(minor, donation.currency)
+  return (
+    <div className="container page staff-donation">
+      <p>
+        <Link to="/staff/donations">All donations</Link>
+      </p>
+      <h1>
+        {money(donation.amountMinor)} from {donation.donorName ?? 'a donor with no name'}
+      </h1>
+
+      {actionData ? (
+        <p className={actionData.ok ? 'notice' : 'form-error'} role={actionData.ok ? 'status' : 'alert'}>
+          {actionData.message}
+        </p>
+      ) : null}
+
+      <dl className="facts">
+        <dt>Status</dt>
+        <dd>{donation.status}</dd>
+        <dt>Appeal</dt>
+        <dd>{donation.appealTitle}</dd>
+        <dt>Frequency</dt>
+        <dd>{donation.frequency === 'monthly' ? 'Monthly' : 'One-off'}</dd>
+        <dt>Donor</dt>
+        <dd>
+          {donation.donorName ?? '—'} {donation.donorEmail ? `<${donation.donorEmail}>` : ''}
+        </dd>
+        <dt>Started</dt>
+        <dd>{when(donation.createdAt)}</dd>
+        <dt>Confirmed</dt>
+        <dd>{when(donation.confirmedAt)}</dd>
+        {donation.message ? (
+          <>
+            <dt>Message</dt>
+            <dd>{donation.message}</dd>
+          </>
+        ) : null}
+        {plan ? (
+          <>
+            <dt>Monthly gift</dt>
+            <dd>
+              {money(plan.amountMinor)} a month, {plan.status}
+              {plan.cancelledAt ? `, stopped ${when(plan.cancelledAt)}` : ''}
+            </dd>
+          </>
+        ) : null}
+      </dl>
+
+      <h2>Amounts</h2>
+      <dl className="facts">
+        <dt>Gift</dt>
+        <dd>{money(donation.amountMinor)}</dd>
+        <dt>Fee covered</dt>
+        <dd>{money(donation.feeCoverMinor)}</dd>
+        <dt>Charged</dt>
+        <dd>{money(donation.chargedMinor)}</dd>
+        <dt>Refunded</dt>
+        <dd>{money(donation.refundedMinor)}</dd>
+        <dt>Disputed</dt>
+        <dd>{money(donation.disputedMinor)}</dd>
+        <dt>Net</dt>
+        <dd>
+          <strong>{money(donation.netMinor)}</strong>
+        </dd>
+      </dl>
+
+      <h2>Privacy choices</h2>
+      <dl className="facts">
+        <dt>Show name publicly</dt>
+        <dd>{yesNo(donation.privacy.showName)}</dd>
+        <dt>Show amount publicly</dt>
+        <dd>{yesNo(donation.privacy.showAmount)}</dd>
+        <dt>Show message publicly</dt>
+        <dd>{yesNo(donation.privacy.showMessage)}</dd>
+        <dt>Wants appeal updates</dt>
+        <dd>{yesNo(donation.privacy.updatesOptIn)}</dd>
+      </dl>
+
+      <h2>Gift Aid</h2>
+      {giftAid ? (
+        <dl className="facts">
+          <dt>Name</dt>
+          <dd>{giftAid.fullName}</dd>
+          <dt>Address</dt>
+          <dd>
+            {giftAid.houseNameOrNumber}, {giftAid.address}, {giftAid.postcode}
+          </dd>
+          <dt>Declared</dt>
+          <dd>{when(giftAid.declaredAt)}</dd>
+          <dt>Cancelled</dt>
+          <dd>{giftAid.cancelledAt ? when(giftAid.cancelledAt) : 'No'}</dd>
+        </dl>
+      ) : (
+        <p>No Gift Aid declaration.</p>
+      )}
+
+      <h2>Stripe</h2>
+      <dl className="facts staff-donation__ids">
+        {Object.entries(STRIPE_ID_NAMES).map(([key, label]) => (
+          <div key={key} className="staff-donation__id">
+            <dt>{label}</dt>
+            <dd>
+              <code>{donation.stripe[key as keyof typeof STRIPE_ID_NAMES] ?? '—'}</code>
+            </dd>
+          </div>
+        ))}
+      </dl>
+
+      <h2>Refund</h2>
+      {!refundsPossible ? (
+        <p className="notice">
+          Refunds are not possible here: the site runs without a Stripe key (offline checkout), so no money moved and there is
+          nothing to give back.
+        </p>
+      ) : donation.status !== 'confirmed' ? (
+        <p>Only a confirmed donation can be refunded.</p>
+      ) : donation.refundableMinor <= 0 ? (
+        <p>This donation has been refunded in full.</p>
+      ) : (
+        <>
+          <p>
+            Up to {money(donation.refundableMinor)} can be refunded. Stripe makes the refund; the amounts on this page and the
+            campaign totals change when Stripe confirms it (its <code>charge.refunded</code> event), usually within a minute.
+          </p>
+          <Form method="post" className="inline-form">
+            <input type="hidden" name="intent" value="refund" />
+            <fieldset className="staff-refund">
+              <legend>How much</legend>
+              <label>
+                <input type="radio" name="kind" value="full" defaultChecked /> All of it ({money(donation.refundableMinor)})
+              </label>
+              <label>
+                <input type="radio" name="kind" value="partial" /> Part of it:
+              </label>
+              <div className="field">
+                <label htmlFor="refund-amount">Amount in {donation.currency}</label>
+                <input id="refund-amount" name="amount" inputMode="decimal" autoComplete="off" />
+              </div>
+            </fieldset>
+            <button type="submit" className="button" disabled={busy}>
+              Refund
+            </button>
+          </Form>
+        </>
+      )}
+
+      <h2>Receipt</h2>
+      {donation.status === 'confirmed' && donation.donorEmail ? (
+        <Form method="post" className="inline-form">
+          <input type="hidden" name="intent" value="resend-receipt" />
+          <button type="submit" className="button button--secondary" disabled={busy}>
+            Send the receipt again to {donation.donorEmail}
+          </button>
+        </Form>
+      ) : (
+        <p>A receipt is sent once the donation is confirmed, to the address the donor gave.</p>
+      )}
+
+      <div className="table-scroll">
+        <table className="table">
+          <caption>History, oldest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">What</th>
+              <th scope="col">Details</th>
+              <th scope="col">Stripe event</th>
+            </tr>
+          </thead>
+          <tbody>
+            {events.length === 0 ? (
+              <tr>
+                <td colSpan={4}>Nothing has happened to this donation yet.</td>
+              </tr>
+            ) : null}
+            {events.map((event) => (
+              <tr key={event.id}>
+                <td>{when(event.createdAt)}</td>
+                <td>{event.type}</td>
+                <td>
+                  <code>{event.detail}</code>
+                </td>
+                <td>{event.stripeEventId ? <code>{event.stripeEventId}</code> : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <div className="table-scroll">
+        <table className="table staff-totals">
+          <caption>Ledger entries</caption>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Kind</th>
+              <th scope="col" className="numeric">Amount</th>
+              <th scope="col">Stripe object</th>
+            </tr>
+          </thead>
+          <tbody>
+            {ledger.length === 0 ? (
+              <tr>
+                <td colSpan={4}>No money has moved yet.</td>
+              </tr>
+            ) : null}
+            {ledger.map((entry) => (
+              <tr key={entry.id}>
+                <td>{when(entry.occurredAt)}</td>
+                <td>{entry.kind}</td>
+                <td className="numeric">{formatMoney(entry.amountMinor, entry.currency)}</td>
+                <td>
+                  <code>{entry.stripeObjectId}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,229 @@
+import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { Form, Link, useLoaderData } from '@remix-run/react'
+import {
+  decodeCursor,
+  DONATION_STATUSES,
+  filtersToSearchParams,
+  listAppealsForFilter,
+  listDonations,
+  parseDonationFilters,
+  type DonationListItem,
+} from '#app/modules/staff/donations.server.ts'
+import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { formatMoney } from '#app/utils/money.ts'
+
+export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
+
+export const meta: MetaFunction = () => [{ title: 'Donations' }, { name: 'robots', content: 'noindex' }]
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requireStaff(request, handle.staffRole)
+  const db = getDb()
+  const params = new URL(request.url).searchParams
+  const appeals = await listAppealsForFilter(db)
+  const parsed = parseDonationFilters(params)
+  if (!parsed.ok) {
+    return data(
+      { appeals, fields: parsed.fields, error: parsed.error, donations: [] as DonationListItem[], olderHref: null, exportHref: null, newestHref: null, isFirstPage: true },
+      { status: 400, headers: { 'Cache-Control': 'no-store' } },
+    )
+  }
+  const cursorParam = params.get('before')
+  const before = decodeCursor(cursorParam)
+  if (cursorParam && !before) {
+    return data(
+      { appeals, fields: filtersToFields(parsed.filters), error: 'That page link is not valid; start again from the newest donations.', donations: [] as DonationListItem[], olderHref: null, exportHref: null, newestHref: null, isFirstPage: true },
+      { status: 400, headers: { 'Cache-Control': 'no-store' } },
+    )
+  }
+  const { donations, olderCursor } = await listDonations(db, parsed.filters, before)
+  const query = filtersToSearchParams(parsed.filters)
+  const older = new URLSearchParams(query)
+  if (olderCursor) older.set('before', olderCursor)
+  return {
+    appeals,
+    fields: filtersToFields(parsed.filters),
+    error: null,
+    donations,
+    olderHref: olderCursor ? `/staff/donations?${older}` : null,
+    exportHref: `/staff/donations/export.csv${query.size ? `?${query}` : ''}`,
+    newestHref: `/staff/donations${query.size ? `?${query}` : ''}`,
+    isFirstPage: before === null,
+  }
+}
+
+function filtersToFields(filters: Record<string, string | undefined>) {
+  return Object.fromEntries(Object.entries(filters).filter((entry): entry is [string, string] => Boolean(entry[1])))
+}
+
+const STATUS_NAMES: Record<(typeof DONATION_STATUSES)[number], string> = {
+  pending: 'Pending',
+  processing: 'Processing',
+  confirmed: 'Confirmed',
+  failed: 'Failed',
+  abandoned: 'Abandoned',
+}
+
+const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/London' })
+
+export default function StaffDonations() {
+  const { appeals, fields, error, donations, olderHref, exportHref, newestHref, isFirstPage } = useLoaderData<typeof loader>()
+  return (
+    <div className="container page staff-donations">
+      <h1>Donations</h1>
+
+      <Form method="get" className="staff-filters" aria-label="Filter donations">
+        <div className="field">
+          <label htmlFor="filter-q">Donor name or email</label>
+          <input id="filter-q" name="q" type="search" defaultValue={fields.q ?? ''} maxLength={200} />
+        </div>
+        <div className="field">
+          <label htmlFor="filter-appeal">Appeal</label>
+          <select id="filter-appeal" name="appeal" defaultValue={fields.appeal ?? ''}>
+            <option value="">All appeals</option>
+            {appeals.map((appeal) => (
+              <option key={appeal.id} value={appeal.id}>
+                {appeal.title} ({appeal.currency})
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="filter-status">Status</label>
+          <select id="filter-status" name="status" defaultValue={fields.status ?? ''}>
+            <option value="">Any status</option>
+            {DONATION_STATUSES.map((status) => (
+              <option key={status} value={status}>
+                {STATUS_NAMES[status]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="filter-frequency">Frequency</label>
+          <select id="filter-frequency" name="frequency" defaultValue={fields.frequency ?? ''}>
+            <option value="">One-off and monthly</option>
+            <option value="one_off">One-off</option>
+            <option value="monthly">Monthly</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="filter-from">From</label>
+          <input id="filter-from" name="from" type="date" defaultValue={fields.from ?? ''} />
+        </div>
+        <div className="field">
+          <label htmlFor="filter-to">To</label>
+          <input id="filter-to" name="to" type="date" defaultValue={fields.to ?? ''} />
+        </div>
+        <div className="staff-filters__buttons">
+          <button type="submit" className="button">
+            Show donations
+          </button>
+          <Link to="/staff/donations" className="button button--secondary">
+            Clear
+          </Link>
+        </div>
+      </Form>
+
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+
+      {exportHref ? (
+        <p>
+          <a href={exportHref} download>
+            Download these donations as CSV
+          </a>{' '}
+          (every page, with these filters).
+        </p>
+      ) : null}
+
+      <div className="table-scroll">
+        <table className="table staff-totals">
+          <caption>{isFirstPage ? 'Newest donations first' : 'Older donations'}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Date</th>
+              <th scope="col">Donor</th>
+              <th scope="col">Appeal</th>
+              <th scope="col" className="numeric">Amount</th>
+              <th scope="col" className="numeric">Refunded</th>
+              <th scope="col">Status</th>
+              <th scope="col">Frequency</th>
+              <th scope="col">Gift Aid</th>
+            </tr>
+          </thead>
+          <tbody>
+            {donations.length === 0 ? (
+              <tr>
+                <td colSpan={8}>No donations match.</td>
+              </tr>
+            ) : null}
+            {donations.map((donation) => (
+              <tr key={donation.id}>
+                <td>
+                  <Link to={`/staff/donations/${donation.id}`}>{dateTime.format(new Date(donation.createdAt))}</Link>
+                </td>
+                <td>
+                  {donation.donorName ?? 'No name'}
+                  {donation.donorEmail ? <span className="staff-totals__status">{donation.donorEmail}</span> : null}
+                </td>
+                <td>{donation.appealTitle}</td>
+                <td className="numeric">
+                  {formatMoney(donation.amountMinor, donation.currency)}
+                  {donation.feeCoverMinor > 0 ? (
+                    <span className="staff-totals__status">+ {formatMoney(donation.feeCoverMinor, donation.currency)} fee</span>
+                  ) : null}
+                </td>
+                <td className="numeric">{donation.refundedMinor > 0 ? formatMoney(donation.refundedMinor, donation.currency) : ''}</td>
+                <td>{STATUS_NAMES[donation.status]}</td>
+                <td>{donation.frequency === 'monthly' ? 'Monthly' : 'One-off'}</td>
+                <td>{donation.giftAid ? 'Yes' : 'No'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <nav className="button-row" aria-label="Pages">
+        {isFirstPage || !newestHref ? null : (
+          <Link to={newestHref} className="button button--secondary">
+            Newest
+          </Link>
+        )}
+        {olderHref ? (
+          <Link to={olderHref} className="button button--secondary">
+            Older
+          </Link>
+        ) : null}
+      </nav>
+
+      <section aria-labelledby="gift-aid-heading">
+        <h2 id="gift-aid-heading">Gift Aid claim</h2>
+        <p>
+          Confirmed gifts in pounds with a Gift Aid declaration, not refunded or disputed, in the columns of HMRC&apos;s Charities
+          Online schedule. Dates are UK dates.
+        </p>
+        <form method="get" action="/staff/gift-aid/export.csv" className="staff-filters">
+          <div className="field">
+            <label htmlFor="gift-aid-from">From</label>
+            <input id="gift-aid-from" name="from" type="date" required />
+          </div>
+          <div className="field">
+            <label htmlFor="gift-aid-to">To</label>
+            <input id="gift-aid-to" name="to" type="date" required />
+          </div>
+          <div className="staff-filters__buttons">
+            <button type="submit" className="button button--secondary">
+              Download the Gift Aid schedule
+            </button>
+          </div>
+        </form>
+      </section>
+    </div>
+  )
+}
