@@ -7,8 +7,8 @@ import {
   unsaveEvent,
 } from '#app/modules/events/saved-events.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
-import { appUrl } from '#app/utils/env.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
+import { isCrossSiteRequest } from '#app/utils/same-origin.server.ts'
 
 const FALLBACK_REDIRECT = '/events'
 
@@ -18,18 +18,6 @@ const schema = z.object({
   redirectTo: z.string().max(2000).optional(),
 })
 
-/**
- * Another site has no business saving events for a supporter. Worse, its post arrives without
- * the (SameSite=Lax) cookie, so saving would make a new saver whose cookie replaces theirs and
- * loses everything they saved. APP_URL counts as our own origin for when a proxy in front ends
- * TLS and the request reaches us as plain http.
- */
-function isCrossSite(request: Request) {
-  if (request.headers.get('Sec-Fetch-Site') === 'cross-site') return true
-  const origin = request.headers.get('Origin')
-  if (origin === null) return false
-  return origin !== new URL(request.url).origin && origin !== new URL(appUrl()).origin
-}
 
 /**
  * Only a path on this site: "//evil.example" and "/\evil.example" are other sites to a browser,
@@ -54,7 +42,7 @@ export async function action({ request }: ActionFunctionArgs) {
   if (request.method !== 'POST') {
     return new Response('Method not allowed', { status: 405, headers: { Allow: 'POST' } })
   }
-  if (isCrossSite(request)) {
+  if (isCrossSiteRequest(request)) {
     return new Response('Saving events from another site is not allowed', { status: 403 })
   }
   const form = await request.formData()

@@ -9,7 +9,7 @@ import {
   resendDonationReceipt,
   type StaffActionResult,
 } from '#app/modules/staff/donations.server.ts'
-import { assertSameOrigin } from '#app/modules/staff/same-origin.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'

@@ -1,6 +1,6 @@
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Form, isRouteErrorResponse, Link, Outlet, useLoaderData, useRouteError } from '@remix-run/react'
-import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+import { Form, isRouteErrorResponse, Link, NavLink, Outlet, useLoaderData, useRouteError } from '@remix-run/react'
+import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 
 /** The least role that may open this route; tests/integration/staff-routes.test.ts reads it. */
 export const handle = { staffRole: 'viewer' } as const satisfies { staffRole: StaffRole }
@@ -13,7 +13,7 @@ const ROLE_NAMES: Record<StaffRole, string> = { viewer: 'Viewer', staff: 'Staff'
 export async function loader({ request }: LoaderFunctionArgs) {
   // Child loaders run alongside this one, not after it, so each of them checks the session too.
   const staff = await requireStaff(request, handle.staffRole)
-  return { staff: { name: staff.name, role: ROLE_NAMES[staff.role] } }
+  return { staff: { name: staff.name, role: ROLE_NAMES[staff.role], canManage: hasRole(staff.role, 'staff') } }
 }
 
 export default function StaffLayout() {
@@ -28,6 +28,25 @@ export default function StaffLayout() {
               Signed in as <strong>{staff.name}</strong> ({staff.role})
             </span>
           </p>
+          <nav aria-label="Staff">
+            <ul className="staff-nav">
+              <li>
+                <NavLink to="/staff" end>
+                  Totals
+                </NavLink>
+              </li>
+              {staff.canManage ? (
+                <>
+                  <li>
+                    <NavLink to="/staff/donations">Donations</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/staff/events">Events</NavLink>
+                  </li>
+                </>
+              ) : null}
+            </ul>
+          </nav>
           <Form method="post" action="/staff/sign-out" className="staff-bar__sign-out" reloadDocument>
             <button type="submit" className="button button--secondary">
               Sign out

@@ -2,7 +2,7 @@ import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type Loa
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { z } from 'zod'
 import { MAX_PASSWORD_LENGTH } from '#app/modules/staff/passwords.server.ts'
-import { assertSameOrigin } from '#app/modules/staff/same-origin.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { getStaffSession } from '#app/modules/staff/sessions.server.ts'
 import {
   consumeSignInRateLimits,

@@ -1,7 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import { assertSameOrigin } from '#app/modules/staff/same-origin.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { consumeSignInToken } from '#app/modules/staff/sign-in.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 

@@ -1,5 +1,5 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node'
-import { assertSameOrigin } from '#app/modules/staff/same-origin.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { clearSessionCookie, getStaffSession, requireStaff, signOut, signOutEverywhere, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 

@@ -9,6 +9,7 @@ import express from 'express'
 import type { Runner } from 'graphile-worker'
 import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.ts'
 import { closeDb } from '#app/utils/db.server.ts'
+import { isCrossSite } from '#app/utils/same-origin.server.ts'
 import { EnvError, getEnv } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
@@ -45,6 +46,18 @@ app.use(compression())
 app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }))
 app.use(express.static('public', { maxAge: '1h' }))
 app.use(requestLog)
+// Another site's form post is refused here with a 403, for every route, before Remix (whose own
+// check would answer it with a 500). Webhooks come from servers and carry no Origin header.
+app.use((request, response, next) => {
+  if (request.method === 'GET' || request.method === 'HEAD') return next()
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string') headers.set(name, value)
+  if (isCrossSite(headers, `${request.protocol}://${request.get('host')}`)) {
+    response.status(403).set('Cache-Control', 'no-store').type('text/plain').send('Requests from another site are not allowed')
+    return
+  }
+  next()
+})
 // The client's address for rate limits, worked out here once; whatever the client sent is replaced.
 app.use((request, _response, next) => {
   request.headers[CLIENT_IP_HEADER] = resolveClientIp(request, env.TRUST_PROXY_HOPS)

@@ -98,3 +98,19 @@ test('keyboard users can skip straight to the main content', async () => {
   expect(await page.evaluate(() => document.activeElement?.id)).toBe('main')
   await context.close()
 })
+
+test('a form post from another site is refused with 403 on every route, before any action runs', async () => {
+  const context = await newContext(browser)
+  for (const path of ['/staff/sign-in', '/events/save', '/appeals/walk-again-yusuf', '/dev/mailbox/test-email']) {
+    const response = await context.request.post(path, {
+      headers: { Origin: 'https://evil.example' },
+      form: { email: 'x@example.org' },
+      maxRedirects: 0,
+    })
+    expect(response.status(), path).toBe(403)
+  }
+  // Webhooks come from servers, with no Origin: they reach their handlers (which then check signatures).
+  const webhook = await context.request.post('/webhooks/stripe', { data: '{}', headers: { 'content-type': 'application/json' } })
+  expect(webhook.status()).toBe(400)
+  await context.close()
+})

@@ -8,13 +8,18 @@ import { appUrl } from '#app/utils/env.server.ts'
  * and the request reaches us as plain http.
  */
 export function isCrossSiteRequest(request: Request): boolean {
-  if (request.headers.get('Sec-Fetch-Site') === 'cross-site') return true
-  const origin = request.headers.get('Origin')
-  if (origin === null) return false
-  return origin !== new URL(request.url).origin && origin !== new URL(appUrl()).origin
+  return isCrossSite(request.headers, new URL(request.url).origin)
 }
 
-/** Every staff action calls this first, before it reads the form or touches the database. */
+/** The same judgement from the headers alone, for the HTTP server in front of Remix. */
+export function isCrossSite(headers: Headers, ownOrigin: string): boolean {
+  if (headers.get('Sec-Fetch-Site') === 'cross-site') return true
+  const origin = headers.get('Origin')
+  if (origin === null) return false
+  return origin !== ownOrigin && origin !== new URL(appUrl()).origin
+}
+
+/** Every state-changing action calls this first, before it reads the form or touches the database. */
 export function assertSameOrigin(request: Request): void {
   if (isCrossSiteRequest(request)) {
     throw new Response('Requests from another site are not allowed', {
