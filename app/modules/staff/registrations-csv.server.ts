@@ -1,31 +1,11 @@
 import { sql } from 'kysely'
 import type { Database } from '#app/utils/db.server.ts'
+import { pagedCsvStream } from './csv.ts'
 
 export const CSV_HEADER = ['Registered at', 'Name', 'Email', 'Status', 'Ticket', 'Quantity', 'Access needs', 'Checked in at', 'Waitlist position'] as const
 
 /** Big enough that a large event is a handful of queries, small enough to hold nothing much. */
 export const CSV_PAGE_SIZE = 500
-
-/**
- * Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return, which some of
- * them skip before looking) as a formula, and a registrant chooses their own name and access
- * needs: "=HYPERLINK(…)" would otherwise become a live link in a staff member's spreadsheet.
- * A leading apostrophe makes the spreadsheet show the text as typed.
- */
-export function neutraliseFormula(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
-}
-
-/** RFC 4180: a field holding a comma, a double quote or a line break is quoted, quotes doubled. */
-export function csvField(value: string | number | null): string {
-  if (value === null) return ''
-  const text = typeof value === 'number' ? String(value) : neutraliseFormula(value)
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
-
-export function csvRecord(values: readonly (string | number | null)[]): string {
-  return `${values.map(csvField).join(',')}\r\n`
-}
 
 /**
  * Where the last page ended. The time travels as PostgreSQL's own text, because a JS Date keeps
@@ -66,47 +46,25 @@ async function page(db: Database, eventId: string, after: Cursor | null, pageSiz
  * The registrations of one event as CSV, read in keyset pages as the client takes them, so a long
  * list is never all in memory and a slow download holds no transaction open. Each page is its own
  * read: a registration created during the download is included at the end, and none is repeated
- * or skipped, because (created_at, id) never changes. A UTF-8 byte order mark comes first so Excel
- * reads names in Arabic script (and every other non-ASCII name) correctly.
+ * or skipped, because (created_at, id) never changes.
  */
 export function registrationsCsvStream(db: Database, eventId: string, options: { pageSize?: number } = {}): ReadableStream<Uint8Array> {
   const pageSize = options.pageSize ?? CSV_PAGE_SIZE
-  const encoder = new TextEncoder()
-  let cursor: Cursor | null = null
-  let started = false
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        if (!started) {
-          started = true
-          controller.enqueue(encoder.encode(`\uFEFF${csvRecord(CSV_HEADER)}`))
-          return
-        }
-        const rows = await page(db, eventId, cursor, pageSize)
-        if (rows.length > 0) {
-          const last = rows[rows.length - 1]!
-          cursor = { createdAt: last.cursor_at, id: last.id }
-          const text = rows
-            .map((row) =>
-              csvRecord([
-                row.created_at.toISOString(),
-                row.name,
-                row.email,
-                row.status,
-                row.ticket_name,
-                row.quantity,
-                row.access_needs,
-                row.checked_in_at ? row.checked_in_at.toISOString() : null,
-                row.waitlist_position === null ? null : Number(row.waitlist_position),
-              ]),
-            )
-            .join('')
-          controller.enqueue(encoder.encode(text))
-        }
-        if (rows.length < pageSize) controller.close()
-      },
-    },
-    // One page waiting at a time: the next is read only when the client has taken this one.
-    { highWaterMark: 1 },
-  )
+  return pagedCsvStream({
+    header: CSV_HEADER,
+    pageSize,
+    nextPage: (last: Awaited<ReturnType<typeof page>>[number] | null) =>
+      page(db, eventId, last ? { createdAt: last.cursor_at, id: last.id } : null, pageSize),
+    toCells: (row) => [
+      row.created_at.toISOString(),
+      row.name,
+      row.email,
+      row.status,
+      row.ticket_name,
+      row.quantity,
+      row.access_needs,
+      row.checked_in_at ? row.checked_in_at.toISOString() : null,
+      row.waitlist_position === null ? null : Number(row.waitlist_position),
+    ],
+  })
 }
