@@ -22,7 +22,7 @@ import {
 } from '#app/modules/donations/donation-form.ts'
 import { giftAidBonusMinor, giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
 import { formatMoney, formatMoneyShort, minorUnitExponent } from '#app/utils/money.ts'
-import { FieldError, currencySymbol, focusTarget, text, useHydrated, withoutHoneypot, withoutKey } from '#app/components/form-parts.tsx'
+import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem } from '#app/components/form-parts.tsx'
 
 type DonationFormProps = {
   currency: string
@@ -103,7 +103,7 @@ export function DonationForm({
   const otherRadioId = amountRadios.at(-1)?.id ?? fields.amount.id
 
   // In the order the fields appear; the link goes to the control to fix (the first of a group).
-  const summaryItems: Array<{ errors: string[] | undefined; target: string | null }> = [
+  const summaryItems: SummaryItem[] = [
     { errors: fields.submissionId.errors, target: null },
     { errors: fields.frequency.errors, target: frequencyRadios[0]?.id ?? null },
     { errors: fields.amount.errors, target: amountRadios[0]?.id ?? null },
@@ -117,11 +117,7 @@ export function DonationForm({
     { errors: fields.address.errors, target: fields.address.id },
     { errors: fields.postcode.errors, target: fields.postcode.id },
   ]
-  const fieldErrors = summaryItems.flatMap(({ errors, target }) =>
-    errors?.[0] ? [{ message: errors[0], target }] : [],
-  )
   const formErrors = form.errors ?? []
-  const hasErrors = formErrors.length > 0 || fieldErrors.length > 0
 
   return (
     <Form
@@ -136,31 +132,7 @@ export function DonationForm({
         else focusSummaryPending.current = true
       }}
     >
-      {hasErrors ? (
-        <div className="error-summary" ref={summaryRef} tabIndex={-1} aria-labelledby="donation-error-summary-title">
-          <h3 id="donation-error-summary-title" className="error-summary__title">
-            There is a problem
-          </h3>
-          {formErrors.map((error) => (
-            <p key={error}>{error}</p>
-          ))}
-          {fieldErrors.length > 0 ? (
-            <ul className="error-summary__list">
-              {fieldErrors.map((error) => (
-                <li key={`${error.target}-${error.message}`}>
-                  {error.target ? (
-                    <a href={`#${error.target}`} onClick={focusTarget}>
-                      {error.message}
-                    </a>
-                  ) : (
-                    error.message
-                  )}
-                </li>
-              ))}
-            </ul>
-          ) : null}
-        </div>
-      ) : null}
+      <ErrorSummary ref={summaryRef} id="donation-error-summary" formErrors={formErrors} items={summaryItems} />
 
       <input {...withoutKey(getInputProps(fields.submissionId, { type: 'hidden' }))} />
 

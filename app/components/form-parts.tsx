@@ -1,5 +1,5 @@
 import { type FieldMetadata } from '@conform-to/react'
-import { useSyncExternalStore, type MouseEvent } from 'react'
+import { forwardRef, useSyncExternalStore, type MouseEvent } from 'react'
 
 /** Pieces both public forms (donation and registration) are built from. */
 
@@ -55,3 +55,41 @@ export function useHydrated() {
     () => false,
   )
 }
+
+export type SummaryItem = { errors: string[] | undefined; target: string | null }
+
+/**
+ * "There is a problem": the form's own errors, then each field's first error as a link to the
+ * control to fix, in the order the fields appear. Renders nothing when all is well.
+ */
+export const ErrorSummary = forwardRef<HTMLDivElement, { id: string; formErrors: string[]; items: SummaryItem[] }>(
+  function ErrorSummary({ id, formErrors, items }, ref) {
+    const fieldErrors = items.flatMap(({ errors, target }) => (errors?.[0] ? [{ message: errors[0], target }] : []))
+    if (formErrors.length === 0 && fieldErrors.length === 0) return null
+    return (
+      <div className="error-summary" ref={ref} tabIndex={-1} aria-labelledby={`${id}-title`}>
+        <h3 id={`${id}-title`} className="error-summary__title">
+          There is a problem
+        </h3>
+        {formErrors.map((error) => (
+          <p key={error}>{error}</p>
+        ))}
+        {fieldErrors.length > 0 ? (
+          <ul className="error-summary__list">
+            {fieldErrors.map((error) => (
+              <li key={`${error.target}-${error.message}`}>
+                {error.target ? (
+                  <a href={`#${error.target}`} onClick={focusTarget}>
+                    {error.message}
+                  </a>
+                ) : (
+                  error.message
+                )}
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
+    )
+  },
+)

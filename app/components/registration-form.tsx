@@ -20,7 +20,7 @@ import {
   type RegistrationTicketType,
 } from '#app/modules/registrations/registration-form.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
-import { FieldError, currencySymbol, focusTarget, text, useHydrated, withoutHoneypot, withoutKey } from '#app/components/form-parts.tsx'
+import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem } from '#app/components/form-parts.tsx'
 
 export type RegistrationFormTicket = RegistrationTicketType & {
   name: string
@@ -104,7 +104,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
   const accessHintId = `${fields.accessNeeds.id}-hint`
 
   // In the order the fields appear; the link goes to the control to fix (the first of a group).
-  const summaryItems: Array<{ errors: string[] | undefined; target: string | null }> = [
+  const summaryItems: SummaryItem[] = [
     { errors: fields.submissionId.errors, target: null },
     { errors: fields.ticketTypeId.errors, target: ticketRadios[0]?.id ?? null },
     { errors: fields.chosenPrice.errors, target: fields.chosenPrice.id },
@@ -114,11 +114,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
     { errors: fields.accessNeeds.errors, target: fields.accessNeeds.id },
     { errors: fields.privacyConsent.errors, target: fields.privacyConsent.id },
   ]
-  const fieldErrors = summaryItems.flatMap(({ errors, target }) =>
-    errors?.[0] ? [{ message: errors[0], target }] : [],
-  )
   const formErrors = form.errors ?? []
-  const hasErrors = formErrors.length > 0 || fieldErrors.length > 0
 
   return (
     <Form
@@ -133,36 +129,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
         else focusSummaryPending.current = true
       }}
     >
-      {hasErrors ? (
-        <div
-          className="error-summary"
-          ref={summaryRef}
-          tabIndex={-1}
-          aria-labelledby="registration-error-summary-title"
-        >
-          <h3 id="registration-error-summary-title" className="error-summary__title">
-            There is a problem
-          </h3>
-          {formErrors.map((error) => (
-            <p key={error}>{error}</p>
-          ))}
-          {fieldErrors.length > 0 ? (
-            <ul className="error-summary__list">
-              {fieldErrors.map((error) => (
-                <li key={`${error.target}-${error.message}`}>
-                  {error.target ? (
-                    <a href={`#${error.target}`} onClick={focusTarget}>
-                      {error.message}
-                    </a>
-                  ) : (
-                    error.message
-                  )}
-                </li>
-              ))}
-            </ul>
-          ) : null}
-        </div>
-      ) : null}
+      <ErrorSummary ref={summaryRef} id="registration-error-summary" formErrors={formErrors} items={summaryItems} />
 
       <input {...withoutKey(getInputProps(fields.submissionId, { type: 'hidden' }))} />
 
