@@ -41,8 +41,14 @@ export const schema = z
     currency: currencySchema,
     /** A signed link that cancels the registration. */
     cancelUrl: httpUrl,
-    /** A short token shown at the door (as text; no QR code in the email). */
+    /** A short token shown at the door, which staff can also type in. */
     checkinCode: z.string().trim().min(1).max(64),
+    /**
+     * Whether a QR code of the signed check-in code is attached as check-in.png. It is attached,
+     * not shown inline, because our attachments cannot carry a content id and a remote image
+     * would tell a third party when the email is opened.
+     */
+    hasQrAttachment: z.boolean().default(false),
   })
   .superRefine(requireVenueOrOnline)
 export type RegistrationConfirmedProps = z.output<typeof schema>
@@ -71,7 +77,14 @@ export function Component(props: RegistrationConfirmedProps) {
           ['Check-in code', <Code key="code">{props.checkinCode}</Code>],
         ]}
       />
-      <Paragraph>Show or tell us your check-in code when you arrive. A calendar file is attached to this email.</Paragraph>
+      {props.hasQrAttachment ? (
+        <Paragraph>
+          When you arrive, show the attached QR code (check-in.png), or this code: {props.checkinCode}. A calendar file is
+          attached to this email too.
+        </Paragraph>
+      ) : (
+        <Paragraph>Show or tell us your check-in code when you arrive. A calendar file is attached to this email.</Paragraph>
+      )}
       {props.eventUrl ? (
         <Paragraph>
           Event details: <PlainLink href={props.eventUrl} />
@@ -103,6 +116,7 @@ export const previewProps: z.input<typeof schema> = {
   currency: 'GBP',
   cancelUrl: 'https://example.org/registrations/cancel?token=preview-token',
   checkinCode: 'K7P-4QX',
+  hasQrAttachment: true,
 }
 
 export default defineEmailTemplate({ schema, subject, Component, previewProps })

@@ -24,3 +24,20 @@ export function stopMonthlyGiftUrl(planId: string) {
 export function manageRegistrationUrl(registrationId: string) {
   return `${appUrl()}/registrations/${encodeURIComponent(registrationId)}?signature=${sign('registration', registrationId)}`
 }
+
+/**
+ * What the QR code in a confirmation email carries: the registration's check-in token and a
+ * signature, so a scanned code that was guessed or altered is refused rather than looked up.
+ * Tokens are base64url and so never contain the '.' that separates the two parts.
+ */
+export function signedCheckinCode(token: string) {
+  return `${token}.${sign('checkin', token)}`
+}
+
+/** The raw check-in token inside a signed code, or null if the code is not one we signed. */
+export function verifyCheckinCode(code: string): string | null {
+  const dot = code.lastIndexOf('.')
+  if (dot <= 0) return null
+  const token = code.slice(0, dot)
+  return verifySignature('checkin', token, code.slice(dot + 1)) ? token : null
+}

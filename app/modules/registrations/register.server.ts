@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sql, type Selectable } from 'kysely'
+import QRCode from 'qrcode'
 import type { EventsTable } from '#db/schema.ts'
 import { buildIcs } from '#app/modules/events/ics.ts'
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
@@ -7,7 +8,7 @@ import { getEmailOrganisation } from '#app/modules/organisation/organisation.ser
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { consumeRateLimit } from '#app/utils/rate-limit.server.ts'
-import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import { manageRegistrationUrl, signedCheckinCode } from '#app/utils/signed-links.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import { holdDeadline, RELEASE_HOLD_TASK, startTicketCheckout, type Hold } from './paid-tickets.server.ts'
 import type { RegistrationOutcome, RegistrationRequest } from './registration-request.ts'
@@ -284,6 +285,8 @@ export async function sendConfirmation(trx: Trx, registrationId: string, resend?
     url: common.eventUrl,
     organiserName: row.organiser_name,
   })
+  const attachments = [{ filename: `${row.slug}.ics`, contentType: 'text/calendar; charset=utf-8', contentBase64: Buffer.from(calendar).toString('base64') }]
+  if (row.checkin_token) attachments.push(await checkinQrAttachment(row.checkin_token))
   await enqueueEmail(trx, {
     template: 'registration-confirmed',
     to: row.email,
@@ -300,10 +303,20 @@ export async function sendConfirmation(trx: Trx, registrationId: string, resend?
       currency: row.currency,
       cancelUrl: manageRegistrationUrl(row.id),
       checkinCode: row.checkin_token,
+      hasQrAttachment: attachments.length > 1,
     },
     idempotencyKey: resend ? `registration-confirmed/${row.id}/${resend}` : `registration-confirmed/${row.id}`,
-    attachments: [{ filename: `${row.slug}.ics`, contentType: 'text/calendar; charset=utf-8', contentBase64: Buffer.from(calendar).toString('base64') }],
+    attachments,
   })
+}
+
+/** Options fixed here so a test can regenerate exactly the image that was sent. */
+export const CHECKIN_QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 2, width: 240 } as const
+
+/** The QR code staff scan at the door, as a PNG attachment rather than an inline or remote image. */
+export async function checkinQrAttachment(checkinToken: string) {
+  const png = await QRCode.toBuffer(signedCheckinCode(checkinToken), CHECKIN_QR_OPTIONS)
+  return { filename: 'check-in.png', contentType: 'image/png', contentBase64: png.toString('base64') }
 }
 
 async function sendWaitlisted(trx: Trx, registrationId: string, resend?: string) {

@@ -3,6 +3,7 @@ import type { EventStatus, RegistrationStatus } from '#db/schema.ts'
 import { saveCountsByEvent } from '#app/modules/events/saved-events.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { dateTimeFormat } from '#app/utils/intl-cache.ts'
+import { verifyCheckinCode } from '#app/utils/signed-links.server.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -242,7 +243,7 @@ export type CheckInResult =
 export async function checkIn(db: Database, eventId: string, by: CheckInBy, staffUserId: string): Promise<CheckInResult> {
   const registrationId = 'registrationId' in by ? by.registrationId : null
   if (registrationId !== null && !isUuid(registrationId)) return { kind: 'not-found' }
-  const token = 'token' in by ? by.token.trim() : ''
+  const token = 'token' in by ? rawCheckinToken(by.token) : ''
   if (registrationId === null && token === '') return { kind: 'not-found' }
 
   const checkedIn = await db.transaction().execute(async (trx) => {
@@ -283,6 +284,17 @@ export async function checkIn(db: Database, eventId: string, by: CheckInBy, staf
     return { kind: 'already-checked-in', registrationId: found.id, name: found.name, checkedInAt: found.checked_in_at }
   }
   return { kind: 'not-confirmed', registrationId: found.id }
+}
+
+/**
+ * The registration token in what staff scanned or typed: a signed code from the QR, or the short
+ * code printed beside it. A '.' marks a signed code, as raw tokens are base64url; one whose
+ * signature fails is refused outright rather than looked up as a raw token.
+ */
+function rawCheckinToken(input: string) {
+  const code = input.trim()
+  if (!code.includes('.')) return code
+  return verifyCheckinCode(code) ?? ''
 }
 
 /** The time of day in the event's zone, 24-hour, as a door volunteer reads it off a clock. */
