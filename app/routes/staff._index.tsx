@@ -1,7 +1,8 @@
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Link, useLoaderData } from '@remix-run/react'
+import { Form, Link, useLoaderData } from '@remix-run/react'
+import { DonationsChart } from '#app/components/donations-chart.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
-import { getCampaignTotals } from '#app/modules/staff/totals.server.ts'
+import { getCampaignTotals, getGiftsOverTime, parseGiftsRange, type GiftsRange, type GiftsSeries } from '#app/modules/staff/totals.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 
@@ -12,13 +13,22 @@ export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requireStaff(request, handle.staffRole)
-  return getCampaignTotals(getDb())
+  const db = getDb()
+  const totals = await getCampaignTotals(db)
+  // The totals above are all time; the range only chooses which gifts the chart shows. A range
+  // that is not valid is answered with the form and its error, not a failure.
+  const parsed = parseGiftsRange(new URL(request.url).searchParams)
+  if (!parsed.ok) {
+    return { ...totals, range: null as GiftsRange | null, fields: parsed.fields, rangeError: parsed.error as string | null, series: [] as GiftsSeries[] }
+  }
+  const series = await getGiftsOverTime(db, parsed.range)
+  return { ...totals, range: parsed.range as GiftsRange | null, fields: { from: parsed.range.from, to: parsed.range.to }, rangeError: null as string | null, series }
 }
 
 const STATUS_NAMES = { published: 'Published', draft: 'Draft', closed: 'Closed' } as const
 
 export default function CampaignTotals() {
-  const { appeals, organisation } = useLoaderData<typeof loader>()
+  const { appeals, organisation, range, fields, rangeError, series } = useLoaderData<typeof loader>()
   return (
     <div className="container page">
       <h1>Campaign totals</h1>
@@ -117,6 +127,57 @@ export default function CampaignTotals() {
           </tbody>
         </table>
       </div>
+
+      <section className="staff-gifts" aria-labelledby="staff-gifts-heading">
+        <h2 id="staff-gifts-heading">Confirmed gifts over time</h2>
+        <p>
+          Money received in the chosen dates (UTC), before refunds and disputes, per day, or per week when the range is longer
+          than 92 days. The tables above are all time.
+        </p>
+        <Form method="get" className="staff-filters" aria-label="Choose dates">
+          <div className="field">
+            <label htmlFor="gifts-from">From</label>
+            <input
+              id="gifts-from"
+              name="from"
+              type="date"
+              defaultValue={fields.from}
+              aria-invalid={rangeError ? true : undefined}
+              aria-describedby={rangeError ? 'gifts-range-error' : undefined}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="gifts-to">To</label>
+            <input
+              id="gifts-to"
+              name="to"
+              type="date"
+              defaultValue={fields.to}
+              aria-invalid={rangeError ? true : undefined}
+              aria-describedby={rangeError ? 'gifts-range-error' : undefined}
+            />
+          </div>
+          <div className="staff-filters__buttons">
+            <button type="submit" className="button">
+              Show gifts
+            </button>
+            <Link to="/staff" className="button button--secondary">
+              Last 30 days
+            </Link>
+          </div>
+        </Form>
+        {rangeError ? (
+          <p className="form-error" role="alert" id="gifts-range-error">
+            {rangeError}
+          </p>
+        ) : null}
+        {range && series.length === 0 ? <p>No gifts were confirmed in these dates.</p> : null}
+        {range
+          ? series.map((line) => (
+              <DonationsChart key={line.currency} id={`gifts-${line.currency.toLowerCase()}`} currency={line.currency} unit={range.unit} buckets={line.buckets} />
+            ))
+          : null}
+      </section>
     </div>
   )
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { z } from 'zod'
 import type { AppealStatus } from '#db/schema.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { progressPercent } from '#app/utils/money.ts'
@@ -134,4 +135,113 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
   }
   const organisation = [...byCurrency.values()].sort((a, b) => a.currency.localeCompare(b.currency))
   return { appeals, organisation }
+}
+
+export const DEFAULT_RANGE_DAYS = 30
+/** Longer ranges than this are shown per week rather than per day. */
+export const DAILY_LIMIT_DAYS = 92
+/** The longest range the page will sum, so one request cannot ask for decades of ledger. */
+export const MAX_RANGE_DAYS = 1_096
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+export type GiftsRange = { from: string; to: string; unit: 'day' | 'week' }
+export type GiftsBucket = { start: string; grossMinor: number }
+export type GiftsSeries = { currency: string; buckets: GiftsBucket[] }
+
+const isoDay = (date: Date) => date.toISOString().slice(0, 10)
+const dayStart = (day: string) => new Date(`${day}T00:00:00.000Z`)
+
+const calendarDate = z
+  .string()
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'Dates must be written as YYYY-MM-DD.')
+  .refine((value) => {
+    const date = dayStart(value)
+    return !Number.isNaN(date.getTime()) && isoDay(date) === value
+  }, 'That date does not exist.')
+
+const rangeSchema = z
+  .object({ from: calendarDate.optional(), to: calendarDate.optional() })
+  .transform((value, context) => {
+    const to = value.to ?? (value.from ? isoDay(new Date(Math.max(Date.now(), dayStart(value.from).getTime()))) : isoDay(new Date()))
+    const from = value.from ?? isoDay(new Date(dayStart(to).getTime() - (DEFAULT_RANGE_DAYS - 1) * DAY_MS))
+    const days = Math.round((dayStart(to).getTime() - dayStart(from).getTime()) / DAY_MS) + 1
+    if (days < 1) {
+      context.addIssue({ code: z.ZodIssueCode.custom, message: 'The start date must be on or before the end date.' })
+      return z.NEVER
+    }
+    if (days > MAX_RANGE_DAYS) {
+      context.addIssue({ code: z.ZodIssueCode.custom, message: `Choose a range of at most ${MAX_RANGE_DAYS} days.` })
+      return z.NEVER
+    }
+    return { from, to, unit: days > DAILY_LIMIT_DAYS ? 'week' : 'day' } satisfies GiftsRange
+  })
+
+/**
+ * The `from` and `to` of the totals page's form (YYYY-MM-DD, both days included, UTC). Missing
+ * values default to the last thirty days; an empty field counts as missing.
+ */
+export function parseGiftsRange(
+  params: URLSearchParams,
+): { ok: true; range: GiftsRange } | { ok: false; error: string; fields: { from: string; to: string } } {
+  const raw = { from: params.get('from') ?? '', to: params.get('to') ?? '' }
+  const parsed = rangeSchema.safeParse({ from: raw.from.trim() || undefined, to: raw.to.trim() || undefined })
+  if (parsed.success) return { ok: true, range: parsed.data }
+  return { ok: false, error: parsed.error.issues[0]?.message ?? 'That range is not valid.', fields: raw }
+}
+
+/** The first day of every bucket in the range, in order: each day, or each Monday-started week (UTC). */
+export function bucketStarts(range: GiftsRange): string[] {
+  let cursor = dayStart(range.from)
+  if (range.unit === 'week') cursor = new Date(cursor.getTime() - ((cursor.getUTCDay() + 6) % 7) * DAY_MS)
+  const end = dayStart(range.to).getTime()
+  const step = range.unit === 'week' ? 7 * DAY_MS : DAY_MS
+  const starts: string[] = []
+  for (let time = cursor.getTime(); time <= end; time += step) starts.push(isoDay(new Date(time)))
+  return starts
+}
+
+/**
+ * Confirmed gross per day (or week) and currency over a range, summed from the ledger's charges.
+ * The ledger is read appeal by appeal so each read is a range scan of the (appeal_id, occurred_at)
+ * index; buckets without gifts are filled in as zeros. Amounts in different currencies stay apart.
+ */
+export async function getGiftsOverTime(db: Database, range: GiftsRange): Promise<GiftsSeries[]> {
+  const fromTime = dayStart(range.from)
+  const toTime = new Date(dayStart(range.to).getTime() + DAY_MS)
+  const rows = await db
+    .selectFrom('appeals as a')
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('ledger_entries as l')
+          .select([
+            'l.currency',
+            sql<string>`to_char(date_trunc(${range.unit}, l.occurred_at at time zone 'UTC'), 'YYYY-MM-DD')`.as('bucket'),
+            sql<number>`sum(l.amount_minor)::bigint`.as('gross'),
+          ])
+          .whereRef('l.appeal_id', '=', 'a.id')
+          .where('l.occurred_at', '>=', fromTime)
+          .where('l.occurred_at', '<', toTime)
+          .where('l.kind', '=', 'charge')
+          // Grouped inside the lateral subquery so it stays one index range scan per appeal.
+          .groupBy(['l.currency', sql`2`])
+          .as('l'),
+      (join) => join.onTrue(),
+    )
+    .select(['l.currency', 'l.bucket', 'l.gross'])
+    .execute()
+
+  const starts = bucketStarts(range)
+  const byCurrency = new Map<string, Map<string, number>>()
+  for (const row of rows) {
+    const currency = row.currency.trim()
+    const sums = byCurrency.get(currency) ?? new Map<string, number>()
+    sums.set(row.bucket, (sums.get(row.bucket) ?? 0) + Number(row.gross))
+    byCurrency.set(currency, sums)
+  }
+  return [...byCurrency.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, sums]) => ({ currency, buckets: starts.map((start) => ({ start, grossMinor: sums.get(start) ?? 0 })) }))
 }
