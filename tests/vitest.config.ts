@@ -12,6 +12,8 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: each worker runs its own database (PGlite in-process, or a PostgreSQL database).
     maxWorkers: 2,
+    // Memory tests measure live objects, after a collection, not garbage waiting for one.
+    execArgv: ['--expose-gc'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: { NODE_ENV: 'test', LOG_LEVEL: 'silent' },
