@@ -23,7 +23,8 @@ export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: strin
     event.preventDefault()
     const formData = new FormData(event.currentTarget)
     formData.set('_fetcher', '1')
-    fetcher.submit(formData, { method: 'post', action: SAVE_EVENT_ACTION })
+    // A second press, or leaving the page, abandons the request in flight: nothing to report.
+    void Promise.resolve(fetcher.submit(formData, { method: 'post', action: SAVE_EVENT_ACTION })).catch(() => {})
   }
 
   return (

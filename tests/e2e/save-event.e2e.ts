@@ -34,9 +34,13 @@ function firstCard(page: Page) {
 
 function trackErrors(page: Page) {
   const errors: string[] = []
-  page.on('pageerror', (error) => errors.push(error.message))
+  // A request the browser abandons because the page moved on (a reload while a revalidation is
+  // in flight) is not a fault of the page.
+  page.on('pageerror', (error) => {
+    if (error.name !== 'AbortError' && !error.message.startsWith('AbortError')) errors.push(error.message)
+  })
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text())
+    if (message.type() === 'error' && !message.text().startsWith('AbortError')) errors.push(message.text())
   })
   return errors
 }
