@@ -1,9 +1,13 @@
-import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Link, useLoaderData } from '@remix-run/react'
+import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { z } from 'zod'
+import { cancelEvent } from '#app/modules/registrations/cancel-event.server.ts'
 import { getEventRegistrations, getStaffEvent, type StaffRegistration } from '#app/modules/staff/events.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -50,6 +54,27 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     held: registrations.held.map(present),
     ended: registrations.ended.map(present),
   }
+}
+
+const cancelSchema = z.object({
+  intent: z.literal('cancel-event'),
+  confirm: z.literal('yes', { errorMap: () => ({ message: 'Tick the box to confirm that the event is cancelled' }) }),
+  message: z.string().trim().max(2000, 'Keep the message to 2,000 characters').optional(),
+})
+
+/** Cancelling the event: everyone registered is told, paid places are refunded (cancel-event.server.ts). */
+export async function action({ request, params }: ActionFunctionArgs) {
+  assertSameOrigin(request)
+  const staff = await requireStaff(request, handle.staffRole)
+  const event = await getStaffEvent(getDb(), params.id)
+  if (!event) throw new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
+  const parsed = cancelSchema.safeParse(Object.fromEntries(await request.formData()))
+  if (!parsed.success) return data({ error: parsed.error.issues[0]?.message ?? 'Check the form', done: null }, { status: 400 })
+  const result = await cancelEvent(getDb(), event.id, { message: parsed.data.message || null, staffUserId: staff.id })
+  if (result.outcome === 'cancelled') {
+    return { error: null, done: `The event is cancelled. ${result.told} registrations were told; ${result.refunded} paid places are being refunded.` }
+  }
+  return { error: null, done: 'The event was already cancelled.' }
 }
 
 const ENDED_NAMES: Record<string, string> = { cancelled: 'Cancelled', expired: 'Offer or hold lapsed', refunded: 'Refunded' }
@@ -181,7 +206,45 @@ export default function StaffEventRegistrations() {
           last: `${ENDED_NAMES[registration.status] ?? registration.status}${registration.cancelledAt ? `, ${registration.cancelledAt}` : ''}`,
         }))}
       />
+      <CancelEvent status={event.status} />
     </div>
+  )
+}
+
+function CancelEvent({ status }: { status: string }) {
+  const result = useActionData<typeof action>()
+  if (result?.done) {
+    return (
+      <p className="lead" role="status">
+        {result.done}
+      </p>
+    )
+  }
+  if (status === 'cancelled') return <p role="status">This event has been cancelled.</p>
+  return (
+    <section aria-labelledby="cancel-event-title" className="section">
+      <h2 id="cancel-event-title">Cancel this event</h2>
+      <p>Everyone registered or waiting is emailed once, and paid places are refunded in full. This cannot be undone.</p>
+      <Form method="post">
+        <input type="hidden" name="intent" value="cancel-event" />
+        <div className="field">
+          <label htmlFor="cancel-message">A message for the people registered (optional)</label>
+          <textarea id="cancel-message" name="message" rows={3} maxLength={2000} />
+        </div>
+        <div className="choice choice--checkbox">
+          <input id="cancel-confirm" type="checkbox" name="confirm" value="yes" aria-describedby={result?.error ? 'cancel-error' : undefined} />
+          <label htmlFor="cancel-confirm">Yes, this event is cancelled</label>
+        </div>
+        {result?.error ? (
+          <p id="cancel-error" className="field-error" role="alert">
+            {result.error}
+          </p>
+        ) : null}
+        <button type="submit" className="button">
+          Cancel the event and tell everyone
+        </button>
+      </Form>
+    </section>
   )
 }
 

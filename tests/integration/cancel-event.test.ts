@@ -32,3 +32,32 @@ test('cancelling an event tells everyone registered once, refunds paid places, a
 
   expect(await register(registrationRequest(event))).toEqual({ kind: 'closed', reason: 'cancelled' })
 })
+
+test('staff cancel an event from its registrations page; a cross-site post or a missing confirmation changes nothing', async () => {
+  const { action } = await import('#app/routes/staff.events.$id.tsx')
+  const { createStaff, sessionCookieFor, postRequest, settle } = await import('./staff-fixtures.ts')
+  const event = await createEvent({ capacity: 3 })
+  const person = registrationRequest(event)
+  await register(person)
+  const staff = await createStaff('staff')
+  const cookie = await sessionCookieFor(staff.id)
+  const path = `/staff/events/${event.eventId}`
+  const status = async () => (await db.selectFrom('events').select('status').where('id', '=', event.eventId).executeTakeFirstOrThrow()).status
+
+  const crossSite = await settle(() =>
+    action({ request: postRequest(path, { intent: 'cancel-event', confirm: 'yes' }, { cookie, headers: { Origin: 'https://evil.example' } }), params: { id: event.eventId }, context: {} }),
+  )
+  expect(crossSite.status).toBe(403)
+  const unconfirmed = await settle(() => action({ request: postRequest(path, { intent: 'cancel-event' }, { cookie }), params: { id: event.eventId }, context: {} }))
+  expect(unconfirmed.status).toBe(400)
+  expect(await status()).toBe('published')
+
+  const done = await settle(() =>
+    action({ request: postRequest(path, { intent: 'cancel-event', confirm: 'yes', message: 'Sorry: the speaker is ill.' }, { cookie }), params: { id: event.eventId }, context: {} }),
+  )
+  expect(done.status).toBe(200)
+  expect(await status()).toBe('cancelled')
+  const audit = await db.selectFrom('audit_log').select(['action', 'staff_user_id']).where('subject_id', '=', event.eventId).execute()
+  expect(audit).toEqual([{ action: 'event.cancel', staff_user_id: staff.id }])
+  expect((await db.selectFrom('email_outbox').select('template').where('to_address', '=', person.email).execute()).map((row) => row.template)).toContain('event-cancelled')
+})
