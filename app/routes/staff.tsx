@@ -43,6 +43,9 @@ export default function StaffLayout() {
                   <li>
                     <NavLink to="/staff/events">Events</NavLink>
                   </li>
+                  <li>
+                    <NavLink to="/staff/emails">Failed emails</NavLink>
+                  </li>
                 </>
               ) : null}
             </ul>

@@ -219,7 +219,7 @@ export async function retryEmail(db: Database, outboxId: string): Promise<boolea
 export function listFailedEmails(db: Database, limit = 100) {
   return db
     .selectFrom('email_outbox')
-    .select(['id', 'template', 'status', 'attempts', 'last_error', 'created_at', 'updated_at'])
+    .select(['id', 'template', 'to_address', 'status', 'attempts', 'last_error', 'created_at', 'updated_at'])
     .where('status', '=', 'failed')
     .orderBy('updated_at', 'desc')
     .limit(limit)
