@@ -9,7 +9,7 @@ import {
 } from '@conform-to/react'
 import { parseWithZod } from '@conform-to/zod'
 import { Form, useNavigation } from '@remix-run/react'
-import { useEffect, useMemo, useRef, type ReactNode } from 'react'
+import { useMemo, type ReactNode } from 'react'
 import { coverFeeMinor, DEFAULT_FEE_FORMULA, feeFormulaFor } from '#app/modules/donations/amounts.ts'
 import {
   characterCount,
@@ -22,7 +22,7 @@ import {
 } from '#app/modules/donations/donation-form.ts'
 import { giftAidBonusMinor, giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
 import { formatMoney, formatMoneyShort, minorUnitExponent } from '#app/utils/money.ts'
-import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem } from '#app/components/form-parts.tsx'
+import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem, useErrorSummaryFocus } from '#app/components/form-parts.tsx'
 
 type DonationFormProps = {
   currency: string
@@ -68,19 +68,7 @@ export function DonationForm({
   const navigation = useNavigation()
   const submitting = navigation.state !== 'idle' && navigation.formMethod?.toUpperCase() === 'POST'
 
-  // After a failed submit the summary takes focus, once it has rendered: conform applies a
-  // server reply a render later than the reply arrives.
-  const summaryRef = useRef<HTMLDivElement>(null)
-  const focusSummaryPending = useRef(false)
-  useEffect(() => {
-    if (lastResult?.status === 'error') focusSummaryPending.current = true
-  }, [lastResult])
-  useEffect(() => {
-    if (focusSummaryPending.current && summaryRef.current) {
-      focusSummaryPending.current = false
-      summaryRef.current.focus()
-    }
-  })
+  const { summaryRef, afterSubmit } = useErrorSummaryFocus(lastResult)
 
   // Everything below is derived from the live form value (the server's defaults before hydration).
   const frequency = text(fields.frequency.value) === 'monthly' ? 'monthly' : 'one_off'
@@ -126,10 +114,7 @@ export function DonationForm({
       className="donation-form"
       onSubmit={(event) => {
         form.onSubmit(event)
-        // conform cancels the submit when the browser-side check fails.
-        if (!event.defaultPrevented) return
-        if (summaryRef.current) summaryRef.current.focus()
-        else focusSummaryPending.current = true
+        afterSubmit(event)
       }}
     >
       <ErrorSummary ref={summaryRef} id="donation-error-summary" formErrors={formErrors} items={summaryItems} />

@@ -1,5 +1,5 @@
 import { type FieldMetadata } from '@conform-to/react'
-import { forwardRef, useSyncExternalStore, type MouseEvent } from 'react'
+import { forwardRef, useEffect, useRef, useSyncExternalStore, type MouseEvent } from 'react'
 
 /** Pieces both public forms (donation and registration) are built from. */
 
@@ -93,3 +93,30 @@ export const ErrorSummary = forwardRef<HTMLDivElement, { id: string; formErrors:
     )
   },
 )
+
+/**
+ * After a failed submit the error summary takes focus, once it has rendered: conform applies a
+ * server reply a render later than the reply arrives, and a browser-side failure may render the
+ * summary only on the next render. Pass `summaryRef` to ErrorSummary and call `afterSubmit` from
+ * the form's onSubmit, after conform's own handler.
+ */
+export function useErrorSummaryFocus(lastResult: { status?: string } | null | undefined) {
+  const summaryRef = useRef<HTMLDivElement>(null)
+  const focusPending = useRef(false)
+  useEffect(() => {
+    if (lastResult?.status === 'error') focusPending.current = true
+  }, [lastResult])
+  useEffect(() => {
+    if (focusPending.current && summaryRef.current) {
+      focusPending.current = false
+      summaryRef.current.focus()
+    }
+  })
+  function afterSubmit(event: { defaultPrevented: boolean }) {
+    // conform cancels the submit when the browser-side check fails.
+    if (!event.defaultPrevented) return
+    if (summaryRef.current) summaryRef.current.focus()
+    else focusPending.current = true
+  }
+  return { summaryRef, afterSubmit }
+}

@@ -9,7 +9,7 @@ import {
 } from '@conform-to/react'
 import { parseWithZod } from '@conform-to/zod'
 import { Form, useNavigation } from '@remix-run/react'
-import { useEffect, useMemo, useRef } from 'react'
+import { useMemo } from 'react'
 import {
   ACCESS_NEEDS_HINT,
   ACCESS_NEEDS_MAX_CHARACTERS,
@@ -20,7 +20,7 @@ import {
   type RegistrationTicketType,
 } from '#app/modules/registrations/registration-form.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
-import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem } from '#app/components/form-parts.tsx'
+import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem, useErrorSummaryFocus } from '#app/components/form-parts.tsx'
 
 export type RegistrationFormTicket = RegistrationTicketType & {
   name: string
@@ -64,19 +64,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
   const navigation = useNavigation()
   const submitting = navigation.state !== 'idle' && navigation.formMethod?.toUpperCase() === 'POST'
 
-  // After a failed submit the summary takes focus, once it has rendered: conform applies a
-  // server reply a render later than the reply arrives.
-  const summaryRef = useRef<HTMLDivElement>(null)
-  const focusSummaryPending = useRef(false)
-  useEffect(() => {
-    if (lastResult?.status === 'error') focusSummaryPending.current = true
-  }, [lastResult])
-  useEffect(() => {
-    if (focusSummaryPending.current && summaryRef.current) {
-      focusSummaryPending.current = false
-      summaryRef.current.focus()
-    }
-  })
+  const { summaryRef, afterSubmit } = useErrorSummaryFocus(lastResult)
 
   const chosenId = text(fields.ticketTypeId.value)
   const chosen = ticketTypes.find((ticket) => ticket.id === chosenId)
@@ -123,10 +111,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
       className="registration-form"
       onSubmit={(event) => {
         form.onSubmit(event)
-        // conform cancels the submit when the browser-side check fails.
-        if (!event.defaultPrevented) return
-        if (summaryRef.current) summaryRef.current.focus()
-        else focusSummaryPending.current = true
+        afterSubmit(event)
       }}
     >
       <ErrorSummary ref={summaryRef} id="registration-error-summary" formErrors={formErrors} items={summaryItems} />

@@ -66,12 +66,7 @@ export default function CampaignTotals() {
                   {appeal.status === 'published' ? <Link to={`/appeals/${appeal.slug}`}>{appeal.title}</Link> : appeal.title}
                   <span className="staff-totals__status"> {STATUS_NAMES[appeal.status]}, {appeal.currency}</span>
                 </th>
-                <td className="numeric">{formatMoney(appeal.grossMinor, appeal.currency)}</td>
-                <td className="numeric">{formatMoney(appeal.refundedMinor, appeal.currency)}</td>
-                <td className="numeric">{formatMoney(appeal.disputedMinor, appeal.currency)}</td>
-                <td className="numeric">
-                  <strong>{formatMoney(appeal.netMinor, appeal.currency)}</strong>
-                </td>
+                <MoneyCells totals={appeal} />
                 <td className="numeric">{appeal.donationCount}</td>
                 <td className="numeric">{appeal.donorCount}</td>
                 <td className="numeric">
@@ -112,12 +107,7 @@ export default function CampaignTotals() {
               <tr key={totals.currency}>
                 <th scope="row">{totals.currency}</th>
                 <td className="numeric">{totals.appealCount}</td>
-                <td className="numeric">{formatMoney(totals.grossMinor, totals.currency)}</td>
-                <td className="numeric">{formatMoney(totals.refundedMinor, totals.currency)}</td>
-                <td className="numeric">{formatMoney(totals.disputedMinor, totals.currency)}</td>
-                <td className="numeric">
-                  <strong>{formatMoney(totals.netMinor, totals.currency)}</strong>
-                </td>
+                <MoneyCells totals={totals} />
                 <td className="numeric">{totals.donationCount}</td>
                 <td className="numeric">{totals.donorCount}</td>
                 <td className="numeric">{totals.activeMonthlyCount}</td>
@@ -179,5 +169,19 @@ export default function CampaignTotals() {
           : null}
       </section>
     </div>
+  )
+}
+
+/** Gross, refunded, disputed and net: the same four cells in both totals tables. */
+function MoneyCells({ totals }: { totals: { grossMinor: number; refundedMinor: number; disputedMinor: number; netMinor: number; currency: string } }) {
+  return (
+    <>
+      <td className="numeric">{formatMoney(totals.grossMinor, totals.currency)}</td>
+      <td className="numeric">{formatMoney(totals.refundedMinor, totals.currency)}</td>
+      <td className="numeric">{formatMoney(totals.disputedMinor, totals.currency)}</td>
+      <td className="numeric">
+        <strong>{formatMoney(totals.netMinor, totals.currency)}</strong>
+      </td>
+    </>
   )
 }
