@@ -249,3 +249,10 @@ describe('toDonationRequest', () => {
     expect(request.showMessage).toBe(false)
   })
 })
+
+test('control characters (a NUL above all, which the database cannot store) are refused with a message', () => {
+  expect(errorsOf(parse({ name: 'Mar\u0000yam' })).name).toEqual(['Remove the unusual characters from this field'])
+  expect(errorsOf(parse({ message: 'Stay\u0007 strong' })).message).toEqual(['Remove the unusual characters from this field'])
+  // Line breaks in a message are ordinary text.
+  expect(valueOf(parse({ message: 'Stay strong.\r\nWe are with you.' })).message).toBe('Stay strong.\r\nWe are with you.')
+})

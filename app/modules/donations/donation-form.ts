@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
+import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { donationLimits } from './amounts.ts'
 import type { DonationRequest } from './checkout-request.ts'
 
@@ -49,7 +50,6 @@ function amountFormatHint(currency: string): string {
 
 const checkbox = () => z.boolean().default(false)
 
-const requiredText = (message: string) => z.string({ required_error: message }).trim().min(1, message)
 
 export function createDonationFormSchema({ currency, giftAidAvailable }: DonationFormOptions) {
   const { minMinor, maxMinor } = donationLimits(currency)
@@ -73,9 +73,8 @@ export function createDonationFormSchema({ currency, giftAidAvailable }: Donatio
         .max(EMAIL_MAX, `Your email address must be ${EMAIL_MAX} characters or fewer`)
         .email('Enter your email address in the right format, like name@example.com'),
     ),
-    message: z
-      .string()
-      .trim()
+    message: plainText()
+      .transform((text) => text.trim())
       .refine(
         (text) => characterCount(text) <= MESSAGE_MAX_CHARACTERS,
         (text) => ({
@@ -116,7 +115,7 @@ export function createDonationFormSchema({ currency, giftAidAvailable }: Donatio
       return { amount, customAmount, amountMinor }
     })
 
-  const optionalText = z.string().trim().optional()
+  const optionalText = plainText().transform((text) => text.trim()).optional()
   const giftAid = z
     .object({
       giftAid: checkbox(),

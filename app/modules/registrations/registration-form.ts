@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { TicketKind } from '#db/schema.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
+import { plainText, requiredText } from '#app/utils/text-input.ts'
 import type { RegistrationRequest } from './registration-request.ts'
 
 /**
@@ -57,7 +58,6 @@ function amountFormatHint(currency: string): string {
   return `Enter the amount as a number, like 10 or 10.${'5'.padEnd(exponent, '0')}`
 }
 
-const requiredText = (message: string) => z.string({ required_error: message }).trim().min(1, message)
 
 export function createRegistrationFormSchema({ ticketTypes, maxPerOrder }: RegistrationFormOptions) {
   const tooMany = quantityMessage(maxPerOrder)
@@ -78,9 +78,8 @@ export function createRegistrationFormSchema({ ticketTypes, maxPerOrder }: Regis
         .max(EMAIL_MAX, `Your email address must be ${EMAIL_MAX} characters or fewer`)
         .email('Enter your email address in the right format, like name@example.com'),
     ),
-    accessNeeds: z
-      .string()
-      .trim()
+    accessNeeds: plainText()
+      .transform((text) => text.trim())
       .refine(
         (text) => characterCount(text) <= ACCESS_NEEDS_MAX_CHARACTERS,
         (text) => ({
