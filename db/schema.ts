@@ -144,6 +144,7 @@ export interface AppealTotalsTable {
   donation_count: ColumnType<number, never, never>
   donor_count: ColumnType<number, never, never>
   updated_at: ColumnType<Date, never, never>
+  gift_aid_eligible_minor: ColumnType<number, never, never>
 }
 
 export interface AppealTotalShardsTable {
@@ -155,6 +156,38 @@ export interface AppealTotalShardsTable {
   donation_count: Generated<number>
   donor_count: Generated<number>
   updated_at: UpdatedAt
+  gift_aid_eligible_minor: Generated<number>
+}
+
+/** One row per currency and supporter who has given in it: the organisation's unique donors. */
+export interface OrganisationDonorsTable {
+  currency: string
+  supporter_id: string
+  created_at: CreatedAt
+}
+
+export interface OrganisationDonorShardsTable {
+  currency: string
+  shard: number
+  donor_count: Generated<number>
+}
+
+/** Confirmed gross per appeal and UTC day (a `date`, read back as YYYY-MM-DD text or Date). */
+export interface AppealDailyGiftShardsTable {
+  appeal_id: string
+  day: ColumnType<Date, string, string>
+  shard: number
+  currency: string
+  gross_minor: Generated<number>
+  donation_count: Generated<number>
+}
+
+/** Active monthly gifts per appeal, kept by a trigger on recurring_plans (migration 0008). */
+export interface AppealPlanShardsTable {
+  appeal_id: string
+  shard: number
+  active_count: Generated<number>
+  monthly_minor: Generated<number>
 }
 
 export interface AppealUpdatesTable {
@@ -322,6 +355,19 @@ export interface SaversTable {
   alerts_reminder: Generated<boolean>
   alerts_few_places: Generated<boolean>
   created_at: CreatedAt
+  /** Set when this saver was joined into another (a second device): read that one instead. */
+  merged_into_id: string | null
+}
+
+/** A one-time link to keep saved events on another device (only the token's hash is kept). */
+export interface SaverLinksTable {
+  token_hash: string
+  saver_id: string
+  email: string
+  alerts_reminder: Generated<boolean>
+  alerts_few_places: Generated<boolean>
+  expires_at: Timestamp
+  created_at: CreatedAt
 }
 
 export interface SavedEventsTable {
@@ -390,6 +436,10 @@ export interface AppealDonorsTable {
 
 export interface DB {
   appeal_donors: AppealDonorsTable
+  organisation_donors: OrganisationDonorsTable
+  organisation_donor_shards: OrganisationDonorShardsTable
+  appeal_daily_gift_shards: AppealDailyGiftShardsTable
+  appeal_plan_shards: AppealPlanShardsTable
   deferred_stripe_events: DeferredStripeEventsTable
   organisation: OrganisationTable
   testimonials: TestimonialsTable
@@ -413,6 +463,7 @@ export interface DB {
   registrations: RegistrationsTable
   savers: SaversTable
   saved_events: SavedEventsTable
+  saver_links: SaverLinksTable
   webhook_events: WebhookEventsTable
   email_outbox: EmailOutboxTable
   dev_mailbox: DevMailboxTable

@@ -17,12 +17,20 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const totals = await getCampaignTotals(db)
   // The totals above are all time; the range only chooses which gifts the chart shows. A range
   // that is not valid is answered with the form and its error, not a failure.
-  const parsed = parseGiftsRange(new URL(request.url).searchParams)
-  if (!parsed.ok) {
-    return { ...totals, range: null as GiftsRange | null, fields: parsed.fields, rangeError: parsed.error as string | null, series: [] as GiftsSeries[] }
+  const params = new URL(request.url).searchParams
+  const parsed = parseGiftsRange(params)
+  // Only an appeal from the list may be chosen; anything else is answered with the form's error.
+  const appealParam = params.get('appeal')?.trim() ?? ''
+  const chartAppeal = totals.appeals.find((appeal) => appeal.appealId === appealParam)
+  const appealError = appealParam && !chartAppeal ? 'Choose an appeal from the list, or all appeals.' : null
+  if (!parsed.ok || appealError) {
+    const fields = parsed.ok ? { from: parsed.range.from, to: parsed.range.to } : parsed.fields
+    const rangeError = parsed.ok ? appealError : parsed.error
+    return { ...totals, range: null as GiftsRange | null, fields: { ...fields, appeal: '' }, rangeError: rangeError as string | null, series: [] as GiftsSeries[] }
   }
-  const series = await getGiftsOverTime(db, parsed.range)
-  return { ...totals, range: parsed.range as GiftsRange | null, fields: { from: parsed.range.from, to: parsed.range.to }, rangeError: null as string | null, series }
+  const series = await getGiftsOverTime(db, parsed.range, chartAppeal?.appealId)
+  const fields = { from: parsed.range.from, to: parsed.range.to, appeal: chartAppeal?.appealId ?? '' }
+  return { ...totals, range: parsed.range as GiftsRange | null, fields, rangeError: null as string | null, series }
 }
 
 const STATUS_NAMES = { published: 'Published', draft: 'Draft', closed: 'Closed' } as const
@@ -34,7 +42,8 @@ export default function CampaignTotals() {
       <h1>Campaign totals</h1>
       <p>
         Confirmed gifts only. Net is what we keep: gross less refunds and money held in open or lost disputes. Each appeal is
-        shown in its own currency.
+        shown in its own currency. Gift Aid eligible is the net of gifts with a Gift Aid declaration; claiming it would add
+        25%.
       </p>
 
       <div className="table-scroll">
@@ -52,12 +61,14 @@ export default function CampaignTotals() {
               <th scope="col" className="numeric">Goal</th>
               <th scope="col" className="numeric">Active monthly gifts</th>
               <th scope="col" className="numeric">Monthly income</th>
+              <th scope="col" className="numeric">Gift Aid eligible</th>
+              <th scope="col" className="numeric">Gift Aid would add</th>
             </tr>
           </thead>
           <tbody>
             {appeals.length === 0 ? (
               <tr>
-                <td colSpan={10}>There are no appeals yet.</td>
+                <td colSpan={12}>There are no appeals yet.</td>
               </tr>
             ) : null}
             {appeals.map((appeal) => (
@@ -74,6 +85,7 @@ export default function CampaignTotals() {
                 </td>
                 <td className="numeric">{appeal.activeMonthlyCount}</td>
                 <td className="numeric">{formatMoney(appeal.monthlyIncomeMinor, appeal.currency)}</td>
+                <GiftAidCells totals={appeal} />
               </tr>
             ))}
           </tbody>
@@ -95,12 +107,14 @@ export default function CampaignTotals() {
               <th scope="col" className="numeric">Donors</th>
               <th scope="col" className="numeric">Active monthly gifts</th>
               <th scope="col" className="numeric">Monthly income</th>
+              <th scope="col" className="numeric">Gift Aid eligible</th>
+              <th scope="col" className="numeric">Gift Aid would add</th>
             </tr>
           </thead>
           <tbody>
             {organisation.length === 0 ? (
               <tr>
-                <td colSpan={10}>No money has been raised yet.</td>
+                <td colSpan={12}>No money has been raised yet.</td>
               </tr>
             ) : null}
             {organisation.map((totals) => (
@@ -112,6 +126,7 @@ export default function CampaignTotals() {
                 <td className="numeric">{totals.donorCount}</td>
                 <td className="numeric">{totals.activeMonthlyCount}</td>
                 <td className="numeric">{formatMoney(totals.monthlyIncomeMinor, totals.currency)}</td>
+                <GiftAidCells totals={totals} />
               </tr>
             ))}
           </tbody>
@@ -147,6 +162,17 @@ export default function CampaignTotals() {
               aria-describedby={rangeError ? 'gifts-range-error' : undefined}
             />
           </div>
+          <div className="field">
+            <label htmlFor="gifts-appeal">Appeal</label>
+            <select id="gifts-appeal" name="appeal" defaultValue={fields.appeal}>
+              <option value="">All appeals</option>
+              {appeals.map((appeal) => (
+                <option key={appeal.appealId} value={appeal.appealId}>
+                  {appeal.title}
+                </option>
+              ))}
+            </select>
+          </div>
           <div className="staff-filters__buttons">
             <button type="submit" className="button">
               Show gifts
@@ -169,6 +195,24 @@ export default function CampaignTotals() {
           : null}
       </section>
     </div>
+  )
+}
+
+/** Gift Aid exists only for pounds given by UK taxpayers, so other currencies show a dash. */
+function GiftAidCells({ totals }: { totals: { giftAidEligibleMinor: number; giftAidClaimableMinor: number; currency: string } }) {
+  if (totals.currency !== 'GBP') {
+    return (
+      <>
+        <td className="numeric">—</td>
+        <td className="numeric">—</td>
+      </>
+    )
+  }
+  return (
+    <>
+      <td className="numeric">{formatMoney(totals.giftAidEligibleMinor, totals.currency)}</td>
+      <td className="numeric">{formatMoney(totals.giftAidClaimableMinor, totals.currency)}</td>
+    </>
   )
 }
 

@@ -6,6 +6,8 @@ import * as deferredStripeEvents from './0004-deferred-stripe-events.ts'
 import * as registrationSubmissions from './0005-registration-submissions.ts'
 import * as appealDonors from './0006-appeal-donors.ts'
 import * as appealTotalShards from './0007-appeal-total-shards.ts'
+import * as keptUpCampaignTotals from './0008-kept-up-campaign-totals.ts'
+import * as saverLinks from './0010-saver-links.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '0005-registration-submissions': registrationSubmissions,
   '0006-appeal-donors': appealDonors,
   '0007-appeal-total-shards': appealTotalShards,
+  '0008-kept-up-campaign-totals': keptUpCampaignTotals,
+  '0010-saver-links': saverLinks,
 }

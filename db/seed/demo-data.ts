@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { DB } from '../schema.ts'
 import { seedDemoStaff } from './demo-staff.ts'
+import { rebuildKeptUpTotals } from './kept-up-totals.ts'
 import { organisationPage } from './organisation-page.ts'
 
 /**
@@ -220,16 +221,7 @@ export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ 
         .execute()
     }
 
-    await sql`
-      insert into appeal_donors (appeal_id, supporter_id, first_donation_id)
-      select distinct on (appeal_id, supporter_id) appeal_id, supporter_id, id
-      from donations where status = 'confirmed' order by appeal_id, supporter_id, confirmed_at`.execute(trx)
-
-    // Totals are derived from the ledger here, into the first of each appeal's total rows.
-    await sql`
-      insert into appeal_total_shards (appeal_id, shard, confirmed_gross_minor, donation_count, donor_count)
-      select d.appeal_id, 0, sum(d.amount_minor)::bigint, count(*)::bigint, count(distinct d.supporter_id)::bigint
-      from donations d where d.status = 'confirmed' group by d.appeal_id`.execute(trx)
+    await rebuildKeptUpTotals(trx)
 
     await seedDemoEvents(trx, now)
     await seedDemoStaff(trx)

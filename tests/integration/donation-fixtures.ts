@@ -45,6 +45,7 @@ export async function createPendingDonation(options: {
   currency?: string
   email?: string
   frequency?: 'one_off' | 'monthly'
+  giftAid?: boolean
 }) {
   const db = getDb()
   const email = options.email ?? `donor-${randomUUID().slice(0, 8)}@example.org`
@@ -62,12 +63,29 @@ export async function createPendingDonation(options: {
         .executeTakeFirstOrThrow()
     ).id
   }
+  const giftAidDeclarationId = options.giftAid
+    ? (
+        await db
+          .insertInto('gift_aid_declarations')
+          .values({
+            supporter_id: supporterId,
+            full_name: 'Test Donor',
+            house_name_or_number: '1',
+            address: 'Test Street, London',
+            postcode: 'N1 1AA',
+            declaration_text: 'I am a UK taxpayer.',
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id
+    : null
   const donation = await db
     .insertInto('donations')
     .values({
       appeal_id: options.appealId,
       supporter_id: supporterId,
       recurring_plan_id: recurringPlanId,
+      gift_aid_declaration_id: giftAidDeclarationId,
       frequency: options.frequency ?? 'one_off',
       amount_minor: options.amountMinor,
       currency: options.currency ?? 'GBP',
@@ -100,16 +118,44 @@ export async function appealTotals(appealId: string) {
 
 /** What the ledger says, computed from its rows alone. */
 export async function ledgerTotals(appealId: string) {
-  const { rows } = await sql<{ gross: number; refunded: number; disputed: number }>`
+  const { rows } = await sql<{ gross: number; refunded: number; disputed: number; giftAidEligible: number }>`
     select
-      coalesce(sum(amount_minor) filter (where kind = 'charge'), 0)::bigint as gross,
-      coalesce(-sum(amount_minor) filter (where kind = 'refund'), 0)::bigint as refunded,
-      coalesce(-sum(amount_minor) filter (where kind in ('dispute_hold', 'dispute_release')), 0)::bigint as disputed
-    from ledger_entries where appeal_id = ${appealId}`.execute(getDb())
+      coalesce(sum(l.amount_minor) filter (where l.kind = 'charge'), 0)::bigint as gross,
+      coalesce(-sum(l.amount_minor) filter (where l.kind = 'refund'), 0)::bigint as refunded,
+      coalesce(-sum(l.amount_minor) filter (where l.kind in ('dispute_hold', 'dispute_release')), 0)::bigint as disputed,
+      coalesce(sum(l.amount_minor) filter (where d.gift_aid_declaration_id is not null), 0)::bigint as "giftAidEligible"
+    from ledger_entries l join donations d on d.id = l.donation_id
+    where l.appeal_id = ${appealId}`.execute(getDb())
   const counts = await sql<{ donations: number; donors: number }>`
     select count(*)::bigint as donations, count(distinct supporter_id)::bigint as donors
     from donations where appeal_id = ${appealId} and status = 'confirmed'`.execute(getDb())
   return { ...rows[0]!, ...counts.rows[0]! }
+}
+
+/**
+ * The kept-up totals that are not per appeal, beside what the ledger says: the organisation's
+ * donors per currency, and each appeal's gross per UTC day.
+ */
+export async function keptUpBesideLedger() {
+  const db = getDb()
+  const donors = await sql<{ currency: string; kept: number; ledger: number }>`
+    select c.currency,
+           coalesce((select sum(donor_count) from organisation_donor_shards s where s.currency = c.currency), 0)::bigint as kept,
+           (select count(distinct d.supporter_id) from donations d join appeals a on a.id = d.appeal_id
+            where d.status = 'confirmed' and a.currency = c.currency)::bigint as ledger
+    from (select distinct currency from appeals) c order by 1`.execute(db)
+  const days = await sql<{ appeal_id: string; day: string; kept: number; ledger: number }>`
+    with kept as (
+      select appeal_id, day, sum(gross_minor)::bigint as gross from appeal_daily_gift_shards group by 1, 2
+    ), ledger as (
+      select appeal_id, (occurred_at at time zone 'UTC')::date as day, sum(amount_minor)::bigint as gross
+      from ledger_entries where kind = 'charge' group by 1, 2
+    )
+    select coalesce(k.appeal_id, l.appeal_id) as appeal_id, to_char(coalesce(k.day, l.day), 'YYYY-MM-DD') as day,
+           coalesce(k.gross, 0)::bigint as kept, coalesce(l.gross, 0)::bigint as ledger
+    from kept k full join ledger l on l.appeal_id = k.appeal_id and l.day = k.day
+    order by 1, 2`.execute(db)
+  return { donors: donors.rows, days: days.rows }
 }
 
 export async function outboxFor(email: string) {

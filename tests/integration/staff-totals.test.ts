@@ -151,3 +151,76 @@ describe('confirmed gifts over time on /staff', () => {
     expect(data.appeals.length).toBeGreaterThanOrEqual(2)
   })
 })
+
+describe('kept-up totals beside their sources', () => {
+  test('the chart can show one appeal, and an appeal not in the list is an error, not a failure', async () => {
+    const { data: all } = await load('?from=2021-03-01&to=2021-03-04')
+    const pounds = all.appeals.find((appeal) => appeal.currency === 'GBP' && appeal.grossMinor > 0)!
+    const { status, data } = await load(`?from=2021-03-01&to=2021-03-04&appeal=${pounds.appealId}`)
+    expect(status).toBe(200)
+    expect(data.series.map((line) => line.currency)).toEqual(['GBP'])
+    expect(nonZero(data.series)).toEqual([
+      { currency: 'GBP', bucket: '2021-03-01', gross: 1_500 },
+      { currency: 'GBP', bucket: '2021-03-03', gross: 2_000 },
+    ])
+    const wrong = await load('?from=2021-03-01&to=2021-03-04&appeal=not-an-appeal')
+    expect(wrong.status).toBe(200)
+    expect(wrong.data.rangeError).toMatch(/Choose an appeal/)
+    expect(wrong.data.series).toEqual([])
+  })
+
+  test('active monthly gifts and their income follow every change of a plan, as recurring_plans says', async () => {
+    const appeal = await createAppeal()
+    const plans: string[] = []
+    for (const amount of [500, 1_000, 2_500]) plans.push((await createPendingDonation({ appealId: appeal.id, amountMinor: amount, frequency: 'monthly' })).recurringPlanId!)
+    const setStatus = (id: string, status: 'active' | 'past_due' | 'cancelled') => db.updateTable('recurring_plans').set({ status }).where('id', '=', id).execute()
+    const kept = async () => {
+      const { data } = await load('')
+      const row = data.appeals.find((entry) => entry.appealId === appeal.id)!
+      return { count: row.activeMonthlyCount, income: row.monthlyIncomeMinor }
+    }
+    const actual = async () => {
+      const { rows } = await sql<{ count: number; income: number }>`
+        select count(*)::int as count, coalesce(sum(amount_minor), 0)::int as income
+        from recurring_plans where appeal_id = ${appeal.id} and status = 'active'`.execute(db)
+      return rows[0]!
+    }
+    const steps: (() => Promise<unknown>)[] = [
+      () => setStatus(plans[0]!, 'active'),
+      () => setStatus(plans[1]!, 'active'),
+      () => setStatus(plans[2]!, 'active'),
+      () => setStatus(plans[1]!, 'past_due'),
+      () => db.updateTable('recurring_plans').set({ amount_minor: 3_000 }).where('id', '=', plans[2]!).execute(),
+      () => setStatus(plans[1]!, 'active'),
+      () => setStatus(plans[0]!, 'cancelled'),
+      () => setStatus(plans[0]!, 'cancelled'),
+    ]
+    for (const step of steps) {
+      await step()
+      expect(await kept()).toEqual(await actual())
+    }
+    expect(await kept()).toEqual({ count: 2, income: 4_000 })
+  })
+
+  test('Gift Aid: the eligible net of declared gifts and the 25% it would add, after a refund', async () => {
+    const { refundedCharge } = await import('#tests/mocks/stripe.ts')
+    const appeal = await createAppeal()
+    const declared = await createPendingDonation({ appealId: appeal.id, amountMinor: 10_001, giftAid: true })
+    const undeclared = await createPendingDonation({ appealId: appeal.id, amountMinor: 5_000 })
+    for (const gift of [
+      { ...declared, amount: 10_001 },
+      { ...undeclared, amount: 5_000 },
+    ]) {
+      const paymentIntent = `pi_${gift.donationId.slice(0, 8)}`
+      expect(await deliver(stripeEvent('checkout.session.completed', completedSession({ donationId: gift.donationId, amountMinor: gift.amount, paymentIntent })))).toBe(200)
+      if (gift.amount === 10_001) {
+        expect(await deliver(stripeEvent('charge.refunded', refundedCharge({ paymentIntent, amountMinor: gift.amount, amountRefundedMinor: 2_000 })))).toBe(200)
+      }
+    }
+    const { data } = await load('')
+    const row = data.appeals.find((entry) => entry.appealId === appeal.id)!
+    expect({ eligible: row.giftAidEligibleMinor, claimable: row.giftAidClaimableMinor }).toEqual({ eligible: 8_001, claimable: 2_000 })
+    const pounds = data.organisation.find((entry) => entry.currency === 'GBP')!
+    expect(pounds.giftAidEligibleMinor).toBe(data.appeals.filter((entry) => entry.currency === 'GBP').reduce((sum, entry) => sum + entry.giftAidEligibleMinor, 0))
+  })
+})

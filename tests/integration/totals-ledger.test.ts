@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { beforeAll, expect, test } from 'vitest'
 import { completedSession, dispute, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
-import { appealTotals, createAppeal, createPendingDonation, deliver, ledgerTotals, useTestStripe } from './donation-fixtures.ts'
+import { appealTotals, createAppeal, createPendingDonation, deliver, keptUpBesideLedger, ledgerTotals, useTestStripe } from './donation-fixtures.ts'
 
 beforeAll(() => useTestStripe())
 
@@ -19,6 +19,7 @@ test('property: appeal totals equal the ledger after any sequence of events', as
           refunds: fc.array(fc.integer({ min: 1, max: 100 }), { maxLength: 2 }),
           dispute: fc.constantFrom('none', 'open', 'won', 'lost'),
           paid: fc.boolean(),
+          giftAid: fc.boolean(),
         }),
         { minLength: 1, maxLength: 4 },
       ),
@@ -26,10 +27,11 @@ test('property: appeal totals equal the ledger after any sequence of events', as
       fc.integer({ min: 0, max: 3 }),
       async (gifts, shuffle, duplicates) => {
         const appeal = await createAppeal()
-        const donors = [0, 1, 2].map((index) => `donor-${index}-${appeal.id.slice(0, 6)}@example.org`)
+        // Donor 0 gives to every appeal the property creates: one donor to the organisation.
+        const donors = [0, 1, 2].map((index) => (index === 0 ? 'donor-to-every-appeal@example.org' : `donor-${index}-${appeal.id.slice(0, 6)}@example.org`))
         const events: object[] = []
         for (const gift of gifts) {
-          const { donationId } = await createPendingDonation({ appealId: appeal.id, amountMinor: gift.amount, email: donors[gift.donor] })
+          const { donationId } = await createPendingDonation({ appealId: appeal.id, amountMinor: gift.amount, email: donors[gift.donor], giftAid: gift.giftAid })
           const paymentIntent = `pi_${donationId.slice(0, 8)}`
           events.push(stripeEvent('checkout.session.completed', completedSession({ donationId, amountMinor: gift.amount, paymentIntent, paymentStatus: gift.paid ? 'paid' : 'unpaid' })))
           let refunded = 0
@@ -54,7 +56,18 @@ test('property: appeal totals equal the ledger after any sequence of events', as
           disputed: totals.disputed_minor,
           donations: totals.donation_count,
           donors: totals.donor_count,
-        }).toEqual({ gross: ledger.gross, refunded: ledger.refunded, disputed: ledger.disputed, donations: ledger.donations, donors: ledger.donors })
+          giftAidEligible: totals.gift_aid_eligible_minor,
+        }).toEqual({
+          gross: ledger.gross,
+          refunded: ledger.refunded,
+          disputed: ledger.disputed,
+          donations: ledger.donations,
+          donors: ledger.donors,
+          giftAidEligible: ledger.giftAidEligible,
+        })
+        const kept = await keptUpBesideLedger()
+        for (const row of kept.donors) expect({ currency: row.currency, donors: row.kept }).toEqual({ currency: row.currency, donors: row.ledger })
+        for (const row of kept.days) expect({ ...row, kept: row.kept }).toEqual({ ...row, kept: row.ledger })
       },
     ),
     { numRuns: 40 },

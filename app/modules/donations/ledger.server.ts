@@ -21,28 +21,71 @@ type TotalsChange = {
   confirmedGrossMinor?: number
   refundedMinor?: number
   disputedMinor?: number
-  donationCount?: number
-  donorCount?: number
+  giftAidEligibleMinor?: number
 }
 
+const randomShard = () => Math.floor(Math.random() * TOTAL_SHARDS)
+
 /**
- * Adds a change to one of the appeal's sixteen total rows, chosen at random, so that webhooks for
- * one appeal seldom wait on each other (`appeal_totals` sums the rows). Always the last statement
- * of a money transaction: the row is held only until the commit.
+ * Adds a refund's or a dispute's change to one of the appeal's sixteen total rows, chosen at
+ * random, so that webhooks for one appeal seldom wait on each other (`appeal_totals` sums the
+ * rows). Always the last statement of a money transaction: the row is held only until the commit.
  */
 async function addToAppealTotals(trx: Trx, appealId: string, change: TotalsChange) {
-  const shard = Math.floor(Math.random() * TOTAL_SHARDS)
   await sql`
     insert into appeal_total_shards as s
-      (appeal_id, shard, confirmed_gross_minor, refunded_minor, disputed_minor, donation_count, donor_count)
-    values (${appealId}, ${shard}, ${change.confirmedGrossMinor ?? 0}, ${change.refundedMinor ?? 0},
-            ${change.disputedMinor ?? 0}, ${change.donationCount ?? 0}, ${change.donorCount ?? 0})
+      (appeal_id, shard, confirmed_gross_minor, refunded_minor, disputed_minor, gift_aid_eligible_minor)
+    values (${appealId}, ${randomShard()}, ${change.confirmedGrossMinor ?? 0}, ${change.refundedMinor ?? 0},
+            ${change.disputedMinor ?? 0}, ${change.giftAidEligibleMinor ?? 0})
     on conflict (appeal_id, shard) do update set
       confirmed_gross_minor = s.confirmed_gross_minor + excluded.confirmed_gross_minor,
       refunded_minor = s.refunded_minor + excluded.refunded_minor,
       disputed_minor = s.disputed_minor + excluded.disputed_minor,
-      donation_count = s.donation_count + excluded.donation_count,
+      gift_aid_eligible_minor = s.gift_aid_eligible_minor + excluded.gift_aid_eligible_minor,
+      updated_at = now()`.execute(trx)
+}
+
+/**
+ * A confirmed gift's share of every kept-up total, in one statement (one round trip) that is the
+ * confirmation's last: the appeal's totals, its donor count (the appeal_donors primary key decides
+ * who is new, even for two gifts from one donor at once), the organisation's donors per currency,
+ * and the day's gross for the chart. Each shared row is a random one of sixteen per key.
+ */
+async function addConfirmedGift(
+  trx: Trx,
+  gift: { donationId: string; appealId: string; supporterId: string; currency: string; chargedMinor: number; giftAid: boolean; occurredAt: Date },
+) {
+  const shard = randomShard()
+  await sql`
+    with appeal_donor as (
+      insert into appeal_donors (appeal_id, supporter_id, first_donation_id)
+      values (${gift.appealId}, ${gift.supporterId}, ${gift.donationId})
+      on conflict (appeal_id, supporter_id) do nothing
+      returning 1
+    ), organisation_donor as (
+      insert into organisation_donors (currency, supporter_id)
+      values (${gift.currency}, ${gift.supporterId})
+      on conflict (currency, supporter_id) do nothing
+      returning 1
+    ), organisation_count as (
+      insert into organisation_donor_shards as o (currency, shard, donor_count)
+      select ${gift.currency}, ${shard}, 1 from organisation_donor
+      on conflict (currency, shard) do update set donor_count = o.donor_count + 1
+    ), daily as (
+      insert into appeal_daily_gift_shards as g (appeal_id, day, shard, currency, gross_minor, donation_count)
+      values (${gift.appealId}, (${gift.occurredAt}::timestamptz at time zone 'UTC')::date, ${shard}, ${gift.currency}, ${gift.chargedMinor}, 1)
+      on conflict (appeal_id, day, shard) do update set
+        gross_minor = g.gross_minor + excluded.gross_minor,
+        donation_count = g.donation_count + 1
+    )
+    insert into appeal_total_shards as s
+      (appeal_id, shard, confirmed_gross_minor, donation_count, donor_count, gift_aid_eligible_minor)
+    select ${gift.appealId}, ${shard}, ${gift.chargedMinor}, 1, (select count(*) from appeal_donor), ${gift.giftAid ? gift.chargedMinor : 0}
+    on conflict (appeal_id, shard) do update set
+      confirmed_gross_minor = s.confirmed_gross_minor + excluded.confirmed_gross_minor,
+      donation_count = s.donation_count + 1,
       donor_count = s.donor_count + excluded.donor_count,
+      gift_aid_eligible_minor = s.gift_aid_eligible_minor + excluded.gift_aid_eligible_minor,
       updated_at = now()`.execute(trx)
 }
 
@@ -96,14 +139,6 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
     })
     .execute()
 
-  // The primary key decides, even for two gifts from one donor confirmed at the same moment.
-  const newDonor = await trx
-    .insertInto('appeal_donors')
-    .values({ appeal_id: donation.appeal_id, supporter_id: donation.supporter_id, first_donation_id: donation.id })
-    .onConflict((oc) => oc.columns(['appeal_id', 'supporter_id']).doNothing())
-    .returning('supporter_id')
-    .executeTakeFirst()
-
   await trx
     .updateTable('donations')
     .set({
@@ -117,10 +152,14 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
     .execute()
   await recordDonationEvent(trx, donation.id, 'confirmed', { chargedMinor: confirmation.chargedMinor }, confirmation.stripeEventId)
   await enqueueReceipt(trx, donation.id)
-  await addToAppealTotals(trx, donation.appeal_id, {
-    confirmedGrossMinor: confirmation.chargedMinor,
-    donationCount: 1,
-    donorCount: newDonor ? 1 : 0,
+  await addConfirmedGift(trx, {
+    donationId: donation.id,
+    appealId: donation.appeal_id,
+    supporterId: donation.supporter_id,
+    currency: donation.currency,
+    chargedMinor: confirmation.chargedMinor,
+    giftAid: donation.gift_aid_declaration_id !== null,
+    occurredAt: confirmation.occurredAt,
   })
   return true
 }
@@ -234,7 +273,10 @@ export async function recordRefund(
     .where('id', '=', donation.id)
     .execute()
   await recordDonationEvent(trx, donation.id, 'refunded', { amountMinor: delta, totalRefundedMinor: refund.amountRefundedMinor }, refund.stripeEventId)
-  await addToAppealTotals(trx, donation.appeal_id, { refundedMinor: delta })
+  await addToAppealTotals(trx, donation.appeal_id, {
+    refundedMinor: delta,
+    giftAidEligibleMinor: donation.gift_aid_declaration_id === null ? 0 : -delta,
+  })
 }
 
 /**
@@ -275,6 +317,9 @@ export async function recordDispute(
       .set({ disputed_minor: sql`disputed_minor + ${disputedChange}`, updated_at: new Date() })
       .where('id', '=', donation.id)
       .execute()
-    await addToAppealTotals(trx, donation.appeal_id, { disputedMinor: disputedChange })
+    await addToAppealTotals(trx, donation.appeal_id, {
+      disputedMinor: disputedChange,
+      giftAidEligibleMinor: donation.gift_aid_declaration_id === null ? 0 : -disputedChange,
+    })
   }
 }

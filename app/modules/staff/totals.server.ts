@@ -20,6 +20,8 @@ export type AppealCampaignTotals = {
   progressPercent: number
   activeMonthlyCount: number
   monthlyIncomeMinor: number
+  giftAidEligibleMinor: number
+  giftAidClaimableMinor: number
 }
 
 export type CurrencyTotals = {
@@ -33,7 +35,12 @@ export type CurrencyTotals = {
   donorCount: number
   activeMonthlyCount: number
   monthlyIncomeMinor: number
+  giftAidEligibleMinor: number
+  giftAidClaimableMinor: number
 }
+
+/** Gift Aid adds 25p for every pound given (basic rate 20%: 20 / 80), rounded down to the penny. */
+export const giftAidClaimable = (eligibleMinor: number) => Math.floor(Math.max(0, eligibleMinor) / 4)
 
 /**
  * Every appeal's money in its own currency, from the kept-up totals (constant cost per appeal),
@@ -47,16 +54,15 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
     .leftJoin(
       (eb) =>
         eb
-          .selectFrom('recurring_plans')
-          .select(['appeal_id', 'currency'])
-          .select((inner) => [
-            inner.fn.countAll<number>().as('plan_count'),
-            sql<number>`coalesce(sum(amount_minor), 0)::bigint`.as('monthly_minor'),
+          .selectFrom('appeal_plan_shards')
+          .select('appeal_id')
+          .select([
+            sql<number>`sum(active_count)::bigint`.as('plan_count'),
+            sql<number>`sum(monthly_minor)::bigint`.as('monthly_minor'),
           ])
-          .where('status', '=', 'active')
-          .groupBy(['appeal_id', 'currency'])
+          .groupBy('appeal_id')
           .as('p'),
-      (join) => join.onRef('p.appeal_id', '=', 'a.id').onRef('p.currency', '=', 'a.currency'),
+      (join) => join.onRef('p.appeal_id', '=', 'a.id'),
     )
     .select([
       'a.id',
@@ -70,6 +76,7 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
       't.disputed_minor',
       't.donation_count',
       't.donor_count',
+      't.gift_aid_eligible_minor',
       'p.plan_count',
       'p.monthly_minor',
     ])
@@ -96,18 +103,20 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
       progressPercent: progressPercent(netMinor, row.goal_minor),
       activeMonthlyCount: Number(row.plan_count ?? 0),
       monthlyIncomeMinor: Number(row.monthly_minor ?? 0),
+      giftAidEligibleMinor: row.gift_aid_eligible_minor,
+      giftAidClaimableMinor: giftAidClaimable(row.gift_aid_eligible_minor),
     }
   })
 
   // One person giving to two appeals is one donor to the organisation, so donors are counted
   // again here rather than added up from the appeals.
+  // The kept-up count (organisation_donors decides who is new) costs the same at any size.
   const donorsByCurrency = await db
-    .selectFrom('appeal_donors as d')
-    .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
-    .select(['a.currency', sql<number>`count(distinct d.supporter_id)::bigint`.as('donors')])
-    .groupBy('a.currency')
+    .selectFrom('organisation_donor_shards')
+    .select(['currency', sql<number>`sum(donor_count)::bigint`.as('donors')])
+    .groupBy('currency')
     .execute()
-  const donors = new Map(donorsByCurrency.map((row) => [row.currency, row.donors]))
+  const donors = new Map(donorsByCurrency.map((row) => [row.currency.trim(), row.donors]))
 
   const byCurrency = new Map<string, CurrencyTotals>()
   for (const appeal of appeals) {
@@ -122,6 +131,8 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
       donorCount: donors.get(appeal.currency) ?? 0,
       activeMonthlyCount: 0,
       monthlyIncomeMinor: 0,
+      giftAidEligibleMinor: 0,
+      giftAidClaimableMinor: 0,
     }
     totals.appealCount += 1
     totals.grossMinor += appeal.grossMinor
@@ -131,6 +142,8 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
     totals.donationCount += appeal.donationCount
     totals.activeMonthlyCount += appeal.activeMonthlyCount
     totals.monthlyIncomeMinor += appeal.monthlyIncomeMinor
+    totals.giftAidEligibleMinor += appeal.giftAidEligibleMinor
+    totals.giftAidClaimableMinor += appeal.giftAidClaimableMinor
     byCurrency.set(appeal.currency, totals)
   }
   const organisation = [...byCurrency.values()].sort((a, b) => a.currency.localeCompare(b.currency))
@@ -203,30 +216,28 @@ export function bucketStarts(range: GiftsRange): string[] {
 }
 
 /**
- * Confirmed gross per day (or week) and currency over a range, summed from the ledger's charges.
- * The ledger is read appeal by appeal so each read is a range scan of the (appeal_id, occurred_at)
- * index; buckets without gifts are filled in as zeros. Amounts in different currencies stay apart.
+ * Confirmed gross per day (or week) and currency over a range, from the daily totals kept up in
+ * each confirmation's transaction (so the cost follows the days shown, not the donations). Read
+ * appeal by appeal so each read is a primary-key range scan; empty buckets are filled in as zeros.
+ * Amounts in different currencies stay apart. With `appealId`, only that appeal's gifts.
  */
-export async function getGiftsOverTime(db: Database, range: GiftsRange): Promise<GiftsSeries[]> {
-  const fromTime = dayStart(range.from)
-  const toTime = new Date(dayStart(range.to).getTime() + DAY_MS)
+export async function getGiftsOverTime(db: Database, range: GiftsRange, appealId?: string): Promise<GiftsSeries[]> {
   const rows = await db
     .selectFrom('appeals as a')
+    .$if(appealId !== undefined, (query) => query.where('a.id', '=', appealId!))
     .innerJoinLateral(
       (eb) =>
         eb
-          .selectFrom('ledger_entries as l')
+          .selectFrom('appeal_daily_gift_shards as g')
           .select([
-            'l.currency',
-            sql<string>`to_char(date_trunc(${range.unit}, l.occurred_at at time zone 'UTC'), 'YYYY-MM-DD')`.as('bucket'),
-            sql<number>`sum(l.amount_minor)::bigint`.as('gross'),
+            'g.currency',
+            sql<string>`to_char(date_trunc(${range.unit}, g.day::timestamp), 'YYYY-MM-DD')`.as('bucket'),
+            sql<number>`sum(g.gross_minor)::bigint`.as('gross'),
           ])
-          .whereRef('l.appeal_id', '=', 'a.id')
-          .where('l.occurred_at', '>=', fromTime)
-          .where('l.occurred_at', '<', toTime)
-          .where('l.kind', '=', 'charge')
-          // Grouped inside the lateral subquery so it stays one index range scan per appeal.
-          .groupBy(['l.currency', sql`2`])
+          .whereRef('g.appeal_id', '=', 'a.id')
+          .where('g.day', '>=', sql<Date>`${range.from}::date`)
+          .where('g.day', '<=', sql<Date>`${range.to}::date`)
+          .groupBy(['g.currency', sql`2`])
           .as('l'),
       (join) => join.onTrue(),
     )
