@@ -34,6 +34,8 @@ export const schema = z
     ...eventPlaceFields,
     /** The registration's check-in code, when it has one. */
     checkinCode: z.string().trim().min(1).max(64).nullish(),
+    /** Whether the QR code of the signed check-in code is attached as check-in.png, as in the confirmation. */
+    hasQrAttachment: z.boolean().default(false),
     /** A signed link that cancels the registration. */
     cancelUrl: httpUrl,
   })
@@ -60,6 +62,13 @@ export function Component(props: EventReminderProps) {
           props.checkinCode ? ['Check-in code', <Code key="code">{props.checkinCode}</Code>] : null,
         ]}
       />
+      {props.checkinCode && props.hasQrAttachment ? (
+        <Paragraph>
+          When you arrive, show the attached QR code (check-in.png), or this code: {props.checkinCode}.
+        </Paragraph>
+      ) : props.checkinCode ? (
+        <Paragraph>Show or tell us your check-in code when you arrive.</Paragraph>
+      ) : null}
       {props.eventUrl ? (
         <Paragraph>
           Event details: <PlainLink href={props.eventUrl} />

@@ -11,6 +11,8 @@ import monthlyGiftReceipt from '#emails/monthly-gift-receipt.tsx'
 import placeOffered from '#emails/place-offered.tsx'
 import registrationCancelled from '#emails/registration-cancelled.tsx'
 import registrationConfirmed from '#emails/registration-confirmed.tsx'
+import savedEventAlert from '#emails/saved-event-alert.tsx'
+import savedEventsLink from '#emails/saved-events-link.tsx'
 import staffSignIn from '#emails/staff-sign-in.tsx'
 import waitlistJoined from '#emails/waitlist-joined.tsx'
 
@@ -31,6 +33,8 @@ export const emailTemplates = {
   'event-cancelled': eventCancelled,
   'appeal-update': appealUpdate,
   'staff-sign-in': staffSignIn,
+  'saved-events-link': savedEventsLink,
+  'saved-event-alert': savedEventAlert,
 } as const
 
 export type EmailTemplateName = keyof typeof emailTemplates

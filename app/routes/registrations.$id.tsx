@@ -1,9 +1,10 @@
-import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { cancelRegistration, claimOffer, getRegistration } from '#app/modules/registrations/manage.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 
 const actionSchema = z.object({ signature: z.string().min(10).max(200), intent: z.enum(['cancel', 'claim']) })
@@ -41,16 +42,21 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       offerExpiresAt: registration.offer_expires_at ? formatEventTime(registration.offer_expires_at, registration.time_zone) : null,
       holdExpiresAt: registration.hold_expires_at ? formatEventTime(registration.hold_expires_at, registration.time_zone) : null,
       past: registration.starts_at <= new Date(),
+      paid: registration.status === 'offered' && registration.claimPriceMinor > 0,
     },
   }
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
+  assertSameOrigin(request)
   const parsed = actionSchema.safeParse(Object.fromEntries(await request.formData()))
   if (!parsed.success) throw new Response('Bad request', { status: 400 })
   const registration = await registrationFromLink(params.id, parsed.data.signature)
-  if (parsed.data.intent === 'cancel') return { done: await cancelRegistration(getDb(), registration.id) }
-  return { done: await claimOffer(getDb(), registration.id) }
+  if (parsed.data.intent === 'cancel') return { done: await cancelRegistration(getDb(), registration.id), message: null }
+  // A paid place is paid for through Checkout, like a new registration; a free one is confirmed here.
+  const claimed = await claimOffer(getDb(), registration.id, { origin: new URL(request.url).origin })
+  if (claimed.outcome === 'checkout') return redirect(claimed.url, 303)
+  return { done: claimed.outcome, message: claimed.outcome === 'unavailable' ? claimed.message : null }
 }
 
 const MESSAGES: Record<string, string> = {
@@ -75,7 +81,7 @@ export default function ManageRegistration() {
       </p>
       {actionData ? (
         <p className="lead" role="status">
-          {MESSAGES[actionData.done]}
+          {actionData.message ?? MESSAGES[actionData.done]}
         </p>
       ) : status === 'confirmed' ? (
         <>
@@ -98,19 +104,30 @@ export default function ManageRegistration() {
         <>
           <p className="lead" role="status">
             A place has opened up for you. Claim it before {registration.offerExpiresAt}, or it passes to the next person.
+            {registration.paid ? ' Claiming it takes you to payment; the place stays yours while you pay.' : null}
           </p>
           <Form method="post">
             <input type="hidden" name="signature" value={signature} />
             <button type="submit" name="intent" value="claim" className="button">
-              Claim my place
+              {registration.paid ? 'Claim and pay for my place' : 'Claim my place'}
             </button>
           </Form>
         </>
       ) : status === 'held' ? (
-        <p className="lead" role="status">
-          We are holding {registration.quantity === 1 ? 'your place' : 'your places'} until {registration.holdExpiresAt} while you pay. Once
-          the payment reaches us, your confirmation is on its way by email.
-        </p>
+        <>
+          <p className="lead" role="status">
+            We are holding {registration.quantity === 1 ? 'your place' : 'your places'} until {registration.holdExpiresAt} while you pay. Once
+            the payment reaches us, your confirmation is on its way by email.
+          </p>
+          {registration.past ? null : (
+            <Form method="post">
+              <input type="hidden" name="signature" value={signature} />
+              <button type="submit" name="intent" value="claim" className="button">
+                Go back to payment
+              </button>
+            </Form>
+          )}
+        </>
       ) : status === 'refunded' ? (
         <p className="lead" role="status">
           Your payment reached us after your place had been released, and we could not give it back to you, so we are refunding it in full.

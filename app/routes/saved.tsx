@@ -1,9 +1,44 @@
-import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Link, useLoaderData, type ShouldRevalidateFunction } from '@remix-run/react'
+import { getFormProps, getInputProps, useForm } from '@conform-to/react'
+import { parseWithZod } from '@conform-to/zod'
+import {
+  data,
+  type ActionFunctionArgs,
+  type HeadersFunction,
+  type LinksFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useNavigation, type ShouldRevalidateFunction } from '@remix-run/react'
+import { z } from 'zod'
 import { EventCard } from '#app/components/event-card.tsx'
-import { listSavedEvents } from '#app/modules/events/saved-events.server.ts'
+import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
+import { getOrCreateSaver, listSavedEvents } from '#app/modules/events/saved-events.server.ts'
+import { getSaverSettings, requestSaverLink } from '#app/modules/events/saver-links.server.ts'
+import eventStyles from '#app/styles/event.css'
+import formStyles from '#app/styles/forms.css'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
-import { readSaverId } from '#app/utils/saver-cookie.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
+
+const EMAIL_MAX = 254
+const keepSavesSchema = z.object({
+  email: z
+    .string({ required_error: 'Enter your email address so we can send you the link' })
+    .trim()
+    .max(EMAIL_MAX, `Your email address must be ${EMAIL_MAX} characters or fewer`)
+    .email('Enter your email address in the right format, like name@example.com'),
+  // conform sends an unticked box as nothing at all, and a ticked one as "on" (a boolean here).
+  alertsReminder: z.boolean().optional(),
+  alertsFewPlaces: z.boolean().optional(),
+})
+
+const RATE_LIMITED_MESSAGE = 'We have sent several links already. Please wait a while and try again.'
+
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: formStyles },
+  { rel: 'stylesheet', href: eventStyles },
+]
 
 export const meta: MetaFunction = () => [{ title: 'Saved events' }, { name: 'robots', content: 'noindex' }]
 
@@ -11,7 +46,36 @@ export const meta: MetaFunction = () => [{ title: 'Saved events' }, { name: 'rob
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  return listSavedEvents(getDb(), await readSaverId(request), new Date())
+  const db = getDb()
+  const saverId = await readSaverId(request)
+  const [saved, settings] = await Promise.all([listSavedEvents(db, saverId, new Date()), getSaverSettings(db, saverId)])
+  return { ...saved, settings, justKept: new URL(request.url).searchParams.get('kept') === '1' }
+}
+
+/**
+ * Sends the link that keeps these saves on another device. The address and alerts are only
+ * written to this browser's saver once the link is opened (saver-links.server.ts).
+ */
+export async function action({ request }: ActionFunctionArgs) {
+  assertSameOrigin(request)
+  const submission = parseWithZod(await request.formData(), { schema: keepSavesSchema })
+  const headers = new Headers({ 'Cache-Control': 'no-store' })
+  if (submission.status !== 'success') return data({ result: submission.reply(), sentTo: null }, { status: 400, headers })
+  const db = getDb()
+  // A browser that saved nothing yet still gets a saver, so the link has something to join.
+  const saverId = await getOrCreateSaver(db, await readSaverId(request))
+  headers.set('Set-Cookie', await saverCookieHeader(saverId))
+  const { email, alertsReminder, alertsFewPlaces } = submission.value
+  const outcome = await requestSaverLink(
+    db,
+    { saverId, email, alertsReminder: alertsReminder === true, alertsFewPlaces: alertsFewPlaces === true },
+    clientIpFromRequest(request),
+  )
+  if (outcome.kind === 'rate-limited') {
+    headers.set('Retry-After', String(outcome.retryAfterSeconds))
+    return data({ result: submission.reply({ formErrors: [RATE_LIMITED_MESSAGE] }), sentTo: null }, { status: 429, headers })
+  }
+  return data({ result: submission.reply({ resetForm: true }), sentTo: email }, { headers })
 }
 
 /**
@@ -22,11 +86,16 @@ export const shouldRevalidate: ShouldRevalidateFunction = ({ formAction, default
   formAction === '/events/save' ? false : defaultShouldRevalidate
 
 export default function SavedEventsPage() {
-  const { upcoming, past } = useLoaderData<typeof loader>()
+  const { upcoming, past, settings, justKept } = useLoaderData<typeof loader>()
   const nothingSaved = upcoming.length === 0 && past.length === 0
   return (
     <div className="container page">
       <h1>Saved events</h1>
+      {justKept ? (
+        <p className="notice" role="status">
+          Done: this browser now keeps the same saved events as your other device.
+        </p>
+      ) : null}
       <p className="lead">
         Events you save are kept for this browser only, through a cookie holding an anonymous number. We do not
         ask who you are.
@@ -66,6 +135,89 @@ export default function SavedEventsPage() {
           ) : null}
         </>
       )}
+      <KeepSavesForm settings={settings} />
     </div>
+  )
+}
+
+function KeepSavesForm({ settings }: { settings: { linked: boolean; alertsReminder: boolean; alertsFewPlaces: boolean } | null }) {
+  const actionData = useActionData<typeof action>()
+  const navigation = useNavigation()
+  const submitting = navigation.state !== 'idle' && navigation.formMethod?.toUpperCase() === 'POST' && navigation.formAction === '/saved'
+  const [form, fields] = useForm({
+    id: 'keep-saves',
+    lastResult: actionData?.result,
+    shouldValidate: 'onSubmit',
+    shouldRevalidate: 'onInput',
+    onValidate: ({ formData }) => parseWithZod(formData, { schema: keepSavesSchema }),
+  })
+  const { summaryRef, afterSubmit } = useErrorSummaryFocus(actionData?.result)
+  const hintId = `${fields.email.id}-hint`
+  const alerts = settings?.linked
+    ? [settings.alertsReminder ? 'a reminder a day before each saved event' : null, settings.alertsFewPlaces ? 'word when only a few places are left' : null].filter(Boolean)
+    : []
+  return (
+    <section aria-labelledby="keep-saves-title" className="section">
+      <h2 id="keep-saves-title">Keep your saved events on other devices</h2>
+      {settings?.linked ? (
+        <p>
+          This browser&apos;s saved events are kept with an email address you confirmed.{' '}
+          {alerts.length > 0 ? `We send you ${alerts.join(' and ')}.` : 'We send you no alerts.'}
+        </p>
+      ) : null}
+      <p>
+        We will email you a link. Open it in another browser (on your phone, say) and both will keep the same saved
+        events. Your address is kept only once you open the link, and you can turn alerts off from any alert.
+      </p>
+      {actionData?.sentTo ? (
+        <p className="notice" role="status">
+          We have sent a link to {actionData.sentTo}. It works once, for the next hour.
+        </p>
+      ) : null}
+      <Form
+        method="post"
+        action="/saved"
+        {...getFormProps(form)}
+        className="registration-form"
+        onSubmit={(event) => {
+          form.onSubmit(event)
+          afterSubmit(event)
+        }}
+      >
+        <ErrorSummary
+          ref={summaryRef}
+          id="keep-saves-error-summary"
+          formErrors={form.errors ?? []}
+          items={[{ errors: fields.email.errors, target: fields.email.id }]}
+        />
+        <div className="field">
+          <label htmlFor={fields.email.id}>Your email address</label>
+          <p className="field__hint" id={hintId}>
+            For the link, and the alerts you choose below. Nothing else.
+          </p>
+          <FieldError field={fields.email} />
+          <input
+            {...withoutKey(getInputProps(fields.email, { type: 'email', ariaDescribedBy: hintId }))}
+            autoComplete="email"
+            spellCheck={false}
+            required
+          />
+        </div>
+        <fieldset className="registration-form__group">
+          <legend className="registration-form__legend">Alerts (optional)</legend>
+          <div className="choice choice--checkbox">
+            <input {...withoutKey(getInputProps(fields.alertsReminder, { type: 'checkbox' }))} />
+            <label htmlFor={fields.alertsReminder.id}>Remind me a day before each saved event</label>
+          </div>
+          <div className="choice choice--checkbox">
+            <input {...withoutKey(getInputProps(fields.alertsFewPlaces, { type: 'checkbox' }))} />
+            <label htmlFor={fields.alertsFewPlaces.id}>Tell me when only a few places are left</label>
+          </div>
+        </fieldset>
+        <button type="submit" className="button" disabled={submitting}>
+          {submitting ? 'Sending…' : 'Email me the link'}
+        </button>
+      </Form>
+    </section>
   )
 }

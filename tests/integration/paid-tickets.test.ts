@@ -2,7 +2,9 @@ import { sql } from 'kysely'
 import { http, HttpResponse } from 'msw'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { refundPayment } from '#app/modules/donations/stripe.server.ts'
+import { cancelRegistration, claimOffer } from '#app/modules/registrations/manage.server.ts'
 import { refundRegistration, releaseExpiredHold } from '#app/modules/registrations/paid-tickets.server.ts'
+import { action as manageAction } from '#app/routes/registrations.$id.tsx'
 import { action as checkoutAction, loader as checkoutLoader } from '#app/routes/dev.checkout.registration.$id.tsx'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
@@ -120,7 +122,8 @@ describe('holding places for a paid ticket', () => {
     const rows = await registrationsOf(event.eventId)
     expect(rows.map((row) => [row.status, row.amount_minor, row.stripe_checkout_session_id])).toEqual([
       ['held', PRICE, expect.stringMatching(/^cs_test_/)],
-      ['waitlisted', 0, null],
+      // Nothing is charged to wait; the price is kept for when a place is offered.
+      ['waitlisted', PRICE, null],
     ])
   })
 
@@ -250,6 +253,223 @@ describe('the webhook for a ticket', () => {
   })
 })
 
+/**
+ * A paid event whose one place is taken by a free registration, with people waiting for paid
+ * tickets behind it; cancelling the free one offers its place to the first of them.
+ */
+async function offeredPaidPlace(options: { waiting?: number; pwycPriceMinor?: number } = {}) {
+  const event = await createPaidEvent(1)
+  let ticketTypeId = event.ticketTypeId
+  if (options.pwycPriceMinor !== undefined) {
+    ticketTypeId = (
+      await db
+        .insertInto('ticket_types')
+        .values({ event_id: event.eventId, name: 'Pay what you can', kind: 'pay_what_you_can', min_price_minor: 300, currency: 'GBP' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id
+  }
+  const first = await register(registrationRequest(event, { ticketTypeId: event.freeTicketTypeId }))
+  if (first.kind !== 'confirmed') throw new Error(`expected confirmed, got ${first.kind}`)
+  const waiting = []
+  for (let i = 0; i < (options.waiting ?? 1); i++) {
+    const request = registrationRequest(event, { ticketTypeId, chosenPriceMinor: options.pwycPriceMinor ?? null })
+    const outcome = await register(request)
+    if (outcome.kind !== 'waitlisted') throw new Error(`expected waitlisted, got ${outcome.kind}`)
+    waiting.push({ request, registrationId: outcome.registrationId })
+  }
+  expect(await cancelRegistration(db, first.registrationId)).toBe('cancelled')
+  expect((await registration(waiting[0]!.registrationId)).status).toBe('offered')
+  return { event, waiting }
+}
+
+const ORIGIN = { origin: 'http://localhost:3000' }
+
+describe('claiming an offered paid place', () => {
+  test('goes through Checkout like a new paid registration, keeps the place meanwhile, and is confirmed by the webhook', async () => {
+    const { event, waiting } = await offeredPaidPlace()
+    const id = waiting[0]!.registrationId
+    const before = Date.now()
+    const claimed = await claimOffer(db, id, ORIGIN)
+    expect(claimed).toMatchObject({ outcome: 'checkout', url: expect.stringMatching(/^https:\/\/checkout\.stripe\.com\//) })
+    const held = await registration(id)
+    expect(held).toMatchObject({ status: 'held', amount_minor: PRICE, checkin_token: null, confirmed_at: null })
+    expect(held.stripe_checkout_session_id).toMatch(/^cs_test_/)
+    const holdMs = held.hold_expires_at!.getTime() - before
+    expect(holdMs).toBeGreaterThanOrEqual(30 * 60 * 1000)
+    expect(holdMs).toBeLessThan(35 * 60 * 1000)
+    // The offer's place stays this person's: nothing was released or taken twice.
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+
+    const [call, ...others] = sessionCalls(id)
+    expect(others).toHaveLength(0)
+    expect(call!.form.get('line_items[0][price_data][unit_amount]')).toBe(String(PRICE))
+    expect(call!.form.get('expires_at')).toBe(String(Math.ceil(held.hold_expires_at!.getTime() / 1000)))
+    expect(call!.form.get('metadata[registration_id]')).toBe(id)
+    const [job] = await jobsWithKey(`release-hold:${id}`)
+    expect(job!.run_at.getTime()).toBe(held.hold_expires_at!.getTime())
+    // No confirmation before the payment.
+    expect((await outboxFor(held.email)).map((email) => email.template)).toEqual(['waitlist-joined', 'place-offered'])
+
+    // Claiming again (a double click, or back from Checkout) returns to the same session.
+    expect(await claimOffer(db, id, ORIGIN)).toEqual(claimed)
+    expect(new Set(sessionCalls(id).map((c) => c.idempotencyKey))).toEqual(new Set([`registration-checkout:${id}`]))
+
+    expect(await deliver(stripeEvent('checkout.session.completed', ticketSession(held)))).toBe(200)
+    const confirmed = await registration(id)
+    expect(confirmed).toMatchObject({ status: 'confirmed', stripe_payment_intent_id: `pi_${id.slice(0, 8)}` })
+    expect(confirmed.checkin_token).toBeTruthy()
+    expect((await outboxFor(held.email)).map((email) => email.idempotency_key)).toContain(`registration-confirmed/${id}`)
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+    // The hold's deadline then finds nothing to release, and the offer's deadline nothing to lapse.
+    expect(await releaseExpiredHold(db, id)).toBe(false)
+    expect(await claimOffer(db, id, ORIGIN)).toEqual({ outcome: 'not-offered' })
+  })
+
+  test('a pay-what-you-can place costs what the person chose when they joined the waitlist', async () => {
+    const { waiting } = await offeredPaidPlace({ pwycPriceMinor: 700 })
+    const id = waiting[0]!.registrationId
+    expect(await claimOffer(db, id, ORIGIN)).toMatchObject({ outcome: 'checkout' })
+    expect(await registration(id)).toMatchObject({ status: 'held', amount_minor: 700 })
+    expect(sessionCalls(id)[0]!.form.get('line_items[0][price_data][unit_amount]')).toBe('700')
+  })
+
+  test('a claim checkout that expires unpaid passes the place to the next person waiting', async () => {
+    const { event, waiting } = await offeredPaidPlace({ waiting: 2 })
+    const [claimer, next] = waiting
+    expect(await claimOffer(db, claimer!.registrationId, ORIGIN)).toMatchObject({ outcome: 'checkout' })
+    const held = await registration(claimer!.registrationId)
+    const expired = stripeEvent('checkout.session.expired', ticketSession(held, { paymentStatus: 'unpaid', status: 'expired' }))
+    expect(await deliver(expired)).toBe(200)
+    expect((await registration(claimer!.registrationId)).status).toBe('expired')
+    expect((await registration(next!.registrationId)).status).toBe('offered')
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+    expect((await outboxFor(next!.request.email)).map((email) => email.template)).toEqual(['waitlist-joined', 'place-offered'])
+    expect(await releaseExpiredHold(db, claimer!.registrationId)).toBe(false)
+    expect(await claimOffer(db, claimer!.registrationId, ORIGIN)).toEqual({ outcome: 'not-offered' })
+  })
+
+  test('the hold deadline, without any webhook, passes the place on too', async () => {
+    const { event, waiting } = await offeredPaidPlace({ waiting: 2 })
+    expect(await claimOffer(db, waiting[0]!.registrationId, ORIGIN)).toMatchObject({ outcome: 'checkout' })
+    expect(await releaseExpiredHold(db, waiting[0]!.registrationId)).toBe(true)
+    expect((await registration(waiting[1]!.registrationId)).status).toBe('offered')
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+  })
+
+  test('when Stripe cannot be reached the place stays offered to the person, and trying again works', async () => {
+    const { event, waiting } = await offeredPaidPlace({ waiting: 2 })
+    const id = waiting[0]!.registrationId
+    const offerDeadline = (await registration(id)).offer_expires_at
+    let failing = true
+    server.use(
+      http.post(`${STRIPE_API}/v1/checkout/sessions`, async ({ request }) => {
+        if (!failing) return undefined
+        await recordStripeCall(request)
+        return HttpResponse.json({ error: { type: 'api_error', message: 'Stripe is down' } }, { status: 500 })
+      }),
+    )
+    expect(await claimOffer(db, id, ORIGIN)).toMatchObject({ outcome: 'unavailable', message: expect.stringContaining('still offered to you') })
+    expect(await registration(id)).toMatchObject({ status: 'offered', offer_expires_at: offerDeadline, hold_expires_at: null })
+    expect((await registration(waiting[1]!.registrationId)).status).toBe('waitlisted')
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+    // The release job left behind finds no hold.
+    expect(await releaseExpiredHold(db, id)).toBe(false)
+    failing = false
+    expect(await claimOffer(db, id, ORIGIN)).toMatchObject({ outcome: 'checkout' })
+    expect((await registration(id)).status).toBe('held')
+  })
+
+  test('the manage page sends the person to Checkout with a 303', async () => {
+    const { waiting } = await offeredPaidPlace()
+    const id = waiting[0]!.registrationId
+    const url = new URL(manageRegistrationUrl(id))
+    const body = new URLSearchParams({ signature: url.searchParams.get('signature')!, intent: 'claim' })
+    const response = await manageAction({ request: new Request(url, { method: 'POST', body }), params: { id }, context: {} })
+    expect(response).toBeInstanceOf(Response)
+    expect((response as Response).status).toBe(303)
+    expect((response as Response).headers.get('location')).toMatch(/^https:\/\/checkout\.stripe\.com\//)
+  })
+})
+
+describe('a refund of a ticket in Stripe', () => {
+  function refund(row: { id: string }, amountRefunded = PRICE) {
+    const pi = `pi_${row.id.slice(0, 8)}`
+    return stripeEvent('charge.refunded', {
+      id: `ch_${row.id.slice(0, 8)}`,
+      object: 'charge',
+      amount: PRICE,
+      amount_refunded: amountRefunded,
+      payment_intent: pi,
+      refunded: amountRefunded >= PRICE,
+      paid: true,
+      status: 'succeeded',
+    })
+  }
+
+  async function heldWithSomeoneWaiting() {
+    const event = await createPaidEvent(1)
+    const { row } = await hold(event)
+    const waiting = registrationRequest(event)
+    expect(await register(waiting)).toMatchObject({ kind: 'waitlisted' })
+    return { event, row, waiting }
+  }
+
+  async function deferredFor(row: { id: string }) {
+    return db.selectFrom('deferred_stripe_events').select('event_id').where('payment_intent_id', '=', `pi_${row.id.slice(0, 8)}`).execute()
+  }
+
+  test('after the payment: a full refund ends the place and offers it to the next person', async () => {
+    const { event, row, waiting } = await heldWithSomeoneWaiting()
+    expect(await deliver(stripeEvent('checkout.session.completed', ticketSession(row)))).toBe(200)
+    expect(await deliver(refund(row))).toBe(200)
+    expect(await registration(row.id)).toMatchObject({ status: 'refunded', cancelled_at: expect.any(Date) })
+    expect((await registrationsOf(event.eventId)).map((r) => r.status)).toEqual(['refunded', 'offered'])
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+    expect((await outboxFor(waiting.email)).map((email) => email.template)).toEqual(['waitlist-joined', 'place-offered'])
+    expect(await deferredFor(row)).toHaveLength(0)
+    // Stripe did the refund: no refund job of ours is queued.
+    expect(await jobsWithKey(`refund-registration:${row.id}`)).toHaveLength(0)
+  })
+
+  test('before the payment: the refund waits, and is applied once, when the completed session arrives', async () => {
+    const { event, row, waiting } = await heldWithSomeoneWaiting()
+    const refunded = refund(row)
+    expect(await deliver(refunded)).toBe(200)
+    expect((await registration(row.id)).status).toBe('held')
+    expect(await deferredFor(row)).toHaveLength(1)
+
+    const completed = stripeEvent('checkout.session.completed', ticketSession(row))
+    expect(await deliver(completed)).toBe(200)
+    expect(await registration(row.id)).toMatchObject({ status: 'refunded', stripe_payment_intent_id: `pi_${row.id.slice(0, 8)}` })
+    expect((await registrationsOf(event.eventId)).map((r) => r.status)).toEqual(['refunded', 'offered'])
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+    expect(await deferredFor(row)).toHaveLength(0)
+
+    // Either event again changes nothing: the place is not given back, nor offered twice.
+    expect(await deliver(completed)).toBe(200)
+    expect(await deliver(refunded)).toBe(200)
+    expect(await deliver(stripeEvent('checkout.session.async_payment_succeeded', ticketSession(row)))).toBe(200)
+    expect((await registrationsOf(event.eventId)).map((r) => r.status)).toEqual(['refunded', 'offered'])
+    expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+    expect((await outboxFor(waiting.email)).filter((email) => email.template === 'place-offered')).toHaveLength(1)
+  })
+
+  test('a partial refund keeps the place, in either order', async () => {
+    const first = await heldWithSomeoneWaiting()
+    await deliver(stripeEvent('checkout.session.completed', ticketSession(first.row)))
+    await deliver(refund(first.row, 500))
+    expect((await registration(first.row.id)).status).toBe('confirmed')
+
+    const second = await heldWithSomeoneWaiting()
+    await deliver(refund(second.row, 500))
+    await deliver(stripeEvent('checkout.session.completed', ticketSession(second.row)))
+    expect((await registration(second.row.id)).status).toBe('confirmed')
+    expect(await deferredFor(second.row)).toHaveLength(0)
+    expect(await placesTaken(second.event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+  })
+})
+
 test('offline (no Stripe key): the local page pays through the real webhook handler and leads to the manage page', async () => {
   delete process.env.STRIPE_SECRET_KEY
   delete process.env.STRIPE_WEBHOOK_SECRET
@@ -278,6 +498,25 @@ test('offline (no Stripe key): the local page pays through the real webhook hand
     const calls = stripeCalls.length
     expect(await refundPayment({ paymentIntentId: `pi_offline_registration_${id}`, amountMinor: PRICE, idempotencyKey: `registration-refund:${id}` })).toBeNull()
     expect(stripeCalls).toHaveLength(calls)
+  } finally {
+    useTestStripe()
+  }
+})
+
+test('offline (no Stripe key): claiming an offered paid place goes to the local checkout page, which confirms it', async () => {
+  const { waiting } = await offeredPaidPlace()
+  const id = waiting[0]!.registrationId
+  delete process.env.STRIPE_SECRET_KEY
+  delete process.env.STRIPE_WEBHOOK_SECRET
+  resetEnvForTests()
+  try {
+    const claimed = await claimOffer(db, id, ORIGIN)
+    expect(claimed).toEqual({ outcome: 'checkout', url: `http://localhost:3000/dev/checkout/registration/${id}` })
+    expect(await registration(id)).toMatchObject({ status: 'held', stripe_checkout_session_id: `cs_offline_registration_${id}` })
+    const post = new Request(`http://localhost:3000/dev/checkout/registration/${id}`, { method: 'POST', body: new URLSearchParams({ intent: 'pay' }) })
+    const response = (await checkoutAction({ request: post, params: { id }, context: {} })) as Response
+    expect(response.status).toBe(303)
+    expect(await registration(id)).toMatchObject({ status: 'confirmed', stripe_payment_intent_id: `pi_offline_registration_${id}` })
   } finally {
     useTestStripe()
   }

@@ -1,12 +1,15 @@
 import { sql } from 'kysely'
 import { describe, expect, test } from 'vitest'
 import { cancelRegistration, claimOffer, expireOffer, sendEventReminders } from '#app/modules/registrations/manage.server.ts'
+import { checkinQrAttachment } from '#app/modules/registrations/register.server.ts'
+import { renderEmail } from '#emails/index.ts'
 import { action as manageAction, loader as manageLoader } from '#app/routes/registrations.$id.tsx'
 import { getDb } from '#app/utils/db.server.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
 import { createEvent, placesTaken, register, registrationRequest, registrationsOf } from './registration-fixtures.ts'
 
 const db = getDb()
+const ORIGIN = { origin: 'http://localhost:3000' }
 
 async function outbox(email: string) {
   return db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).orderBy('created_at').execute()
@@ -110,7 +113,7 @@ describe('the waitlist', () => {
     expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 1 })
     expect((await outbox(waiting.email)).map((email) => email.template)).toEqual(['waitlist-joined', 'place-offered'])
 
-    expect(await claimOffer(db, second.registrationId)).toBe('confirmed')
+    expect(await claimOffer(db, second.registrationId, ORIGIN)).toEqual({ outcome: 'confirmed' })
     expect((await registrationsOf(event.eventId)).map((row) => row.status)).toEqual(['cancelled', 'confirmed', 'waitlisted'])
   })
 
@@ -126,7 +129,7 @@ describe('the waitlist', () => {
 
     await expireOffer(db, second.registrationId, new Date(Date.now() + 25 * 60 * 60 * 1000))
     expect((await registrationsOf(event.eventId)).map((row) => row.status)).toEqual(['cancelled', 'expired', 'offered'])
-    expect(await claimOffer(db, second.registrationId)).toBe('not-offered')
+    expect(await claimOffer(db, second.registrationId, ORIGIN)).toEqual({ outcome: 'not-offered' })
     expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 1 })
   })
 })
@@ -145,6 +148,24 @@ describe('reminders', () => {
     }
     expect((await outbox(people[2]!.email)).filter((email) => email.template === 'event-reminder')).toHaveLength(0)
   })
+
+  test('carry the check-in QR code as the confirmation does', async () => {
+    const soon = await createEvent({ capacity: 5, startsInHours: 20 })
+    const person = registrationRequest(soon)
+    const outcome = await register(person)
+    if (outcome.kind !== 'confirmed') throw new Error('setup')
+    await sendEventReminders(db)
+    const emails = await outbox(person.email)
+    const confirmation = emails.find((email) => email.template === 'registration-confirmed')!
+    const reminder = emails.find((email) => email.template === 'event-reminder')!
+    const { checkin_token } = await db.selectFrom('registrations').select('checkin_token').where('id', '=', outcome.registrationId).executeTakeFirstOrThrow()
+    expect(reminder.props).toMatchObject({ checkinCode: checkin_token, hasQrAttachment: true })
+    const qr = reminder.attachments.find((file) => file.filename === 'check-in.png')
+    expect(qr).toEqual(await checkinQrAttachment(checkin_token!))
+    expect(qr).toEqual(confirmation.attachments.find((file) => file.filename === 'check-in.png'))
+    const { html, text } = await renderEmail('event-reminder', reminder.props)
+    for (const output of [html, text]) expect(output).toContain('attached QR code (check-in.png)')
+  })
 })
 
 describe('the signed link in each email', () => {
@@ -162,7 +183,7 @@ describe('the signed link in each email', () => {
 
     const form = new URLSearchParams({ signature: url.searchParams.get('signature')!, intent: 'cancel' })
     const result = await manageAction({ request: new Request(url, { method: 'POST', body: form }), params: { id: outcome.registrationId }, context: {} })
-    expect(result).toEqual({ done: 'cancelled' })
+    expect(result).toEqual({ done: 'cancelled', message: null })
     expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 0 })
   })
 })

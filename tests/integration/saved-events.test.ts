@@ -147,7 +147,7 @@ describe('saving an event without an account', () => {
     expect(events.savedEventIds).toEqual([])
     expect((await eventsLoader()).savedEventIds).toEqual([])
     const saved = await savedLoader({ request: pageRequest('/saved', null), params: {}, context: {} })
-    expect(saved).toEqual({ upcoming: [], past: [] })
+    expect(saved).toEqual({ upcoming: [], past: [], settings: null, justKept: false })
   })
 
   test('a forged cookie counts as no cookie', async () => {

@@ -56,12 +56,14 @@ const keyFacts: Record<EmailTemplateName, (props: Record<string, any>) => string
   ],
   'appeal-update': (p) => [p.updateTitle, p.appealTitle, ...(p.updateBody as string).split('\n\n').slice(0, 1), p.appealUrl, p.unsubscribeUrl],
   'staff-sign-in': (p) => [p.signInUrl, '15 minutes', 'did not ask'],
+  'saved-events-link': (p) => [p.linkUrl, '60 minutes', 'a day before each saved event', 'only a few places are left', 'did not ask'],
+  'saved-event-alert': (p) => [p.eventTitle, 'only 4 places', '18:30 GMT', p.where, p.eventUrl, p.unsubscribeUrl],
 }
 
 describe('every template', () => {
-  test('the registry has the eleven templates', () => {
+  test('the registry has the thirteen templates', () => {
     expect([...emailTemplateNames].sort()).toEqual(Object.keys(keyFacts).sort())
-    expect(emailTemplateNames).toHaveLength(11)
+    expect(emailTemplateNames).toHaveLength(13)
   })
 
   test.each(emailTemplateNames)('%s renders its preview props to HTML and plain text with the key facts', async (name) => {

@@ -1,7 +1,26 @@
-import type { Database } from '#app/utils/db.server.ts'
+import { sql } from 'kysely'
+import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 
 /** Statuses the public can see; saving follows what the public can see. */
 const PUBLIC_STATUSES = ['published', 'cancelled'] as const
+
+/**
+ * The saver a cookie's id stands for, inside a query: a saver joined into another (a second
+ * device) reads that one. Merging keeps the chain one step long, so one look-up is enough.
+ */
+export function canonicalSaver(saverId: string) {
+  return sql<string>`(select coalesce(merged_into_id, id) from savers where id = ${saverId})`
+}
+
+/** The saver a cookie's id stands for, or undefined when we no longer have it. */
+export async function resolveSaver(db: Database | DatabaseTransaction, saverId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('savers')
+    .select((eb) => eb.fn.coalesce('merged_into_id', 'id').as('id'))
+    .where('id', '=', saverId)
+    .executeTakeFirst()
+  return row?.id
+}
 
 /**
  * The saver behind a browser's cookie, or a new one when the cookie is missing or names a saver
@@ -9,8 +28,8 @@ const PUBLIC_STATUSES = ['published', 'cancelled'] as const
  */
 export async function getOrCreateSaver(db: Database, saverId: string | null): Promise<string> {
   if (saverId) {
-    const existing = await db.selectFrom('savers').select('id').where('id', '=', saverId).executeTakeFirst()
-    if (existing) return existing.id
+    const existing = await resolveSaver(db, saverId)
+    if (existing) return existing
   }
   const created = await db.insertInto('savers').defaultValues().returning('id').executeTakeFirstOrThrow()
   return created.id
@@ -38,13 +57,13 @@ export async function saveEvent(db: Database, saverId: string, eventId: string):
 
 /** Idempotent: unsaving an event that was never saved is fine. */
 export async function unsaveEvent(db: Database, saverId: string, eventId: string): Promise<void> {
-  await db.deleteFrom('saved_events').where('saver_id', '=', saverId).where('event_id', '=', eventId).execute()
+  await db.deleteFrom('saved_events').where('saver_id', '=', canonicalSaver(saverId)).where('event_id', '=', eventId).execute()
 }
 
 /** The events this browser saved, in one query; a browser without a saver has saved nothing. */
 export async function savedEventIds(db: Database, saverId: string | null): Promise<Set<string>> {
   if (!saverId) return new Set()
-  const rows = await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', saverId).execute()
+  const rows = await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', canonicalSaver(saverId)).execute()
   return new Set(rows.map((row) => row.event_id))
 }
 
@@ -71,7 +90,7 @@ export async function listSavedEvents(db: Database, saverId: string | null, now 
       'events.places_taken',
       'events.status',
     ])
-    .where('saved_events.saver_id', '=', saverId)
+    .where('saved_events.saver_id', '=', canonicalSaver(saverId))
     .where('events.status', 'in', PUBLIC_STATUSES)
     .orderBy('events.starts_at', 'asc')
     .execute()

@@ -43,6 +43,11 @@ export type Hold = {
   quantity: number
   email: string
   holdExpiresAt: Date
+  /**
+   * Set when the hold is a claimed waitlist offer: if Stripe cannot be reached, the place goes
+   * back to being offered until this deadline rather than to the next person.
+   */
+  offerExpiresAt?: Date
 }
 
 const UNAVAILABLE_MESSAGE =
@@ -84,9 +89,38 @@ export async function startTicketCheckout(
     getLogger().error({ err: error, registrationId: hold.registrationId }, 'Could not create a Checkout Session for a registration')
     // Places nobody can pay for go back now, not in half an hour. A hold that already has a
     // session (a double submit that got through) stays: its buyer may be paying.
-    await db.transaction().execute((trx) => releaseHold(trx, hold.registrationId, { onlyWithoutSession: true }))
+    const offerExpiresAt = hold.offerExpiresAt
+    if (offerExpiresAt) {
+      const offered = await db.transaction().execute((trx) => returnHoldToOffer(trx, hold.registrationId, offerExpiresAt))
+      if (offered) return { kind: 'unavailable', message: OFFER_KEPT_MESSAGE }
+    } else {
+      await db.transaction().execute((trx) => releaseHold(trx, hold.registrationId, { onlyWithoutSession: true }))
+    }
     return { kind: 'unavailable', message: UNAVAILABLE_MESSAGE }
   }
+}
+
+const OFFER_KEPT_MESSAGE =
+  'We could not reach our payment provider. Nothing has been charged, and the place is still offered to you: please try again in a moment.'
+
+/**
+ * A claimed offer whose Checkout Session could not be made is offered again until its own
+ * deadline; past it, the place goes to the next person. Returns true when it is offered again.
+ */
+async function returnHoldToOffer(trx: Trx, registrationId: string, offerExpiresAt: Date): Promise<boolean> {
+  if (offerExpiresAt <= new Date()) {
+    await releaseHold(trx, registrationId, { onlyWithoutSession: true })
+    return false
+  }
+  const offered = await trx
+    .updateTable('registrations')
+    .set({ status: 'offered', hold_expires_at: null, offer_expires_at: offerExpiresAt, updated_at: new Date() })
+    .where('id', '=', registrationId)
+    .where('status', '=', 'held')
+    .where('stripe_checkout_session_id', 'is', null)
+    .returning('id')
+    .executeTakeFirst()
+  return offered !== undefined
 }
 
 /**
@@ -216,6 +250,39 @@ async function retakePlaces(trx: Trx, registration: { id: string; event_id: stri
     if (other) return false
   }
   return takePlaces(trx, registration.event_id, registration.quantity)
+}
+
+/**
+ * `charge.refunded` for a ticket's payment: a refund made in Stripe's dashboard, or our own. A
+ * full refund ends a confirmed place (its places go back and the waitlist moves); a partial one
+ * leaves it. Returns false when the payment is no ticket's, so the caller looks for a donation.
+ * A refund that arrives before its payment's confirmation waits in deferred_stripe_events and is
+ * applied here once the confirmation has recorded the payment intent.
+ */
+export async function recordTicketRefund(
+  trx: Trx,
+  paymentIntentId: string | null,
+  charge: { amount: number; amount_refunded: number; refunded?: boolean | null },
+): Promise<boolean> {
+  if (!paymentIntentId) return false
+  const registration = await trx
+    .selectFrom('registrations')
+    .select(['id', 'status', 'event_id', 'quantity'])
+    .where('stripe_payment_intent_id', '=', paymentIntentId)
+    .forUpdate()
+    .executeTakeFirst()
+  if (!registration) return false
+  const fullRefund = charge.refunded === true || charge.amount_refunded >= charge.amount
+  // Already refunded (our own refund of a late payment, or a cancelled event) or cancelled: nothing to end.
+  if (!fullRefund || registration.status !== 'confirmed') return true
+  await trx
+    .updateTable('registrations')
+    .set({ status: 'refunded', cancelled_at: new Date(), updated_at: new Date() })
+    .where('id', '=', registration.id)
+    .execute()
+  await releasePlaces(trx, registration.event_id, registration.quantity)
+  await offerFreedPlaces(trx, registration.event_id)
+  return true
 }
 
 /** `checkout.session.expired` for a registration: a hold still waiting gives its places back. */

@@ -158,7 +158,8 @@ async function registerInTransaction(
       name: request.name,
       email: request.email,
       quantity: request.quantity,
-      amount_minor: holdExpiresAt ? pricePerPlace * request.quantity : 0,
+      // A waiting person keeps the price they chose, so a place offered later costs what they agreed.
+      amount_minor: paid ? pricePerPlace * request.quantity : 0,
       currency: ticket.currency,
       status,
       access_needs: request.accessNeeds,

@@ -1,0 +1,72 @@
+import { z } from 'zod'
+import {
+  ActionButton,
+  defineEmailTemplate,
+  EmailLayout,
+  Heading,
+  httpUrl,
+  organisationSchema,
+  Paragraph,
+  PlainLink,
+  previewOrganisation,
+} from '#emails/layout.tsx'
+
+export const schema = z.object({
+  organisation: organisationSchema,
+  /** The one-time link that joins the browser it is opened in to the one that asked. */
+  linkUrl: httpUrl,
+  expiresInMinutes: z.number().int().min(1).max(24 * 60),
+  /** The alerts asked for; they start only once the link is opened. */
+  alertsReminder: z.boolean().default(false),
+  alertsFewPlaces: z.boolean().default(false),
+})
+export type SavedEventsLinkProps = z.output<typeof schema>
+
+export function subject(props: SavedEventsLinkProps) {
+  return `Keep your saved events on your other devices – ${props.organisation.name}`
+}
+
+export function Component(props: SavedEventsLinkProps) {
+  const { organisation } = props
+  const minutes = props.expiresInMinutes === 1 ? '1 minute' : `${props.expiresInMinutes} minutes`
+  const alerts = [
+    props.alertsReminder ? 'remind you a day before each saved event' : null,
+    props.alertsFewPlaces ? 'tell you when only a few places are left' : null,
+  ].filter(Boolean)
+  return (
+    <EmailLayout organisation={organisation} preview={`Open the link on your other device. It works once and lasts ${minutes}.`}>
+      <Heading>Keep your saved events</Heading>
+      <Paragraph>
+        Someone, we hope you, asked to keep the events saved on the {organisation.name} website on other devices, using
+        this email address.
+      </Paragraph>
+      <Paragraph>
+        Open this link in the browser you want to add. It works once, and only for the next {minutes}.
+      </Paragraph>
+      <ActionButton href={props.linkUrl} colour={organisation.primaryColour}>
+        Keep my saved events on this device
+      </ActionButton>
+      <Paragraph>
+        If the button does not work, copy this address into your browser: <PlainLink href={props.linkUrl} />
+      </Paragraph>
+      <Paragraph>
+        Opening it joins that browser to the one where this was asked for: both will show the same saved events
+        {alerts.length > 0 ? `, and we will ${alerts.join(' and ')}, by email to this address` : ''}.
+      </Paragraph>
+      <Paragraph>
+        If you did not ask for this, please ignore this email: nothing happens without the link, and we will not write to
+        you again.
+      </Paragraph>
+    </EmailLayout>
+  )
+}
+
+export const previewProps: z.input<typeof schema> = {
+  organisation: previewOrganisation,
+  linkUrl: 'https://example.org/saved/verify?token=preview-token&signature=preview-signature',
+  expiresInMinutes: 60,
+  alertsReminder: true,
+  alertsFewPlaces: true,
+}
+
+export default defineEmailTemplate({ schema, subject, Component, previewProps })

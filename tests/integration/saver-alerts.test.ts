@@ -1,0 +1,329 @@
+import { randomUUID } from 'node:crypto'
+import { describe, expect, test } from 'vitest'
+import { fewPlacesThreshold, sendSaverAlerts } from '#app/modules/events/saver-alerts.server.ts'
+import { action as saveAction } from '#app/routes/events.save.ts'
+import { action as alertsOffAction, loader as alertsOffLoader } from '#app/routes/saved_.alerts.off.tsx'
+import { action as verifyAction, loader as verifyLoader } from '#app/routes/saved_.verify.tsx'
+import { action as savedAction, loader as savedLoader } from '#app/routes/saved.tsx'
+import { CLIENT_IP_HEADER } from '#app/utils/client-ip.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { readSaverId } from '#app/utils/saver-cookie.server.ts'
+import { createEvent } from './registration-fixtures.ts'
+
+const db = getDb()
+const ORIGIN = 'http://localhost:3000'
+let ipCounter = 0
+
+type Answer = { status: number; body: any; headers: Headers }
+
+/** The action answers with a plain object, `data()` or a Response; read them all alike. */
+function readAnswer(result: unknown): Answer {
+  if (result instanceof Response) return { status: result.status, body: null, headers: result.headers }
+  if (result && typeof result === 'object' && 'type' in result && result.type === 'DataWithResponseInit') {
+    const { data, init } = result as unknown as { data: unknown; init: ResponseInit | null }
+    return { status: init?.status ?? 200, body: data, headers: new Headers(init?.headers) }
+  }
+  return { status: 200, body: result, headers: new Headers() }
+}
+
+/** A same-origin form POST from one browser, each from its own address (rate limits are per address). */
+function post(path: string, fields: Record<string, string>, cookie: string | null) {
+  ipCounter += 1
+  const headers = new Headers({ Origin: ORIGIN, 'Sec-Fetch-Site': 'same-origin', [CLIENT_IP_HEADER]: `10.9.${ipCounter >> 8}.${ipCounter & 255}` })
+  if (cookie) headers.set('Cookie', cookie)
+  return new Request(`${ORIGIN}${path}`, { method: 'POST', headers, body: new URLSearchParams(fields) })
+}
+
+function get(url: string, cookie: string | null) {
+  return new Request(url, { headers: cookie ? { Cookie: cookie } : {} })
+}
+
+function cookieFrom(answer: Answer) {
+  const setCookie = answer.headers.get('Set-Cookie')
+  expect(setCookie).toBeTruthy()
+  return setCookie!.split(';')[0]!
+}
+
+async function saverOf(cookie: string) {
+  return (await readSaverId(get(`${ORIGIN}/saved`, cookie)))!
+}
+
+/** Saves events in one browser; returns its cookie. */
+async function browserSaving(eventIds: string[], cookie: string | null = null) {
+  for (const eventId of eventIds) {
+    const answer = readAnswer(await saveAction({ request: post('/events/save', { eventId, intent: 'save', _fetcher: '1' }, cookie), params: {}, context: {} }))
+    expect(answer.status).toBe(200)
+    cookie = cookieFrom(answer)
+  }
+  return cookie!
+}
+
+async function askForLink(cookie: string | null, fields: Record<string, string>) {
+  return readAnswer(await savedAction({ request: post('/saved', fields, cookie), params: {}, context: {} }))
+}
+
+async function outboxFor(email: string) {
+  return db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).orderBy('created_at').execute()
+}
+
+async function latestLink(email: string) {
+  const links = (await outboxFor(email)).filter((row) => row.template === 'saved-events-link')
+  return new URL(links.at(-1)!.props.linkUrl as string)
+}
+
+async function openLink(link: URL, cookie: string | null) {
+  const page = await verifyLoader({ request: get(link.href, cookie), params: {}, context: {} })
+  const fields = { token: link.searchParams.get('token') ?? '', signature: link.searchParams.get('signature') ?? '' }
+  return { page, answer: readAnswer(await verifyAction({ request: post('/saved/verify', fields, cookie), params: {}, context: {} })) }
+}
+
+async function savedIds(cookie: string | null) {
+  const saved = await savedLoader({ request: get(`${ORIGIN}/saved`, cookie), params: {}, context: {} })
+  return saved.upcoming.map((event) => event.id).sort()
+}
+
+async function saver(id: string) {
+  return db.selectFrom('savers').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+}
+
+function email() {
+  return `saver-${randomUUID().slice(0, 8)}@example.org`
+}
+
+/** A browser that saved the events and confirmed its address, with the alerts chosen. */
+async function linkedBrowser(eventIds: string[], alerts: { reminder?: boolean; fewPlaces?: boolean }) {
+  const address = email()
+  const cookie = await browserSaving(eventIds)
+  const fields: Record<string, string> = { email: address }
+  if (alerts.reminder) fields.alertsReminder = 'on'
+  if (alerts.fewPlaces) fields.alertsFewPlaces = 'on'
+  expect((await askForLink(cookie, fields)).status).toBe(200)
+  const { answer } = await openLink(await latestLink(address), cookie)
+  expect(answer.status).toBe(303)
+  return { cookie, address, saverId: await saverOf(cookie) }
+}
+
+async function eventWith(options: { capacity: number; taken: number; startsInHours: number }) {
+  const event = await createEvent({ capacity: options.capacity, startsInHours: options.startsInHours })
+  await db.updateTable('events').set({ places_taken: options.taken }).where('id', '=', event.eventId).execute()
+  return event.eventId
+}
+
+async function alertsTo(address: string) {
+  return (await outboxFor(address)).filter((row) => row.template === 'saved-event-alert')
+}
+
+describe('keeping saved events on another device', () => {
+  test('the link verifies once, in another browser, and merges the saves of both', async () => {
+    const [e1, e2, e3] = await Promise.all([1, 2, 3].map(() => createEvent({ capacity: 50 }).then((event) => event.eventId)))
+    const first = await browserSaving([e1!, e2!])
+    const second = await browserSaving([e2!, e3!])
+    const firstSaver = await saverOf(first)
+    const secondSaver = await saverOf(second)
+    const address = email()
+
+    const asked = await askForLink(first, { email: address, alertsReminder: 'on' })
+    expect(asked.status).toBe(200)
+    expect(asked.body.sentTo).toBe(address)
+    const [sent] = await outboxFor(address)
+    expect(sent).toMatchObject({ template: 'saved-events-link', props: { alertsReminder: true, alertsFewPlaces: false, expiresInMinutes: 60 } })
+    // Nothing is written to the saver before the link is opened.
+    expect(await saver(firstSaver)).toMatchObject({ supporter_id: null, alerts_reminder: false })
+
+    const link = await latestLink(address)
+    expect(link.pathname).toBe('/saved/verify')
+    // A mail scanner's GET spends nothing.
+    expect((await verifyLoader({ request: get(link.href, null), params: {}, context: {} })).link).not.toBeNull()
+    const { page, answer } = await openLink(link, second)
+    expect(page.link).not.toBeNull()
+    expect(answer.status).toBe(303)
+    expect(answer.headers.get('Location')).toBe('/saved?kept=1')
+    const joined = cookieFrom(answer)
+    expect(await saverOf(joined)).toBe(firstSaver)
+
+    const all = [e1!, e2!, e3!].sort()
+    expect(await savedIds(joined)).toEqual(all)
+    expect(await savedIds(first)).toEqual(all)
+    // A browser still holding the old cookie (another device joined to it before) sees them too.
+    expect(await savedIds(second)).toEqual(all)
+    expect(await saver(secondSaver)).toMatchObject({ merged_into_id: firstSaver })
+    const owner = await saver(firstSaver)
+    expect(owner).toMatchObject({ alerts_reminder: true, alerts_few_places: false, merged_into_id: null })
+    const supporter = await db.selectFrom('supporters').select('email').where('id', '=', owner.supporter_id!).executeTakeFirstOrThrow()
+    expect(supporter.email).toBe(address)
+
+    // The same link again, in any browser, does nothing.
+    const again = await openLink(link, null)
+    expect(again.answer.status).toBe(400)
+    expect(again.answer.body.error).toMatch(/already been used/)
+
+    // Joining again (a second link, opened in a browser already joined) changes nothing.
+    expect((await askForLink(joined, { email: address })).status).toBe(200)
+    expect((await openLink(await latestLink(address), second)).answer.status).toBe(303)
+    expect(await savedIds(joined)).toEqual(all)
+    const rows = await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', firstSaver).execute()
+    expect(rows).toHaveLength(3)
+    expect(await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', secondSaver).execute()).toHaveLength(0)
+  })
+
+  test('a forged, altered or expired link is refused', async () => {
+    const cookie = await browserSaving([(await createEvent({ capacity: 5 })).eventId])
+    const address = email()
+    await askForLink(cookie, { email: address })
+    const link = await latestLink(address)
+
+    const forged = new URL(link)
+    forged.searchParams.set('token', `${link.searchParams.get('token')!.slice(0, -2)}xx`)
+    const refused = await openLink(forged, null)
+    expect(refused.page.link).toBeNull()
+    expect(refused.answer.status).toBe(400)
+
+    await db.updateTable('saver_links').set({ expires_at: new Date(Date.now() - 1000) }).execute()
+    expect((await openLink(link, null)).answer.status).toBe(400)
+    expect((await saver(await saverOf(cookie))).supporter_id).toBeNull()
+  })
+
+  test("someone else's address cannot be subscribed without opening the link", async () => {
+    const soon = await eventWith({ capacity: 10, taken: 8, startsInHours: 20 })
+    const cookie = await browserSaving([soon])
+    const victim = email()
+    const asked = await askForLink(cookie, { email: victim, alertsReminder: 'on', alertsFewPlaces: 'on' })
+    expect(asked.status).toBe(200)
+    // The address is written nowhere but the pending link, and gets nothing but the link.
+    expect(await db.selectFrom('supporters').select('id').where('email', '=', victim).execute()).toHaveLength(0)
+    expect(await saver(await saverOf(cookie))).toMatchObject({ supporter_id: null, alerts_reminder: false, alerts_few_places: false })
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
+    expect((await outboxFor(victim)).map((row) => row.template)).toEqual(['saved-events-link'])
+
+    // Once the owner of the address opens it, the alerts start.
+    expect((await openLink(await latestLink(victim), null)).answer.status).toBe(303)
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 1, fewPlaces: 1 })
+  })
+
+  test('bad input answers 400 with the error beside the field, keeps the value, and writes nothing', async () => {
+    const before = await db.selectFrom('saver_links').select('token_hash').execute()
+    const answer = await askForLink(null, { email: 'not-an-address', alertsReminder: 'on' })
+    expect(answer.status).toBe(400)
+    expect(answer.body.result.error.email[0]).toMatch(/right format/)
+    expect(answer.body.result.initialValue).toMatchObject({ email: 'not-an-address', alertsReminder: 'on' })
+    expect(answer.headers.get('Set-Cookie')).toBeNull()
+    expect(await db.selectFrom('saver_links').select('token_hash').execute()).toHaveLength(before.length)
+    expect(await outboxFor('not-an-address')).toHaveLength(0)
+  })
+
+  test('a request from another site is refused', async () => {
+    const request = new Request(`${ORIGIN}/saved`, {
+      method: 'POST',
+      headers: { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' },
+      body: new URLSearchParams({ email: email() }),
+    })
+    await expect(savedAction({ request, params: {}, context: {} })).rejects.toMatchObject({ status: 403 })
+  })
+})
+
+describe('alerts for saved events', () => {
+  test('the threshold is 5 places, or a tenth of a large event', () => {
+    expect(fewPlacesThreshold(20)).toBe(5)
+    expect(fewPlacesThreshold(50)).toBe(5)
+    expect(fewPlacesThreshold(120)).toBe(12)
+  })
+
+  test('each is sent once per saver and event, even when the job runs twice at once', async () => {
+    const soonFew = await eventWith({ capacity: 10, taken: 6, startsInHours: 20 })
+    const later = await eventWith({ capacity: 100, taken: 85, startsInHours: 24 * 10 })
+    const plenty = await eventWith({ capacity: 40, taken: 0, startsInHours: 24 * 5 })
+    const full = await eventWith({ capacity: 5, taken: 5, startsInHours: 24 * 5 })
+    const { address, saverId } = await linkedBrowser([soonFew, later, plenty, full], { reminder: true, fewPlaces: true })
+    // Someone who saved the same events without alerts hears nothing.
+    const quiet = await linkedBrowser([soonFew, later], {})
+
+    const runs = await Promise.all([sendSaverAlerts(db), sendSaverAlerts(db)])
+    expect(runs.reduce((sum, run) => sum + run.reminders, 0)).toBe(1)
+    expect(runs.reduce((sum, run) => sum + run.fewPlaces, 0)).toBe(1)
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
+    const sent = await alertsTo(address)
+    expect(sent.map((row) => row.idempotency_key).sort()).toEqual([`saver-few-places:${saverId}:${soonFew}`, `saver-reminder:${saverId}:${soonFew}`])
+    expect(sent.find((row) => row.props.kind === 'few-places')!.props).toMatchObject({ placesLeft: 4 })
+    expect(await alertsTo(quiet.address)).toHaveLength(0)
+
+    // 15 left of 100 is not few (the threshold is 10); 9 left is, once.
+    await db.updateTable('events').set({ places_taken: 91 }).where('id', '=', later).execute()
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 1 })
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
+    // Places freed and taken again do not send it twice.
+    await db.updateTable('events').set({ places_taken: 50 }).where('id', '=', later).execute()
+    await sendSaverAlerts(db)
+    await db.updateTable('events').set({ places_taken: 95 }).where('id', '=', later).execute()
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
+    expect((await alertsTo(address)).map((row) => row.idempotency_key)).toContain(`saver-few-places:${saverId}:${later}`)
+    expect(await alertsTo(address)).toHaveLength(3)
+  })
+
+  test('a merged browser does not bring a second alert for an event already alerted', async () => {
+    const soon = await eventWith({ capacity: 10, taken: 2, startsInHours: 20 })
+    const { address, cookie } = await linkedBrowser([soon], { reminder: true })
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 1, fewPlaces: 0 })
+    // Another browser saved it too, and joins.
+    const other = await browserSaving([soon])
+    expect((await askForLink(cookie, { email: address, alertsReminder: 'on' })).status).toBe(200)
+    expect((await openLink(await latestLink(address), other)).answer.status).toBe(303)
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
+    expect(await alertsTo(address)).toHaveLength(1)
+  })
+
+  test('the signed link in each alert turns the alerts off; a forged one does not', async () => {
+    const soon = await eventWith({ capacity: 10, taken: 7, startsInHours: 20 })
+    const { address, saverId } = await linkedBrowser([soon], { reminder: true, fewPlaces: true })
+    await sendSaverAlerts(db)
+    const [alert] = await alertsTo(address)
+    const url = new URL(alert!.props.unsubscribeUrl as string)
+    expect(url.pathname).toBe('/saved/alerts/off')
+    expect(url.searchParams.get('saver')).toBe(saverId)
+
+    const forged = new URL(url)
+    forged.searchParams.set('signature', 'x'.repeat(43))
+    await expect(alertsOffLoader({ request: get(forged.href, null), params: {}, context: {} })).rejects.toMatchObject({ status: 404 })
+    const fields = Object.fromEntries(url.searchParams)
+    await expect(
+      alertsOffAction({ request: post('/saved/alerts/off', { ...fields, signature: 'x'.repeat(43) }, null), params: {}, context: {} }),
+    ).rejects.toMatchObject({ status: 404 })
+    expect(await saver(saverId)).toMatchObject({ alerts_reminder: true, alerts_few_places: true })
+
+    // The GET only asks; the POST turns them off.
+    expect(await alertsOffLoader({ request: get(url.href, null), params: {}, context: {} })).toMatchObject({ on: true })
+    expect(await saver(saverId)).toMatchObject({ alerts_reminder: true })
+    expect(await alertsOffAction({ request: post('/saved/alerts/off', fields, null), params: {}, context: {} })).toEqual({ off: true })
+    expect(await saver(saverId)).toMatchObject({ alerts_reminder: false, alerts_few_places: false })
+
+    const another = await eventWith({ capacity: 10, taken: 9, startsInHours: 20 })
+    await db.insertInto('saved_events').values({ saver_id: saverId, event_id: another }).execute()
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
+  })
+
+  test('someone registered for a saved event gets no alert for it (their registration has its own reminder)', async () => {
+    const event = await createEvent({ capacity: 10, startsInHours: 20 })
+    const { address } = await linkedBrowser([event.eventId], { reminder: true, fewPlaces: true })
+    await db.updateTable('events').set({ places_taken: 8 }).where('id', '=', event.eventId).execute()
+    await db
+      .insertInto('registrations')
+      .values({
+        event_id: event.eventId,
+        ticket_type_id: event.ticketTypeId,
+        name: 'Saver',
+        email: address.toUpperCase(),
+        currency: 'GBP',
+        status: 'confirmed',
+        privacy_consent_at: new Date(),
+      })
+      .execute()
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
+  })
+
+  test('expired links are cleared by the job', async () => {
+    const address = email()
+    await askForLink(null, { email: address })
+    await db.updateTable('saver_links').set({ expires_at: new Date(Date.now() - 1000) }).execute()
+    await sendSaverAlerts(db)
+    expect(await db.selectFrom('saver_links').select('token_hash').execute()).toHaveLength(0)
+  })
+})
