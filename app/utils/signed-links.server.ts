@@ -41,3 +41,19 @@ export function verifyCheckinCode(code: string): string | null {
   const token = code.slice(0, dot)
   return verifySignature('checkin', token, code.slice(dot + 1)) ? token : null
 }
+
+/** The "stop these updates" link in every appeal-update email: no account needed. */
+export function stopAppealUpdatesUrl(appealId: string, supporterId: string) {
+  const id = `${appealId}:${supporterId}`
+  return `${appUrl()}/updates/stop?appeal=${encodeURIComponent(appealId)}&supporter=${encodeURIComponent(supporterId)}&signature=${sign('appeal-updates', id)}`
+}
+
+/** The one-time link that keeps saved events on another device; the signature refuses a made-up token unseen. */
+export function saverLinkUrl(token: string) {
+  return `${appUrl()}/saved/verify?token=${encodeURIComponent(token)}&signature=${sign('saver-link', token)}`
+}
+
+/** The link in every saved-event alert that turns the alerts off, no account needed. */
+export function saverAlertsOffUrl(saverId: string) {
+  return `${appUrl()}/saved/alerts/off?saver=${encodeURIComponent(saverId)}&signature=${sign('saver-alerts-off', saverId)}`
+}
