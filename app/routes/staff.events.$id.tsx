@@ -103,6 +103,9 @@ export default function StaffEventRegistrations() {
       </p>
       <ul className="staff-events__actions">
         <li>
+          <Link to={`/staff/events/${event.id}/edit`} className="button button--secondary">Edit event</Link>
+        </li>
+        <li>
           <Link to={`/staff/events/${event.id}/check-in`} className="button">
             Check people in
           </Link>

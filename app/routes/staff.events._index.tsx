@@ -31,6 +31,9 @@ export default function StaffEvents() {
   return (
     <div className="container page">
       <h1>Events</h1>
+      <p>
+        <Link to="/staff/events/new" className="button">New event</Link>
+      </p>
       <EventTable caption="Upcoming and running events" events={upcoming} empty="There are no upcoming events." />
       <EventTable caption="Past events" events={past} empty="There are no past events." />
     </div>

@@ -13,7 +13,7 @@ const ROLE_NAMES: Record<StaffRole, string> = { viewer: 'Viewer', staff: 'Staff'
 export async function loader({ request }: LoaderFunctionArgs) {
   // Child loaders run alongside this one, not after it, so each of them checks the session too.
   const staff = await requireStaff(request, handle.staffRole)
-  return { staff: { name: staff.name, role: ROLE_NAMES[staff.role], canManage: hasRole(staff.role, 'staff') } }
+  return { staff: { name: staff.name, role: ROLE_NAMES[staff.role], canManage: hasRole(staff.role, 'staff'), isAdmin: hasRole(staff.role, 'admin') } }
 }
 
 export default function StaffLayout() {
@@ -38,6 +38,9 @@ export default function StaffLayout() {
               {staff.canManage ? (
                 <>
                   <li>
+                    <NavLink to="/staff/appeals">Appeals</NavLink>
+                  </li>
+                  <li>
                     <NavLink to="/staff/donations">Donations</NavLink>
                   </li>
                   <li>
@@ -45,6 +48,16 @@ export default function StaffLayout() {
                   </li>
                   <li>
                     <NavLink to="/staff/emails">Failed emails</NavLink>
+                  </li>
+                </>
+              ) : null}
+              {staff.isAdmin ? (
+                <>
+                  <li>
+                    <NavLink to="/staff/audit">Audit log</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/staff/users">Staff users</NavLink>
                   </li>
                 </>
               ) : null}

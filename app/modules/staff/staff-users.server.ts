@@ -1,8 +1,12 @@
 import { sql } from 'kysely'
 import type { StaffRole } from '#db/schema.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import { hashPassword } from './passwords.server.ts'
-import { signOutEverywhere } from './sessions.server.ts'
+import { hashSecretToken, newSecretToken, signOutEverywhere } from './sessions.server.ts'
+// sign-in.server.ts imports this module too; each only calls the other's functions, never at load.
+import { signInLinkUrl } from './sign-in.server.ts'
 
 export type UpsertStaffUser = { email: string; role: StaffRole; name?: string; password?: string }
 
@@ -67,5 +71,178 @@ export async function disableStaffUser(db: Database, staffUserId: string): Promi
     await signOutEverywhere(trx, staffUserId)
     await trx.deleteFrom('staff_sign_in_tokens').where('staff_user_id', '=', staffUserId).where('used_at', 'is', null).execute()
     await trx.insertInto('audit_log').values({ action: 'staff.disabled', subject_type: 'staff_user', subject_id: staffUserId }).execute()
+  })
+}
+
+// ── Managing staff from the staff area (/staff/users) ───────────────────────────────────────
+
+/** An invitation link lasts longer than a sign-in link: the invited person may not be at their desk. */
+export const INVITE_LINK_HOURS = 24
+
+export type StaffUserListItem = {
+  id: string
+  name: string
+  email: string
+  role: StaffRole
+  disabledAt: Date | null
+  createdAt: Date
+  lastSignInAt: Date | null
+  hasPassword: boolean
+}
+
+/**
+ * Every staff member. The last sign-in is the latest of the audited sign-ins and the sessions
+ * still on record (a session started by `staff:create` or a test is not audited).
+ */
+export async function listStaffUsers(db: Database): Promise<StaffUserListItem[]> {
+  const rows = await db
+    .selectFrom('staff_users as u')
+    .select(['u.id', 'u.name', 'u.email', 'u.role', 'u.disabled_at', 'u.created_at', 'u.password_hash'])
+    .select(
+      sql<Date | null>`greatest(
+        (select max(a.created_at) from audit_log a where a.staff_user_id = u.id and a.action = 'staff.signed_in'),
+        (select max(s.created_at) from staff_sessions s where s.staff_user_id = u.id))`.as('last_sign_in_at'),
+    )
+    .orderBy(sql`u.disabled_at is not null`)
+    .orderBy('u.name')
+    .orderBy('u.email')
+    .execute()
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    role: row.role,
+    disabledAt: row.disabled_at,
+    createdAt: row.created_at,
+    lastSignInAt: row.last_sign_in_at === null ? null : new Date(row.last_sign_in_at),
+    hasPassword: row.password_hash !== null,
+  }))
+}
+
+export type StaffChangeResult = { ok: true; id: string } | { ok: false; fieldErrors: Record<string, string> }
+
+class StaffChangeRefused extends Error {
+  constructor(readonly fieldErrors: Record<string, string>) {
+    super('refused')
+  }
+}
+
+async function refusable(db: Database, work: (trx: DatabaseTransaction) => Promise<string>): Promise<StaffChangeResult> {
+  try {
+    return { ok: true, id: await db.transaction().execute(work) }
+  } catch (error) {
+    if (error instanceof StaffChangeRefused) return { ok: false, fieldErrors: error.fieldErrors }
+    throw error
+  }
+}
+
+const EMAIL_TAKEN = 'A staff member already has this email address'
+
+/**
+ * Creates a staff member with no password and emails them a one-time sign-in link, in one
+ * transaction: there is never an invited person without their email, nor an email for nobody.
+ */
+export async function inviteStaffUser(
+  db: Database,
+  actorId: string,
+  invite: { name: string; email: string; role: StaffRole },
+): Promise<StaffChangeResult> {
+  try {
+    return await refusable(db, async (trx) => {
+      if (await findStaffUserByEmail(trx, invite.email)) throw new StaffChangeRefused({ email: EMAIL_TAKEN })
+      const created = await trx
+        .insertInto('staff_users')
+        .values({ email: invite.email.trim(), name: invite.name, role: invite.role, password_hash: null })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      const token = newSecretToken()
+      await trx
+        .insertInto('staff_sign_in_tokens')
+        .values({ token_hash: hashSecretToken(token), staff_user_id: created.id, expires_at: sql<Date>`now() + make_interval(hours => ${INVITE_LINK_HOURS})` })
+        .execute()
+      await enqueueEmail(trx, {
+        template: 'staff-sign-in',
+        to: invite.email.trim(),
+        props: { organisation: await getEmailOrganisation(trx), name: invite.name, signInUrl: signInLinkUrl(token), expiresInMinutes: INVITE_LINK_HOURS * 60 },
+        idempotencyKey: `staff-invite/${created.id}`,
+      })
+      await trx
+        .insertInto('audit_log')
+        .values({ staff_user_id: actorId, action: 'staff.invite', subject_type: 'staff_user', subject_id: created.id, details: JSON.stringify({ role: invite.role }) })
+        .execute()
+      return created.id
+    })
+  } catch (error) {
+    // Two invitations to one address at once: the unique index decides.
+    if ((error as { code?: string }).code === '23505') return { ok: false, fieldErrors: { email: EMAIL_TAKEN } }
+    throw error
+  }
+}
+
+/**
+ * Locks the active administrators (in id order, so two changes never deadlock), then the acting
+ * and the changed member, and says whether the change would leave no active administrator.
+ * Checked inside the transaction, so two administrators removing each other at once cannot both win.
+ */
+async function lockForStaffChange(trx: DatabaseTransaction, actorId: string, targetId: string) {
+  const admins = await trx
+    .selectFrom('staff_users')
+    .select('id')
+    .where('role', '=', 'admin')
+    .where('disabled_at', 'is', null)
+    .orderBy('id')
+    .forUpdate()
+    .execute()
+  const actorIsActiveAdmin = admins.some((admin) => admin.id === actorId)
+  if (!actorIsActiveAdmin) throw new StaffChangeRefused({ form: 'Only an active administrator can change staff accounts' })
+  const target = await trx.selectFrom('staff_users').select(['id', 'role', 'disabled_at']).where('id', '=', targetId).forUpdate().executeTakeFirst()
+  if (!target) throw new StaffChangeRefused({ form: 'That staff member no longer exists' })
+  const targetIsActiveAdmin = admins.some((admin) => admin.id === targetId)
+  return { target, lastActiveAdmin: targetIsActiveAdmin && admins.length <= 1 }
+}
+
+async function auditStaffChange(trx: DatabaseTransaction, actorId: string, action: string, targetId: string, details: Record<string, unknown> = {}) {
+  await trx
+    .insertInto('audit_log')
+    .values({ staff_user_id: actorId, action, subject_type: 'staff_user', subject_id: targetId, details: JSON.stringify(details) })
+    .execute()
+}
+
+export async function changeStaffRole(db: Database, actorId: string, targetId: string, role: StaffRole): Promise<StaffChangeResult> {
+  return refusable(db, async (trx) => {
+    const { target, lastActiveAdmin } = await lockForStaffChange(trx, actorId, targetId)
+    if (target.role === role) return targetId
+    if (target.role === 'admin') {
+      if (targetId === actorId) throw new StaffChangeRefused({ role: 'You cannot take away your own administrator role. Ask another administrator' })
+      if (lastActiveAdmin) throw new StaffChangeRefused({ role: 'This is the last active administrator: make someone else an administrator first' })
+    }
+    await trx.updateTable('staff_users').set({ role, updated_at: sql`now()` }).where('id', '=', targetId).execute()
+    await auditStaffChange(trx, actorId, 'staff.role', targetId, { from: target.role, to: role })
+    return targetId
+  })
+}
+
+/** Disabling ends every session of the member at once and spends their unused sign-in links. */
+export async function disableStaffMember(db: Database, actorId: string, targetId: string): Promise<StaffChangeResult> {
+  return refusable(db, async (trx) => {
+    const { target, lastActiveAdmin } = await lockForStaffChange(trx, actorId, targetId)
+    if (targetId === actorId) throw new StaffChangeRefused({ disable: 'You cannot disable your own account. Ask another administrator' })
+    if (lastActiveAdmin) throw new StaffChangeRefused({ disable: 'This is the last active administrator and cannot be disabled' })
+    if (target.disabled_at !== null) return targetId
+    await trx.updateTable('staff_users').set({ disabled_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', targetId).execute()
+    const sessionsEnded = await signOutEverywhere(trx, targetId)
+    await trx.deleteFrom('staff_sign_in_tokens').where('staff_user_id', '=', targetId).where('used_at', 'is', null).execute()
+    await auditStaffChange(trx, actorId, 'staff.disable', targetId, { sessionsEnded })
+    return targetId
+  })
+}
+
+export async function enableStaffMember(db: Database, actorId: string, targetId: string): Promise<StaffChangeResult> {
+  return refusable(db, async (trx) => {
+    const { target } = await lockForStaffChange(trx, actorId, targetId)
+    if (target.disabled_at === null) return targetId
+    await trx.updateTable('staff_users').set({ disabled_at: null, updated_at: sql`now()` }).where('id', '=', targetId).execute()
+    await auditStaffChange(trx, actorId, 'staff.enable', targetId)
+    return targetId
   })
 }

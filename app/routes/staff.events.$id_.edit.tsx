@@ -1,0 +1,73 @@
+import { parseWithZod } from '@conform-to/zod'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { Link, useActionData, useLoaderData } from '@remix-run/react'
+import { StaffEventForm } from '#app/components/staff-event-form.tsx'
+import { eventFormSchema, getEventForEditing, timeZoneChoices, updateEvent } from '#app/modules/events/manage.server.ts'
+import { isUuid } from '#app/modules/staff/donations.server.ts'
+import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+
+export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: data ? `Edit: ${data.event.title}` : 'Edit event' },
+  { name: 'robots', content: 'noindex' },
+]
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
+
+const schema = eventFormSchema
+
+const notFound = () => new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  await requireStaff(request, handle.staffRole)
+  if (!isUuid(params.id)) throw notFound()
+  const event = await getEventForEditing(getDb(), params.id)
+  if (!event) throw notFound()
+  return {
+    event: { id: event.id, title: event.defaultValue.title, status: event.status, placesTaken: event.placesTaken },
+    defaultValue: event.defaultValue,
+    lockedTicketIds: event.defaultValue.tickets.filter((ticket) => ticket.locked && ticket.id).map((ticket) => ticket.id!),
+    timeZones: timeZoneChoices(),
+  }
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  assertSameOrigin(request)
+  const staff = await requireStaff(request, handle.staffRole)
+  if (!isUuid(params.id)) throw notFound()
+  const submission = parseWithZod(await request.formData(), { schema })
+  if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
+  const result = await updateEvent(getDb(), staff.id, params.id, submission.value)
+  if (!result.ok) {
+    if (result.notFound) throw notFound()
+    return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })
+  }
+  return redirect(`/staff/events/${result.eventId}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })
+}
+
+export default function EditStaffEvent() {
+  const { event, defaultValue, lockedTicketIds, timeZones } = useLoaderData<typeof loader>()
+  const lastResult = useActionData<typeof action>()
+  return (
+    <div className="container page">
+      <p>
+        <Link to={`/staff/events/${event.id}`}>Back to {event.title}</Link>
+      </p>
+      <h1>Edit event</h1>
+      {event.status === 'cancelled' ? (
+        <p role="status">This event has been cancelled and can no longer be edited.</p>
+      ) : (
+        <StaffEventForm
+          defaultValue={defaultValue}
+          lastResult={lastResult}
+          timeZones={timeZones}
+          submitLabel="Save changes"
+          lockedTicketIds={lockedTicketIds}
+          placesTaken={event.placesTaken}
+        />
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,54 @@
+import { parseWithZod } from '@conform-to/zod'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { Link, useActionData, useLoaderData } from '@remix-run/react'
+import { StaffEventForm } from '#app/components/staff-event-form.tsx'
+import { blankTicketRows, createEvent, eventFormSchema, timeZoneChoices } from '#app/modules/events/manage.server.ts'
+import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+
+export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
+
+export const meta: MetaFunction = () => [{ title: 'New event' }, { name: 'robots', content: 'noindex' }]
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
+
+const schema = eventFormSchema
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requireStaff(request, handle.staffRole)
+  return {
+    timeZones: timeZoneChoices(),
+    defaultValue: {
+      timeZone: 'Europe/London',
+      mode: 'in_person',
+      capacity: '50',
+      maxPerOrder: '4',
+      status: 'draft',
+      tickets: blankTicketRows(),
+    },
+  }
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+  assertSameOrigin(request)
+  const staff = await requireStaff(request, handle.staffRole)
+  const submission = parseWithZod(await request.formData(), { schema })
+  if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
+  const result = await createEvent(getDb(), staff.id, submission.value)
+  if (!result.ok) return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })
+  return redirect(`/staff/events/${result.eventId}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })
+}
+
+export default function NewStaffEvent() {
+  const { timeZones, defaultValue } = useLoaderData<typeof loader>()
+  const lastResult = useActionData<typeof action>()
+  return (
+    <div className="container page">
+      <p>
+        <Link to="/staff/events">All events</Link>
+      </p>
+      <h1>New event</h1>
+      <StaffEventForm defaultValue={defaultValue} lastResult={lastResult} timeZones={timeZones} submitLabel="Create the event" />
+    </div>
+  )
+}
