@@ -403,6 +403,8 @@ export interface EmailOutboxTable {
   retry_window_started_at: ColumnType<Date, Date | string | undefined, Date | string>
   created_at: CreatedAt
   updated_at: UpdatedAt
+  /** When its delivery job was added; null until then (migration 0012). */
+  job_scheduled_at: Timestamp | null
 }
 
 /** An attachment as the outbox keeps it: small files only (a calendar entry, a ticket). */

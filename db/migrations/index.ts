@@ -7,6 +7,7 @@ import * as registrationSubmissions from './0005-registration-submissions.ts'
 import * as appealDonors from './0006-appeal-donors.ts'
 import * as appealTotalShards from './0007-appeal-total-shards.ts'
 import * as keptUpCampaignTotals from './0008-kept-up-campaign-totals.ts'
+import * as emailJobScheduling from './0012-email-job-scheduling.ts'
 import * as saverLinks from './0010-saver-links.ts'
 
 /**
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007-appeal-total-shards': appealTotalShards,
   '0008-kept-up-campaign-totals': keptUpCampaignTotals,
   '0010-saver-links': saverLinks,
+  '0012-email-job-scheduling': emailJobScheduling,
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
+import { emailSchedulingSettled } from '#app/modules/email/outbox.server.ts'
 import { signWebhookPayload } from '#app/modules/donations/stripe.server.ts'
 import { action as stripeWebhook } from '#app/routes/webhooks.stripe.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -109,6 +110,8 @@ export function signedStripeRequest(event: object, options: { secret?: string; t
 
 export async function deliver(event: object, options: Parameters<typeof signedStripeRequest>[1] = {}) {
   const response = await stripeWebhook({ request: signedStripeRequest(event, options), params: {}, context: {} })
+  // The receipt's delivery job is added just after the answer; tests look at it, so wait for it.
+  await emailSchedulingSettled()
   return response.status
 }
 

@@ -1,9 +1,9 @@
-import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { addEmailJobsAfterCommit, enqueueEmail, scheduleQueuedEmailsSoon } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { confirmPaidRegistration, expireHeldRegistration } from '#app/modules/registrations/paid-tickets.server.ts'
+import { confirmPaidRegistration, expireHeldRegistration, recordTicketRefund } from '#app/modules/registrations/paid-tickets.server.ts'
 import { confirmDonation, markDonation, recordDispute, recordDonationEvent, recordRefund } from './ledger.server.ts'
 import {
   constructWebhookEvent,
@@ -45,7 +45,8 @@ export async function processStripeWebhook(
 
 /** Applies an event at most once: its id is recorded in the same transaction as its effects. */
 export async function applyStripeEvent(db: Database, event: StripeEvent): Promise<{ duplicate: boolean }> {
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx) => {
+    addEmailJobsAfterCommit(trx)
     const recorded = await trx
       .insertInto('webhook_events')
       .values({ provider: 'stripe', event_id: event.id, type: event.type })
@@ -56,6 +57,12 @@ export async function applyStripeEvent(db: Database, event: StripeEvent): Promis
     await dispatch(trx, event)
     return { duplicate: false }
   })
+  // Not awaited: Stripe gets its answer as soon as the event is committed, and the receipt's job
+  // follows within milliseconds (or from the worker's sweep if this process stops first).
+  if (!result.duplicate) {
+    void scheduleQueuedEmailsSoon(db, (error) => getLogger().warn({ err: error, eventId: event.id }, 'Email jobs left for the sweep'))
+  }
+  return result
 }
 
 async function dispatch(trx: Trx, event: StripeEvent) {
@@ -104,10 +111,10 @@ async function ticketSessionEvent(trx: Trx, type: StripeEvent['type'], session: 
   switch (type) {
     case 'checkout.session.completed':
       // An unpaid completion (a bank debit) keeps the hold; async_payment_succeeded confirms it.
-      if (session.payment_status === 'paid') await confirmPaidRegistration(trx, registrationId, payment)
+      if (session.payment_status === 'paid') await confirmTicket(trx, registrationId, payment)
       return
     case 'checkout.session.async_payment_succeeded':
-      await confirmPaidRegistration(trx, registrationId, payment)
+      await confirmTicket(trx, registrationId, payment)
       return
     case 'checkout.session.expired':
       await expireHeldRegistration(trx, registrationId)
@@ -116,6 +123,12 @@ async function ticketSessionEvent(trx: Trx, type: StripeEvent['type'], session: 
       // A failed bank debit leaves the hold to end at its deadline.
       return
   }
+}
+
+/** A ticket's refund that arrived before its payment's confirmation waited for it: it applies now. */
+async function confirmTicket(trx: Trx, registrationId: string, payment: { paymentIntentId: string | null; checkoutSessionId: string }) {
+  await confirmPaidRegistration(trx, registrationId, payment)
+  if (payment.paymentIntentId) await applyDeferredEvents(trx, payment.paymentIntentId)
 }
 
 function donationIdOf(session: CheckoutSession): string | null {
@@ -136,20 +149,25 @@ async function donationExists(trx: Trx, donationId: string) {
 
 async function sessionCompleted(trx: Trx, session: CheckoutSession, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
-  if (!donationId || !(await donationExists(trx, donationId))) {
+  const customerId = idOf(session.customer)
+  // Records the session's ids and finds out whether the donation exists, in one statement.
+  const known =
+    donationId && UUID.test(donationId)
+      ? await trx
+          .updateTable('donations')
+          .set((eb) => ({
+            stripe_checkout_session_id: eb.fn.coalesce('stripe_checkout_session_id', eb.val(session.id)),
+            stripe_customer_id: customerId,
+            updated_at: new Date(),
+          }))
+          .where('id', '=', donationId)
+          .returning('id')
+          .executeTakeFirst()
+      : undefined
+  if (!donationId || !known) {
     getLogger().warn({ eventId }, 'Checkout Session for an unknown donation')
     return
   }
-  const customerId = idOf(session.customer)
-  await trx
-    .updateTable('donations')
-    .set((eb) => ({
-      stripe_checkout_session_id: eb.fn.coalesce('stripe_checkout_session_id', eb.val(session.id)),
-      stripe_customer_id: customerId,
-      updated_at: new Date(),
-    }))
-    .where('id', '=', donationId)
-    .execute()
   if (session.mode === 'subscription') {
     const subscriptionId = idOf(session.subscription)
     await activatePlan(trx, session.metadata?.recurring_plan_id ?? null, donationId, subscriptionId, customerId, occurredAt)
@@ -258,6 +276,7 @@ async function applyDeferredEvents(trx: Trx, paymentIntentId: string) {
 }
 
 async function chargeRefunded(trx: Trx, event: StripeEvent, charge: StripeCharge, occurredAt: Date) {
+  if (await recordTicketRefund(trx, idOf(charge.payment_intent), charge)) return
   const donationId = await donationForPayment(trx, event, idOf(charge.payment_intent))
   if (!donationId) return
   await recordRefund(trx, donationId, {

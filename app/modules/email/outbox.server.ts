@@ -38,6 +38,7 @@ export async function enqueueEmail(
   email: EnqueueEmail,
 ): Promise<{ id: string; created: boolean }> {
   const props = parseEmailProps(email.template, email.props)
+  const jobAfterCommit = jobsAfterCommit.has(trx)
   const inserted = await trx
     .insertInto('email_outbox')
     .values({
@@ -46,6 +47,7 @@ export async function enqueueEmail(
       to_address: email.to,
       props: JSON.stringify(props),
       attachments: JSON.stringify(email.attachments ?? []),
+      job_scheduled_at: jobAfterCommit ? null : sql<Date>`now()`,
     })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning('id')
@@ -58,8 +60,88 @@ export async function enqueueEmail(
       .executeTakeFirstOrThrow()
     return { id: existing.id, created: false }
   }
-  await scheduleDelivery(trx, inserted.id)
+  if (!jobAfterCommit) await scheduleDelivery(trx, inserted.id)
   return { id: inserted.id, created: true }
+}
+
+/** Transactions whose emails get their delivery jobs after the commit (see below). */
+const jobsAfterCommit = new WeakSet<DatabaseTransaction>()
+
+/**
+ * For busy transactions (webhooks): emails enqueued in `trx` are written without a delivery job,
+ * and the caller calls `scheduleQueuedEmailsSoon` once it has committed. graphile-worker's add_job
+ * sends a NOTIFY, and PostgreSQL commits notifying transactions one at a time, so a job per
+ * webhook would make every webhook wait for the others' commits (docs/decisions/009). If the
+ * process dies between the commit and the scheduling, the worker's minute sweep schedules them.
+ */
+export function addEmailJobsAfterCommit(trx: DatabaseTransaction) {
+  jobsAfterCommit.add(trx)
+}
+
+export const SCHEDULE_EMAILS_TASK = 'schedule_emails'
+const SCHEDULE_BATCH = 500
+
+/**
+ * Adds the delivery jobs of emails that have none yet, in batches of up to 500 in one
+ * transaction each (one NOTIFY per batch). Safe to run in several processes at once: rows being
+ * scheduled elsewhere are skipped, and each job's key is the email's own. Returns how many.
+ */
+export async function scheduleQueuedEmails(db: Database): Promise<number> {
+  let scheduled = 0
+  for (;;) {
+    const batch = await db.transaction().execute(async (trx) => {
+      const picked = await trx
+        .selectFrom('email_outbox')
+        .select('id')
+        .where('job_scheduled_at', 'is', null)
+        .orderBy('created_at')
+        .limit(SCHEDULE_BATCH)
+        .forUpdate()
+        .skipLocked()
+        .execute()
+      if (picked.length === 0) return 0
+      const ids = picked.map((row) => row.id)
+      await trx.updateTable('email_outbox').set({ job_scheduled_at: sql`now()` }).where('id', 'in', ids).execute()
+      await sql`
+        select graphile_worker.add_jobs(array(
+          select row(${SEND_EMAIL_TASK}::text, json_build_object('outboxId', id), null::text, null::timestamptz,
+                     ${MAX_JOB_ATTEMPTS}::smallint, 'email:' || id, null::smallint, null::text[])::graphile_worker.job_spec
+          from unnest(${ids}::uuid[]) as id
+        ))`.execute(trx)
+      return ids.length
+    })
+    scheduled += batch
+    if (batch < SCHEDULE_BATCH) return scheduled
+  }
+}
+
+let runningSchedule: Promise<unknown> | null = null
+let nextSchedule: Promise<unknown> | null = null
+
+/** Settles once every scheduling run started so far has finished (tests wait on it). */
+export function emailSchedulingSettled(): Promise<unknown> {
+  return nextSchedule ?? runningSchedule ?? Promise.resolve()
+}
+
+/**
+ * Schedules the delivery jobs of emails committed before this call. Calls that arrive while a
+ * run is going share one more run after it, so a burst of webhooks makes a few batches, not one
+ * NOTIFY each. Never throws: a failure is logged and the worker's sweep catches up.
+ */
+export function scheduleQueuedEmailsSoon(db: Database, onError: (error: unknown) => void): Promise<unknown> {
+  if (!runningSchedule) {
+    runningSchedule = scheduleQueuedEmails(db)
+      .catch(onError)
+      .finally(() => {
+        runningSchedule = null
+      })
+    return runningSchedule
+  }
+  nextSchedule ??= runningSchedule.then(() => {
+    nextSchedule = null
+    return scheduleQueuedEmailsSoon(db, onError)
+  })
+  return nextSchedule
 }
 
 async function scheduleDelivery(db: Database | DatabaseTransaction, outboxId: string, runAt?: Date) {

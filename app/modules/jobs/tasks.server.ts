@@ -1,7 +1,9 @@
 import type { TaskList } from 'graphile-worker'
+import { emailAppealUpdate, EMAIL_APPEAL_UPDATE_TASK } from '#app/modules/appeals/manage.server.ts'
 import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/donations/offline-checkout.server.ts'
 import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/donations/reconciliation.server.ts'
-import { deliverOutboxEmail, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
+import { deliverOutboxEmail, scheduleQueuedEmails, SCHEDULE_EMAILS_TASK, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
+import { sendSaverAlerts, SEND_SAVER_ALERTS_TASK } from '#app/modules/events/saver-alerts.server.ts'
 import { expireOffer, EXPIRE_OFFER_TASK, sendEventReminders, SEND_REMINDERS_TASK } from '#app/modules/registrations/manage.server.ts'
 import {
   REFUND_REGISTRATION_TASK,
@@ -16,10 +18,14 @@ import { DEVELOPMENT_EMAIL_FROM, getEnv } from '#app/utils/env.server.ts'
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
 export const CRONTAB = [
+  // Every minute: delivery jobs for emails whose web process stopped before it could add them.
+  `* * * * * ${SCHEDULE_EMAILS_TASK} ?jobKey=${SCHEDULE_EMAILS_TASK}&max=3`,
   // Every hour, at a quarter past: apply Stripe events the webhook missed.
   `15 * * * * ${RECONCILE_STRIPE_TASK} ?jobKey=${RECONCILE_STRIPE_TASK}&max=3`,
   // Every ten minutes: reminders for events starting within the next day.
   `*/10 * * * * ${SEND_REMINDERS_TASK} ?jobKey=${SEND_REMINDERS_TASK}&max=3`,
+  // Every ten minutes, offset: alerts for saved events (a day to go, or only a few places left).
+  `5,15,25,35,45,55 * * * * ${SEND_SAVER_ALERTS_TASK} ?jobKey=${SEND_SAVER_ALERTS_TASK}&max=3`,
 ].join('\n')
 
 /** Every background task the worker runs. */
@@ -38,11 +44,17 @@ export function createTaskList(): TaskList {
         giveUpAfterMs: env.EMAIL_GIVE_UP_AFTER_HOURS * 60 * 60 * 1000,
       })
     },
+    async [SCHEDULE_EMAILS_TASK]() {
+      await scheduleQueuedEmails(db)
+    },
     async [RECONCILE_STRIPE_TASK]() {
       await reconcileStripeEvents(db)
     },
     async [SEND_REMINDERS_TASK]() {
       await sendEventReminders(db)
+    },
+    async [SEND_SAVER_ALERTS_TASK]() {
+      await sendSaverAlerts(db)
     },
     async [EXPIRE_OFFER_TASK](payload) {
       await expireOffer(db, (payload as { registrationId: string }).registrationId)
@@ -55,6 +67,9 @@ export function createTaskList(): TaskList {
     },
     async [SETTLE_OFFLINE_PAYMENT_TASK](payload) {
       await settleOfflinePayment(db, (payload as { donationId: string }).donationId)
+    },
+    async [EMAIL_APPEAL_UPDATE_TASK](payload) {
+      await emailAppealUpdate(db, (payload as { updateId: string }).updateId)
     },
   }
 }
