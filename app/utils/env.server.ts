@@ -18,6 +18,11 @@ const envSchema = z.object({
   /** Where uploaded appeal photos are kept on local disk (served at /uploads/:file). */
   UPLOADS_DIR: z.string().min(1).default('./uploads'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Named prepared statements on a real server (parsed and planned once per connection). Turn off
+   * behind a connection pooler in transaction mode that cannot keep them (PgBouncer before 1.21).
+   */
+  DATABASE_PREPARED_STATEMENTS: booleanFromString.default('true'),
   /** Apply pending migrations when the server starts (safe with several instances). */
   MIGRATE_ON_START: booleanFromString.default('true'),
   /** Load the demo data into an empty database when the dev server starts. */
