@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect, type Transaction } from 'kysely'
 import pg from 'pg'
 import type { DB } from '#db/schema.ts'
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database.server.ts'
+import { isEmbeddedDatabaseUrl, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database.server.ts'
 import { getEnv } from './env.server.ts'
 import { singleton, takeSingleton } from './singleton.server.ts'
 
@@ -89,8 +89,9 @@ function handle(): DatabaseHandle {
     const env = getEnv()
     // Not on the embedded database: it serves every connection from one session, where two
     // connections preparing the same name would collide.
-    const prepareStatements = env.DATABASE_URL !== undefined && env.DATABASE_PREPARED_STATEMENTS
-    const pool = getDatabaseUrl().then((url) => createPool(url, env.DATABASE_POOL_MAX, { prepareStatements }))
+    const pool = getDatabaseUrl().then((url) =>
+      createPool(url, env.DATABASE_POOL_MAX, { prepareStatements: env.DATABASE_PREPARED_STATEMENTS && !isEmbeddedDatabaseUrl(url) }),
+    )
     // Kysely asks for the pool on first query, so importing this module never touches the database.
     return { db: createDatabase(() => pool), pool }
   })

@@ -64,8 +64,10 @@ export async function startEmbeddedDatabase(options: {
   }
 
   let stopped = false
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+  embeddedUrls.add(url)
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url,
     owned: true,
     dump: () => pglite.dumpDataDir('gzip'),
     async stop() {
@@ -159,6 +161,18 @@ function keepProtocolSequencesTogether(server: object) {
   }
 }
 
+/** Addresses of embedded databases this process started or found. */
+const embeddedUrls = new Set<string>()
+
+/**
+ * Whether a connection string points at an embedded database of this process. Such a server
+ * runs every connection in one PGlite session, so what is per-connection on PostgreSQL (named
+ * prepared statements) is shared there.
+ */
+export function isEmbeddedDatabaseUrl(url: string) {
+  return embeddedUrls.has(url)
+}
+
 async function findRunningServer(serverFile: string): Promise<EmbeddedDatabase | undefined> {
   let info: ServerFile
   try {
@@ -170,8 +184,10 @@ async function findRunningServer(serverFile: string): Promise<EmbeddedDatabase |
     await rm(serverFile, { force: true })
     return undefined
   }
+  const url = `postgres://postgres@127.0.0.1:${info.port}/postgres`
+  embeddedUrls.add(url)
   return {
-    url: `postgres://postgres@127.0.0.1:${info.port}/postgres`,
+    url,
     owned: false,
     stop: async () => {},
   }

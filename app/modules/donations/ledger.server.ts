@@ -46,41 +46,56 @@ async function addToAppealTotals(trx: Trx, appealId: string, change: TotalsChang
 }
 
 /**
- * A confirmed gift's share of every kept-up total, in one statement (one round trip) that is the
- * confirmation's last: the appeal's totals, its donor count (the appeal_donors primary key decides
- * who is new, even for two gifts from one donor at once), the organisation's donors per currency,
- * and the day's gross for the chart. Each shared row is a random one of sixteen per key.
+ * Everything a confirmation writes, in one statement (one round trip) that is its last: the
+ * charge in the ledger, the donation's new state and its history, the appeal's totals, its donor
+ * count (the appeal_donors primary key decides who is new, even for two gifts from one donor at
+ * once), the organisation's donors per currency, and the day's gross for the chart. Each shared
+ * totals row is a random one of sixteen per key, held only from here to the commit.
  */
-async function addConfirmedGift(
-  trx: Trx,
-  gift: { donationId: string; appealId: string; supporterId: string; currency: string; chargedMinor: number; giftAid: boolean; occurredAt: Date },
-) {
+async function writeConfirmation(trx: Trx, donation: { id: string; appeal_id: string; supporter_id: string; currency: string; gift_aid_declaration_id: string | null }, confirmation: Confirmation) {
   const shard = randomShard()
+  const giftAidMinor = donation.gift_aid_declaration_id === null ? 0 : confirmation.chargedMinor
   await sql`
-    with appeal_donor as (
+    with charge as (
+      insert into ledger_entries (donation_id, appeal_id, kind, amount_minor, currency, stripe_object_id, stripe_event_id, occurred_at)
+      values (${donation.id}, ${donation.appeal_id}, 'charge', ${confirmation.chargedMinor}, ${donation.currency},
+              ${confirmation.chargeObjectId}, ${confirmation.stripeEventId}, ${confirmation.occurredAt})
+    ), confirmed as (
+      update donations set
+        status = 'confirmed',
+        confirmed_at = ${confirmation.occurredAt},
+        stripe_payment_intent_id = coalesce(${confirmation.paymentIntentId}, stripe_payment_intent_id),
+        stripe_invoice_id = coalesce(${confirmation.invoiceId}, stripe_invoice_id),
+        updated_at = now()
+      where id = ${donation.id}
+    ), history as (
+      insert into donation_events (donation_id, type, detail, stripe_event_id)
+      values (${donation.id}, 'confirmed', ${JSON.stringify({ chargedMinor: confirmation.chargedMinor })}::jsonb, ${confirmation.stripeEventId})
+    ), appeal_donor as (
       insert into appeal_donors (appeal_id, supporter_id, first_donation_id)
-      values (${gift.appealId}, ${gift.supporterId}, ${gift.donationId})
+      values (${donation.appeal_id}, ${donation.supporter_id}, ${donation.id})
       on conflict (appeal_id, supporter_id) do nothing
       returning 1
     ), organisation_donor as (
       insert into organisation_donors (currency, supporter_id)
-      values (${gift.currency}, ${gift.supporterId})
+      values (${donation.currency}, ${donation.supporter_id})
       on conflict (currency, supporter_id) do nothing
       returning 1
     ), organisation_count as (
       insert into organisation_donor_shards as o (currency, shard, donor_count)
-      select ${gift.currency}, ${shard}, 1 from organisation_donor
+      select ${donation.currency}, ${shard}, 1 from organisation_donor
       on conflict (currency, shard) do update set donor_count = o.donor_count + 1
     ), daily as (
       insert into appeal_daily_gift_shards as g (appeal_id, day, shard, currency, gross_minor, donation_count)
-      values (${gift.appealId}, (${gift.occurredAt}::timestamptz at time zone 'UTC')::date, ${shard}, ${gift.currency}, ${gift.chargedMinor}, 1)
+      values (${donation.appeal_id}, (${confirmation.occurredAt}::timestamptz at time zone 'UTC')::date, ${shard}, ${donation.currency},
+              ${confirmation.chargedMinor}, 1)
       on conflict (appeal_id, day, shard) do update set
         gross_minor = g.gross_minor + excluded.gross_minor,
         donation_count = g.donation_count + 1
     )
     insert into appeal_total_shards as s
       (appeal_id, shard, confirmed_gross_minor, donation_count, donor_count, gift_aid_eligible_minor)
-    select ${gift.appealId}, ${shard}, ${gift.chargedMinor}, 1, (select count(*) from appeal_donor), ${gift.giftAid ? gift.chargedMinor : 0}
+    select ${donation.appeal_id}, ${shard}, ${confirmation.chargedMinor}, 1, (select count(*) from appeal_donor), ${giftAidMinor}
     on conflict (appeal_id, shard) do update set
       confirmed_gross_minor = s.confirmed_gross_minor + excluded.confirmed_gross_minor,
       donation_count = s.donation_count + 1,
@@ -122,37 +137,11 @@ export type Confirmation = {
  * Returns false when it was already confirmed.
  */
 export async function confirmDonation(trx: Trx, donationId: string, confirmation: Confirmation): Promise<boolean> {
-  const donation = await lockDonation(trx, donationId)
+  // The donation is locked and its receipt's details read in one statement.
+  const donation = await receiptDetails(trx, donationId, { lock: true })
   if (donation.status === 'confirmed') return false
-
-  // One round trip for the charge, the donation's new state and its history: webhooks are the
-  // busiest transactions we run, and each statement is a wait on the network.
-  await sql`
-    with charge as (
-      insert into ledger_entries (donation_id, appeal_id, kind, amount_minor, currency, stripe_object_id, stripe_event_id, occurred_at)
-      values (${donation.id}, ${donation.appeal_id}, 'charge', ${confirmation.chargedMinor}, ${donation.currency},
-              ${confirmation.chargeObjectId}, ${confirmation.stripeEventId}, ${confirmation.occurredAt})
-    ), confirmed as (
-      update donations set
-        status = 'confirmed',
-        confirmed_at = ${confirmation.occurredAt},
-        stripe_payment_intent_id = coalesce(${confirmation.paymentIntentId}, stripe_payment_intent_id),
-        stripe_invoice_id = coalesce(${confirmation.invoiceId}, stripe_invoice_id),
-        updated_at = now()
-      where id = ${donation.id}
-    )
-    insert into donation_events (donation_id, type, detail, stripe_event_id)
-    values (${donation.id}, 'confirmed', ${JSON.stringify({ chargedMinor: confirmation.chargedMinor })}::jsonb, ${confirmation.stripeEventId})`.execute(trx)
-  await enqueueReceipt(trx, donation.id)
-  await addConfirmedGift(trx, {
-    donationId: donation.id,
-    appealId: donation.appeal_id,
-    supporterId: donation.supporter_id,
-    currency: donation.currency,
-    chargedMinor: confirmation.chargedMinor,
-    giftAid: donation.gift_aid_declaration_id !== null,
-    occurredAt: confirmation.occurredAt,
-  })
+  await enqueueReceipt(trx, { ...donation, confirmed_at: confirmation.occurredAt })
+  await writeConfirmation(trx, donation, confirmation)
   return true
 }
 
@@ -162,17 +151,20 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
  * Returns false when there is no address to send to.
  */
 export async function resendReceipt(trx: Trx, donationId: string, at: Date = new Date()): Promise<boolean> {
-  return enqueueReceipt(trx, donationId, `/resend-${at.getTime()}`)
+  return enqueueReceipt(trx, await receiptDetails(trx, donationId), `/resend-${at.getTime()}`)
 }
 
-async function enqueueReceipt(trx: Trx, donationId: string, keySuffix = ''): Promise<boolean> {
-  const donation = await trx
+/** A donation with what its receipt shows: the appeal, and the organisation (joined in, not read apart). */
+function receiptDetails(trx: Trx, donationId: string, options: { lock?: boolean } = {}) {
+  return trx
     .selectFrom('donations as d')
     .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
-    // The organisation joined in rather than read apart: one round trip fewer per receipt.
     .leftJoin('organisation as o', (join) => join.on('o.id', '=', 1))
     .select([
       'd.id',
+      'd.status',
+      'd.appeal_id',
+      'd.supporter_id',
       'd.frequency',
       'd.amount_minor',
       'd.fee_cover_minor',
@@ -187,7 +179,11 @@ async function enqueueReceipt(trx: Trx, donationId: string, keySuffix = ''): Pro
       ...EMAIL_ORGANISATION_COLUMNS.map((column) => `o.${column}` as const),
     ])
     .where('d.id', '=', donationId)
+    .$if(options.lock === true, (query) => query.forUpdate(['d']))
     .executeTakeFirstOrThrow()
+}
+
+async function enqueueReceipt(trx: Trx, donation: Awaited<ReturnType<typeof receiptDetails>>, keySuffix = ''): Promise<boolean> {
   if (!donation.donor_email) return false
   const common = {
     organisation: toEmailOrganisation(donation.name === null ? undefined : donation),
