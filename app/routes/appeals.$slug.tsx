@@ -20,6 +20,7 @@ import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoneyShort, progressPercent } from '#app/utils/money.ts'
+import { submissionIdFor } from '#app/utils/page-cache.server.ts'
 
 function donationSchema(page: Pick<AppealPage, 'appeal' | 'giftAidAvailable'>) {
   return createDonationFormSchema({ currency: page.appeal.currency, giftAidAvailable: page.giftAidAvailable })
@@ -71,7 +72,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     pageUrl: new URL(`/appeals/${page.appeal.slug}`, url.origin).href,
     imageUrl: page.appeal.photoPath ? new URL(page.appeal.photoPath, url.origin).href : null,
     // One id per page view: a double submit or a retry is recognised as the same donation.
-    submissionId: crypto.randomUUID(),
+    submissionId: submissionIdFor(request),
     checkoutCancelled: url.searchParams.get('checkout') === 'cancelled',
   }
 }

@@ -22,6 +22,7 @@ import { getDb } from '#app/utils/db.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 
 // The edit form's schema is appealFormSchema in manage.server.ts (shared with the new page).
 const statusSchema = z.object({ intent: z.enum(['publish', 'close', 'reopen']) })
@@ -102,6 +103,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     const parsed = statusSchema.safeParse(Object.fromEntries(await request.formData()))
     if (!parsed.success) return data({ kind: 'status', error: 'Choose publish, close or reopen.' } satisfies ActionData, { status: 400 })
     const outcome = await changeAppealStatus(db, appealId, parsed.data.intent, { staffUserId: staff.id })
+    invalidatePublicPages()
     if (outcome.outcome === 'not-found') throw notFound()
     if (outcome.outcome === 'refused') return data({ kind: 'status', error: outcome.message } satisfies ActionData, { status: 400 })
     return redirect(`/staff/appeals/${appealId}?saved=${parsed.data.intent}`, 303)
@@ -121,6 +123,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     return data({ kind: 'form', result: reply, previewHtml: null } satisfies ActionData, { status: 400 })
   }
   const outcome = await updateAppeal(db, appealId, form.submission.value, { staffUserId: staff.id, photo: form.photo.photo })
+  invalidatePublicPages()
   if (outcome.outcome === 'not-found') throw notFound()
   if (outcome.outcome === 'invalid') {
     return data({ kind: 'form', result: form.submission.reply({ fieldErrors: outcome.fieldErrors }), previewHtml: null } satisfies ActionData, { status: 400 })

@@ -10,6 +10,7 @@ import styles from '#app/styles/staff-appeals.css'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 
 // The form's schema is updateFormSchema in manage.server.ts: title, Markdown body, "email it".
 
@@ -60,6 +61,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const submission = parseWithZod(await request.formData(), { schema: updateFormSchema })
   if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
   const outcome = await postAppealUpdate(getDb(), params.id ?? '', submission.value, { staffUserId: staff.id })
+  invalidatePublicPages()
   if (outcome.outcome === 'not-found') throw notFound()
   return redirect(`/staff/appeals/${params.id}/updates?posted=${submission.value.email ? 'emailing' : 'yes'}`, 303)
 }

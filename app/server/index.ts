@@ -11,7 +11,8 @@ import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.t
 import { closeDb } from '#app/utils/db.server.ts'
 import { isCrossSite } from '#app/utils/same-origin.server.ts'
 import { EnvError, getEnv } from '#app/utils/env.server.ts'
-import { getLogger } from '#app/utils/logger.server.ts'
+import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
+import { publicPageCache } from '#app/utils/page-cache.server.ts'
 import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
 import { startAppWorker } from '#app/worker/worker.server.ts'
 
@@ -44,8 +45,11 @@ app.disable('x-powered-by')
 app.use(compression())
 // Fingerprinted assets never change; everything else in public/ may.
 app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }))
-app.use(express.static('public', { maxAge: '1h' }))
 app.use(requestLog)
+// Anonymous views of appeal pages, from memory for a moment (docs/decisions/010-public-page-cache.md);
+// before the public folder, whose lookup is a file system call per request.
+app.use(publicPageCache({ seconds: env.PAGE_CACHE_SECONDS }))
+app.use(express.static('public', { maxAge: '1h' }))
 // Another site's form post is refused here with a 403, for every route, before Remix (whose own
 // check would answer it with a 500). Webhooks come from servers and carry no Origin header.
 app.use((request, response, next) => {
@@ -115,12 +119,14 @@ async function shutdown(signal: string) {
   process.exit(0)
 }
 
+const requestLogger = getRequestLogger()
+
 function requestLog(request: express.Request, response: express.Response, next: express.NextFunction) {
   const started = process.hrtime.bigint()
   response.on('finish', () => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6
     // The path only: query strings can carry tokens and session ids.
-    logger.info(
+    requestLogger.info(
       { method: request.method, path: request.path, status: response.statusCode, durationMs: Math.round(durationMs) },
       'request',
     )

@@ -3,6 +3,7 @@ import { getEmailOrganisation } from '#app/modules/organisation/organisation.ser
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
+import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 import { confirmPaidRegistration, expireHeldRegistration, recordTicketRefund } from '#app/modules/registrations/paid-tickets.server.ts'
 import { confirmDonation, markDonation, recordDispute, recordDonationEvent, recordRefund } from './ledger.server.ts'
 import {
@@ -60,6 +61,8 @@ export async function applyStripeEvent(db: Database, event: StripeEvent): Promis
   // Not awaited: Stripe gets its answer as soon as the event is committed, and the receipt's job
   // follows within milliseconds (or from the worker's sweep if this process stops first).
   if (!result.duplicate) {
+    // An appeal page cached in this process may now show an old total.
+    invalidatePublicPages()
     void scheduleQueuedEmailsSoon(db, (error) => getLogger().warn({ err: error, eventId: event.id }, 'Email jobs left for the sweep'))
   }
   return result

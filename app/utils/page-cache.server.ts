@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto'
+import type { NextFunction, Request, Response } from 'express'
+
+/**
+ * A short-lived cache of public appeal pages as rendered HTML (docs/decisions/010-public-page-cache.md).
+ * An appeal shared widely is read far more often than it changes, and rendering it costs about
+ * ten milliseconds of CPU; a cached copy costs a string replacement.
+ *
+ * Only anonymous requests are served from it: a GET of `/appeals/:slug` with no query string and
+ * no Cookie header, so nothing personal can be stored or shown to someone else. Each page view
+ * still gets its own donation submission id: the page is rendered with a random placeholder id,
+ * which every copy served replaces with a fresh one. A copy is used for `PAGE_CACHE_SECONDS`; after
+ * that, one request renders it again while the others get the previous copy. A Stripe event
+ * applied in this process empties the cache at once, so a donor sees their gift on their return.
+ */
+
+const CACHEABLE_PATH = /^\/appeals\/[a-z0-9-]{1,100}\/?$/
+/** The loader's submission id for the page being rendered into the cache (never from a client). */
+export const SUBMISSION_ID_HEADER = 'x-sanad-submission-id'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+const MAX_ENTRIES = 500
+
+type Entry = {
+  /** The page cut where the placeholder id was: a fresh id goes into every cut. */
+  parts: Buffer[]
+  length: number
+  headers: Record<string, string>
+  storedAt: number
+  refreshing: boolean
+}
+
+const entries = new Map<string, Entry>()
+
+/** Forgets every cached page (a gift, a refund or an edit changed what they show). */
+export function invalidatePublicPages() {
+  entries.clear()
+}
+
+/** The submission id for a page view: the cache's placeholder when it is filling, else a new one. */
+export function submissionIdFor(request: globalThis.Request): string {
+  const given = request.headers.get(SUBMISSION_ID_HEADER)
+  return given && UUID.test(given) ? given : randomUUID()
+}
+
+export function publicPageCache(options: { seconds: number }) {
+  const ttlMs = options.seconds * 1000
+  return function publicPageCacheMiddleware(request: Request, response: Response, next: NextFunction) {
+    // Whatever a client sent under our internal header is dropped, cacheable or not.
+    delete request.headers[SUBMISSION_ID_HEADER]
+    if (ttlMs <= 0 || request.method !== 'GET' || request.headers.cookie || !CACHEABLE_PATH.test(request.url)) return next()
+
+    const key = request.url.replace(/\/$/, '')
+    const entry = entries.get(key)
+    const now = Date.now()
+    if (entry && (now - entry.storedAt < ttlMs || entry.refreshing)) {
+      // Not `send`: it would hash every body for an ETag, and no two copies are the same.
+      response.writeHead(200, { ...entry.headers, 'Content-Length': entry.length, 'X-Page-Cache': 'hit' })
+      response.end(withFreshId(entry))
+      return
+    }
+    if (entry) entry.refreshing = true
+    fill(key, request, response, entry)
+    next()
+  }
+}
+
+const ID_BYTES = 36
+
+function withFreshId(entry: Entry): Buffer {
+  if (entry.parts.length === 1) return entry.parts[0]!
+  const id = Buffer.from(randomUUID())
+  const pieces: Buffer[] = [entry.parts[0]!]
+  for (let index = 1; index < entry.parts.length; index += 1) pieces.push(id, entry.parts[index]!)
+  return Buffer.concat(pieces, entry.length)
+}
+
+/** Lets this request render the page, and keeps a copy of what it sends if it can be shared. */
+function fill(key: string, request: Request, response: Response, previous: Entry | undefined) {
+  const placeholder = randomUUID()
+  request.headers[SUBMISSION_ID_HEADER] = placeholder
+  const chunks: Buffer[] = []
+  const write = response.write.bind(response) as (...args: unknown[]) => boolean
+  const end = response.end.bind(response) as (...args: unknown[]) => Response
+  const keep = (chunk: unknown, encoding?: unknown) => {
+    if (chunk === undefined || chunk === null || typeof chunk === 'function') return
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'))
+  }
+  response.write = ((chunk: unknown, ...rest: unknown[]) => {
+    keep(chunk, rest[0])
+    return write(chunk, ...rest)
+  }) as Response['write']
+  response.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    keep(chunk, rest[0])
+    return end(chunk, ...rest)
+  }) as Response['end']
+  response.once('finish', () => {
+    const contentType = String(response.getHeader('content-type') ?? '')
+    const shareable =
+      response.statusCode === 200 &&
+      contentType.startsWith('text/html') &&
+      response.getHeader('set-cookie') === undefined &&
+      !/no-store|private/.test(String(response.getHeader('cache-control') ?? ''))
+    if (!shareable) {
+      if (previous) previous.refreshing = false
+      return
+    }
+    if (!entries.has(key) && entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!)
+    const headers: Record<string, string> = { 'Content-Type': contentType }
+    const cacheControl = response.getHeader('cache-control')
+    if (cacheControl !== undefined) headers['Cache-Control'] = String(cacheControl)
+    const parts = Buffer.concat(chunks).toString('utf8').split(placeholder).map((part) => Buffer.from(part))
+    const length = parts.reduce((sum, part) => sum + part.length, 0) + (parts.length - 1) * ID_BYTES
+    entries.set(key, { parts, length, headers, storedAt: Date.now(), refreshing: false })
+  })
+  response.once('close', () => {
+    if (!response.writableFinished && previous) previous.refreshing = false
+  })
+}
