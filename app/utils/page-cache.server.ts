@@ -30,9 +30,12 @@ type Entry = {
 }
 
 const entries = new Map<string, Entry>()
+/** Moves on at every invalidation: a render begun before it must not be kept after it. */
+let generation = 0
 
 /** Forgets every cached page (a gift, a refund or an edit changed what they show). */
 export function invalidatePublicPages() {
+  generation += 1
   entries.clear()
 }
 
@@ -77,6 +80,7 @@ function withFreshId(entry: Entry): Buffer {
 /** Lets this request render the page, and keeps a copy of what it sends if it can be shared. */
 function fill(key: string, request: Request, response: Response, previous: Entry | undefined) {
   const placeholder = randomUUID()
+  const startedIn = generation
   request.headers[SUBMISSION_ID_HEADER] = placeholder
   const chunks: Buffer[] = []
   const write = response.write.bind(response) as (...args: unknown[]) => boolean
@@ -96,6 +100,7 @@ function fill(key: string, request: Request, response: Response, previous: Entry
   response.once('finish', () => {
     const contentType = String(response.getHeader('content-type') ?? '')
     const shareable =
+      startedIn === generation &&
       response.statusCode === 200 &&
       contentType.startsWith('text/html') &&
       response.getHeader('set-cookie') === undefined &&

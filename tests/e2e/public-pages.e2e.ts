@@ -114,3 +114,24 @@ test('a form post from another site is refused with 403 on every route, before a
   expect(webhook.status()).toBe(400)
   await context.close()
 })
+
+test('an anonymous appeal page comes from the page cache, each copy with its own submission id; a cookie bypasses it', async () => {
+  const url = `${baseUrl()}/appeals/walk-again-yusuf`
+  const submissionIdOf = (html: string) => /name="submissionId"[^>]*value="([0-9a-f-]{36})"|value="([0-9a-f-]{36})"[^>]*name="submissionId"/.exec(html)?.slice(1).find(Boolean)
+  const views = []
+  for (let index = 0; index < 4; index += 1) {
+    // A client cannot choose the id through the server's internal header.
+    const response = await fetch(url, { headers: { 'x-sanad-submission-id': '00000000-0000-4000-8000-000000000000' } })
+    expect(response.status).toBe(200)
+    views.push({ cache: response.headers.get('x-page-cache'), id: submissionIdOf(await response.text()) })
+  }
+  expect(views.some((view) => view.cache === 'hit')).toBe(true)
+  const ids = views.map((view) => view.id)
+  expect(ids.every((id) => id !== undefined && id !== '00000000-0000-4000-8000-000000000000')).toBe(true)
+  expect(new Set(ids).size).toBe(ids.length)
+
+  const withCookie = await fetch(url, { headers: { cookie: 'something=1' } })
+  expect(withCookie.headers.get('x-page-cache')).toBeNull()
+  const withQuery = await fetch(`${url}?checkout=cancelled`)
+  expect(withQuery.headers.get('x-page-cache')).toBeNull()
+})
