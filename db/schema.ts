@@ -436,7 +436,15 @@ export interface AppealDonorsTable {
   created_at: CreatedAt
 }
 
+/** Which payment intent paid which invoice (from `invoice_payment.paid`). */
+export interface InvoicePaymentsTable {
+  payment_intent_id: string
+  invoice_id: string
+  created_at: CreatedAt
+}
+
 export interface DB {
+  invoice_payments: InvoicePaymentsTable
   appeal_donors: AppealDonorsTable
   organisation_donors: OrganisationDonorsTable
   organisation_donor_shards: OrganisationDonorShardsTable

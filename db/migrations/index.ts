@@ -8,6 +8,7 @@ import * as appealDonors from './0006-appeal-donors.ts'
 import * as appealTotalShards from './0007-appeal-total-shards.ts'
 import * as keptUpCampaignTotals from './0008-kept-up-campaign-totals.ts'
 import * as emailJobScheduling from './0012-email-job-scheduling.ts'
+import * as invoicePayments from './0013-invoice-payments.ts'
 import * as saverLinks from './0010-saver-links.ts'
 
 /**
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0008-kept-up-campaign-totals': keptUpCampaignTotals,
   '0010-saver-links': saverLinks,
   '0012-email-job-scheduling': emailJobScheduling,
+  '0013-invoice-payments': invoicePayments,
 }

@@ -79,3 +79,48 @@ test('a failed payment marks the plan past due; the subscription ending stops it
   await deliver(stripeEvent('invoice.paid', paidInvoice({ id: 'in_late', subscription, amountPaidMinor: 1_000, billingReason: 'subscription_cycle' })))
   expect((await plan()).status).toBe('cancelled')
 })
+
+test('a refund of a monthly instalment finds its gift through the invoice payment, in every order of the three events', async () => {
+  const { invoicePayment, refundedCharge } = await import('#tests/mocks/stripe.ts')
+  const orders = [
+    ['invoice', 'payment', 'refund'],
+    ['invoice', 'refund', 'payment'],
+    ['payment', 'invoice', 'refund'],
+    ['payment', 'refund', 'invoice'],
+    ['refund', 'invoice', 'payment'],
+    ['refund', 'payment', 'invoice'],
+  ] as const
+  for (const order of orders) {
+    const { appeal, pending, subscription, session, firstInvoice } = await monthlySetup()
+    expect(await deliver(stripeEvent('checkout.session.completed', session))).toBe(200)
+    expect(await deliver(stripeEvent('invoice.paid', firstInvoice))).toBe(200)
+    const secondInvoice = paidInvoice({
+      id: `in_second_${pending.donationId.slice(0, 6)}`,
+      subscription,
+      amountPaidMinor: 1_000,
+      billingReason: 'subscription_cycle',
+      recurringPlanId: pending.recurringPlanId!,
+    })
+    const paymentIntent = `pi_second_${pending.donationId.slice(0, 6)}`
+    const events = {
+      invoice: stripeEvent('invoice.paid', secondInvoice),
+      payment: stripeEvent('invoice_payment.paid', invoicePayment({ invoice: secondInvoice.id, paymentIntent, amountMinor: 1_000 })),
+      refund: stripeEvent('charge.refunded', refundedCharge({ paymentIntent, amountMinor: 1_000, amountRefundedMinor: 400 })),
+    }
+    for (const name of order) expect(await deliver(events[name])).toBe(200)
+    // Delivered again: nothing changes.
+    for (const name of order) expect(await deliver(events[name])).toBe(200)
+
+    const totals = await appealTotals(appeal.id)
+    expect({ order: order.join(' → '), gross: totals.confirmed_gross_minor, refunded: totals.refunded_minor, donations: totals.donation_count }).toEqual({
+      order: order.join(' → '),
+      gross: 2_000,
+      refunded: 400,
+      donations: 2,
+    })
+    const instalment = await db.selectFrom('donations').select(['refunded_minor', 'stripe_payment_intent_id']).where('stripe_invoice_id', '=', secondInvoice.id).executeTakeFirstOrThrow()
+    expect(instalment).toEqual({ refunded_minor: 400, stripe_payment_intent_id: paymentIntent })
+    const waiting = await db.selectFrom('deferred_stripe_events').select('event_id').where('payment_intent_id', '=', paymentIntent).execute()
+    expect(waiting).toEqual([])
+  }
+})

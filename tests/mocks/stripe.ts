@@ -156,3 +156,17 @@ export function paidInvoice(options: {
     },
   }
 }
+
+/** An invoice payment (`invoice_payment.paid`): which payment intent paid which invoice. */
+export function invoicePayment(options: { invoice: string; paymentIntent: string; amountMinor: number }) {
+  return {
+    id: `inpay_${options.paymentIntent.slice(3, 14)}`,
+    object: 'invoice_payment',
+    amount_paid: options.amountMinor,
+    currency: 'gbp',
+    invoice: options.invoice,
+    is_default: true,
+    status: 'paid',
+    payment: { type: 'payment_intent', payment_intent: options.paymentIntent },
+  }
+}

@@ -13,6 +13,7 @@ import {
   type StripeDispute,
   type StripeEvent,
   type StripeInvoice,
+  type StripeInvoicePayment,
   type StripeSubscription,
 } from './stripe.server.ts'
 
@@ -94,6 +95,8 @@ async function dispatch(trx: Trx, event: StripeEvent) {
       return disputeChanged(trx, event, event.data.object, occurredAt)
     case 'invoice.paid':
       return invoicePaid(trx, event.data.object, event.id, occurredAt)
+    case 'invoice_payment.paid':
+      return invoicePaymentPaid(trx, event.data.object)
     case 'invoice.payment_failed':
       return invoiceFailed(trx, event.data.object)
     case 'customer.subscription.deleted':
@@ -198,6 +201,7 @@ async function confirmSession(trx: Trx, donationId: string, session: CheckoutSes
     stripeEventId: eventId,
   })
   if (paymentIntentId) await applyDeferredEvents(trx, paymentIntentId)
+  else if (session.mode === 'subscription' && invoiceId) await linkInvoicePayment(trx, donationId, invoiceId)
 }
 
 async function sessionExpired(trx: Trx, session: CheckoutSession, eventId: string) {
@@ -376,6 +380,47 @@ async function invoicePaid(trx: Trx, invoice: StripeInvoice, eventId: string, oc
     occurredAt,
     stripeEventId: eventId,
   })
+  await linkInvoicePayment(trx, donationId, invoice.id)
+}
+
+/**
+ * Gives a donation paid by an invoice the payment intent that paid it, if its own event came
+ * first (refunds and disputes name only the payment intent), and applies what waited for it.
+ */
+async function linkInvoicePayment(trx: Trx, donationId: string, invoiceId: string) {
+  const paid = await trx.selectFrom('invoice_payments').select('payment_intent_id').where('invoice_id', '=', invoiceId).executeTakeFirst()
+  if (!paid) return
+  await trx
+    .updateTable('donations')
+    .set({ stripe_payment_intent_id: paid.payment_intent_id, updated_at: new Date() })
+    .where('id', '=', donationId)
+    .where('stripe_payment_intent_id', 'is', null)
+    .execute()
+  await applyDeferredEvents(trx, paid.payment_intent_id)
+}
+
+/**
+ * Which payment intent paid an invoice, in either order with `invoice.paid`: kept, and given to
+ * the instalment's donation if it is already there, so a refund or dispute of it (waiting, or
+ * still to come) finds its donation.
+ */
+async function invoicePaymentPaid(trx: Trx, invoicePayment: StripeInvoicePayment) {
+  const paymentIntentId = idOf(invoicePayment.payment?.payment_intent)
+  const invoiceId = idOf(invoicePayment.invoice)
+  if (!paymentIntentId || !invoiceId) return
+  await trx
+    .insertInto('invoice_payments')
+    .values({ payment_intent_id: paymentIntentId, invoice_id: invoiceId })
+    .onConflict((oc) => oc.column('payment_intent_id').doNothing())
+    .execute()
+  const donation = await trx
+    .updateTable('donations')
+    .set({ stripe_payment_intent_id: paymentIntentId, updated_at: new Date() })
+    .where('stripe_invoice_id', '=', invoiceId)
+    .where('stripe_payment_intent_id', 'is', null)
+    .returning('status')
+    .executeTakeFirst()
+  if (donation?.status === 'confirmed') await applyDeferredEvents(trx, paymentIntentId)
 }
 
 async function invoiceFailed(trx: Trx, invoice: StripeInvoice) {

@@ -16,6 +16,7 @@ export type CheckoutSession = Stripe.Checkout.Session
 export type StripeCharge = Stripe.Charge
 export type StripeDispute = Stripe.Dispute
 export type StripeInvoice = Stripe.Invoice
+export type StripeInvoicePayment = Stripe.InvoicePayment
 export type StripeSubscription = Stripe.Subscription
 
 /** Signs the offline checkout's events in development; never accepted in production. */
