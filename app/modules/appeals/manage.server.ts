@@ -16,6 +16,7 @@ import { appUrl, getEnv } from '#app/utils/env.server.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { stopAppealUpdatesUrl } from '#app/utils/signed-links.server.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
+import { wallClockMs } from '#app/utils/dates.ts'
 
 /**
  * Staff run appeals here: create and edit them (with a photo kept on local disk), publish, close
@@ -126,21 +127,6 @@ export function majorUnitsText(amountMinor: number, currency: string, grouping =
   )
 }
 
-function zoneOffsetMs(instant: Date, timeZone: string) {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(instant)
-  const get = (type: string) => Number(parts.find((part) => part.type === type)?.value)
-  const wallClock = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'))
-  return wallClock - Math.floor(instant.getTime() / 1000) * 1000
-}
 
 /** "2026-12-31" → the instant that day ends in the zone (midnight starting the next day); null if no such date. */
 export function endOfDayInZone(day: string, timeZone: string): Date | null {
@@ -151,8 +137,9 @@ export function endOfDayInZone(day: string, timeZone: string): Date | null {
   if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== date) return null
   const nextMidnightWallClock = Date.UTC(year, month - 1, date + 1)
   // Twice: the first guess may sit on the other side of a clock change from the answer.
-  let instant = nextMidnightWallClock - zoneOffsetMs(new Date(nextMidnightWallClock), timeZone)
-  instant = nextMidnightWallClock - zoneOffsetMs(new Date(instant), timeZone)
+  const offsetAt = (instant: number) => wallClockMs(instant, timeZone) - instant
+  let instant = nextMidnightWallClock - offsetAt(nextMidnightWallClock)
+  instant = nextMidnightWallClock - offsetAt(instant)
   return new Date(instant)
 }
 
