@@ -46,7 +46,8 @@ export default function CampaignTotals() {
         25%.
       </p>
 
-      <div className="table-scroll">
+      {/* Wider than the screen: focusable so that keyboard users can scroll it sideways. */}
+      <div className="table-scroll" tabIndex={0} role="region" aria-label="Totals by appeal">
         <table className="table staff-totals">
           <caption>Totals by appeal</caption>
           <thead>
@@ -92,7 +93,7 @@ export default function CampaignTotals() {
         </table>
       </div>
 
-      <div className="table-scroll">
+      <div className="table-scroll" tabIndex={0} role="region" aria-label="Organisation totals by currency">
         <table className="table staff-totals">
           <caption>Organisation totals by currency</caption>
           <thead>

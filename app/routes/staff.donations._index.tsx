@@ -2,13 +2,13 @@ import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction 
 import { Form, Link, useLoaderData } from '@remix-run/react'
 import {
   decodeCursor,
-  DONATION_STATUSES,
   filtersToSearchParams,
   listAppealsForFilter,
   listDonations,
   parseDonationFilters,
   type DonationListItem,
 } from '#app/modules/staff/donations.server.ts'
+import { DONATION_STATUSES } from '#app/modules/staff/donation-statuses.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'

@@ -45,3 +45,15 @@ export async function expectAccessible(page: Page) {
     .map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)
   expect(serious, `axe violations on ${page.url()}`).toEqual([])
 }
+
+/**
+ * Waits until React has hydrated the page (the router is ready and the main element carries
+ * React's props), so a click runs the page's own handlers rather than posting the JavaScript-off way.
+ */
+export async function waitForHydration(page: Page) {
+  await page.waitForFunction(() => {
+    const router = (window as unknown as { __remixRouter?: { state: { initialized: boolean } } }).__remixRouter
+    const main = document.querySelector('main') ?? document.body
+    return router?.state.initialized === true && Object.keys(main).some((key) => key.startsWith('__reactProps'))
+  })
+}

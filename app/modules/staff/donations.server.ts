@@ -7,6 +7,7 @@ import type { Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
 import { pagedCsvStream, type CsvCell } from './csv.ts'
+import { DONATION_STATUSES } from './donation-statuses.ts'
 
 /**
  * Staff tools for donations: the filtered list, one donation with its history, refunds, receipts
@@ -23,7 +24,7 @@ export const STAFF_TIME_ZONE = 'Europe/London'
 export const PAGE_SIZE = 50
 export const EXPORT_PAGE_SIZE = 1_000
 
-export const DONATION_STATUSES = ['pending', 'processing', 'confirmed', 'failed', 'abandoned'] as const satisfies readonly DonationStatus[]
+export { DONATION_STATUSES }
 export const DONATION_FREQUENCIES = ['one_off', 'monthly'] as const satisfies readonly DonationFrequency[]
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -1,0 +1,296 @@
+import { readFile } from 'node:fs/promises'
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { expectAccessible, launchBrowser, newContext, waitForHydration } from './browser.ts'
+
+let browser: Browser
+/** One signed-in staff context for the whole file: sign-in is rate limited per address and email. */
+let staff: { context: BrowserContext; page: Page } | undefined
+
+beforeAll(async () => {
+  browser = await launchBrowser()
+})
+afterAll(async () => {
+  await staff?.context.close()
+  await browser?.close()
+})
+
+const ADMIN_EMAIL = 'admin@example.org'
+const ADMIN_PASSWORD = 'sanad-demo-admin'
+const APPEAL_SLUG = 'medical-care-karim'
+const APPEAL_TITLE = 'Medical care for Karim after release'
+const EVENT_SLUG = 'online-briefing-enforced-disappearances'
+const EVENT_TITLE = 'Online briefing: enforced disappearances and how to respond'
+
+/** The email of the gift made in the totals test, which the CSV test looks for. */
+let donationEmail: string | undefined
+
+/** A name of letters only (names may be checked for digits), different on every run. */
+function uniqueLetters(length = 8) {
+  return Array.from({ length }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')
+}
+
+async function signIn(page: Page) {
+  await page.goto('/staff/sign-in')
+  const form = page.getByRole('region', { name: 'With your password' })
+  await form.getByLabel('Email address').fill(ADMIN_EMAIL)
+  await form.getByRole('textbox', { name: 'Password' }).fill(ADMIN_PASSWORD)
+  await form.getByRole('button', { name: 'Sign in', exact: true }).click()
+  // With JavaScript the client router follows the redirect: poll until the new page has rendered.
+  await expect.poll(() => page.locator('h1').innerText(), { timeout: 15_000 }).toBe('Campaign totals')
+  expect(new URL(page.url()).pathname).toBe('/staff')
+}
+
+/** The signed-in staff page, signing in once if no earlier test did. */
+async function staffPage(): Promise<Page> {
+  if (!staff) {
+    const context = await newContext(browser)
+    const page = await context.newPage()
+    await signIn(page)
+    staff = { context, page }
+  }
+  return staff.page
+}
+
+/** "£1,234.50" → 123450 */
+function toMinor(text: string): number {
+  const match = /([\d,]+)(?:\.(\d{2}))?/.exec(text)
+  expect(match, `an amount in “${text}”`).not.toBeNull()
+  return Number(match![1]!.replace(/,/g, '')) * 100 + Number(match![2] ?? '0')
+}
+
+/** Gross, net and the number of donations of one appeal, read from the cells of /staff's first table. */
+async function appealTotals(page: Page, title: string) {
+  const row = page.locator('table.staff-totals').first().locator('tbody tr', { has: page.locator('th', { hasText: title }) })
+  await row.waitFor()
+  const cells = row.locator('td')
+  return {
+    grossMinor: toMinor(await cells.nth(0).innerText()),
+    netMinor: toMinor(await cells.nth(3).innerText()),
+    donations: Number((await cells.nth(4).innerText()).trim()),
+  }
+}
+
+/** A one-off gift through the appeal form and the offline checkout, as a supporter (not signed in). */
+async function donate(amountLabel: string, email: string) {
+  const context = await newContext(browser)
+  const page = await context.newPage()
+  await page.goto(`/appeals/${APPEAL_SLUG}`)
+  await page.getByLabel(amountLabel, { exact: true }).check()
+  await page.getByLabel('Your name').fill('Staff Totals E2E')
+  await page.getByLabel(/Your email address/).fill(email)
+  await page.getByRole('button', { name: /^Donate/ }).click()
+  await page.waitForURL(/\/dev\/checkout\//)
+  const pay = `Pay ${amountLabel}.00`
+  await expect.poll(() => page.locator('h1').innerText()).toBe(pay)
+  await page.getByRole('button', { name: pay }).click()
+  await page.waitForURL(/\/donate\/thank-you\?session_id=cs_offline_/)
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Thank you')
+  expect(await page.getByRole('status').innerText()).toContain(`${amountLabel}.00`)
+  await context.close()
+}
+
+async function pollMailbox(page: Page, email: string) {
+  await page.goto('/dev/mailbox')
+  await expect
+    .poll(
+      async () => {
+        await page.reload()
+        return page.locator('tr', { hasText: email }).count()
+      },
+      { timeout: 20_000 },
+    )
+    .toBeGreaterThan(0)
+}
+
+async function checkInMessage(page: Page): Promise<Locator> {
+  const message = page.locator('#check-in-message')
+  await message.waitFor()
+  return message
+}
+
+test('the demo admin signs in with a password and sees the campaign totals', async () => {
+  const page = await staffPage()
+  const main = await page.locator('main').innerText()
+  expect(main).toContain('Totals by appeal')
+  expect(main).toContain(APPEAL_TITLE)
+  expect(await page.getByText('Signed in as').innerText()).toContain('Demo Admin')
+  await expectAccessible(page)
+})
+
+test('a gift made on the public site raises that appeal’s gross, net and count on /staff by exactly its amount', async () => {
+  const page = await staffPage()
+  await page.goto('/staff')
+  const before = await appealTotals(page, APPEAL_TITLE)
+
+  donationEmail = `e2e-staff-${Date.now()}@example.org`
+  await donate('£30', donationEmail)
+
+  // The webhook has already confirmed the gift when the thank-you page shows; poll all the same.
+  await expect
+    .poll(
+      async () => {
+        await page.reload()
+        return appealTotals(page, APPEAL_TITLE)
+      },
+      { timeout: 15_000 },
+    )
+    .toEqual({ grossMinor: before.grossMinor + 3_000, netMinor: before.netMinor + 3_000, donations: before.donations + 1 })
+})
+
+test('the donations CSV export downloads with its header row and the new gift', async () => {
+  const page = await staffPage()
+  if (!donationEmail) {
+    donationEmail = `e2e-staff-csv-${Date.now()}@example.org`
+    await donate('£30', donationEmail)
+  }
+  // The page once failed to hydrate (it rendered a list from a .server module, empty in the browser).
+  const pageErrors: string[] = []
+  const onPageError = (error: Error) => pageErrors.push(error.message)
+  page.on('pageerror', onPageError)
+  await page.goto('/staff/donations')
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Donations')
+  await waitForHydration(page)
+  page.off('pageerror', onPageError)
+  expect(pageErrors).toEqual([])
+  await expectAccessible(page)
+  expect(await page.locator('main').innerText()).toContain(donationEmail)
+
+  const downloaded = page.waitForEvent('download')
+  await page.getByRole('link', { name: 'Download these donations as CSV' }).click()
+  const download = await downloaded
+  expect(download.suggestedFilename()).toMatch(/^donations-\d{4}-\d{2}-\d{2}\.csv$/)
+  const csv = (await readFile(await download.path(), 'utf8')).replace(/^\uFEFF/, '')
+  const [header, ...rows] = csv.split(/\r?\n/)
+  expect(header).toBe('Date,Donation ID,Appeal,Donor name,Donor email,Amount,Fee covered,Refunded,Currency,Status,Frequency,Gift Aid')
+  const row = rows.find((line) => line.includes(donationEmail!))
+  expect(row, 'the new gift is in the export').toBeDefined()
+  expect(row).toContain(APPEAL_TITLE)
+  expect(row).toContain('30.00')
+})
+
+test('staff check a registrant in by name, and a second check-in with their emailed code says they already are', async () => {
+  // A supporter registers for the free online briefing.
+  const name = `Checkin ${uniqueLetters()}`
+  const email = `e2e-checkin-${Date.now()}@example.org`
+  const supporter = await newContext(browser)
+  const public_ = await supporter.newPage()
+  await public_.goto(`/events/${EVENT_SLUG}`)
+  await public_.getByLabel('Your name').fill(name)
+  await public_.getByLabel(/Your email/).fill(email)
+  await public_.getByLabel(/I agree to the/).check()
+  await public_.getByRole('button', { name: 'Register' }).click()
+  await public_.waitForURL(/\/registrations\/[0-9a-f-]+\?signature=/)
+  await expect.poll(() => public_.getByRole('status').innerText()).toContain('You are registered')
+
+  // Their confirmation email carries the check-in code.
+  await pollMailbox(public_, email)
+  await public_.locator('tr', { hasText: email }).getByRole('link', { name: /Your place is confirmed/ }).click()
+  const emailText = public_.getByTestId('email-text')
+  await emailText.waitFor()
+  const code = /Check-in code:?\s*(\S+)/.exec(await emailText.innerText())?.[1]
+  expect(code, 'the confirmation email shows a check-in code').toBeTruthy()
+  await supporter.close()
+
+  const page = await staffPage()
+  await page.goto('/staff/events')
+  await page.getByRole('link', { name: EVENT_TITLE }).click()
+  await expect.poll(() => page.locator('h1').innerText()).toBe(EVENT_TITLE)
+  await page.getByRole('link', { name: 'Check people in' }).click()
+  await expect.poll(() => page.locator('h1').innerText()).toBe(`Check-in: ${EVENT_TITLE}`)
+  await expectAccessible(page)
+
+  await page.getByRole('searchbox', { name: 'Name or email' }).fill(name)
+  await page.getByRole('button', { name: 'Search' }).click()
+  const checkInButton = page.getByRole('button', { name: `Check in ${name}` })
+  await checkInButton.waitFor()
+  await checkInButton.click()
+  const message = await checkInMessage(page)
+  await expect.poll(() => message.innerText()).toBe(`Checked in: ${name}, 1 place`)
+  // The result now says when, instead of offering the button again.
+  await expect.poll(() => page.locator('.staff-check-in__results').innerText()).toMatch(/Checked in at/)
+
+  await page.getByRole('textbox', { name: 'Check-in code', exact: true }).fill(code!)
+  await page.getByRole('button', { name: 'Check in', exact: true }).click()
+  await expect.poll(() => page.locator('#check-in-message').innerText()).toMatch(new RegExp(`^Already checked in at .+: ${name}$`))
+})
+
+test('staff create an appeal (errors first), see it listed, publish it, and the public page takes gifts', async () => {
+  const page = await staffPage()
+  await page.goto('/staff/appeals/new')
+  await expect.poll(() => page.locator('h1').innerText()).toBe('New appeal')
+  await waitForHydration(page)
+  await expectAccessible(page)
+
+  // Empty: every required field says what is missing, and focus moves to the summary.
+  await page.getByRole('button', { name: 'Save the draft' }).click()
+  const summary = page.locator('.error-summary')
+  await summary.waitFor()
+  const summaryText = await summary.innerText()
+  for (const error of ['Enter a title', 'Enter the web address (slug)', 'Enter a short summary', 'Write the story', 'Enter the goal']) {
+    expect(summaryText).toContain(error)
+  }
+  await expect.poll(() => page.evaluate(() => document.activeElement?.classList.contains('error-summary'))).toBe(true)
+  expect(await page.getByLabel('Title', { exact: true }).getAttribute('aria-invalid')).toBe('true')
+  expect(await page.locator('.field-error').count()).toBeGreaterThanOrEqual(5)
+  await expectAccessible(page)
+
+  const suffix = uniqueLetters(6)
+  const title = `Support for Adel ${suffix}`
+  const slug = `support-adel-${suffix}`
+  await page.getByLabel('Title', { exact: true }).fill(title)
+  await page.getByLabel('Web address (slug)').fill(slug)
+  await page.getByLabel('Summary').fill('Adel needs help to rebuild his life after release.')
+  await page.getByLabel('Name to show for the person the appeal is for').fill('Adel')
+  await page.getByLabel('Story').fill('Adel was held for years without charge.\n\nYour gift pays for his rent and training.')
+  await page.getByLabel('Goal').fill('1,000.00')
+  await page.getByLabel('Suggested amounts (optional)').fill('10, 20')
+  await page.getByRole('button', { name: 'Save the draft' }).click()
+  await expect.poll(() => page.locator('h1').innerText(), { timeout: 15_000 }).toBe(title)
+  expect(await page.getByRole('status').innerText()).toContain('The draft is saved')
+  const appealPath = new URL(page.url()).pathname
+
+  await page.goto('/staff/appeals')
+  const row = page.locator('tbody tr', { has: page.locator('th', { hasText: title }) })
+  await row.waitFor()
+  expect(await row.innerText()).toContain('Draft')
+
+  await page.goto(appealPath)
+  await waitForHydration(page)
+  await page.getByRole('button', { name: 'Publish the appeal' }).click()
+  await expect.poll(() => page.getByRole('status').innerText()).toContain('The appeal is published')
+
+  const visitor = await newContext(browser)
+  const publicPage = await visitor.newPage()
+  const response = await publicPage.goto(`/appeals/${slug}`)
+  expect(response?.status()).toBe(200)
+  await expect.poll(() => publicPage.locator('h1').innerText()).toBe(title)
+  expect(await publicPage.getByRole('button', { name: /^Donate/ }).count()).toBe(1)
+  expect(await publicPage.getByLabel('£20', { exact: true }).count()).toBe(1)
+  await visitor.close()
+})
+
+test('the new event, audit log and staff users pages pass axe for an admin', async () => {
+  const page = await staffPage()
+  for (const [path, heading] of [
+    ['/staff/events/new', /New event/],
+    ['/staff/audit', /Audit/],
+    ['/staff/users', /Staff users/],
+  ] as const) {
+    const response = await page.goto(path)
+    expect(response?.status(), path).toBe(200)
+    await expect.poll(() => page.locator('h1').innerText()).toMatch(heading)
+    await expectAccessible(page)
+  }
+})
+
+test('without JavaScript, signing in works and /staff shows the totals', async () => {
+  const context = await newContext(browser, { javaScriptEnabled: false })
+  const page = await context.newPage()
+  await signIn(page)
+  const totals = await appealTotals(page, APPEAL_TITLE)
+  expect(totals.grossMinor).toBeGreaterThan(0)
+  expect(totals.donations).toBeGreaterThan(0)
+  expect(await page.locator('main').innerText()).toContain('Organisation totals by currency')
+  await context.close()
+})
