@@ -13,7 +13,7 @@ import {
 
 export const schema = z.object({
   organisation: organisationSchema,
-  /** The one-time link that joins the browser it is opened in to the one that asked. */
+  /** The one-time link that joins the browser it is opened in to the list kept for this address. */
   linkUrl: httpUrl,
   expiresInMinutes: z.number().int().min(1).max(24 * 60),
   /** The alerts asked for; they start only once the link is opened. */
@@ -41,7 +41,7 @@ export function Component(props: SavedEventsLinkProps) {
         this email address.
       </Paragraph>
       <Paragraph>
-        Open this link in the browser you want to add. It works once, and only for the next {minutes}.
+        Open this link in the browser you want to keep your saved events in. It works once, and only for the next {minutes}.
       </Paragraph>
       <ActionButton href={props.linkUrl} colour={organisation.primaryColour}>
         Keep my saved events on this device
@@ -50,8 +50,10 @@ export function Component(props: SavedEventsLinkProps) {
         If the button does not work, copy this address into your browser: <PlainLink href={props.linkUrl} />
       </Paragraph>
       <Paragraph>
-        Opening it joins that browser to the one where this was asked for: both will show the same saved events
-        {alerts.length > 0 ? `, and we will ${alerts.join(' and ')}, by email to this address` : ''}.
+        Opening it links that browser to the list of saved events kept for this address, and adds to that list the
+        events saved in the browser where this was asked for
+        {alerts.length > 0 ? `; we will ${alerts.join(' and ')}, by email to this address` : ''}. The browser where this was
+        asked for is not linked: to see the list there too, ask for another link and open it there.
       </Paragraph>
       <Paragraph>
         If you did not ask for this, please ignore this email: nothing happens without the link, and we will not write to

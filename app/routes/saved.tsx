@@ -53,8 +53,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 /**
- * Sends the link that keeps these saves on another device. The address and alerts are only
- * written to this browser's saver once the link is opened (saver-links.server.ts).
+ * Sends the link that keeps these saves with an address. Nothing is written to the address's list
+ * until the link is opened, and only the browser that opens it joins (saver-links.server.ts).
  */
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
@@ -93,7 +93,7 @@ export default function SavedEventsPage() {
       <h1>Saved events</h1>
       {justKept ? (
         <p className="notice" role="status">
-          Done: this browser now keeps the same saved events as your other device.
+          Done: this browser now shows the saved events kept for your email address.
         </p>
       ) : null}
       <p className="lead">
@@ -166,8 +166,9 @@ function KeepSavesForm({ settings }: { settings: { linked: boolean; alertsRemind
         </p>
       ) : null}
       <p>
-        We will email you a link. Open it in another browser (on your phone, say) and both will keep the same saved
-        events. Your address is kept only once you open the link, and you can turn alerts off from any alert.
+        We will email you a link. Open it in each browser where you want your saved events (on your phone, say, and in
+        this one too if you like): those browsers will show one list, kept for your address, and the events saved here
+        are added to it. Your address is kept only once you open the link, and you can turn alerts off from any alert.
       </p>
       {actionData?.sentTo ? (
         <p className="notice" role="status">

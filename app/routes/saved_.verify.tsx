@@ -1,7 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import { confirmSaverLink } from '#app/modules/events/saver-links.server.ts'
+import { confirmSaverLink, previewSaverLink } from '#app/modules/events/saver-links.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
@@ -34,11 +34,13 @@ function parseLink(values: Record<string, unknown>) {
 }
 
 /**
- * Only shows a button: mail scanners and link previews follow links with GET, and must neither
- * spend the link nor join their own "browser" to someone's saves.
+ * Only shows what confirming will do, and a button: mail scanners and link previews follow links
+ * with GET, and must neither spend the link nor join their own "browser" to someone's saves.
  */
 export async function loader({ request }: LoaderFunctionArgs) {
-  return { link: parseLink(Object.fromEntries(new URL(request.url).searchParams)) }
+  const link = parseLink(Object.fromEntries(new URL(request.url).searchParams))
+  const preview = link ? await previewSaverLink(getDb(), link.token, await readSaverId(request)) : null
+  return { link: preview ? link : null, addedCount: preview?.addedCount ?? 0, askedHere: preview?.askedHere ?? false }
 }
 
 export async function action({ request }: ActionFunctionArgs) {
@@ -50,7 +52,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function VerifySaverLink() {
-  const { link } = useLoaderData<typeof loader>()
+  const { link, addedCount, askedHere } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   if (!link || actionData?.error) {
     return (
@@ -63,19 +65,32 @@ export default function VerifySaverLink() {
       </div>
     )
   }
+  const events = addedCount === 1 ? '1 saved event' : `${addedCount} saved events`
   return (
     <div className="container page prose">
       <h1>Keep your saved events on this device</h1>
-      <p>
-        This browser will keep the same saved events as the one where the link was asked for, including any you saved
-        here, and any alerts you chose will start.
-      </p>
+      <p>Confirming links this browser to the list of saved events kept for your email address.</p>
+      {askedHere ? (
+        <ul>
+          <li>
+            This is the browser where the link was asked for.{' '}
+            {addedCount === 0 ? 'It adds no new saved events to the list' : `Its ${events} will be added to the list`}, and it will show
+            that list from now on.
+          </li>
+        </ul>
+      ) : (
+        <ul>
+          <li>{addedCount === 0 ? 'No saved events' : events} from the browser where the link was asked for will be added to the list.</li>
+          <li>Events saved in this browser will be added too, and this browser will show the list from now on.</li>
+          <li>The browser where the link was asked for is not linked: it will not see the list unless a link is opened there too.</li>
+        </ul>
+      )}
       <p>If you did not ask for this link, close this page: nothing happens unless you press the button.</p>
       <Form method="post">
         <input type="hidden" name="token" value={link.token} />
         <input type="hidden" name="signature" value={link.signature} />
         <button type="submit" className="button">
-          Keep my saved events here
+          Link this browser to my saved events
         </button>
       </Form>
     </div>

@@ -100,7 +100,20 @@ async function linkedBrowser(eventIds: string[], alerts: { reminder?: boolean; f
   expect((await askForLink(cookie, fields)).status).toBe(200)
   const { answer } = await openLink(await latestLink(address), cookie)
   expect(answer.status).toBe(303)
-  return { cookie, address, saverId: await saverOf(cookie) }
+  const joined = cookieFrom(answer)
+  return { cookie: joined, address, saverId: await saverOf(joined) }
+}
+
+/** Asks for a link in one browser and confirms it in another; returns the opener's new cookie. */
+async function askAndOpen(asking: string | null, opening: string | null, address: string) {
+  expect((await askForLink(asking, { email: address })).status).toBe(200)
+  const { answer } = await openLink(await latestLink(address), opening)
+  expect(answer.status).toBe(303)
+  return cookieFrom(answer)
+}
+
+async function supporterOf(address: string) {
+  return (await db.selectFrom('supporters').select('id').where('email', '=', address).executeTakeFirstOrThrow()).id
 }
 
 async function eventWith(options: { capacity: number; taken: number; startsInHours: number }) {
@@ -114,7 +127,7 @@ async function alertsTo(address: string) {
 }
 
 describe('keeping saved events on another device', () => {
-  test('the link verifies once, in another browser, and merges the saves of both', async () => {
+  test("the link verifies once; the browser opening it joins the address's list and the asking browser's saves are copied in", async () => {
     const [e1, e2, e3] = await Promise.all([1, 2, 3].map(() => createEvent({ capacity: 50 }).then((event) => event.eventId)))
     const first = await browserSaving([e1!, e2!])
     const second = await browserSaving([e2!, e3!])
@@ -127,43 +140,138 @@ describe('keeping saved events on another device', () => {
     expect(asked.body.sentTo).toBe(address)
     const [sent] = await outboxFor(address)
     expect(sent).toMatchObject({ template: 'saved-events-link', props: { alertsReminder: true, alertsFewPlaces: false, expiresInMinutes: 60 } })
-    // Nothing is written to the saver before the link is opened.
+    // Nothing is written anywhere before the link is opened.
     expect(await saver(firstSaver)).toMatchObject({ supporter_id: null, alerts_reminder: false })
+    expect(await db.selectFrom('supporters').select('id').where('email', '=', address).execute()).toHaveLength(0)
 
     const link = await latestLink(address)
     expect(link.pathname).toBe('/saved/verify')
     // A mail scanner's GET spends nothing.
     expect((await verifyLoader({ request: get(link.href, null), params: {}, context: {} })).link).not.toBeNull()
     const { page, answer } = await openLink(link, second)
+    // The page said, before the button, what the asking browser would add.
+    expect(page).toMatchObject({ addedCount: 2, askedHere: false })
     expect(page.link).not.toBeNull()
     expect(answer.status).toBe(303)
     expect(answer.headers.get('Location')).toBe('/saved?kept=1')
     const joined = cookieFrom(answer)
-    expect(await saverOf(joined)).toBe(firstSaver)
+    const listSaver = await saverOf(joined)
+    expect([firstSaver, secondSaver]).not.toContain(listSaver)
 
     const all = [e1!, e2!, e3!].sort()
     expect(await savedIds(joined)).toEqual(all)
-    expect(await savedIds(first)).toEqual(all)
-    // A browser still holding the old cookie (another device joined to it before) sees them too.
+    // A browser still holding the opener's old cookie (another device joined to it before) sees the list too.
     expect(await savedIds(second)).toEqual(all)
-    expect(await saver(secondSaver)).toMatchObject({ merged_into_id: firstSaver })
-    const owner = await saver(firstSaver)
-    expect(owner).toMatchObject({ alerts_reminder: true, alerts_few_places: false, merged_into_id: null })
-    const supporter = await db.selectFrom('supporters').select('email').where('id', '=', owner.supporter_id!).executeTakeFirstOrThrow()
-    expect(supporter.email).toBe(address)
+    expect(await saver(secondSaver)).toMatchObject({ merged_into_id: listSaver })
+    // The asking browser keeps only its own saves, and nothing of the address.
+    expect(await savedIds(first)).toEqual([e1!, e2!].sort())
+    expect(await saver(firstSaver)).toMatchObject({ supporter_id: null, merged_into_id: null, alerts_reminder: false })
+    const owner = await saver(listSaver)
+    expect(owner).toMatchObject({ alerts_reminder: true, alerts_few_places: false, merged_into_id: null, supporter_id: await supporterOf(address) })
 
     // The same link again, in any browser, does nothing.
     const again = await openLink(link, null)
+    expect(again.page.link).toBeNull()
     expect(again.answer.status).toBe(400)
     expect(again.answer.body.error).toMatch(/already been used/)
 
-    // Joining again (a second link, opened in a browser already joined) changes nothing.
-    expect((await askForLink(joined, { email: address })).status).toBe(200)
-    expect((await openLink(await latestLink(address), second)).answer.status).toBe(303)
+    // Joining again (a second link, asked and opened in browsers already joined) changes nothing.
+    expect(await askAndOpen(joined, second, address)).toBe(joined)
     expect(await savedIds(joined)).toEqual(all)
-    const rows = await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', firstSaver).execute()
-    expect(rows).toHaveLength(3)
+    expect(await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', listSaver).execute()).toHaveLength(3)
     expect(await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', secondSaver).execute()).toHaveLength(0)
+    expect(await db.selectFrom('savers').select('id').where('supporter_id', '=', owner.supporter_id).execute()).toHaveLength(1)
+  })
+
+  test("someone typing another person's address sees nothing of what that person saves, then or later", async () => {
+    const [a1, b1, b2] = await Promise.all([1, 2, 3].map(() => createEvent({ capacity: 50 }).then((event) => event.eventId)))
+    const attacker = await browserSaving([a1!])
+    const attackerSaver = await saverOf(attacker)
+    const victimAddress = email()
+    const victim = await browserSaving([b1!])
+
+    expect((await askForLink(attacker, { email: victimAddress, alertsReminder: 'on' })).status).toBe(200)
+    const { page, answer } = await openLink(await latestLink(victimAddress), victim)
+    expect(page).toMatchObject({ addedCount: 1, askedHere: false })
+    expect(answer.status).toBe(303)
+    const victimJoined = cookieFrom(answer)
+
+    expect(await savedIds(attacker)).toEqual([a1!])
+    expect(await savedIds(victimJoined)).toEqual([a1!, b1!].sort())
+    // Saved later in the victim's browser: still out of the attacker's sight.
+    await browserSaving([b2!], victimJoined)
+    expect(await savedIds(victimJoined)).toEqual([a1!, b1!, b2!].sort())
+    expect(await savedIds(attacker)).toEqual([a1!])
+    expect(await saverOf(attacker)).toBe(attackerSaver)
+    expect(await saver(attackerSaver)).toMatchObject({ supporter_id: null, merged_into_id: null, alerts_reminder: false })
+    // Asking again changes nothing for the attacker either.
+    expect((await askForLink(attacker, { email: victimAddress })).status).toBe(200)
+    expect(await savedIds(attacker)).toEqual([a1!])
+  })
+
+  test('asked on a phone and opened on a laptop, then opened on the phone too: both keep one list', async () => {
+    const [p1, l1, p2] = await Promise.all([1, 2, 3].map(() => createEvent({ capacity: 50 }).then((event) => event.eventId)))
+    const address = email()
+    const phone = await browserSaving([p1!])
+    const laptop = await askAndOpen(phone, await browserSaving([l1!]), address)
+    expect(await savedIds(laptop)).toEqual([p1!, l1!].sort())
+    // The phone has not opened a link: it sees its own saves only.
+    expect(await savedIds(phone)).toEqual([p1!])
+
+    expect((await askForLink(phone, { email: address })).status).toBe(200)
+    const { page, answer } = await openLink(await latestLink(address), phone)
+    expect(page).toMatchObject({ addedCount: 0, askedHere: true })
+    const phoneJoined = cookieFrom(answer)
+    expect(await saverOf(phoneJoined)).toBe(await saverOf(laptop))
+    expect(await savedIds(phoneJoined)).toEqual([p1!, l1!].sort())
+    await browserSaving([p2!], phoneJoined)
+    expect(await savedIds(laptop)).toEqual([p1!, l1!, p2!].sort())
+  })
+
+  test('asked and opened in the same browser: that browser joins the list', async () => {
+    const [x1] = await Promise.all([createEvent({ capacity: 50 }).then((event) => event.eventId)])
+    const address = email()
+    const browser = await browserSaving([x1!])
+    const ownSaver = await saverOf(browser)
+    expect((await askForLink(browser, { email: address })).status).toBe(200)
+    const { page, answer } = await openLink(await latestLink(address), browser)
+    expect(page).toMatchObject({ addedCount: 1, askedHere: true })
+    const joined = cookieFrom(answer)
+    const listSaver = await saverOf(joined)
+    expect(await saver(listSaver)).toMatchObject({ supporter_id: await supporterOf(address), merged_into_id: null })
+    expect(await saver(ownSaver)).toMatchObject({ merged_into_id: listSaver })
+    expect(await savedIds(joined)).toEqual([x1!])
+    expect(await savedIds(browser)).toEqual([x1!])
+    // A new browser opening a later link finds the same list.
+    expect(await saverOf(await askAndOpen(null, null, address))).toBe(listSaver)
+  })
+
+  test("a second address cannot take over the first address's list", async () => {
+    const [f1, f2, s1] = await Promise.all([1, 2, 3].map(() => createEvent({ capacity: 50 }).then((event) => event.eventId)))
+    const firstAddress = email()
+    const secondAddress = email()
+    const one = await browserSaving([f1!])
+    const firstList = await saverOf(await askAndOpen(one, one, firstAddress))
+    const otherDevice = await askAndOpen(null, await browserSaving([f2!]), firstAddress)
+    expect(await saverOf(otherDevice)).toBe(firstList)
+    expect(await savedIds(otherDevice)).toEqual([f1!, f2!].sort())
+    await db.updateTable('savers').set({ alerts_reminder: true }).where('id', '=', firstList).execute()
+
+    // A browser of the first list confirms a link for a second address, asked there and elsewhere.
+    const moved = await askAndOpen(one, one, secondAddress)
+    const secondList = await saverOf(moved)
+    expect(secondList).not.toBe(firstList)
+    const fromElsewhere = await askAndOpen(otherDevice, await browserSaving([s1!]), secondAddress)
+    expect(await saverOf(fromElsewhere)).toBe(secondList)
+
+    // The first list is still the first address's, whole, on its other device, with its alerts.
+    expect(await saver(firstList)).toMatchObject({ supporter_id: await supporterOf(firstAddress), merged_into_id: null, alerts_reminder: true })
+    expect(await saverOf(otherDevice)).toBe(firstList)
+    expect(await savedIds(otherDevice)).toEqual([f1!, f2!].sort())
+    expect(await saver(secondList)).toMatchObject({ supporter_id: await supporterOf(secondAddress), merged_into_id: null })
+    expect(await savedIds(moved)).toEqual([f1!, f2!, s1!].sort())
+    // A later link for the first address still opens the first list.
+    expect(await saverOf(await askAndOpen(null, null, firstAddress))).toBe(firstList)
   })
 
   test('a forged, altered or expired link is refused', async () => {
@@ -179,7 +287,9 @@ describe('keeping saved events on another device', () => {
     expect(refused.answer.status).toBe(400)
 
     await db.updateTable('saver_links').set({ expires_at: new Date(Date.now() - 1000) }).execute()
-    expect((await openLink(link, null)).answer.status).toBe(400)
+    const expired = await openLink(link, null)
+    expect(expired.page.link).toBeNull()
+    expect(expired.answer.status).toBe(400)
     expect((await saver(await saverOf(cookie))).supporter_id).toBeNull()
   })
 
@@ -259,7 +369,7 @@ describe('alerts for saved events', () => {
     expect(await alertsTo(address)).toHaveLength(3)
   })
 
-  test('a merged browser does not bring a second alert for an event already alerted', async () => {
+  test('a joining browser does not bring a second alert for an event already alerted', async () => {
     const soon = await eventWith({ capacity: 10, taken: 2, startsInHours: 20 })
     const { address, cookie } = await linkedBrowser([soon], { reminder: true })
     expect(await sendSaverAlerts(db)).toEqual({ reminders: 1, fewPlaces: 0 })
@@ -267,6 +377,9 @@ describe('alerts for saved events', () => {
     const other = await browserSaving([soon])
     expect((await askForLink(cookie, { email: address, alertsReminder: 'on' })).status).toBe(200)
     expect((await openLink(await latestLink(address), other)).answer.status).toBe(303)
+    expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
+    // Nor does a browser whose saves are copied in, having asked for a link opened elsewhere.
+    await askAndOpen(await browserSaving([soon]), cookie, address)
     expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
     expect(await alertsTo(address)).toHaveLength(1)
   })
