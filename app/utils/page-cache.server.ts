@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { NextFunction, Request, Response } from 'express'
+import { singleton } from './singleton.server.ts'
 
 /**
  * A short-lived cache of public appeal pages as rendered HTML (docs/decisions/010-public-page-cache.md).
@@ -29,13 +30,17 @@ type Entry = {
   refreshing: boolean
 }
 
-const entries = new Map<string, Entry>()
-/** Moves on at every invalidation: a render begun before it must not be kept after it. */
-let generation = 0
+/**
+ * One cache per process: this module is loaded twice, by the HTTP server (which serves from the
+ * cache) and inside the Remix build (whose webhook code empties it). `generation` moves on at
+ * every invalidation, so a render begun before one is not kept after it.
+ */
+const cache = singleton('public-page-cache', () => ({ entries: new Map<string, Entry>(), generation: 0 }))
+const entries = cache.entries
 
 /** Forgets every cached page (a gift, a refund or an edit changed what they show). */
 export function invalidatePublicPages() {
-  generation += 1
+  cache.generation += 1
   entries.clear()
 }
 
@@ -80,7 +85,7 @@ function withFreshId(entry: Entry): Buffer {
 /** Lets this request render the page, and keeps a copy of what it sends if it can be shared. */
 function fill(key: string, request: Request, response: Response, previous: Entry | undefined) {
   const placeholder = randomUUID()
-  const startedIn = generation
+  const startedIn = cache.generation
   request.headers[SUBMISSION_ID_HEADER] = placeholder
   const chunks: Buffer[] = []
   const write = response.write.bind(response) as (...args: unknown[]) => boolean
@@ -100,7 +105,7 @@ function fill(key: string, request: Request, response: Response, previous: Entry
   response.once('finish', () => {
     const contentType = String(response.getHeader('content-type') ?? '')
     const shareable =
-      startedIn === generation &&
+      startedIn === cache.generation &&
       response.statusCode === 200 &&
       contentType.startsWith('text/html') &&
       response.getHeader('set-cookie') === undefined &&
