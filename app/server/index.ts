@@ -12,7 +12,7 @@ import { closeDb } from '#app/utils/db.server.ts'
 import { isCrossSite } from '#app/utils/same-origin.server.ts'
 import { EnvError, getEnv } from '#app/utils/env.server.ts'
 import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
-import { publicPageCache } from '#app/utils/page-cache.server.ts'
+import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
 import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
 import { startAppWorker } from '#app/worker/worker.server.ts'
 
@@ -40,15 +40,16 @@ const worker: Runner | undefined = (env.WORKER_IN_PROCESS ?? isDevelopment) ? aw
 
 let build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild
 
+const pageCache = createPublicPageCache({ seconds: env.PAGE_CACHE_SECONDS })
 const app = express()
 app.disable('x-powered-by')
 app.use(compression())
 // Fingerprinted assets never change; everything else in public/ may.
 app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }))
 app.use(requestLog)
-// Anonymous views of appeal pages, from memory for a moment (docs/decisions/010-public-page-cache.md);
-// before the public folder, whose lookup is a file system call per request.
-app.use(publicPageCache({ seconds: env.PAGE_CACHE_SECONDS }))
+// Anonymous views of appeal pages are rendered into a cache here when it has no fresh copy; the
+// HTTP server below serves fresh copies before Express (docs/decisions/010-public-page-cache.md).
+app.use(pageCache.fill)
 app.use(express.static('public', { maxAge: '1h' }))
 // Another site's form post is refused here with a 403, for every route, before Remix (whose own
 // check would answer it with a 500). Webhooks come from servers and carry no Origin header.
@@ -75,7 +76,10 @@ app.all(
     : createRequestHandler({ build, mode: env.NODE_ENV }),
 )
 
-const server = http.createServer(app)
+const server = http.createServer((request, response) => {
+  if (pageCache.serve(request, response, (status, started) => logRequest(request.method, request.url, status, started))) return
+  app(request, response)
+})
 server.listen(env.PORT, () => {
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
@@ -123,15 +127,15 @@ const requestLogger = getRequestLogger()
 
 function requestLog(request: express.Request, response: express.Response, next: express.NextFunction) {
   const started = process.hrtime.bigint()
-  response.on('finish', () => {
-    const durationMs = Number(process.hrtime.bigint() - started) / 1e6
-    // The path only: query strings can carry tokens and session ids.
-    requestLogger.info(
-      { method: request.method, path: request.path, status: response.statusCode, durationMs: Math.round(durationMs) },
-      'request',
-    )
-  })
+  response.on('finish', () => logRequest(request.method, request.originalUrl, response.statusCode, started))
   next()
+}
+
+function logRequest(method: string | undefined, url: string | undefined, status: number, started: bigint) {
+  const durationMs = Number(process.hrtime.bigint() - started) / 1e6
+  // The path only: query strings can carry tokens and session ids.
+  const path = (url ?? '').split('?')[0]
+  requestLogger.info({ method, path, status, durationMs: Math.round(durationMs) }, 'request')
 }
 
 /** `remix dev --manual`: keep this process (and the embedded database) and load each new build. */

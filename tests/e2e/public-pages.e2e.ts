@@ -130,6 +130,13 @@ test('an anonymous appeal page comes from the page cache, each copy with its own
   expect(ids.every((id) => id !== undefined && id !== '00000000-0000-4000-8000-000000000000')).toBe(true)
   expect(new Set(ids).size).toBe(ids.length)
 
+  // Browsers ask for gzip: a cached copy comes compressed, with the same page inside.
+  const gzipped = await fetch(url, { headers: { 'accept-encoding': 'gzip' } })
+  expect(gzipped.headers.get('x-page-cache')).toBe('hit')
+  expect(gzipped.headers.get('content-encoding')).toBe('gzip')
+  expect(gzipped.headers.get('vary')).toMatch(/Accept-Encoding/i)
+  expect(submissionIdOf(await gzipped.text())).toMatch(/^[0-9a-f-]{36}$/)
+
   const withCookie = await fetch(url, { headers: { cookie: 'something=1' } })
   expect(withCookie.headers.get('x-page-cache')).toBeNull()
   const withQuery = await fetch(`${url}?checkout=cancelled`)
