@@ -50,10 +50,14 @@ export function Component(props: SavedEventsLinkProps) {
         If the button does not work, copy this address into your browser: <PlainLink href={props.linkUrl} />
       </Paragraph>
       <Paragraph>
-        Opening it links that browser to the list of saved events kept for this address, and adds to that list the
-        events saved in the browser where this was asked for
+        To confirm, you will be asked to type this email address. Confirming links that browser to the list of saved
+        events kept for this address, and adds to that list the events saved in the browser where this was asked for
         {alerts.length > 0 ? `; we will ${alerts.join(' and ')}, by email to this address` : ''}. The browser where this was
         asked for is not linked: to see the list there too, ask for another link and open it there.
+      </Paragraph>
+      <Paragraph>
+        Do not forward this email or the link to anyone: whoever can open links sent to this address will see what is saved
+        in a browser linked with it.
       </Paragraph>
       <Paragraph>
         If you did not ask for this, please ignore this email: nothing happens without the link, and we will not write to

@@ -1,7 +1,19 @@
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { getFormProps, getInputProps, useForm, type SubmissionResult } from '@conform-to/react'
+import { parseWithZod } from '@conform-to/zod'
+import {
+  data,
+  redirect,
+  type ActionFunctionArgs,
+  type HeadersFunction,
+  type LinksFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
+import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
 import { confirmSaverLink, previewSaverLink } from '#app/modules/events/saver-links.server.ts'
+import formStyles from '#app/styles/forms.css'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
@@ -17,9 +29,24 @@ const linkSchema = z.object({
   signature: z.string().min(10).max(200),
 })
 
+const EMAIL_MAX = 254
+/** What the person confirming types: the check that the link reached its own address's owner. */
+const confirmSchema = z.object({
+  email: z
+    .string({ required_error: 'Type the email address this link was sent to' })
+    .trim()
+    .min(1, 'Type the email address this link was sent to')
+    .max(EMAIL_MAX, `The email address must be ${EMAIL_MAX} characters or fewer`),
+  // conform sends an unticked box as nothing at all, and a ticked one as "on" (a boolean here).
+  addOwnSaves: z.boolean().optional(),
+})
+
+export const WRONG_ADDRESS_MESSAGE = 'That is not the address this link was sent to. If you did not ask for this link, close this page.'
 export const INVALID_LINK_MESSAGE = 'This link has expired or has already been used. You can ask for a new one on your saved events page.'
 
 // The token must not leak to another site through the Referer of a later request.
+export const links: LinksFunction = () => [{ rel: 'stylesheet', href: formStyles }]
+
 export const meta: MetaFunction = () => [
   { title: 'Keep your saved events' },
   { name: 'robots', content: 'noindex' },
@@ -34,27 +61,39 @@ function parseLink(values: Record<string, unknown>) {
 }
 
 /**
- * Only shows what confirming will do, and a button: mail scanners and link previews follow links
+ * Only shows what confirming will do, and a form: mail scanners and link previews follow links
  * with GET, and must neither spend the link nor join their own "browser" to someone's saves.
  */
 export async function loader({ request }: LoaderFunctionArgs) {
   const link = parseLink(Object.fromEntries(new URL(request.url).searchParams))
   const preview = link ? await previewSaverLink(getDb(), link.token, await readSaverId(request)) : null
-  return { link: preview ? link : null, addedCount: preview?.addedCount ?? 0, askedHere: preview?.askedHere ?? false }
+  return { link: preview ? link : null, preview }
 }
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
-  const link = parseLink(Object.fromEntries(await request.formData()))
-  const result = link ? await confirmSaverLink(getDb(), link.token, await readSaverId(request)) : { ok: false as const }
-  if (!result.ok) return data({ error: INVALID_LINK_MESSAGE }, { status: 400, headers: { 'Cache-Control': 'no-store' } })
-  return redirect('/saved?kept=1', { status: 303, headers: { 'Set-Cookie': await saverCookieHeader(result.saverId), 'Cache-Control': 'no-store' } })
+  const formData = await request.formData()
+  const headers = { 'Cache-Control': 'no-store' }
+  const link = parseLink({ token: formData.get('token'), signature: formData.get('signature') })
+  if (!link) return data({ error: INVALID_LINK_MESSAGE, result: null }, { status: 400, headers })
+  const submission = parseWithZod(formData, { schema: confirmSchema })
+  if (submission.status !== 'success') return data({ error: null, result: submission.reply() }, { status: 400, headers })
+  const { email, addOwnSaves } = submission.value
+  const result = await confirmSaverLink(getDb(), link.token, await readSaverId(request), {
+    typedEmail: email,
+    addOwnSaves: addOwnSaves === true,
+  })
+  if (!result.ok && result.reason === 'wrong-address') {
+    return data({ error: null, result: submission.reply({ fieldErrors: { email: [WRONG_ADDRESS_MESSAGE] } }) }, { status: 400, headers })
+  }
+  if (!result.ok) return data({ error: INVALID_LINK_MESSAGE, result: null }, { status: 400, headers })
+  return redirect('/saved?kept=1', { status: 303, headers: { ...headers, 'Set-Cookie': await saverCookieHeader(result.saverId) } })
 }
 
 export default function VerifySaverLink() {
-  const { link, addedCount, askedHere } = useLoaderData<typeof loader>()
+  const { link, preview } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
-  if (!link || actionData?.error) {
+  if (!link || !preview || actionData?.error) {
     return (
       <div className="container page prose">
         <h1>This link does not work</h1>
@@ -65,32 +104,111 @@ export default function VerifySaverLink() {
       </div>
     )
   }
-  const events = addedCount === 1 ? '1 saved event' : `${addedCount} saved events`
+  return <ConfirmForm link={link} preview={preview} lastResult={actionData?.result} />
+}
+
+function savedEvents(count: number) {
+  return count === 1 ? '1 saved event' : `${count} saved events`
+}
+
+function ConfirmForm({
+  link,
+  preview,
+  lastResult,
+}: {
+  link: { token: string; signature: string }
+  preview: { maskedEmail: string; addedCount: number; askedHere: boolean; ownCount: number }
+  lastResult: SubmissionResult<string[]> | null | undefined
+}) {
+  const { maskedEmail, addedCount, askedHere, ownCount } = preview
+  const [form, fields] = useForm({
+    id: 'confirm-saver-link',
+    lastResult,
+    shouldValidate: 'onSubmit',
+    shouldRevalidate: 'onInput',
+    onValidate: ({ formData }) => parseWithZod(formData, { schema: confirmSchema }),
+  })
+  const { summaryRef, afterSubmit } = useErrorSummaryFocus(lastResult)
+  const hintId = `${fields.email.id}-hint`
+  const ownHintId = `${fields.addOwnSaves.id}-hint`
+  const ownEvents = ownCount === 1 ? 'the 1 event' : `the ${ownCount} events`
   return (
     <div className="container page prose">
       <h1>Keep your saved events on this device</h1>
-      <p>Confirming links this browser to the list of saved events kept for your email address.</p>
+      <p>
+        This link is for the saved events kept for the email address{' '}
+        <strong>
+          {maskedEmail}
+          <span className="visually-hidden"> (some letters hidden)</span>
+        </strong>
+        .
+      </p>
+      <p>
+        <strong>
+          Confirming links this browser to that address&apos;s saved events: anyone who can open links sent to that
+          address will see what you save here.
+        </strong>
+      </p>
       {askedHere ? (
         <ul>
           <li>
             This is the browser where the link was asked for.{' '}
-            {addedCount === 0 ? 'It adds no new saved events to the list' : `Its ${events} will be added to the list`}, and it will show
-            that list from now on.
+            {addedCount === 0 ? 'It adds no new saved events to the list' : `Its ${savedEvents(addedCount)} will be added to the list`}, and it
+            will show that list from now on.
           </li>
         </ul>
       ) : (
         <ul>
-          <li>{addedCount === 0 ? 'No saved events' : events} from the browser where the link was asked for will be added to the list.</li>
-          <li>Events saved in this browser will be added too, and this browser will show the list from now on.</li>
+          <li>
+            {addedCount === 0 ? 'No saved events' : savedEvents(addedCount)} from the browser where the link was asked for will be added to the
+            list.
+          </li>
+          <li>This browser will show that list from now on.</li>
           <li>The browser where the link was asked for is not linked: it will not see the list unless a link is opened there too.</li>
         </ul>
       )}
-      <p>If you did not ask for this link, close this page: nothing happens unless you press the button.</p>
-      <Form method="post">
+      <p>If you did not ask for this link, close this page: nothing happens unless you confirm.</p>
+      <Form
+        method="post"
+        {...getFormProps(form)}
+        className="registration-form"
+        onSubmit={(event) => {
+          form.onSubmit(event)
+          afterSubmit(event)
+        }}
+      >
         <input type="hidden" name="token" value={link.token} />
         <input type="hidden" name="signature" value={link.signature} />
+        <ErrorSummary
+          ref={summaryRef}
+          id="confirm-saver-link-error-summary"
+          formErrors={form.errors ?? []}
+          items={[{ errors: fields.email.errors, target: fields.email.id }]}
+        />
+        <div className="field">
+          <label htmlFor={fields.email.id}>Type the email address this link was sent to</label>
+          <p className="field__hint" id={hintId}>
+            The whole address, to show that this link reached you and was not passed on by someone else.
+          </p>
+          <FieldError field={fields.email} />
+          <input
+            {...withoutKey(getInputProps(fields.email, { type: 'email', ariaDescribedBy: hintId }))}
+            autoComplete="email"
+            spellCheck={false}
+            required
+          />
+        </div>
+        {ownCount > 0 ? (
+          <div className="choice choice--checkbox">
+            <input {...withoutKey(getInputProps(fields.addOwnSaves, { type: 'checkbox', ariaDescribedBy: ownHintId }))} />
+            <label htmlFor={fields.addOwnSaves.id}>Also add {ownEvents} already saved in this browser</label>
+            <p className="field__hint" id={ownHintId}>
+              Left unticked, they are not added to that address&apos;s list, and this browser will no longer show them.
+            </p>
+          </div>
+        ) : null}
         <button type="submit" className="button">
-          Link this browser to my saved events
+          Link this browser to these saved events
         </button>
       </Form>
     </div>

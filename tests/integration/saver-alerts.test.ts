@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
 import { fewPlacesThreshold, sendSaverAlerts } from '#app/modules/events/saver-alerts.server.ts'
+import { maskEmail } from '#app/modules/events/saver-links.server.ts'
 import { action as saveAction } from '#app/routes/events.save.ts'
 import { action as alertsOffAction, loader as alertsOffLoader } from '#app/routes/saved_.alerts.off.tsx'
 import { action as verifyAction, loader as verifyLoader } from '#app/routes/saved_.verify.tsx'
@@ -66,15 +67,37 @@ async function outboxFor(email: string) {
   return db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).orderBy('created_at').execute()
 }
 
+/** Where each link was sent, so that opening it can type that address by default. */
+const sentTo = new Map<string, string>()
+
 async function latestLink(email: string) {
   const links = (await outboxFor(email)).filter((row) => row.template === 'saved-events-link')
-  return new URL(links.at(-1)!.props.linkUrl as string)
+  const link = new URL(links.at(-1)!.props.linkUrl as string)
+  sentTo.set(link.href, email)
+  return link
 }
 
-async function openLink(link: URL, cookie: string | null) {
+type Confirmation = { typed?: string; addOwnSaves?: boolean }
+
+/** Confirms a link as the page asks: typing the address it was sent to (unless told otherwise). */
+function confirm(link: URL, cookie: string | null, { typed, addOwnSaves = false }: Confirmation = {}) {
+  const fields: Record<string, string> = {
+    token: link.searchParams.get('token') ?? '',
+    signature: link.searchParams.get('signature') ?? '',
+    email: typed ?? sentTo.get(link.href) ?? '',
+  }
+  if (addOwnSaves) fields.addOwnSaves = 'on'
+  return verifyAction({ request: post('/saved/verify', fields, cookie), params: {}, context: {} }).then(readAnswer)
+}
+
+async function openLink(link: URL, cookie: string | null, confirmation: Confirmation = {}) {
   const page = await verifyLoader({ request: get(link.href, cookie), params: {}, context: {} })
-  const fields = { token: link.searchParams.get('token') ?? '', signature: link.searchParams.get('signature') ?? '' }
-  return { page, answer: readAnswer(await verifyAction({ request: post('/saved/verify', fields, cookie), params: {}, context: {} })) }
+  return { page, answer: await confirm(link, cookie, confirmation) }
+}
+
+/** Whether the link would still work: its confirm page (which writes nothing) still offers it. */
+async function linkWorks(link: URL) {
+  return (await verifyLoader({ request: get(link.href, null), params: {}, context: {} })).link !== null
 }
 
 async function savedIds(cookie: string | null) {
@@ -104,10 +127,10 @@ async function linkedBrowser(eventIds: string[], alerts: { reminder?: boolean; f
   return { cookie: joined, address, saverId: await saverOf(joined) }
 }
 
-/** Asks for a link in one browser and confirms it in another; returns the opener's new cookie. */
-async function askAndOpen(asking: string | null, opening: string | null, address: string) {
+/** Asks for a link in one browser and confirms it in another (adding the opener's saves unless told not to); returns the opener's new cookie. */
+async function askAndOpen(asking: string | null, opening: string | null, address: string, addOwnSaves = true) {
   expect((await askForLink(asking, { email: address })).status).toBe(200)
-  const { answer } = await openLink(await latestLink(address), opening)
+  const { answer } = await openLink(await latestLink(address), opening, { addOwnSaves })
   expect(answer.status).toBe(303)
   return cookieFrom(answer)
 }
@@ -148,9 +171,9 @@ describe('keeping saved events on another device', () => {
     expect(link.pathname).toBe('/saved/verify')
     // A mail scanner's GET spends nothing.
     expect((await verifyLoader({ request: get(link.href, null), params: {}, context: {} })).link).not.toBeNull()
-    const { page, answer } = await openLink(link, second)
-    // The page said, before the button, what the asking browser would add.
-    expect(page).toMatchObject({ addedCount: 2, askedHere: false })
+    const { page, answer } = await openLink(link, second, { addOwnSaves: true })
+    // The page said, before the button, whose list it is and what each browser would add.
+    expect(page.preview).toMatchObject({ maskedEmail: maskEmail(address), addedCount: 2, askedHere: false, ownCount: 2 })
     expect(page.link).not.toBeNull()
     expect(answer.status).toBe(303)
     expect(answer.headers.get('Location')).toBe('/saved?kept=1')
@@ -191,8 +214,8 @@ describe('keeping saved events on another device', () => {
     const victim = await browserSaving([b1!])
 
     expect((await askForLink(attacker, { email: victimAddress, alertsReminder: 'on' })).status).toBe(200)
-    const { page, answer } = await openLink(await latestLink(victimAddress), victim)
-    expect(page).toMatchObject({ addedCount: 1, askedHere: false })
+    const { page, answer } = await openLink(await latestLink(victimAddress), victim, { addOwnSaves: true })
+    expect(page.preview).toMatchObject({ addedCount: 1, askedHere: false, ownCount: 1 })
     expect(answer.status).toBe(303)
     const victimJoined = cookieFrom(answer)
 
@@ -220,7 +243,7 @@ describe('keeping saved events on another device', () => {
 
     expect((await askForLink(phone, { email: address })).status).toBe(200)
     const { page, answer } = await openLink(await latestLink(address), phone)
-    expect(page).toMatchObject({ addedCount: 0, askedHere: true })
+    expect(page.preview).toMatchObject({ addedCount: 0, askedHere: true, ownCount: 0 })
     const phoneJoined = cookieFrom(answer)
     expect(await saverOf(phoneJoined)).toBe(await saverOf(laptop))
     expect(await savedIds(phoneJoined)).toEqual([p1!, l1!].sort())
@@ -228,18 +251,20 @@ describe('keeping saved events on another device', () => {
     expect(await savedIds(laptop)).toEqual([p1!, l1!, p2!].sort())
   })
 
-  test('asked and opened in the same browser: that browser joins the list', async () => {
+  test('asked and opened in the same browser: that browser joins the list, its saves copied in', async () => {
     const [x1] = await Promise.all([createEvent({ capacity: 50 }).then((event) => event.eventId)])
     const address = email()
     const browser = await browserSaving([x1!])
     const ownSaver = await saverOf(browser)
     expect((await askForLink(browser, { email: address })).status).toBe(200)
     const { page, answer } = await openLink(await latestLink(address), browser)
-    expect(page).toMatchObject({ addedCount: 1, askedHere: true })
+    // Its saves are added as the asking browser's: there is no box to tick for them.
+    expect(page.preview).toMatchObject({ addedCount: 1, askedHere: true, ownCount: 0 })
     const joined = cookieFrom(answer)
     const listSaver = await saverOf(joined)
     expect(await saver(listSaver)).toMatchObject({ supporter_id: await supporterOf(address), merged_into_id: null })
-    expect(await saver(ownSaver)).toMatchObject({ merged_into_id: listSaver })
+    // Not ticked, so the old saver is left as it was (and any browser still holding it with it).
+    expect(await saver(ownSaver)).toMatchObject({ merged_into_id: null, supporter_id: null })
     expect(await savedIds(joined)).toEqual([x1!])
     expect(await savedIds(browser)).toEqual([x1!])
     // A new browser opening a later link finds the same list.
@@ -331,6 +356,116 @@ describe('keeping saved events on another device', () => {
   })
 })
 
+describe('confirming a link by typing the address it was sent to', () => {
+  test('the address is shown masked: first letters and the top-level domain only', () => {
+    expect(maskEmail('maria@example.org')).toBe('m••••@e••••••.org')
+    expect(maskEmail('x@mail.example.co.uk')).toBe('x@m•••.•••••••.••.uk')
+  })
+
+  test('a link forwarded by its owner to someone else joins nothing when that person types their own address', async () => {
+    const [a1, v1, v2] = await Promise.all([1, 2, 3].map(() => createEvent({ capacity: 50 }).then((event) => event.eventId)))
+    // The agent asks for a link to their own address, and forwards it ("keep your saved events").
+    const agentAddress = email()
+    const agent = await browserSaving([a1!])
+    expect((await askForLink(agent, { email: agentAddress })).status).toBe(200)
+    const link = await latestLink(agentAddress)
+    const activistAddress = email()
+    const activist = await browserSaving([v1!])
+    const activistSaver = await saverOf(activist)
+
+    const { page, answer } = await openLink(link, activist, { typed: activistAddress, addOwnSaves: true })
+    // The page named whose list it is, masked.
+    expect(page.preview).toMatchObject({ maskedEmail: maskEmail(agentAddress), ownCount: 1 })
+    expect(answer.status).toBe(400)
+    expect(answer.body.result.error.email[0]).toBe(
+      'That is not the address this link was sent to. If you did not ask for this link, close this page.',
+    )
+    expect(answer.body.result.initialValue).toMatchObject({ email: activistAddress })
+    expect(answer.headers.get('Set-Cookie')).toBeNull()
+    // Nothing joined, nothing written; the activist keeps saving out of the agent's sight.
+    expect(await saver(activistSaver)).toMatchObject({ supporter_id: null, merged_into_id: null })
+    expect(await db.selectFrom('supporters').select('id').where('email', 'in', [agentAddress, activistAddress]).execute()).toHaveLength(0)
+    await browserSaving([v2!], activist)
+    expect(await savedIds(activist)).toEqual([v1!, v2!].sort())
+    expect(await savedIds(agent)).toEqual([a1!])
+
+    // Leaving the address out is refused the same way, and spends nothing either.
+    const empty = await confirm(link, activist, { typed: '   ' })
+    expect(empty.status).toBe(400)
+    expect(empty.body.result.error.email[0]).toMatch(/Type the email address this link was sent to/)
+
+    // The link still works for its owner, typed in another case with spaces around.
+    expect(await linkWorks(link)).toBe(true)
+    const owner = await confirm(link, null, { typed: `  ${agentAddress.toUpperCase()} ` })
+    expect(owner.status).toBe(303)
+    const ownerList = await saverOf(cookieFrom(owner))
+    expect(await savedIds(cookieFrom(owner))).toEqual([a1!])
+    expect(await saverOf(activist)).toBe(activistSaver)
+    expect(await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', ownerList).execute()).toHaveLength(1)
+  })
+
+  test('left unticked, the opening browser joins the list but its own saves stay behind', async () => {
+    const [r1, o1, later] = await Promise.all([1, 2, 3].map(() => createEvent({ capacity: 50 }).then((event) => event.eventId)))
+    const address = email()
+    const asking = await browserSaving([r1!])
+    const opening = await browserSaving([o1!])
+    const openingSaver = await saverOf(opening)
+    expect((await askForLink(asking, { email: address })).status).toBe(200)
+    const { page, answer } = await openLink(await latestLink(address), opening, { addOwnSaves: false })
+    expect(page.preview).toMatchObject({ addedCount: 1, askedHere: false, ownCount: 1 })
+    expect(answer.status).toBe(303)
+    const joined = cookieFrom(answer)
+    const listSaver = await saverOf(joined)
+    expect(listSaver).not.toBe(openingSaver)
+    expect(await savedIds(joined)).toEqual([r1!])
+    // The old saver keeps its saves and is not merged: the address never sees them.
+    expect(await saver(openingSaver)).toMatchObject({ merged_into_id: null, supporter_id: null })
+    expect(await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', openingSaver).execute()).toEqual([{ event_id: o1! }])
+    // What it saves from now on goes to the list.
+    await browserSaving([later!], joined)
+    expect(await savedIds(joined)).toEqual([r1!, later!].sort())
+  })
+
+  test('ticked, the opening browser brings its own saves into the list', async () => {
+    const [r1, o1] = await Promise.all([1, 2].map(() => createEvent({ capacity: 50 }).then((event) => event.eventId)))
+    const address = email()
+    const asking = await browserSaving([r1!])
+    const opening = await browserSaving([o1!])
+    const openingSaver = await saverOf(opening)
+    expect((await askForLink(asking, { email: address })).status).toBe(200)
+    const { answer } = await openLink(await latestLink(address), opening, { addOwnSaves: true })
+    expect(answer.status).toBe(303)
+    const listSaver = await saverOf(cookieFrom(answer))
+    expect(await savedIds(cookieFrom(answer))).toEqual([r1!, o1!].sort())
+    expect(await saver(openingSaver)).toMatchObject({ merged_into_id: listSaver })
+    expect(await db.selectFrom('saved_events').select('event_id').where('saver_id', '=', openingSaver).execute()).toHaveLength(0)
+  })
+
+  test('five wrong addresses leave the link usable; the sixth spends it', async () => {
+    const address = email()
+    const stranger = await browserSaving([(await createEvent({ capacity: 50 })).eventId])
+    const strangerSaver = await saverOf(stranger)
+    expect((await askForLink(null, { email: address })).status).toBe(200)
+    const link = await latestLink(address)
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const wrong = await confirm(link, stranger, { typed: `guess-${attempt}@example.org` })
+      expect(wrong.status).toBe(400)
+      expect(wrong.body.result.error.email[0]).toMatch(/not the address this link was sent to/)
+      expect(await linkWorks(link)).toBe(true)
+    }
+    const sixth = await confirm(link, stranger, { typed: 'guess-6@example.org' })
+    expect(sixth.status).toBe(400)
+    expect(sixth.body.error).toMatch(/already been used/)
+    expect(await linkWorks(link)).toBe(false)
+    // Even the right address no longer opens it.
+    const late = await confirm(link, stranger)
+    expect(late.status).toBe(400)
+    expect(late.body.error).toMatch(/already been used/)
+    expect(await saver(strangerSaver)).toMatchObject({ supporter_id: null, merged_into_id: null })
+    expect(await db.selectFrom('supporters').select('id').where('email', '=', address).execute()).toHaveLength(0)
+  })
+})
+
 describe('alerts for saved events', () => {
   test('the threshold is 5 places, or a tenth of a large event', () => {
     expect(fewPlacesThreshold(20)).toBe(5)
@@ -376,7 +511,7 @@ describe('alerts for saved events', () => {
     // Another browser saved it too, and joins.
     const other = await browserSaving([soon])
     expect((await askForLink(cookie, { email: address, alertsReminder: 'on' })).status).toBe(200)
-    expect((await openLink(await latestLink(address), other)).answer.status).toBe(303)
+    expect((await openLink(await latestLink(address), other, { addOwnSaves: true })).answer.status).toBe(303)
     expect(await sendSaverAlerts(db)).toEqual({ reminders: 0, fewPlaces: 0 })
     // Nor does a browser whose saves are copied in, having asked for a link opened elsewhere.
     await askAndOpen(await browserSaving([soon]), cookie, address)

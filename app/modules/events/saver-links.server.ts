@@ -9,8 +9,8 @@ import { resolveSaver } from './saved-events.server.ts'
 
 /**
  * Keeping saved events on several devices, still without an account. A browser asks for a link
- * by email; each browser the link is opened (and confirmed) in joins the one list kept for that
- * address, and the asking browser's saves are copied into it. Nothing is written to the address's
+ * by email; each browser the link is opened (and confirmed, by typing the address) in joins the
+ * one list kept for that address, and the asking browser's saves are copied into it. Nothing is written to the address's
  * list before then: typing someone else's address sends them one email they can ignore,
  * subscribes nobody, and never lets the asker see what the owner of the address saves.
  */
@@ -116,37 +116,38 @@ async function addressSaver(db: Database | Trx, supporterId: string) {
 }
 
 /**
- * What the confirm page says before anything happens: how many events saved in the browser that
- * asked would be added to the address's list. Reads only (mail scanners GET links too). Null
- * when the link is spent or out of date.
+ * The address a link was sent to, as the confirm page shows it: enough for its owner to recognise
+ * it ("m•••••@e••••.org"), not enough to learn it from a forwarded link. The first character of
+ * the local part and of the domain's first label stay, and the top-level domain.
  */
-export async function previewSaverLink(
-  db: Database,
-  token: string,
-  browserSaverId: string | null,
-): Promise<{ addedCount: number; askedHere: boolean } | null> {
-  const link = await db
-    .selectFrom('saver_links')
-    .select(['saver_id', 'email'])
-    .where('token_hash', '=', hashToken(token))
-    .where('expires_at', '>', sql<Date>`now()`)
-    .executeTakeFirst()
-  if (!link) return null
-  const requester = await resolveSaver(db, link.saver_id)
-  if (!requester) return null
-  const askedHere = browserSaverId !== null && (await resolveSaver(db, browserSaverId)) === requester
-  const supporter = await db
-    .selectFrom('supporters')
-    .select('id')
-    .where(sql<boolean>`lower(email) = lower(${link.email})`)
-    .executeTakeFirst()
-  const existing = supporter ? await addressSaver(db, supporter.id) : undefined
-  if (existing === requester) return { addedCount: 0, askedHere }
+export function maskEmail(email: string) {
+  const at = email.lastIndexOf('@')
+  const bullets = (part: string) => '•'.repeat(part.length)
+  if (at < 1) return bullets(email)
+  const local = email.slice(0, at)
+  const labels = email.slice(at + 1).split('.')
+  const tld = labels.length > 1 ? labels.pop()! : null
+  const masked = labels.map((label, index) => (index === 0 ? label.slice(0, 1) + bullets(label.slice(1)) : bullets(label)))
+  return `${local.slice(0, 1)}${bullets(local.slice(1))}@${masked.join('.')}${tld === null ? '' : `.${tld}`}`
+}
+
+export type SaverLinkPreview = {
+  /** The address the list belongs to, masked. */
+  maskedEmail: string
+  /** Events from the browser that asked that confirming adds to the list. */
+  addedCount: number
+  askedHere: boolean
+  /** Events saved in the opening browser that the person may choose to add as well. */
+  ownCount: number
+}
+
+/** Visible events saved by one saver that another (the address's list) does not have yet. */
+async function countNewSaves(db: Database, from: string, existing: string | undefined) {
   let query = db
     .selectFrom('saved_events as s')
     .innerJoin('events as e', 'e.id', 's.event_id')
     .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('s.saver_id', '=', requester)
+    .where('s.saver_id', '=', from)
     .where('e.status', 'in', VISIBLE_STATUSES)
   if (existing) {
     query = query.where(({ not, exists, selectFrom }) =>
@@ -158,17 +159,59 @@ export async function previewSaverLink(
     )
   }
   const row = await query.executeTakeFirstOrThrow()
-  return { addedCount: Number(row.count), askedHere }
+  return Number(row.count)
 }
+
+/**
+ * What the confirm page says before anything happens: whose list this is (masked), how many
+ * events saved in the browser that asked would be added to it, and how many saved in this one
+ * could be. Reads only (mail scanners GET links too). Null when the link is spent or out of date.
+ */
+export async function previewSaverLink(db: Database, token: string, browserSaverId: string | null): Promise<SaverLinkPreview | null> {
+  const link = await db
+    .selectFrom('saver_links')
+    .select(['saver_id', 'email'])
+    .where('token_hash', '=', hashToken(token))
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst()
+  if (!link) return null
+  const requester = await resolveSaver(db, link.saver_id)
+  if (!requester) return null
+  const opener = browserSaverId !== null ? await resolveSaver(db, browserSaverId) : undefined
+  const askedHere = opener === requester
+  const supporter = await db
+    .selectFrom('supporters')
+    .select('id')
+    .where(sql<boolean>`lower(email) = lower(${link.email})`)
+    .executeTakeFirst()
+  const existing = supporter ? await addressSaver(db, supporter.id) : undefined
+  const maskedEmail = maskEmail(link.email)
+  const addedCount = existing === requester ? 0 : await countNewSaves(db, requester, existing)
+  // The asking browser's saves are added anyway, so there is no choice to offer there.
+  const ownCount = opener && !askedHere && opener !== existing ? await countNewSaves(db, opener, existing) : 0
+  return { maskedEmail, addedCount, askedHere, ownCount }
+}
+
+/** Wrong addresses typed for one link before it is spent: too few to guess an address by trying. */
+export const WRONG_ADDRESS_ATTEMPTS = 5
+
+export type ConfirmSaverLinkResult =
+  | { ok: true; saverId: string }
+  | { ok: false; reason: 'invalid' | 'wrong-address' | 'spent' }
 
 /**
  * Opens a link in a browser. The link proves only that whoever opens it reads the address's
  * mail, so the list belongs to the address, not to the browser that asked: that browser may be
  * someone else's, who typed this address to watch what its owner saves. So:
  * - the address's saver (found, or made now) is the one list for the address;
- * - the OPENING browser joins it: its own saves move in and its cookie will carry that saver;
+ * - the OPENING browser joins it (its cookie will carry that saver); its own saves move in only
+ *   when the person ticks the box for it, otherwise they stay behind on its old saver;
  * - the ASKING browser's saves are copied in, but it does not join, and sees nothing of the
  *   address's list unless a link is opened in it too.
+ * A link can be forwarded: someone asks for a link to their own address and sends it to the
+ * person they want to watch, whose browser would then show them everything it saves. So the
+ * person confirming must type the address the link was sent to. A wrong address spends nothing
+ * (the real owner may still use the link) until WRONG_ADDRESS_ATTEMPTS have failed.
  * The link is spent by one conditional delete, so two clicks racing cannot both succeed.
  * Returns the saver the opening browser's cookie should carry.
  */
@@ -176,15 +219,18 @@ export async function confirmSaverLink(
   db: Database,
   token: string,
   browserSaverId: string | null,
-): Promise<{ ok: true; saverId: string } | { ok: false }> {
-  return db.transaction().execute(async (trx) => {
+  confirmation: { typedEmail: string; addOwnSaves: boolean },
+): Promise<ConfirmSaverLinkResult> {
+  const tokenHash = hashToken(token)
+  const result = await db.transaction().execute(async (trx) => {
     const link = await trx
       .deleteFrom('saver_links')
-      .where('token_hash', '=', hashToken(token))
+      .where('token_hash', '=', tokenHash)
       .where('expires_at', '>', sql<Date>`now()`)
+      .where(sql<boolean>`lower(email) = lower(${confirmation.typedEmail.trim()})`)
       .returning(['saver_id', 'email', 'alerts_reminder', 'alerts_few_places'])
       .executeTakeFirst()
-    if (!link) return { ok: false as const }
+    if (!link) return null
     // The upsert locks the supporter row: two links to one address confirmed at once wait here,
     // and the second finds the saver the first made instead of making another.
     const supporter = await sql<{ id: string }>`
@@ -203,14 +249,35 @@ export async function confirmSaverLink(
       .where('id', '=', target)
       .execute()
     if (requester && requester.id !== target) await copySaves(trx, requester.id, target)
-    if (opener && opener.id !== target) {
+    if (confirmation.addOwnSaves && opener && opener.id !== target) {
       // A browser already keeping another address's list brings its saves, but that list stays
       // with its address (and its other browsers): one address cannot take over another's.
       if (opener.supporter_id !== null && opener.supporter_id !== supporterId) await copySaves(trx, opener.id, target)
       else await mergeSaver(trx, opener.id, target)
     }
-    return { ok: true as const, saverId: target }
+    return target
   })
+  if (result !== null) return { ok: true, saverId: result }
+  return refuseConfirmation(db, tokenHash)
+}
+
+/** Why a confirmation found no link to spend; a wrong address counts towards spending it. */
+async function refuseConfirmation(db: Database, tokenHash: string): Promise<ConfirmSaverLinkResult> {
+  const pending = await db
+    .selectFrom('saver_links')
+    .select('token_hash')
+    .where('token_hash', '=', tokenHash)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst()
+  if (!pending) return { ok: false, reason: 'invalid' }
+  // Keyed by the token's hash, like the table, so the counters alone open nothing either.
+  const attempt = await consumeRateLimit(
+    { keyPrefix: 'saver-link-wrong-address', points: WRONG_ADDRESS_ATTEMPTS, durationSeconds: SAVER_LINK_MINUTES * 60 },
+    tokenHash,
+  )
+  if (attempt.allowed) return { ok: false, reason: 'wrong-address' }
+  await db.deleteFrom('saver_links').where('token_hash', '=', tokenHash).execute()
+  return { ok: false, reason: 'spent' }
 }
 
 /**
