@@ -10,7 +10,7 @@ import type { Runner } from 'graphile-worker'
 import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.ts'
 import { closeDb } from '#app/utils/db.server.ts'
 import { isCrossSite } from '#app/utils/same-origin.server.ts'
-import { EnvError, getEnv } from '#app/utils/env.server.ts'
+import { appUrl, EnvError, getEnv } from '#app/utils/env.server.ts'
 import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
 import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
 import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
@@ -40,7 +40,7 @@ const worker: Runner | undefined = (env.WORKER_IN_PROCESS ?? isDevelopment) ? aw
 
 let build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild
 
-const pageCache = createPublicPageCache({ seconds: env.PAGE_CACHE_SECONDS })
+const pageCache = createPublicPageCache({ seconds: env.PAGE_CACHE_SECONDS, host: new URL(appUrl(env)).host })
 const app = express()
 app.disable('x-powered-by')
 app.use(compression())

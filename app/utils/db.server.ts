@@ -51,15 +51,26 @@ const MAX_PREPARED_PER_CONNECTION = 500
  */
 function prepareStatements(client: pg.PoolClient) {
   const names = new Map<string, string>()
+  // Moves on when a migration changed what a prepared `select *` returns (PostgreSQL then refuses
+  // it with 0A000): the statements are prepared afresh under new names from the next call on.
+  let generation = 0
   const query = client.query.bind(client) as (...args: unknown[]) => unknown
   client.query = ((text: unknown, values?: unknown, callback?: unknown) => {
     if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined) {
       let name = names.get(text)
       if (name === undefined && names.size < MAX_PREPARED_PER_CONNECTION) {
-        name = `sanad_${createHash('sha1').update(text).digest('base64url')}`
+        name = `sanad_${generation}_${createHash('sha1').update(text).digest('base64url')}`
         names.set(text, name)
       }
-      if (name !== undefined) return query({ name, text, values })
+      if (name !== undefined) {
+        return (query({ name, text, values }) as Promise<unknown>).catch((error: unknown) => {
+          if ((error as { code?: string }).code === '0A000') {
+            names.clear()
+            generation += 1
+          }
+          throw error
+        })
+      }
     }
     return query(text, values, callback)
   }) as typeof client.query

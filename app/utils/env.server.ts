@@ -19,7 +19,7 @@ const envSchema = z.object({
   UPLOADS_DIR: z.string().min(1).default('./uploads'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** How long an anonymous visitor's appeal page may be served from memory (0 turns it off). */
-  PAGE_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(2),
+  PAGE_CACHE_SECONDS: z.coerce.number().int().min(0).max(30).default(2),
   /**
    * Named prepared statements on a real server (parsed and planned once per connection). Turn off
    * behind a connection pooler in transaction mode that cannot keep them (PgBouncer before 1.21).

@@ -30,11 +30,15 @@ export function minorUnitExponent(currency: string): 0 | 2 | 3 {
 
 /**
  * Parses an amount a person typed ("25", "25.5", "1,000.00") into minor units without floating
- * point. Returns null when the text is not an amount in that currency (too many decimals, say).
+ * point. Returns null when the text is not an amount in that currency (too many decimals, say, or
+ * a comma that does not group thousands, like "12,50").
  */
 export function parseAmountToMinor(input: string, currency: string): number | null {
   const exponent = minorUnitExponent(currency)
-  const cleaned = input.trim().replace(/[\s,]/g, '')
+  const spaced = input.trim().replace(/\s/g, '')
+  // A comma only ever groups thousands: "12,50" is someone's decimal comma, not 1,250.
+  if (spaced.includes(',') && !/^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(spaced)) return null
+  const cleaned = spaced.replace(/,/g, '')
   const match = /^(\d+)(?:\.(\d+))?$/.exec(cleaned)
   if (!match) return null
   const [, whole = '0', fraction = ''] = match

@@ -9,8 +9,9 @@ import { singleton } from './singleton.server.ts'
  * An appeal shared widely is read far more often than it changes, and rendering it costs about
  * ten milliseconds of CPU; a cached copy costs a string replacement.
  *
- * Only anonymous requests are served from it: a GET of `/appeals/:slug` with no query string and
- * no Cookie header, so nothing personal can be stored or shown to someone else. Each page view
+ * Only anonymous requests are served from it: a GET of `/appeals/:slug` with no query string, no
+ * Cookie header and the site's own Host, so nothing personal or forged can be stored and shown to
+ * someone else. Each page view
  * still gets its own donation submission id: the page is rendered with a random placeholder id,
  * which every copy served replaces with a fresh one. A copy is used for `PAGE_CACHE_SECONDS`; after
  * that, one request renders it again while the others get the previous copy. A Stripe event
@@ -62,10 +63,18 @@ export type PublicPageCache = {
   fill(request: Request, response: Response, next: NextFunction): void
 }
 
-export function createPublicPageCache(options: { seconds: number }): PublicPageCache {
+/**
+ * `host` is the site's own host (from APP_URL): the page builds its share links from the request's
+ * Host header, so a copy made for any other Host could carry someone else's address to everyone.
+ */
+export function createPublicPageCache(options: { seconds: number; host: string }): PublicPageCache {
   const ttlMs = options.seconds * 1000
   const cacheable = (request: IncomingMessage) =>
-    ttlMs > 0 && request.method === 'GET' && !request.headers.cookie && CACHEABLE_PATH.test(request.url ?? '')
+    ttlMs > 0 &&
+    request.method === 'GET' &&
+    request.headers.host === options.host &&
+    !request.headers.cookie &&
+    CACHEABLE_PATH.test(request.url ?? '')
   const keyOf = (request: IncomingMessage) => (request.url ?? '').replace(/\/$/, '')
   const usable = (entry: Entry) => Date.now() - entry.storedAt < ttlMs || entry.refreshing
 

@@ -1,3 +1,4 @@
+import http from 'node:http'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { baseUrl, expectAccessible, launchBrowser, newContext, recordRequests } from './browser.ts'
@@ -136,6 +137,20 @@ test('an anonymous appeal page comes from the page cache, each copy with its own
   expect(gzipped.headers.get('content-encoding')).toBe('gzip')
   expect(gzipped.headers.get('vary')).toMatch(/Accept-Encoding/i)
   expect(submissionIdOf(await gzipped.text())).toMatch(/^[0-9a-f-]{36}$/)
+
+  // Share links are built from the Host header: a copy is never made or served for another host.
+  const forged = await new Promise<{ cache: string | undefined; body: string }>((resolve, reject) => {
+    http
+      .get(url, { headers: { host: 'attacker.example' } }, (response) => {
+        let body = ''
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk))
+        response.on('end', () => resolve({ cache: response.headers['x-page-cache'] as string | undefined, body }))
+      })
+      .on('error', reject)
+  })
+  expect(forged.cache).toBeUndefined()
+  expect(forged.body).toContain('attacker.example')
+  expect(await (await fetch(url)).text()).not.toContain('attacker.example')
 
   const withCookie = await fetch(url, { headers: { cookie: 'something=1' } })
   expect(withCookie.headers.get('x-page-cache')).toBeNull()

@@ -47,6 +47,17 @@ describe('minor units', () => {
   })
 })
 
+describe('typed amounts with commas', () => {
+  test('a comma groups thousands; a decimal comma is not read as thousands', () => {
+    expect(parseAmountToMinor('1,500.00', 'GBP')).toBe(150_000)
+    expect(parseAmountToMinor('1,000,000', 'JPY')).toBe(1_000_000)
+    expect(parseAmountToMinor('12,50', 'GBP')).toBeNull()
+    expect(parseAmountToMinor('1,5', 'EUR')).toBeNull()
+    expect(parseAmountToMinor('1500,00', 'EUR')).toBeNull()
+    expect(parseAmountToMinor('15,00,000', 'GBP')).toBeNull()
+  })
+})
+
 describe('formatting', () => {
   test('shows the currency with its own number of decimals', () => {
     expect(formatMoney(2_500, 'GBP')).toBe('£25.00')

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { addEmailJobsAfterCommit, enqueueEmail, scheduleQueuedEmailsSoon } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
@@ -201,7 +202,10 @@ async function confirmSession(trx: Trx, donationId: string, session: CheckoutSes
     stripeEventId: eventId,
   })
   if (paymentIntentId) await applyDeferredEvents(trx, paymentIntentId)
-  else if (session.mode === 'subscription' && invoiceId) await linkInvoicePayment(trx, donationId, invoiceId)
+  else if (session.mode === 'subscription' && invoiceId) {
+    await lockInvoice(trx, invoiceId)
+    await linkInvoicePayment(trx, donationId, invoiceId)
+  }
 }
 
 async function sessionExpired(trx: Trx, session: CheckoutSession, eventId: string) {
@@ -322,6 +326,7 @@ async function planForSubscription(trx: Trx, subscriptionId: string | null, plan
 }
 
 async function invoicePaid(trx: Trx, invoice: StripeInvoice, eventId: string, occurredAt: Date) {
+  await lockInvoice(trx, invoice.id)
   const { subscriptionId, metadata } = subscriptionOf(invoice)
   const plan = await planForSubscription(trx, subscriptionId, metadata.recurring_plan_id)
   if (!plan) {
@@ -384,6 +389,15 @@ async function invoicePaid(trx: Trx, invoice: StripeInvoice, eventId: string, oc
 }
 
 /**
+ * `invoice.paid` (or the checkout's completion) and `invoice_payment.paid` for one invoice, at the
+ * same moment, would each miss the other's uncommitted row and leave the gift without its payment
+ * intent; taking this lock first makes the second wait for the first's commit.
+ */
+async function lockInvoice(trx: Trx, invoiceId: string) {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`invoice:${invoiceId}`}, 0))`.execute(trx)
+}
+
+/**
  * Gives a donation paid by an invoice the payment intent that paid it, if its own event came
  * first (refunds and disputes name only the payment intent), and applies what waited for it.
  */
@@ -408,6 +422,7 @@ async function invoicePaymentPaid(trx: Trx, invoicePayment: StripeInvoicePayment
   const paymentIntentId = idOf(invoicePayment.payment?.payment_intent)
   const invoiceId = idOf(invoicePayment.invoice)
   if (!paymentIntentId || !invoiceId) return
+  await lockInvoice(trx, invoiceId)
   await trx
     .insertInto('invoice_payments')
     .values({ payment_intent_id: paymentIntentId, invoice_id: invoiceId })

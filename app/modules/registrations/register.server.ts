@@ -123,7 +123,7 @@ async function findExisting(db: Database | Trx, request: RegistrationRequest) {
 }
 
 type EventRow = Selectable<EventsTable>
-type TicketRow = { id: string; name: string; currency: string }
+type TicketRow = { id: string; name: string; currency: string; kind: string; price_minor: number; min_price_minor: number }
 
 /**
  * Takes the places and writes the registration. A free place is confirmed here; a paid one is
@@ -137,6 +137,19 @@ async function registerInTransaction(
   ticket: TicketRow,
   pricePerPlace: number,
 ): Promise<RegistrationOutcome | Hold> {
+  // Staff change tickets only while holding the event's row FOR UPDATE, which this KEY SHARE lock
+  // waits for (and which waits for it): the ticket read here is the one this registration gets, so
+  // a ticket cannot be removed or repriced between our first read and our insert.
+  const locked = await trx
+    .selectFrom('events as e')
+    .leftJoin('ticket_types as t', (join) => join.onRef('t.event_id', '=', 'e.id').on('t.id', '=', ticket.id))
+    .select(['t.id', 't.kind', 't.price_minor', 't.min_price_minor'])
+    .where('e.id', '=', event.id)
+    .forKeyShare('e')
+    .executeTakeFirst()
+  if (!locked?.id || locked.kind !== ticket.kind || locked.price_minor !== ticket.price_minor || locked.min_price_minor !== ticket.min_price_minor) {
+    return { kind: 'invalid', field: 'ticketTypeId', message: 'This ticket changed a moment ago: check it and register again' }
+  }
   const existing = await findExisting(trx, request)
   if (existing) return alreadyRegistered(trx, existing, request)
   const supporter = await sql<{ id: string }>`

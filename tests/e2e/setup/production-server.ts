@@ -43,6 +43,7 @@ export default async function setup(project: TestProject) {
       NODE_ENV: 'test',
       WORKER_IN_PROCESS: 'true',
       PORT: String(port),
+      APP_URL: `http://127.0.0.1:${port}`,
       SESSION_SECRET: randomBytes(32).toString('hex'),
       SEED_ON_START: 'true',
       LOG_LEVEL: 'info',
