@@ -130,37 +130,42 @@ export function DonationsChart({ id, currency, unit, buckets }: Props) {
           </text>
         </g>
       </svg>
-      <div className="table-scroll">
-        <table className="table donations-chart__table">
-          <caption>{`${title}, as a table`}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{unit === 'week' ? 'Week' : 'Day'}</th>
-              <th scope="col" className="numeric">
-                Confirmed gross
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {buckets.map((bucket) => (
-              <tr key={bucket.start} data-start={bucket.start}>
-                <th scope="row">{bucketName(bucket.start, unit)}</th>
-                <td className="numeric" data-amount-minor={bucket.grossMinor}>
-                  {formatMoney(bucket.grossMinor, currency)}
+      {/* The same numbers as the chart, folded away so a long range does not bury the page; a
+          closed details element still holds its table for assistive technology to open. */}
+      <details className="donations-chart__details">
+        <summary>{`${title}, as a table`}</summary>
+        <div className="table-scroll">
+          <table className="table donations-chart__table">
+            <caption>{`${title}, as a table`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{unit === 'week' ? 'Week' : 'Day'}</th>
+                <th scope="col" className="numeric">
+                  Confirmed gross
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {buckets.map((bucket) => (
+                <tr key={bucket.start} data-start={bucket.start}>
+                  <th scope="row">{bucketName(bucket.start, unit)}</th>
+                  <td className="numeric" data-amount-minor={bucket.grossMinor}>
+                    {formatMoney(bucket.grossMinor, currency)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+            <tfoot>
+              <tr>
+                <th scope="row">Total</th>
+                <td className="numeric" data-amount-minor={total}>
+                  {formatMoney(total, currency)}
                 </td>
               </tr>
-            ))}
-          </tbody>
-          <tfoot>
-            <tr>
-              <th scope="row">Total</th>
-              <td className="numeric" data-amount-minor={total}>
-                {formatMoney(total, currency)}
-              </td>
-            </tr>
-          </tfoot>
-        </table>
-      </div>
+            </tfoot>
+          </table>
+        </div>
+      </details>
     </figure>
   )
 }

@@ -100,7 +100,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
     >
       <ErrorSummary ref={summaryRef} id="staff-event-error-summary" formErrors={form.errors ?? []} items={summaryItems} />
 
-      <fieldset className="section">
+      <fieldset>
         <legend>
           <h2>About the event</h2>
         </legend>
@@ -118,7 +118,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
         <TextField field={fields.organiserName} label="Organiser" />
       </fieldset>
 
-      <fieldset className="section">
+      <fieldset>
         <legend>
           <h2>When</h2>
         </legend>
@@ -143,7 +143,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
         <TextField field={fields.endsAt} label="Ends" type="datetime-local" />
       </fieldset>
 
-      <fieldset className="section">
+      <fieldset>
         <legend>
           <h2>Where</h2>
         </legend>
@@ -171,7 +171,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
         <TextField field={fields.onlineUrl} label="Joining link (online)" hint="Sent only to people with a confirmed place." type="url" />
       </fieldset>
 
-      <fieldset className="section">
+      <fieldset>
         <legend>
           <h2>Places</h2>
         </legend>
@@ -188,7 +188,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
         <TextField field={fields.maxPerOrder} label="Most places in one registration" inputMode="numeric" />
       </fieldset>
 
-      <fieldset className="section">
+      <fieldset>
         <legend>
           <h2>Tickets</h2>
         </legend>
@@ -246,7 +246,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
         })}
       </fieldset>
 
-      <fieldset className="section">
+      <fieldset>
         <legend>
           <h2>Publishing</h2>
         </legend>

@@ -6,7 +6,7 @@ import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app
 import { getStaffAppeal, listAppealUpdates, postAppealUpdate, updateFormSchema } from '#app/modules/appeals/manage.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import formStyles from '#app/styles/forms.css'
-import styles from '#app/styles/staff-appeals.css'
+import styles from '#app/styles/staff-forms.css'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'

@@ -4,7 +4,7 @@ import { StaffAppealForm, type AppealFormResult } from '#app/components/staff-ap
 import { createAppeal, readAppealSubmission, UploadRefused } from '#app/modules/appeals/manage.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import formStyles from '#app/styles/forms.css'
-import styles from '#app/styles/staff-appeals.css'
+import styles from '#app/styles/staff-forms.css'
 import { getDb } from '#app/utils/db.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'

@@ -1,5 +1,5 @@
 import { parseWithZod } from '@conform-to/zod'
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { eventFormSchema, getEventForEditing, timeZoneChoices, updateEvent } from '#app/modules/events/manage.server.ts'
@@ -7,9 +7,15 @@ import { isUuid } from '#app/modules/staff/donations.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import formStyles from '#app/styles/forms.css'
+import staffFormStyles from '#app/styles/staff-forms.css'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: formStyles },
+  { rel: 'stylesheet', href: staffFormStyles },
+]
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data ? `Edit: ${data.event.title}` : 'Edit event' },
   { name: 'robots', content: 'noindex' },
