@@ -57,3 +57,18 @@ export async function waitForHydration(page: Page) {
     return router?.state.initialized === true && Object.keys(main).some((key) => key.startsWith('__reactProps'))
   })
 }
+
+/** Opens the development mailbox and waits until an email to `email` is listed; returns its row. */
+export async function waitForEmailTo(page: Page, email: string) {
+  await page.goto('/dev/mailbox')
+  await expect
+    .poll(
+      async () => {
+        await page.reload()
+        return page.locator('tr', { hasText: email }).count()
+      },
+      { timeout: 20_000 },
+    )
+    .toBeGreaterThan(0)
+  return page.locator('tr', { hasText: email }).first()
+}

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser, newContext, recordRequests, baseUrl } from './browser.ts'
+import { baseUrl, expectAccessible, launchBrowser, newContext, recordRequests, waitForEmailTo } from './browser.ts'
 
 let browser: Browser
 
@@ -21,19 +21,6 @@ async function raisedOnAppealPage(page: Page): Promise<number> {
   return Number(match![1]!.replace(/,/g, ''))
 }
 
-async function findReceipt(page: Page, email: string) {
-  await page.goto('/dev/mailbox')
-  await expect
-    .poll(
-      async () => {
-        await page.reload()
-        return page.locator('tr', { hasText: email }).count()
-      },
-      { timeout: 20_000 },
-    )
-    .toBeGreaterThan(0)
-  return page.locator('tr', { hasText: email }).first().innerText()
-}
 
 describe.each([
   { javaScript: true, label: 'with JavaScript' },
@@ -64,7 +51,7 @@ describe.each([
     if (javaScript) await expectAccessible(page)
 
     expect(await raisedOnAppealPage(page)).toBe(before + 25)
-    const receipt = await findReceipt(page, email)
+    const receipt = await (await waitForEmailTo(page, email)).innerText()
     expect(receipt).toMatch(/gift/i)
 
     // Until the supporter chose to pay, nothing left our own origin.

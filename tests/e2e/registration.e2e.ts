@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser, newContext } from './browser.ts'
+import { expectAccessible, launchBrowser, newContext, waitForEmailTo } from './browser.ts'
 
 let browser: Browser
 
@@ -35,16 +35,7 @@ test('registering for a free online event shows the confirmation, and the email 
   expect(await page.locator('main').innerText()).toContain('https://meet.example.org/enforced-disappearances-briefing')
   await expectAccessible(page)
 
-  await page.goto('/dev/mailbox')
-  await expect
-    .poll(
-      async () => {
-        await page.reload()
-        return page.locator('tr', { hasText: email }).count()
-      },
-      { timeout: 20_000 },
-    )
-    .toBeGreaterThan(0)
+  await waitForEmailTo(page, email)
   await context.close()
 })
 

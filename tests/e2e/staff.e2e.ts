@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser, newContext, waitForHydration } from './browser.ts'
+import { expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
 
 let browser: Browser
 /** One signed-in staff context for the whole file: sign-in is rate limited per address and email. */
@@ -90,18 +90,6 @@ async function donate(amountLabel: string, email: string) {
   await context.close()
 }
 
-async function pollMailbox(page: Page, email: string) {
-  await page.goto('/dev/mailbox')
-  await expect
-    .poll(
-      async () => {
-        await page.reload()
-        return page.locator('tr', { hasText: email }).count()
-      },
-      { timeout: 20_000 },
-    )
-    .toBeGreaterThan(0)
-}
 
 async function checkInMessage(page: Page): Promise<Locator> {
   const message = page.locator('#check-in-message')
@@ -184,7 +172,7 @@ test('staff check a registrant in by name, and a second check-in with their emai
   await expect.poll(() => public_.getByRole('status').innerText()).toContain('You are registered')
 
   // Their confirmation email carries the check-in code.
-  await pollMailbox(public_, email)
+  await waitForEmailTo(public_, email)
   await public_.locator('tr', { hasText: email }).getByRole('link', { name: /Your place is confirmed/ }).click()
   const emailText = public_.getByTestId('email-text')
   await emailText.waitFor()
