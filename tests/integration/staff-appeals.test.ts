@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { sql } from 'kysely'
@@ -41,19 +41,53 @@ function segment(marker: number, text: string) {
   return Buffer.concat([Buffer.from([0xff, marker, (data.length + 2) >> 8, (data.length + 2) & 0xff]), data])
 }
 
-/** A JPEG's structure with a camera's EXIF block (where the photo was taken) in it. */
-const JPEG_WITH_EXIF = new Uint8Array(
+/** Real 8×8 grey JPEGs (libjpeg's cjpeg): baseline, and progressive with six scans. Neither has metadata. */
+const JPEG = Buffer.from(
+  '/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/wAALCAAIAAgBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAABP/EABgQAAIDAAAAAAAAAAAAAAAAAAAEBSIx/9oACAEBAAA/ACoQmVP/2Q==',
+  'base64',
+)
+const PROGRESSIVE_JPEG = Buffer.from(
+  '/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/wgALCAAIAAgBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAA//aAAgBAQAAAAEv/8QAFhAAAwAAAAAAAAAAAAAAAAAAAAID/9oACAEBAAEFAkif/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQAGPwJ//8QAFRABAQAAAAAAAAAAAAAAAAAAAGH/2gAIAQEAAT8hm//aAAgBAQAAABB//8QAFRABAQAAAAAAAAAAAAAAAAAAADH/2gAIAQEAAT8Qmf/Z',
+  'base64',
+)
+const JFIF_LENGTH = 18
+const SOS = Buffer.from([0xff, 0xda])
+/** What a phone adds after the picture: a Motion Photo's video, with its own location. */
+const APPENDED = Buffer.from('\0\0\0\x18ftypmp42 GPS 51.5072N 0.1276W', 'latin1')
+
+/** The JPEG as a phone writes it: EXIF (where it was taken), a C2PA manifest (APP11), a comment, a video after the end. */
+const JPEG_FROM_A_PHONE = new Uint8Array(
   Buffer.concat([
-    Buffer.from([0xff, 0xd8]),
-    segment(0xe0, 'JFIF\0\x01\x01\0\0\x01\0\x01\0\0'),
+    JPEG.subarray(0, 2 + JFIF_LENGTH),
     segment(0xe1, 'Exif\0\0GPS 51.5072N 0.1276W'),
+    segment(0xeb, 'JP\0\0c2pa location: the safe house'),
     segment(0xfe, 'taken at the safe house'),
-    segment(0xdb, '\0quantisation-table'),
-    segment(0xda, '\0\x01\x01\0\0?\0'),
-    Buffer.from('compressed pixels', 'latin1'),
-    Buffer.from([0xff, 0xd9]),
+    JPEG.subarray(2 + JFIF_LENGTH),
+    APPENDED,
   ]),
 )
+
+/** A slug that another request takes inside our transaction, between the check and the write: a real unique violation. */
+async function withFasterRequestFor(slug: string, run: () => Promise<void>) {
+  await sql`create function h_photos_faster_request() returns trigger language plpgsql as $$
+    begin
+      if new.slug = ${sql.lit(slug)} and new.title <> 'Faster request' then
+        insert into appeals (slug, title, summary, beneficiary_name, story_markdown, currency, goal_minor)
+        values (new.slug, 'Faster request', 'S', 'B', 'Story', 'GBP', 100);
+      end if;
+      return new;
+    end $$`.execute(db)
+  await sql`create trigger h_photos_faster_request before insert or update on appeals for each row execute function h_photos_faster_request()`.execute(db)
+  try {
+    await run()
+  } finally {
+    await sql`drop trigger h_photos_faster_request on appeals`.execute(db)
+    await sql`drop function h_photos_faster_request()`.execute(db)
+  }
+}
+
+const storedFile = (photoPath: string | null) => path.join(uploadsDir, photoPath!.slice('/uploads/'.length))
+const serve = (file: string) => settle(() => uploadLoader(args(getRequest(`/uploads/${file}`), { file })))
 
 type Fields = Record<string, string>
 type FormAnswer = { kind?: string; result: { status?: string; error?: Record<string, string[] | null>; initialValue?: Record<string, unknown> }; previewHtml: string | null }
@@ -188,7 +222,7 @@ describe('creating an appeal', () => {
 })
 
 describe('photos', () => {
-  test('a PNG (by its bytes) is stored under a random name and served with its type, nosniff and a long cache', async () => {
+  test('a PNG (by its bytes) is stored under a random name and served with its type, nosniff and a day\'s cache', async () => {
     const id = await createdId(await submitNew(validFields({ photoAlt: 'Amal in her garden' }), { bytes: PNG, name: 'holiday.jpg', type: 'image/jpeg' }))
     const row = await appealRow(id)
     expect(row.photo_path).toMatch(/^\/uploads\/[0-9a-f]{32}\.png$/)
@@ -200,31 +234,74 @@ describe('photos', () => {
     expect(served.status).toBe(200)
     expect(served.headers.get('Content-Type')).toBe('image/png')
     expect(served.headers.get('X-Content-Type-Options')).toBe('nosniff')
-    expect(served.headers.get('Cache-Control')).toMatch(/max-age=31536000/)
+    expect(served.headers.get('Cache-Control')).toBe('public, max-age=86400')
     expect(new Uint8Array(await served.arrayBuffer())).toEqual(PNG)
 
-    for (const name of ['../package.json', `${file.slice(0, -4)}.svg`, `${'0'.repeat(32)}.png`]) {
-      expect((await settle(() => uploadLoader(args(getRequest(`/uploads/${name}`), { file: name })))).status).toBe(404)
-    }
+    // A file on disk that no appeal uses is not served, whatever its name.
+    const stray = `${'0'.repeat(32)}.png`
+    writeFileSync(path.join(uploadsDir, stray), PNG)
+    for (const name of ['../package.json', `${file.slice(0, -4)}.svg`, stray]) expect((await serve(name)).status).toBe(404)
+    rmSync(path.join(uploadsDir, stray))
   })
 
-  test('a JPEG is stored without its EXIF location and comments, pixels untouched', async () => {
-    const id = await createdId(await submitNew(validFields({ photoAlt: 'Amal' }), { bytes: JPEG_WITH_EXIF, name: 'IMG_0001.JPG', type: 'image/jpeg' }))
+  test('a JPEG is stored without its EXIF, C2PA, comment and what follows the image, the scan untouched', async () => {
+    const id = await createdId(await submitNew(validFields({ photoAlt: 'Amal' }), { bytes: JPEG_FROM_A_PHONE, name: 'PXL_0001.MP.jpg', type: 'image/jpeg' }))
     const { photo_path } = await appealRow(id)
     expect(photo_path).toMatch(/\.jpg$/)
-    const stored = readFileSync(path.join(uploadsDir, photo_path!.slice('/uploads/'.length))).toString('latin1')
-    expect(stored).not.toContain('GPS')
-    expect(stored).not.toContain('safe house')
-    expect(stored).toContain('JFIF')
-    expect(stored).toContain('quantisation-table')
-    expect(stored.endsWith('compressed pixels\xff\xd9')).toBe(true)
+    const stored = readFileSync(storedFile(photo_path))
+    expect(stored.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]))
+    expect(stored.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]))
+    for (const gone of ['Exif', 'GPS', 'c2pa', 'safe house', 'ftyp']) expect(stored.toString('latin1')).not.toContain(gone)
+    expect(stored.includes(APPENDED)).toBe(false)
+    // The scan (its header, the compressed data and the end marker) is there byte for byte, and so is everything else of the image.
+    expect(stored.includes(JPEG.subarray(JPEG.indexOf(SOS)))).toBe(true)
+    expect(stored).toEqual(JPEG)
   })
 
-  test('a PNG loses its text and EXIF chunks; a PNG whose chunks cannot be followed is refused', async () => {
-    const textChunk = Buffer.concat([Buffer.from([0, 0, 0, 18]), Buffer.from('tEXtLocation\0Kandahar!', 'latin1'), Buffer.from([1, 2, 3, 4])])
-    const withText = Buffer.concat([Buffer.from(PNG.subarray(0, 33)), textChunk, Buffer.from(PNG.subarray(33))])
+  test('a progressive JPEG keeps every scan; a second image\'s metadata, a thumbnail and MPF go; a cut-off JPEG is refused', () => {
+    const type = detectImageType(PROGRESSIVE_JPEG)!
+    const scans = (bytes: Buffer) => bytes.toString('latin1').split('\xff\xda').length - 1
+    expect(scans(PROGRESSIVE_JPEG)).toBe(6)
+    const thirdScan = PROGRESSIVE_JPEG.indexOf(SOS, PROGRESSIVE_JPEG.indexOf(SOS, PROGRESSIVE_JPEG.indexOf(SOS) + 2) + 2)
+    const secondImage = Buffer.concat([Buffer.from([0xff, 0xd8]), segment(0xe1, 'Exif\0\0second image GPS'), JPEG.subarray(2)])
+    const thumbnail = '6×1 thumbnail, RGB'
+    const icc = segment(0xe2, 'ICC_PROFILE\0\x01\x01colour profile')
+    const dirty = Buffer.concat([
+      Buffer.from([0xff, 0xd8]),
+      // JFIF with a 6×1 thumbnail (which may show the picture before it was cropped): the header stays, the thumbnail goes.
+      segment(0xe0, `JFIF\0\x01\x01\0\0\x01\0\x01\x06\x01${thumbnail}`),
+      icc,
+      segment(0xe2, 'MPF\0multi-picture index'),
+      PROGRESSIVE_JPEG.subarray(2 + JFIF_LENGTH, thirdScan),
+      // An APPn between scans goes too.
+      segment(0xe1, 'Exif\0\0between scans'),
+      PROGRESSIVE_JPEG.subarray(thirdScan),
+      secondImage,
+    ])
+    const cleaned = Buffer.from(withoutMetadata(new Uint8Array(dirty), type)!)
+    expect(cleaned.toString('latin1')).not.toMatch(/Exif|MPF|GPS|between scans/)
+    expect(cleaned.toString('latin1')).not.toContain(thumbnail)
+    expect(scans(cleaned)).toBe(6)
+    expect(cleaned).toEqual(Buffer.concat([PROGRESSIVE_JPEG.subarray(0, 2 + JFIF_LENGTH), icc, PROGRESSIVE_JPEG.subarray(2 + JFIF_LENGTH)]))
+
+    // No end marker, or a marker we cannot vouch for before the image: refused, never stored as it came.
+    expect(withoutMetadata(new Uint8Array(JPEG.subarray(0, -2)), type)).toBeNull()
+    expect(withoutMetadata(new Uint8Array(Buffer.concat([JPEG.subarray(0, 2), segment(0xf7, 'JPEG-LS'), JPEG.subarray(2)])), type)).toBeNull()
+  })
+
+  test('a PNG loses its text chunks and anything after IEND; a PNG whose chunks cannot be followed is refused', async () => {
+    const chunk = (name: string, text: string) => {
+      const data = Buffer.from(text, 'latin1')
+      const length = Buffer.alloc(4)
+      length.writeUInt32BE(data.length, 0)
+      return Buffer.concat([length, Buffer.from(name, 'latin1'), data, Buffer.from([1, 2, 3, 4])])
+    }
+    const afterEnd = chunk('eXIf', 'GPS 31.6N 65.7E')
+    const withText = Buffer.concat([Buffer.from(PNG.subarray(0, 33)), chunk('tEXt', 'Location\0Kandahar!'), chunk('caBX', 'c2pa'), Buffer.from(PNG.subarray(33)), afterEnd])
     const id = await createdId(await submitNew(validFields({ photoAlt: 'Amal' }), { bytes: new Uint8Array(withText), name: 'p.png', type: 'image/png' }))
-    const stored = readFileSync(path.join(uploadsDir, (await appealRow(id)).photo_path!.slice('/uploads/'.length)))
+    const stored = readFileSync(storedFile((await appealRow(id)).photo_path))
+    expect(stored.toString('latin1')).not.toMatch(/Kandahar|c2pa|GPS/)
+    expect(stored.includes(afterEnd)).toBe(false)
     expect(stored).toEqual(Buffer.from(PNG))
 
     const truncated = await submitNew(validFields({ photoAlt: 'Amal' }), { bytes: PNG.subarray(0, 40), name: 'p.png', type: 'image/png' })
@@ -232,7 +309,7 @@ describe('photos', () => {
     expect(truncated.form!.result.error!.photo![0]).toMatch(/could not be read/)
   })
 
-  test('a WebP loses its EXIF and XMP chunks, and its header stops announcing them', () => {
+  test('a WebP loses its EXIF, XMP and unknown chunks (in animation frames too) and what follows it; its header stops announcing them', () => {
     const chunk = (name: string, data: Buffer) => {
       const size = Buffer.alloc(4)
       size.writeUInt32LE(data.length, 0)
@@ -240,17 +317,23 @@ describe('photos', () => {
     }
     const vp8x = chunk('VP8X', Buffer.from([0x0c | 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0]))
     const pixels = chunk('VP8L', Buffer.from('lossless pixels', 'latin1'))
-    const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), vp8x, chunk('EXIF', Buffer.from('GPS here', 'latin1')), pixels, chunk('XMP ', Buffer.from('<x:xmpmeta/>', 'latin1'))])
+    const unknown = chunk('C2PA', Buffer.from('provenance', 'latin1'))
+    const frameHeader = Buffer.alloc(16)
+    const framePixels = chunk('VP8L', Buffer.from('frame pixels', 'latin1'))
+    const frame = chunk('ANMF', Buffer.concat([frameHeader, framePixels, chunk('XMP ', Buffer.from('frame GPS', 'latin1'))]))
+    const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), vp8x, chunk('EXIF', Buffer.from('GPS here', 'latin1')), pixels, unknown, frame, chunk('XMP ', Buffer.from('<x:xmpmeta/>', 'latin1'))])
     const size = Buffer.alloc(4)
     size.writeUInt32LE(body.length, 0)
-    const webp = new Uint8Array(Buffer.concat([Buffer.from('RIFF', 'latin1'), size, body]))
+    // Bytes after the RIFF's own size are not part of the image.
+    const webp = new Uint8Array(Buffer.concat([Buffer.from('RIFF', 'latin1'), size, body, chunk('EXIF', Buffer.from('appended GPS', 'latin1'))]))
     const type = detectImageType(webp)!
     expect(type.contentType).toBe('image/webp')
     const cleaned = Buffer.from(withoutMetadata(webp, type)!)
-    expect(cleaned.toString('latin1')).not.toMatch(/GPS|xmpmeta/)
+    expect(cleaned.toString('latin1')).not.toMatch(/GPS|xmpmeta|provenance/)
     expect(cleaned.readUInt32LE(4)).toBe(cleaned.length - 8)
     expect(cleaned[20]).toBe(0x10)
-    expect(cleaned.subarray(12)).toEqual(Buffer.concat([vp8x.subarray(0, 8), Buffer.from([0x10]), vp8x.subarray(9), pixels]))
+    const cleanFrame = chunk('ANMF', Buffer.concat([frameHeader, framePixels]))
+    expect(cleaned.subarray(12)).toEqual(Buffer.concat([vp8x.subarray(0, 8), Buffer.from([0x10]), vp8x.subarray(9), pixels, cleanFrame]))
   })
 
   test('a text file named .png, or a photo over 5 MB, is refused beside the field and nothing is written', async () => {
@@ -279,9 +362,65 @@ describe('photos', () => {
     const keepWithoutAlt = await submitEdit(id, validFields({ slug: (await appealRow(id)).slug }))
     expect(keepWithoutAlt.status).toBe(400)
     expect(keepWithoutAlt.form!.result.error!.photoAlt).toBeTruthy()
+    const { photo_path } = await appealRow(id)
     const removed = await submitEdit(id, validFields({ slug: (await appealRow(id)).slug, removePhoto: 'on' }))
     expect(removed.status).toBe(303)
     expect(await appealRow(id)).toMatchObject({ photo_path: null, photo_alt: null })
+    expect(existsSync(storedFile(photo_path))).toBe(false)
+    expect((await serve(photo_path!.slice('/uploads/'.length))).status).toBe(404)
+  })
+
+  test('replacing a photo deletes the old file once saved, and the old address answers 404', async () => {
+    const id = await createdId(await submitNew(validFields({ photoAlt: 'Amal' }), { bytes: PNG, name: 'old.png', type: 'image/png' }))
+    const old = (await appealRow(id)).photo_path!
+    const oldFile = old.slice('/uploads/'.length)
+    expect((await serve(oldFile)).status).toBe(200)
+
+    // A refused edit keeps the old photo and leaves no new file behind.
+    const filesBefore = readdirSync(uploadsDir).sort()
+    const refused = await submitEdit(id, validFields({ slug: (await appealRow(id)).slug, photoAlt: '', title: '' }), { bytes: JPEG_FROM_A_PHONE, name: 'new.jpg', type: 'image/jpeg' })
+    expect(refused.status).toBe(400)
+    expect(readdirSync(uploadsDir).sort()).toEqual(filesBefore)
+
+    const replaced = await submitEdit(id, validFields({ slug: (await appealRow(id)).slug, photoAlt: 'Amal, later' }), { bytes: JPEG_FROM_A_PHONE, name: 'new.jpg', type: 'image/jpeg' })
+    expect(replaced.status).toBe(303)
+    const current = (await appealRow(id)).photo_path!
+    expect(current).not.toBe(old)
+    expect(existsSync(storedFile(current))).toBe(true)
+    expect(existsSync(storedFile(old))).toBe(false)
+    expect(readdirSync(uploadsDir)).toHaveLength(filesBefore.length)
+    expect((await serve(oldFile)).status).toBe(404)
+    expect((await serve(current.slice('/uploads/'.length))).status).toBe(200)
+
+    // Saving again without choosing a file keeps the photo and its file.
+    expect((await submitEdit(id, validFields({ slug: (await appealRow(id)).slug, photoAlt: 'Amal, later', title: 'Renamed' }))).status).toBe(303)
+    expect((await appealRow(id)).photo_path).toBe(current)
+    expect(existsSync(storedFile(current))).toBe(true)
+  })
+
+  test('a slug taken by another request mid-save is a field error and leaves no new file on disk, on create and on edit', async () => {
+    const slug = `race-${randomUUID().slice(0, 8)}`
+    const filesBefore = readdirSync(uploadsDir).sort()
+    await withFasterRequestFor(slug, async () => {
+      const answer = await submitNew(validFields({ slug, photoAlt: 'Amal' }), { bytes: PNG, name: 'p.png', type: 'image/png' })
+      expect(answer.status).toBe(400)
+      expect(answer.form!.result.error!.slug![0]).toMatch(/Another appeal already uses/)
+    })
+    expect(readdirSync(uploadsDir).sort()).toEqual(filesBefore)
+    expect(await db.selectFrom('appeals').select('id').where('slug', '=', slug).execute()).toHaveLength(0)
+
+    const id = await createdId(await submitNew(validFields({ photoAlt: 'Amal' }), { bytes: PNG, name: 'p.png', type: 'image/png' }))
+    const before = await appealRow(id)
+    const withPhoto = readdirSync(uploadsDir).sort()
+    await withFasterRequestFor(slug, async () => {
+      const edit = await submitEdit(id, validFields({ slug, photoAlt: 'Amal' }), { bytes: JPEG_FROM_A_PHONE, name: 'new.jpg', type: 'image/jpeg' })
+      expect(edit.status).toBe(400)
+      expect(edit.form!.result.error!.slug![0]).toMatch(/Another appeal already uses/)
+    })
+    expect(readdirSync(uploadsDir).sort()).toEqual(withPhoto)
+    // The photo the appeal still uses is kept and served.
+    expect(await appealRow(id)).toMatchObject({ slug: before.slug, photo_path: before.photo_path })
+    expect((await serve(before.photo_path!.slice('/uploads/'.length))).status).toBe(200)
   })
 })
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseWithZod } from '@conform-to/zod'
 import { unstable_parseMultipartFormData } from '@remix-run/node'
@@ -13,6 +13,7 @@ import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl, getEnv } from '#app/utils/env.server.ts'
+import { getLogger } from '#app/utils/logger.server.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { stopAppealUpdatesUrl } from '#app/utils/signed-links.server.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
@@ -234,80 +235,184 @@ export function checkPhoto(part: PhotoPart): { photo: PhotoUpload | null; error:
 }
 
 /**
- * The image without the metadata a camera or phone writes into it (EXIF, with the place a photo
- * was taken; XMP; text comments): a beneficiary's whereabouts must not leak through a photo.
- * Pixels are untouched. Null when the file's structure cannot be followed.
+ * The image without anything a camera or phone adds beside the pixels: EXIF (with the place a
+ * photo was taken), XMP, comments, provenance manifests, second images and videos appended after
+ * the picture. A beneficiary's whereabouts must not leak through a photo. Only what a decoder
+ * needs is kept (an allow-list, so a format we have not heard of is dropped, not kept), pixels
+ * are untouched, and null means the file's structure could not be followed.
  */
 export function withoutMetadata(bytes: Uint8Array, type: ImageType): Uint8Array | null {
-  if (type.extension === 'jpg') return jpegWithoutMetadata(bytes)
-  if (type.extension === 'png') return pngWithoutMetadata(bytes)
-  return webpWithoutMetadata(bytes)
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (type.extension === 'jpg') return jpegWithoutMetadata(buffer)
+  if (type.extension === 'png') return pngWithoutMetadata(buffer)
+  return webpWithoutMetadata(buffer)
 }
 
-function jpegWithoutMetadata(bytes: Uint8Array): Uint8Array | null {
-  const kept: Uint8Array[] = [bytes.subarray(0, 2)]
+const startsWithText = (data: Buffer, text: string) => data.subarray(0, text.length).equals(Buffer.from(text, 'latin1'))
+
+/** Frame headers (SOF0-15); C4, C8 and CC share the range but are other things. */
+const isFrameHeader = (marker: number) => marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc
+/** Tables the decoder reads: Huffman, arithmetic conditioning, quantisation, line count, restart interval. */
+const JPEG_TABLES = new Set([0xc4, 0xcc, 0xdb, 0xdc, 0xdd])
+const JPEG_EOI = Buffer.from([0xff, 0xd9])
+
+/**
+ * Keeps the tables, the frame header and the scans, and stops at the end-of-image marker that
+ * closes the last scan: a Motion Photo's video, or the second images of a multi-picture file,
+ * come after it and are dropped with it. Between progressive scans the segments are read again,
+ * so an APPn there goes too.
+ */
+function jpegWithoutMetadata(bytes: Buffer): Buffer | null {
+  const kept: Buffer[] = [bytes.subarray(0, 2)]
   let at = 2
-  while (at + 4 <= bytes.length) {
+  let frame = false
+  let scanned = false
+  for (;;) {
     if (bytes[at] !== 0xff) return null
-    const marker = bytes[at + 1]!
-    if (marker === 0xff) {
-      at += 1 // fill byte
-      continue
-    }
-    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!
-    if (length < 2 || at + 2 + length > bytes.length) return null
-    const end = at + 2 + length
-    // Start of scan: the compressed image follows, and everything after it is kept as it is.
-    if (marker === 0xda) {
-      kept.push(bytes.subarray(at))
+    while (bytes[at] === 0xff) at += 1 // fill bytes before a marker
+    if (at >= bytes.length) return null
+    const marker = bytes[at]!
+    if (marker === 0xd9) {
+      if (!scanned) return null
+      kept.push(JPEG_EOI)
       return Buffer.concat(kept)
     }
-    // APP1 (EXIF, XMP), APP13 (IPTC) and comments go; APP0 (JFIF), APP2 (colour profile) and
-    // the tables the decoder needs stay.
-    const drop = marker === 0xe1 || marker === 0xed || marker === 0xfe
-    if (!drop) kept.push(bytes.subarray(at, end))
+    // A second SOI, a restart marker outside a scan, TEM or a stuffed zero: not a file we can follow.
+    if (marker === 0x00 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) return null
+    if (at + 3 > bytes.length) return null
+    const length = bytes.readUInt16BE(at + 1)
+    const end = at + 1 + length
+    if (length < 2 || end > bytes.length) return null
+    const segment = bytes.subarray(at - 1, end)
+    const data = bytes.subarray(at + 3, end)
     at = end
+
+    if (marker === 0xda) {
+      if (!frame) return null
+      kept.push(segment)
+      const scanEnd = entropyCodedEnd(bytes, at)
+      if (scanEnd === null) return null
+      kept.push(bytes.subarray(at, scanEnd))
+      at = scanEnd
+      scanned = true
+    } else if (isFrameHeader(marker)) {
+      // One frame per image; a second one is a hierarchical or spliced file.
+      if (frame) return null
+      frame = true
+      kept.push(segment)
+    } else if (JPEG_TABLES.has(marker)) {
+      kept.push(segment)
+    } else if (marker === 0xe0) {
+      // JFIF's header says how to read the colours; its optional thumbnail (which may show the
+      // picture before it was cropped) goes, so the header is rewritten without it.
+      if (startsWithText(data, 'JFIF\0') && data.length >= 14) {
+        kept.push(Buffer.concat([Buffer.from([0xff, 0xe0, 0x00, 0x10]), data.subarray(0, 12), Buffer.from([0, 0])]))
+      }
+    } else if (marker === 0xe2) {
+      if (startsWithText(data, 'ICC_PROFILE\0')) kept.push(segment)
+    } else if (marker === 0xee) {
+      // Adobe's fixed seven bytes say whether the colours are RGB, YCbCr or CMYK; without them
+      // such files decode with the wrong colours. Nothing else fits in them.
+      if (startsWithText(data, 'Adobe') && data.length === 12) kept.push(segment)
+    } else if (!((marker >= 0xe0 && marker <= 0xef) || marker === 0xfe)) {
+      // Every other APPn and COM is dropped; any other marker is one we cannot vouch for.
+      return null
+    }
   }
-  return null
 }
 
-const PNG_METADATA_CHUNKS = new Set(['eXIf', 'tEXt', 'iTXt', 'zTXt', 'tIME'])
+/**
+ * Where a scan's compressed data ends: at the first marker in it. 0xFF is followed by 0x00 when
+ * it is a data byte, and restart markers (D0-D7) belong to the scan; anything else ends it.
+ */
+function entropyCodedEnd(bytes: Buffer, from: number): number | null {
+  let at = from
+  for (;;) {
+    const ff = bytes.indexOf(0xff, at)
+    if (ff === -1 || ff + 1 >= bytes.length) return null
+    const next = bytes[ff + 1]!
+    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) at = ff + 2
+    else if (next === 0xff) at = ff + 1
+    else return ff
+  }
+}
 
-function pngWithoutMetadata(bytes: Uint8Array): Uint8Array | null {
-  const kept: Uint8Array[] = [bytes.subarray(0, 8)]
+/** Critical chunks, and the ancillary ones that change how the pixels look: colour, transparency, size. */
+const PNG_KEPT_CHUNKS = new Set(['IHDR', 'PLTE', 'IDAT', 'IEND', 'tRNS', 'gAMA', 'cHRM', 'sRGB', 'iCCP', 'pHYs'])
+
+/** Keeps the chunks above and stops after IEND: text, EXIF, dates and anything appended go. */
+function pngWithoutMetadata(bytes: Buffer): Buffer | null {
+  const kept: Buffer[] = [bytes.subarray(0, 8)]
   let at = 8
   while (at + 12 <= bytes.length) {
-    const length = ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!
+    const length = bytes.readUInt32BE(at)
     const end = at + 12 + length
     if (end > bytes.length) return null
-    const name = Buffer.from(bytes.subarray(at + 4, at + 8)).toString('latin1')
-    if (!PNG_METADATA_CHUNKS.has(name)) kept.push(bytes.subarray(at, end))
+    const name = bytes.subarray(at + 4, at + 8).toString('latin1')
+    if (at === 8 && name !== 'IHDR') return null
+    if (PNG_KEPT_CHUNKS.has(name)) kept.push(bytes.subarray(at, end))
+    // An unknown critical chunk (upper-case first letter) means a decoder could not show it either.
+    else if (/^[A-Z]/.test(name)) return null
     at = end
     if (name === 'IEND') return Buffer.concat(kept)
   }
   return null
 }
 
-function webpWithoutMetadata(bytes: Uint8Array): Uint8Array | null {
+/** Image data, transparency, animation and the colour profile: no EXIF, no XMP, nothing unknown. */
+const WEBP_KEPT_CHUNKS = new Set(['VP8 ', 'VP8L', 'VP8X', 'ALPH', 'ANIM', 'ANMF', 'ICCP'])
+const WEBP_IMAGE_CHUNKS = new Set(['VP8 ', 'VP8L', 'VP8X'])
+/** An animation frame holds its own chunks after a 16-byte header: only its pixels stay. */
+const WEBP_FRAME_CHUNKS = new Set(['VP8 ', 'VP8L', 'ALPH'])
+const WEBP_FRAME_HEADER = 16
+
+/** Keeps the chunks above within the RIFF's own size (bytes after it go) and rewrites that size. */
+function webpWithoutMetadata(bytes: Buffer): Buffer | null {
+  const riffEnd = 8 + bytes.readUInt32LE(4)
+  if (riffEnd > bytes.length) return null
+  const chunks = webpChunks(bytes.subarray(12, riffEnd), WEBP_KEPT_CHUNKS)
+  if (!chunks?.some(({ name }) => WEBP_IMAGE_CHUNKS.has(name))) return null
   const kept: Buffer[] = []
-  let at = 12
-  while (at + 8 <= bytes.length) {
-    const name = Buffer.from(bytes.subarray(at, at + 4)).toString('latin1')
-    const size = Buffer.from(bytes.subarray(at + 4, at + 8)).readUInt32LE(0)
-    const end = at + 8 + size + (size % 2)
-    if (end > bytes.length + (size % 2)) return null
-    if (name !== 'EXIF' && name !== 'XMP ') {
-      const chunk = Buffer.from(bytes.subarray(at, Math.min(end, bytes.length)))
+  for (const { name, data } of chunks) {
+    let payload = data
+    if (name === 'VP8X' && data.length > 0) {
       // The extended header's flags say which optional chunks follow: no EXIF (8), no XMP (4).
-      if (name === 'VP8X' && chunk.length > 8) chunk[8] = chunk[8]! & ~0x0c
-      kept.push(chunk)
+      payload = Buffer.from(data)
+      payload[0] = payload[0]! & ~0x0c
+    } else if (name === 'ANMF') {
+      if (data.length < WEBP_FRAME_HEADER) return null
+      const frame = webpChunks(data.subarray(WEBP_FRAME_HEADER), WEBP_FRAME_CHUNKS)
+      if (!frame) return null
+      payload = Buffer.concat([data.subarray(0, WEBP_FRAME_HEADER), ...frame.map((chunk) => webpChunk(chunk.name, chunk.data))])
     }
-    at = end
+    kept.push(webpChunk(name, payload))
   }
   const body = Buffer.concat(kept)
   const header = Buffer.from(bytes.subarray(0, 12))
   header.writeUInt32LE(body.length + 4, 4)
   return Buffer.concat([header, body])
+}
+
+/** The chunks in `bytes` whose names are in `keep`; null when a chunk runs past the end. */
+function webpChunks(bytes: Buffer, keep: Set<string>): { name: string; data: Buffer }[] | null {
+  const chunks: { name: string; data: Buffer }[] = []
+  let at = 0
+  while (at + 8 <= bytes.length) {
+    const name = bytes.subarray(at, at + 4).toString('latin1')
+    const size = bytes.readUInt32LE(at + 4)
+    const end = at + 8 + size
+    if (end > bytes.length) return null
+    if (keep.has(name)) chunks.push({ name, data: bytes.subarray(at + 8, end) })
+    at = end + (size % 2)
+  }
+  return chunks
+}
+
+/** A chunk as written: name, size, data, and a pad byte when the size is odd. */
+function webpChunk(name: string, data: Buffer) {
+  const size = Buffer.alloc(4)
+  size.writeUInt32LE(data.length, 0)
+  return Buffer.concat([Buffer.from(name, 'latin1'), size, data, Buffer.alloc(data.length % 2)])
 }
 
 /**
@@ -330,18 +435,70 @@ function uploadsDir() {
   return path.resolve(getEnv().UPLOADS_DIR)
 }
 
+const UPLOADS_PREFIX = '/uploads/'
+
 /** Writes the photo under a random name and returns the path the site serves it at. */
 async function storePhoto(photo: PhotoUpload): Promise<string> {
   const name = `${randomBytes(16).toString('hex')}.${photo.type.extension}`
   await mkdir(uploadsDir(), { recursive: true })
-  await writeFile(path.join(uploadsDir(), name), photo.bytes, { flag: 'wx' })
-  return `/uploads/${name}`
+  const file = path.join(uploadsDir(), name)
+  try {
+    await writeFile(file, photo.bytes, { flag: 'wx' })
+  } catch (error) {
+    // A disk that filled up part-way leaves half a file no row will ever refer to (but a name
+    // that already existed is another photo's).
+    if ((error as { code?: string }).code !== 'EEXIST') await rm(file, { force: true }).catch(() => undefined)
+    throw error
+  }
+  return `${UPLOADS_PREFIX}${name}`
 }
 
-/** An uploaded file by its served name, or null for any name we would not have made. */
-export async function readUpload(name: string): Promise<{ bytes: Buffer; contentType: string } | null> {
+/**
+ * Deletes an uploaded file no appeal refers to any more. Only names we made are touched (the
+ * demo appeals point at files in public/). A failure is logged, not thrown: the change it
+ * follows is already committed, and an unreferenced file is not served anyway.
+ */
+async function deleteUpload(db: Database | null, photoPath: string | null) {
+  if (!photoPath?.startsWith(UPLOADS_PREFIX)) return
+  const name = photoPath.slice(UPLOADS_PREFIX.length)
+  if (!UPLOAD_NAME.test(name)) return
+  try {
+    // Without a database to ask, the caller knows no committed row refers to the file.
+    const stillUsed = db && (await db.selectFrom('appeals').select('id').where('photo_path', '=', photoPath).limit(1).executeTakeFirst())
+    if (!stillUsed) await rm(path.join(uploadsDir(), name), { force: true })
+  } catch (error) {
+    getLogger().error({ err: error, file: name }, 'An appeal photo no longer used could not be deleted')
+  }
+}
+
+/**
+ * The photo a save may write inside its transaction (so a failed write rolls the row back),
+ * settled once the transaction is over: after a commit, the photo the appeal no longer uses is
+ * deleted; when the save is refused or throws, the new file is deleted, as no row refers to it.
+ */
+function pendingPhoto(db: Database, photo: PhotoUpload | null) {
+  let stored: string | null = null
+  return {
+    async store() {
+      if (photo) stored = await storePhoto(photo)
+      return stored
+    },
+    async settle(outcome: SaveOutcome | null, replaced: string | null = null) {
+      if (outcome?.outcome !== 'saved') await deleteUpload(null, stored)
+      else if (replaced !== stored) await deleteUpload(db, replaced)
+    },
+  }
+}
+
+/**
+ * An uploaded file by its served name, or null for any name we would not have made and for a
+ * file no appeal refers to (a photo replaced or removed, or one whose save failed).
+ */
+export async function readUpload(db: Database, name: string): Promise<{ bytes: Buffer; contentType: string } | null> {
   const match = UPLOAD_NAME.exec(name)
   if (!match) return null
+  const used = await db.selectFrom('appeals').select('id').where('photo_path', '=', `${UPLOADS_PREFIX}${name}`).limit(1).executeTakeFirst()
+  if (!used) return null
   try {
     const bytes = await readFile(path.join(uploadsDir(), name))
     return { bytes, contentType: IMAGE_TYPES[match[1] as ImageType['extension']].contentType }
@@ -423,17 +580,19 @@ async function audit(
     .execute()
 }
 
-/** A new appeal, always a draft. The photo reaches the disk only if the row is written. */
+/** A new appeal, always a draft. The photo stays on disk only if the row is committed. */
 export async function createAppeal(
   db: Database,
   input: AppealInput,
   options: { staffUserId: string | null; photo: PhotoUpload | null },
 ): Promise<SaveOutcome> {
   if (options.photo && !input.photoAlt) return { outcome: 'invalid', fieldErrors: { photoAlt: [ALT_NEEDED] } }
+  const photo = pendingPhoto(db, options.photo)
+  let outcome: SaveOutcome | null = null
   try {
-    return await db.transaction().execute(async (trx): Promise<SaveOutcome> => {
+    outcome = await db.transaction().execute(async (trx): Promise<SaveOutcome> => {
       if (await slugTaken(trx, input.slug, null)) return { outcome: 'invalid', fieldErrors: { slug: [SLUG_TAKEN] } }
-      const photoPath = options.photo ? await storePhoto(options.photo) : null
+      const photoPath = await photo.store()
       const { id } = await trx
         .insertInto('appeals')
         .values({ ...appealColumns(input), photo_path: photoPath, photo_alt: photoPath ? input.photoAlt : null, status: 'draft' })
@@ -442,15 +601,19 @@ export async function createAppeal(
       await audit(trx, options.staffUserId, 'appeal.create', id, { slug: input.slug, currency: input.currency, goalMinor: input.goalMinor })
       return { outcome: 'saved', id }
     })
+    return outcome
   } catch (error) {
     if (isSlugClash(error)) return { outcome: 'invalid', fieldErrors: { slug: [SLUG_TAKEN] } }
     throw error
+  } finally {
+    await photo.settle(outcome)
   }
 }
 
 /**
  * Saves the edit form. The currency is fixed once any donation exists (totals, receipts and the
- * ledger are in it); the old photo file is kept on disk, since cached pages may still show it.
+ * ledger are in it). A replaced or removed photo's file is deleted once the change is committed:
+ * a photo taken down (someone could be recognised in it) must stop being served.
  */
 export async function updateAppeal(
   db: Database,
@@ -459,8 +622,11 @@ export async function updateAppeal(
   options: { staffUserId: string | null; photo: PhotoUpload | null },
 ): Promise<SaveOutcome> {
   if (!isUuid(appealId)) return { outcome: 'not-found' }
+  const photo = pendingPhoto(db, options.photo)
+  let outcome: SaveOutcome | null = null
+  let replaced: string | null = null
   try {
-    return await db.transaction().execute(async (trx): Promise<SaveOutcome> => {
+    outcome = await db.transaction().execute(async (trx): Promise<SaveOutcome> => {
       const current = await trx.selectFrom('appeals').selectAll().where('id', '=', appealId).forUpdate().executeTakeFirst()
       if (!current) return { outcome: 'not-found' }
       const fieldErrors: FieldErrors = {}
@@ -473,7 +639,8 @@ export async function updateAppeal(
       if (keepsPhoto && !input.photoAlt) fieldErrors.photoAlt = [ALT_NEEDED]
       if (Object.keys(fieldErrors).length > 0) return { outcome: 'invalid', fieldErrors }
 
-      const photoPath = options.photo ? await storePhoto(options.photo) : keepsPhoto ? current.photo_path : null
+      const photoPath = options.photo ? await photo.store() : keepsPhoto ? current.photo_path : null
+      replaced = photoPath === current.photo_path ? null : current.photo_path
       const columns = { ...appealColumns(input), photo_path: photoPath, photo_alt: photoPath ? input.photoAlt : null }
       const changed = Object.entries(columns)
         .filter(([column, value]) => JSON.stringify(value) !== JSON.stringify(normalise(current[column as keyof typeof current])))
@@ -482,9 +649,12 @@ export async function updateAppeal(
       await audit(trx, options.staffUserId, 'appeal.edit', appealId, { changed })
       return { outcome: 'saved', id: appealId }
     })
+    return outcome
   } catch (error) {
     if (isSlugClash(error)) return { outcome: 'invalid', fieldErrors: { slug: [SLUG_TAKEN] } }
     throw error
+  } finally {
+    await photo.settle(outcome, replaced)
   }
 }
 
