@@ -53,17 +53,7 @@ export default function CampaignTotals() {
           <thead>
             <tr>
               <th scope="col">Appeal</th>
-              <th scope="col" className="numeric">Gross</th>
-              <th scope="col" className="numeric">Refunded</th>
-              <th scope="col" className="numeric">Disputed</th>
-              <th scope="col" className="numeric">Net</th>
-              <th scope="col" className="numeric">Donations</th>
-              <th scope="col" className="numeric">Donors</th>
-              <th scope="col" className="numeric">Goal</th>
-              <th scope="col" className="numeric">Active monthly gifts</th>
-              <th scope="col" className="numeric">Monthly income</th>
-              <th scope="col" className="numeric">Gift Aid eligible</th>
-              <th scope="col" className="numeric">Gift Aid would add</th>
+              <NumericHeaders names={[...MONEY_HEADERS, 'Donations', 'Donors', 'Goal', ...MONTHLY_AND_GIFT_AID_HEADERS]} />
             </tr>
           </thead>
           <tbody>
@@ -84,9 +74,7 @@ export default function CampaignTotals() {
                 <td className="numeric">
                   {appeal.progressPercent}% of {formatMoney(appeal.goalMinor, appeal.currency)}
                 </td>
-                <td className="numeric">{appeal.activeMonthlyCount}</td>
-                <td className="numeric">{formatMoney(appeal.monthlyIncomeMinor, appeal.currency)}</td>
-                <GiftAidCells totals={appeal} />
+                <MonthlyAndGiftAidCells totals={appeal} />
               </tr>
             ))}
           </tbody>
@@ -99,17 +87,7 @@ export default function CampaignTotals() {
           <thead>
             <tr>
               <th scope="col">Currency</th>
-              <th scope="col" className="numeric">Appeals</th>
-              <th scope="col" className="numeric">Gross</th>
-              <th scope="col" className="numeric">Refunded</th>
-              <th scope="col" className="numeric">Disputed</th>
-              <th scope="col" className="numeric">Net</th>
-              <th scope="col" className="numeric">Donations</th>
-              <th scope="col" className="numeric">Donors</th>
-              <th scope="col" className="numeric">Active monthly gifts</th>
-              <th scope="col" className="numeric">Monthly income</th>
-              <th scope="col" className="numeric">Gift Aid eligible</th>
-              <th scope="col" className="numeric">Gift Aid would add</th>
+              <NumericHeaders names={['Appeals', ...MONEY_HEADERS, 'Donations', 'Donors', ...MONTHLY_AND_GIFT_AID_HEADERS]} />
             </tr>
           </thead>
           <tbody>
@@ -125,9 +103,7 @@ export default function CampaignTotals() {
                 <MoneyCells totals={totals} />
                 <td className="numeric">{totals.donationCount}</td>
                 <td className="numeric">{totals.donorCount}</td>
-                <td className="numeric">{totals.activeMonthlyCount}</td>
-                <td className="numeric">{formatMoney(totals.monthlyIncomeMinor, totals.currency)}</td>
-                <GiftAidCells totals={totals} />
+                <MonthlyAndGiftAidCells totals={totals} />
               </tr>
             ))}
           </tbody>
@@ -199,20 +175,33 @@ export default function CampaignTotals() {
   )
 }
 
-/** Gift Aid exists only for pounds given by UK taxpayers, so other currencies show a dash. */
-function GiftAidCells({ totals }: { totals: { giftAidEligibleMinor: number; giftAidClaimableMinor: number; currency: string } }) {
-  if (totals.currency !== 'GBP') {
-    return (
-      <>
-        <td className="numeric">—</td>
-        <td className="numeric">—</td>
-      </>
-    )
-  }
+const MONEY_HEADERS = ['Gross', 'Refunded', 'Disputed', 'Net']
+const MONTHLY_AND_GIFT_AID_HEADERS = ['Active monthly gifts', 'Monthly income', 'Gift Aid eligible', 'Gift Aid would add']
+
+function NumericHeaders({ names }: { names: string[] }) {
+  return names.map((name) => (
+    <th key={name} scope="col" className="numeric">
+      {name}
+    </th>
+  ))
+}
+
+/**
+ * Monthly gifts and Gift Aid: the last four cells of both totals tables. Gift Aid exists only for
+ * pounds given by UK taxpayers, so other currencies show a dash there.
+ */
+function MonthlyAndGiftAidCells({
+  totals,
+}: {
+  totals: { activeMonthlyCount: number; monthlyIncomeMinor: number; giftAidEligibleMinor: number; giftAidClaimableMinor: number; currency: string }
+}) {
+  const giftAid = (amountMinor: number) => (totals.currency === 'GBP' ? formatMoney(amountMinor, totals.currency) : '—')
   return (
     <>
-      <td className="numeric">{formatMoney(totals.giftAidEligibleMinor, totals.currency)}</td>
-      <td className="numeric">{formatMoney(totals.giftAidClaimableMinor, totals.currency)}</td>
+      <td className="numeric">{totals.activeMonthlyCount}</td>
+      <td className="numeric">{formatMoney(totals.monthlyIncomeMinor, totals.currency)}</td>
+      <td className="numeric">{giftAid(totals.giftAidEligibleMinor)}</td>
+      <td className="numeric">{giftAid(totals.giftAidClaimableMinor)}</td>
     </>
   )
 }
