@@ -2,7 +2,14 @@ import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-r
 import { Form, Link, useLoaderData } from '@remix-run/react'
 import { DonationsChart } from '#app/components/donations-chart.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
-import { getCampaignTotals, getGiftsOverTime, parseGiftsRange, type GiftsRange, type GiftsSeries } from '#app/modules/staff/totals.server.ts'
+import {
+  getCampaignTotals,
+  getGiftsOverTime,
+  parseGiftsRange,
+  type AppealGiftsInRange,
+  type GiftsRange,
+  type GiftsSeries,
+} from '#app/modules/staff/totals.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 
@@ -26,17 +33,25 @@ export async function loader({ request }: LoaderFunctionArgs) {
   if (!parsed.ok || appealError) {
     const fields = parsed.ok ? { from: parsed.range.from, to: parsed.range.to } : parsed.fields
     const rangeError = parsed.ok ? appealError : parsed.error
-    return { ...totals, range: null as GiftsRange | null, fields: { ...fields, appeal: '' }, rangeError: rangeError as string | null, series: [] as GiftsSeries[] }
+    return {
+      ...totals,
+      range: null as GiftsRange | null,
+      fields: { ...fields, appeal: '' },
+      rangeError: rangeError as string | null,
+      series: [] as GiftsSeries[],
+      inRange: [] as AppealGiftsInRange[],
+    }
   }
-  const series = await getGiftsOverTime(db, parsed.range, chartAppeal?.appealId)
+  const { series, byAppeal: inRange } = await getGiftsOverTime(db, parsed.range, chartAppeal?.appealId)
   const fields = { from: parsed.range.from, to: parsed.range.to, appeal: chartAppeal?.appealId ?? '' }
-  return { ...totals, range: parsed.range as GiftsRange | null, fields, rangeError: null as string | null, series }
+  return { ...totals, range: parsed.range as GiftsRange | null, fields, rangeError: null as string | null, series, inRange }
 }
 
 const STATUS_NAMES = { published: 'Published', draft: 'Draft', closed: 'Closed' } as const
 
 export default function CampaignTotals() {
-  const { appeals, organisation, range, fields, rangeError, series } = useLoaderData<typeof loader>()
+  const { appeals, organisation, range, fields, rangeError, series, inRange } = useLoaderData<typeof loader>()
+  const titles = new Map(appeals.map((appeal) => [appeal.appealId, appeal.title]))
   return (
     <div className="container page">
       <h1>Campaign totals</h1>
@@ -114,7 +129,7 @@ export default function CampaignTotals() {
         <h2 id="staff-gifts-heading">Confirmed gifts over time</h2>
         <p>
           Money received in the chosen dates (UTC), before refunds and disputes, per day, or per week when the range is longer
-          than 92 days. The tables above are all time.
+          than 92 days, and each appeal's gifts in those dates. The tables above are all time.
         </p>
         <Form method="get" className="staff-filters" aria-label="Choose dates">
           <div className="field">
@@ -165,6 +180,30 @@ export default function CampaignTotals() {
           </p>
         ) : null}
         {range && series.length === 0 ? <p>No gifts were confirmed in these dates.</p> : null}
+        {range && inRange.length > 0 ? (
+          <div className="table-scroll" tabIndex={0} role="region" aria-label="Gifts in these dates by appeal">
+            <table className="table staff-totals">
+              <caption>Gifts in these dates, by appeal</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Appeal</th>
+                  <NumericHeaders names={['Donations', 'Gross']} />
+                </tr>
+              </thead>
+              <tbody>
+                {inRange.map((appeal) => (
+                  <tr key={appeal.appealId} data-appeal-id={appeal.appealId}>
+                    <th scope="row">{titles.get(appeal.appealId)}</th>
+                    <td className="numeric">{appeal.donationCount}</td>
+                    <td className="numeric" data-amount-minor={appeal.grossMinor}>
+                      {formatMoney(appeal.grossMinor, appeal.currency)}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
         {range
           ? series.map((line) => (
               <DonationsChart key={line.currency} id={`gifts-${line.currency.toLowerCase()}`} currency={line.currency} unit={range.unit} buckets={line.buckets} />

@@ -224,3 +224,16 @@ describe('kept-up totals beside their sources', () => {
     expect(pounds.giftAidEligibleMinor).toBe(data.appeals.filter((entry) => entry.currency === 'GBP').reduce((sum, entry) => sum + entry.giftAidEligibleMinor, 0))
   })
 })
+
+test('each appeal’s gifts in the chosen dates equal what the ledger holds for those dates', async () => {
+  const { data } = await load('?from=2021-03-01&to=2021-03-04')
+  const { rows } = await sql<{ appeal_id: string; gross: number; donations: number }>`
+    select appeal_id, sum(amount_minor)::bigint as gross, count(*)::int as donations
+    from ledger_entries
+    where kind = 'charge' and occurred_at >= '2021-03-01T00:00:00Z' and occurred_at < '2021-03-05T00:00:00Z'
+    group by appeal_id`.execute(db)
+  const expected = rows.map((row) => ({ appealId: row.appeal_id, grossMinor: Number(row.gross), donationCount: row.donations })).sort((a, b) => a.appealId.localeCompare(b.appealId))
+  const shown = data.inRange.map(({ appealId, grossMinor, donationCount }) => ({ appealId, grossMinor, donationCount })).sort((a, b) => a.appealId.localeCompare(b.appealId))
+  expect(shown).toEqual(expected)
+  expect(shown.map((row) => row.grossMinor).sort((a, b) => a - b)).toEqual([700, 3_500])
+})

@@ -219,9 +219,16 @@ export function bucketStarts(range: GiftsRange): string[] {
  * Confirmed gross per day (or week) and currency over a range, from the daily totals kept up in
  * each confirmation's transaction (so the cost follows the days shown, not the donations). Read
  * appeal by appeal so each read is a primary-key range scan; empty buckets are filled in as zeros.
- * Amounts in different currencies stay apart. With `appealId`, only that appeal's gifts.
+ * Amounts in different currencies stay apart. With `appealId`, only that appeal's gifts. Also
+ * each appeal's gross and number of gifts over the whole range.
  */
-export async function getGiftsOverTime(db: Database, range: GiftsRange, appealId?: string): Promise<GiftsSeries[]> {
+export type AppealGiftsInRange = { appealId: string; currency: string; grossMinor: number; donationCount: number }
+
+export async function getGiftsOverTime(
+  db: Database,
+  range: GiftsRange,
+  appealId?: string,
+): Promise<{ series: GiftsSeries[]; byAppeal: AppealGiftsInRange[] }> {
   const rows = await db
     .selectFrom('appeals as a')
     .$if(appealId !== undefined, (query) => query.where('a.id', '=', appealId!))
@@ -233,6 +240,7 @@ export async function getGiftsOverTime(db: Database, range: GiftsRange, appealId
             'g.currency',
             sql<string>`to_char(date_trunc(${range.unit}, g.day::timestamp), 'YYYY-MM-DD')`.as('bucket'),
             sql<number>`sum(g.gross_minor)::bigint`.as('gross'),
+            sql<number>`sum(g.donation_count)::bigint`.as('donations'),
           ])
           .whereRef('g.appeal_id', '=', 'a.id')
           .where('g.day', '>=', sql<Date>`${range.from}::date`)
@@ -241,18 +249,24 @@ export async function getGiftsOverTime(db: Database, range: GiftsRange, appealId
           .as('l'),
       (join) => join.onTrue(),
     )
-    .select(['l.currency', 'l.bucket', 'l.gross'])
+    .select(['a.id', 'l.currency', 'l.bucket', 'l.gross', 'l.donations'])
     .execute()
 
   const starts = bucketStarts(range)
   const byCurrency = new Map<string, Map<string, number>>()
+  const byAppeal = new Map<string, AppealGiftsInRange>()
   for (const row of rows) {
     const currency = row.currency.trim()
     const sums = byCurrency.get(currency) ?? new Map<string, number>()
     sums.set(row.bucket, (sums.get(row.bucket) ?? 0) + Number(row.gross))
     byCurrency.set(currency, sums)
+    const appeal = byAppeal.get(row.id) ?? { appealId: row.id, currency, grossMinor: 0, donationCount: 0 }
+    appeal.grossMinor += Number(row.gross)
+    appeal.donationCount += Number(row.donations)
+    byAppeal.set(row.id, appeal)
   }
-  return [...byCurrency.entries()]
+  const series = [...byCurrency.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([currency, sums]) => ({ currency, buckets: starts.map((start) => ({ start, grossMinor: sums.get(start) ?? 0 })) }))
+  return { series, byAppeal: [...byAppeal.values()] }
 }
