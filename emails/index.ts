@@ -4,6 +4,7 @@ import { type z } from 'zod'
 import appealUpdate from '#emails/appeal-update.tsx'
 import donationReceipt from '#emails/donation-receipt.tsx'
 import eventCancelled from '#emails/event-cancelled.tsx'
+import eventChanged from '#emails/event-changed.tsx'
 import eventReminder from '#emails/event-reminder.tsx'
 import { type EmailTemplate, htmlToTextOptions } from '#emails/layout.tsx'
 import monthlyGiftCancelled from '#emails/monthly-gift-cancelled.tsx'
@@ -31,6 +32,7 @@ export const emailTemplates = {
   'registration-cancelled': registrationCancelled,
   'event-reminder': eventReminder,
   'event-cancelled': eventCancelled,
+  'event-changed': eventChanged,
   'appeal-update': appealUpdate,
   'staff-sign-in': staffSignIn,
   'saved-events-link': savedEventsLink,

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto'
+import ICAL from 'ical.js'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { getEventForEditing } from '#app/modules/events/manage.server.ts'
 import { localTimeToInstant } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { renderEmail } from '#emails/index.ts'
+import { formatEventWhen } from '#emails/layout.tsx'
 import { action as editAction, loader as editLoader } from '#app/routes/staff.events.$id_.edit.tsx'
 import { action as newAction, loader as newLoader } from '#app/routes/staff.events.new.tsx'
 import { createEvent as createFixtureEvent, register, registrationRequest, registrationsOf } from './registration-fixtures.ts'
@@ -321,5 +324,126 @@ describe('editing an event', () => {
     const answer = await settle(() => newAction(args(postRequest('/staff/events/new', validForm(), { cookie: viewerCookie }))))
     expect(answer.status).toBe(403)
     expect(await counts()).toEqual(before)
+  })
+})
+
+describe('telling registered people when a published event changes', () => {
+  const ROOM = 'https://meet.example.org/secret-room'
+
+  /** An online event (no venue) with one confirmed place and one person waiting. */
+  async function eventWithTwoPeople() {
+    const event = await createFixtureEvent({ capacity: 1, mode: 'online' })
+    await db.updateTable('events').set({ venue_name: null, venue_address: null }).where('id', '=', event.eventId).execute()
+    const confirmed = registrationRequest(event, { name: 'Confirmed' })
+    const waiting = registrationRequest(event, { name: 'Waiting' })
+    await register(confirmed)
+    await register(waiting)
+    const [confirmedRow, waitingRow] = await registrationsOf(event.eventId)
+    expect([confirmedRow!.status, waitingRow!.status]).toEqual(['confirmed', 'waitlisted'])
+    return { event, confirmed: confirmedRow!, waiting: waitingRow! }
+  }
+
+  async function changeEmails(registrationIds: string[]) {
+    const keys = registrationIds.map((id) => `event-changed:${id}:%`)
+    return db
+      .selectFrom('email_outbox')
+      .select(['template', 'to_address', 'idempotency_key', 'props', 'attachments'])
+      .where((eb) => eb.or(keys.map((key) => eb('idempotency_key', 'like', key))))
+      .orderBy('created_at')
+      .orderBy('idempotency_key')
+      .execute()
+  }
+
+  function calendarOf(attachment: { contentBase64: string }) {
+    const ics = Buffer.from(attachment.contentBase64, 'base64').toString('utf8')
+    const vevent = new ICAL.Component(ICAL.parse(ics)).getFirstSubcomponent('vevent')
+    if (!vevent) throw new Error('no VEVENT')
+    const sequence = vevent.getFirstPropertyValue('sequence')
+    if (typeof sequence !== 'number') throw new Error('no SEQUENCE')
+    return { uid: vevent.getFirstPropertyValue('uid'), sequence, start: vevent.getFirstPropertyValue('dtstart')?.toString() }
+  }
+
+  test('a new start time: one email each, the confirmed place with the link and an updated calendar entry, the waiting one without', async () => {
+    const { event, confirmed, waiting } = await eventWithTwoPeople()
+    const form = await editForm(event.eventId, { startsAt: '2027-06-14T18:30', endsAt: '2027-06-14T21:00' })
+    const before = await db.selectFrom('events').select(['starts_at', 'ends_at']).where('id', '=', event.eventId).executeTakeFirstOrThrow()
+    expect((await edit(event.eventId, form)).status).toBe(303)
+    const saved = await db.selectFrom('events').select(['updated_at', 'starts_at']).where('id', '=', event.eventId).executeTakeFirstOrThrow()
+    expect(saved.starts_at.toISOString()).toBe('2027-06-14T17:30:00.000Z')
+
+    const emails = await changeEmails([confirmed.id, waiting.id])
+    expect(emails.map((email) => [email.template, email.to_address, email.idempotency_key]).sort()).toEqual(
+      [
+        ['event-changed', confirmed.email, `event-changed:${confirmed.id}:${saved.updated_at.getTime()}`],
+        ['event-changed', waiting.email, `event-changed:${waiting.id}:${saved.updated_at.getTime()}`],
+      ].sort(),
+    )
+    const toConfirmed = emails.find((email) => email.to_address === confirmed.email)!
+    const toWaiting = emails.find((email) => email.to_address === waiting.email)!
+
+    // The calendar entry replaces the confirmation's: same UID, higher SEQUENCE, the new time.
+    const confirmation = await db.selectFrom('email_outbox').select('attachments').where('idempotency_key', '=', `registration-confirmed/${confirmed.id}`).executeTakeFirstOrThrow()
+    const original = calendarOf(confirmation.attachments.find((file) => file.filename.endsWith('.ics'))!)
+    expect(toConfirmed.attachments).toHaveLength(1)
+    expect(toConfirmed.attachments[0]!.filename).toMatch(/\.ics$/)
+    const updated = calendarOf(toConfirmed.attachments[0]!)
+    expect(updated.uid).toBe(original.uid)
+    expect(original.sequence).toBe(0)
+    expect(updated.sequence).toBeGreaterThan(0)
+    expect(updated.start).toBe('2027-06-14T17:30:00Z')
+
+    const confirmedText = (await renderEmail('event-changed', toConfirmed.props)).text
+    // Old and new times in the event's zone, the zone named.
+    expect(confirmedText).toContain(`Old time\n${formatEventWhen(before.starts_at.toISOString(), before.ends_at.toISOString(), 'Europe/London')}`)
+    expect(confirmedText).toMatch(/New time\n.*14 June 2027, 18:30 BST to 21:00 BST \(London time\)/)
+    expect(confirmedText).toContain(ROOM)
+    expect(confirmedText).toContain(`/registrations/${confirmed.id}?signature=`)
+
+    // The waiting person hears of the new time but gets neither the joining link nor a calendar entry.
+    expect(toWaiting.attachments).toEqual([])
+    expect(toWaiting.props).toMatchObject({ status: 'waitlisted', onlineUrl: null, hasCalendarAttachment: false })
+    const waitingEmail = await renderEmail('event-changed', toWaiting.props)
+    expect(waitingEmail.subject).toBe('The details of Test event have changed')
+    expect(waitingEmail.html).not.toContain(ROOM)
+    expect(waitingEmail.text).not.toContain(ROOM)
+    expect(waitingEmail.text).toContain(`/registrations/${waiting.id}?signature=`)
+
+    // The same edit submitted again changes nothing and sends nothing new.
+    expect((await edit(event.eventId, form)).status).toBe(303)
+    expect(await changeEmails([confirmed.id, waiting.id])).toHaveLength(2)
+
+    // A later change is told again, with a calendar entry that outranks (or at least matches) the first.
+    expect((await edit(event.eventId, { ...form, startsAt: '2027-06-14T19:00' })).status).toBe(303)
+    const after = await changeEmails([confirmed.id, waiting.id])
+    expect(after).toHaveLength(4)
+    const second = after.filter((email) => email.to_address === confirmed.email).at(-1)!
+    expect(second.idempotency_key).not.toBe(toConfirmed.idempotency_key)
+    expect(calendarOf(second.attachments[0]!).sequence).toBeGreaterThanOrEqual(updated.sequence)
+    const audit = await db.selectFrom('audit_log').select('details').where('action', '=', 'event.edit').where('subject_id', '=', event.eventId).orderBy('id').execute()
+    expect(audit.map((row) => (row.details as { told?: number }).told)).toEqual([2, undefined, 2])
+  })
+
+  test('a new description, title or capacity sends nothing', async () => {
+    const { event, confirmed, waiting } = await eventWithTwoPeople()
+    const answer = await edit(event.eventId, await editForm(event.eventId, { description: 'A new description.', title: 'A new title', capacity: '5' }))
+    expect(answer.status).toBe(303)
+    expect(await changeEmails([confirmed.id, waiting.id])).toEqual([])
+  })
+
+  test('a new joining link goes to the confirmed place only', async () => {
+    const { event, confirmed, waiting } = await eventWithTwoPeople()
+    expect((await edit(event.eventId, await editForm(event.eventId, { onlineUrl: 'https://meet.example.org/new-room' }))).status).toBe(303)
+    const emails = await changeEmails([confirmed.id, waiting.id])
+    expect(emails.map((email) => email.to_address)).toEqual([confirmed.email])
+    expect(emails[0]!.props).toMatchObject({ changes: ['online-link'], onlineUrl: 'https://meet.example.org/new-room' })
+  })
+
+  test('a draft event sends nothing when its time changes', async () => {
+    const { event, confirmed, waiting } = await eventWithTwoPeople()
+    await db.updateTable('events').set({ status: 'draft' }).where('id', '=', event.eventId).execute()
+    const answer = await edit(event.eventId, await editForm(event.eventId, { startsAt: '2027-06-14T18:30', endsAt: '2027-06-14T21:00' }))
+    expect(answer.status).toBe(303)
+    expect((await db.selectFrom('events').select('starts_at').where('id', '=', event.eventId).executeTakeFirstOrThrow()).starts_at.toISOString()).toBe('2027-06-14T17:30:00.000Z')
+    expect(await changeEmails([confirmed.id, waiting.id])).toEqual([])
   })
 })

@@ -54,6 +54,7 @@ const keyFacts: Record<EmailTemplateName, (props: Record<string, any>) => string
     formatMoney(p.refundMinor, p.currency),
     ...(p.message as string).split('\n\n'),
   ],
+  'event-changed': (p) => [p.eventTitle, '14 March 2026, 18:30 GMT', '21 March 2026, 19:00 GMT', 'London time', p.venueName, p.cancelUrl, 'updated calendar file is attached'],
   'appeal-update': (p) => [p.updateTitle, p.appealTitle, ...(p.updateBody as string).split('\n\n').slice(0, 1), p.appealUrl, p.unsubscribeUrl],
   'staff-sign-in': (p) => [p.signInUrl, '15 minutes', 'did not ask'],
   'saved-events-link': (p) => [p.linkUrl, '60 minutes', 'a day before each saved event', 'only a few places are left', 'did not ask'],
@@ -61,9 +62,9 @@ const keyFacts: Record<EmailTemplateName, (props: Record<string, any>) => string
 }
 
 describe('every template', () => {
-  test('the registry has the thirteen templates', () => {
+  test('the registry has the fourteen templates', () => {
     expect([...emailTemplateNames].sort()).toEqual(Object.keys(keyFacts).sort())
-    expect(emailTemplateNames).toHaveLength(13)
+    expect(emailTemplateNames).toHaveLength(14)
   })
 
   test.each(emailTemplateNames)('%s renders its preview props to HTML and plain text with the key facts', async (name) => {
@@ -293,6 +294,7 @@ describe('invalid props are rejected, naming the field', () => {
     ['a missing sign-in link', 'staff-sign-in', (p) => ({ ...p, signInUrl: undefined }), /signInUrl: Required/],
     ['an empty update', 'appeal-update', (p) => ({ ...p, updateBody: '   ' }), /updateBody/],
     ['no props at all', 'waitlist-joined', () => null, /waitlist-joined/],
+    ['a joining link for someone on the waiting list', 'event-changed', (p) => ({ ...p, status: 'waitlisted', hasCalendarAttachment: false, mode: 'online', onlineUrl: 'https://meet.example.org/room' }), /onlineUrl: Only a confirmed place/],
   ]
 
   test.each(cases)('%s (%s)', async (_label, name, change, field) => {

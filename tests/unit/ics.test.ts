@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import ICAL from 'ical.js'
 import { describe, expect, test } from 'vitest'
-import { buildIcs, type CalendarEvent, googleCalendarUrl, outlookCalendarUrl } from '#app/modules/events/ics.ts'
+import { buildIcs, calendarSequence, type CalendarEvent, googleCalendarUrl, outlookCalendarUrl } from '#app/modules/events/ics.ts'
 import { formatEventTime } from '#app/utils/dates.ts'
 
 const base: CalendarEvent = {
@@ -204,6 +204,22 @@ describe('buildIcs', () => {
     expect(vevent.getFirstPropertyValue('status')).toBe('CANCELLED')
     expect(vevent.getFirstPropertyValue('sequence')).toBe(2)
     expect(buildIcs({ ...base, method: 'REQUEST', sequence: 1 })).toContain('\r\nSTATUS:CONFIRMED\r\n')
+  })
+
+  test('an updated entry keeps its UID and carries a SEQUENCE that parses back and grows with time', () => {
+    expect(calendarSequence(new Date('2020-01-01T00:00:00Z'))).toBe(0)
+    expect(calendarSequence(new Date('2020-01-01T00:01:00.999Z'))).toBe(60)
+    const first = calendarSequence(new Date('2027-06-01T09:00:00Z'))
+    const later = calendarSequence(new Date('2027-06-01T09:00:01Z'))
+    expect(later).toBeGreaterThan(first)
+
+    const original = parseVevent(buildIcs(base)).vevent
+    const updated = parseVevent(buildIcs({ ...base, startsAt: '2026-01-16T18:30:00Z', endsAt: '2026-01-16T20:00:00Z', sequence: first })).vevent
+    expect(original.getFirstPropertyValue('sequence')).toBe(0)
+    expect(updated.getFirstPropertyValue('uid')).toBe(original.getFirstPropertyValue('uid'))
+    expect(updated.getFirstPropertyValue('sequence')).toBe(first)
+    expect(instant(updated, 'dtstart')).toBe('2026-01-16T18:30:00.000Z')
+    expect(() => calendarSequence(new Date('not a date'))).toThrow(/changedAt/)
   })
 
   test('the organiser is named; without an email there is no (invalid) empty ORGANIZER', () => {

@@ -29,6 +29,19 @@ export type CalendarEvent = {
   now?: Date
 }
 
+const SEQUENCE_EPOCH_MS = Date.UTC(2020, 0, 1)
+
+/**
+ * A SEQUENCE for an entry changed at `changedAt`: whole seconds since 2020-01-01 UTC. It only
+ * grows, so each later change outranks the last (and the first file's 0) without storing a
+ * counter; calendars replace an entry whose UID matches and whose SEQUENCE is higher.
+ */
+export function calendarSequence(changedAt: Date): number {
+  const seconds = Math.floor((changedAt.getTime() - SEQUENCE_EPOCH_MS) / 1000)
+  if (!Number.isFinite(seconds)) throw new RangeError('changedAt is not a valid date')
+  return Math.max(0, seconds)
+}
+
 const CRLF = '\r\n'
 const MAX_LINE_OCTETS = 75
 

@@ -1,9 +1,14 @@
-import { sql } from 'kysely'
+import { type Selectable, sql } from 'kysely'
 import { z } from 'zod'
-import type { EventMode, EventStatus, TicketKind } from '#db/schema.ts'
+import type { EventMode, EventStatus, EventsTable, TicketKind } from '#db/schema.ts'
+import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { buildIcs, calendarSequence } from '#app/modules/events/ics.ts'
+import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import { offerFreedPlaces } from '#app/modules/registrations/manage.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { instantToLocalTime, localTimeToInstant } from '#app/utils/dates.ts'
+import { appUrl } from '#app/utils/env.server.ts'
+import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
 import { minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 
@@ -559,7 +564,7 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
 
     const publishing = event.status !== value.status
     const columns = { ...eventColumns(value), starts_at: startsAt, ends_at: endsAt }
-    await trx
+    const saved = await trx
       .updateTable('events')
       .set({
         ...columns,
@@ -568,7 +573,8 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
         updated_at: sql`now()`,
       })
       .where('id', '=', eventId)
-      .execute()
+      .returningAll()
+      .executeTakeFirstOrThrow()
 
     for (const ticket of value.tickets) {
       if (ticket.id === null) {
@@ -593,7 +599,10 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
         ticket.minPriceMinor !== current.min_price_minor || ticket.currency !== current.currency
     })
     if (ticketsChanged) changed.push('tickets')
-    await audit(trx, staffUserId, 'event.edit', eventId, { changed: changed.join(', ') || 'nothing' })
+    // Told before freed places are offered, so each email describes the place as it stood.
+    const changes = event.status === 'published' && saved.status === 'published' ? changesWorthTelling(event, saved) : []
+    const told = changes.length > 0 ? await tellRegistrantsOfChange(trx, event, saved, changes) : 0
+    await audit(trx, staffUserId, 'event.edit', eventId, { changed: changed.join(', ') || 'nothing', ...(told > 0 ? { told } : {}) })
     if (publishing) await audit(trx, staffUserId, 'event.publish', eventId, { from: event.status, to: value.status })
     if (value.capacity !== event.capacity) {
       let offered = 0
@@ -613,6 +622,105 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
 }
 
 class NotFound extends Error {}
+
+type EventRow = Selectable<EventsTable>
+type EventChange = 'time' | 'place' | 'online-link'
+
+/** What registered people need to hear about; a new title, description, capacity or ticket is not. */
+function changesWorthTelling(before: EventRow, after: EventRow): EventChange[] {
+  const changes: EventChange[] = []
+  if (
+    before.starts_at.getTime() !== after.starts_at.getTime() ||
+    before.ends_at.getTime() !== after.ends_at.getTime() ||
+    before.time_zone !== after.time_zone
+  ) {
+    changes.push('time')
+  }
+  if (before.mode !== after.mode || before.venue_name !== after.venue_name || before.venue_address !== after.venue_address) changes.push('place')
+  if (before.online_url !== after.online_url) changes.push('online-link')
+  return changes
+}
+
+/**
+ * One "the details have changed" email to each live registration, in the edit's transaction.
+ * The key carries the version (updated_at) the edit wrote: a retried request finds nothing changed
+ * and sends nothing, while a later change is a new version and is told again. Confirmed places get
+ * the joining link and an updated calendar file: the confirmation's UID with a SEQUENCE taken from
+ * the same instant, so it only grows. One enqueueEmail per person keeps this simple; it stays
+ * quick enough inside one transaction up to a few thousand registrations, past which a batched
+ * insert (or a job that fans out) would be the next step.
+ */
+async function tellRegistrantsOfChange(trx: DatabaseTransaction, before: EventRow, after: EventRow, changes: EventChange[]): Promise<number> {
+  const people = await trx
+    .selectFrom('registrations')
+    .select(['id', 'name', 'email', 'status'])
+    .where('event_id', '=', after.id)
+    .where('status', 'in', LIVE_REGISTRATION_STATUSES)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute()
+  // Only the joining link changed: nothing to say to people who are not sent the link.
+  const linkOnly = changes.every((change) => change === 'online-link')
+  const organisation = await getEmailOrganisation(trx)
+  const eventUrl = `${appUrl()}/events/${after.slug}`
+  const version = after.updated_at.getTime()
+  const sequence = calendarSequence(after.updated_at)
+  const location = after.online_url ? `Online: ${after.online_url}` : [after.venue_name, after.venue_address].filter(Boolean).join(', ')
+  let told = 0
+  for (const person of people) {
+    const status = person.status as (typeof LIVE_REGISTRATION_STATUSES)[number]
+    const confirmed = status === 'confirmed'
+    if (linkOnly && !confirmed) continue
+    const cancelUrl = manageRegistrationUrl(person.id)
+    // The same entry sendConfirmation (registrations/register.server.ts) attached, so calendars replace it.
+    const calendar = confirmed
+      ? buildIcs({
+          uid: `registration-${person.id}@sanad`,
+          title: after.title,
+          description: `${after.summary}\n\nManage your place: ${cancelUrl}`,
+          startsAt: after.starts_at,
+          endsAt: after.ends_at,
+          timeZone: after.time_zone,
+          location,
+          url: eventUrl,
+          organiserName: after.organiser_name,
+          sequence,
+          now: after.updated_at,
+        })
+      : null
+    await enqueueEmail(trx, {
+      template: 'event-changed',
+      to: person.email,
+      props: {
+        organisation,
+        name: person.name,
+        eventTitle: after.title,
+        eventUrl,
+        status,
+        changes,
+        previousStartsAt: before.starts_at.toISOString(),
+        previousEndsAt: before.ends_at.toISOString(),
+        previousTimeZone: before.time_zone,
+        startsAt: after.starts_at.toISOString(),
+        endsAt: after.ends_at.toISOString(),
+        timeZone: after.time_zone,
+        mode: after.mode,
+        venueName: after.mode === 'in_person' ? after.venue_name : null,
+        venueAddress: after.mode === 'in_person' ? after.venue_address : null,
+        // The joining link goes only to people with a place.
+        onlineUrl: confirmed ? after.online_url : null,
+        cancelUrl,
+        hasCalendarAttachment: calendar !== null,
+      },
+      idempotencyKey: `event-changed:${person.id}:${version}`,
+      attachments: calendar
+        ? [{ filename: `${after.slug}.ics`, contentType: 'text/calendar; charset=utf-8', contentBase64: Buffer.from(calendar).toString('base64') }]
+        : [],
+    })
+    told += 1
+  }
+  return told
+}
 
 async function countOffered(trx: DatabaseTransaction, eventId: string) {
   const row = await trx
