@@ -162,5 +162,6 @@ export async function keptUpBesideLedger() {
 }
 
 export async function outboxFor(email: string) {
-  return getDb().selectFrom('email_outbox').selectAll().where('to_address', '=', email).execute()
+  // In the order they were written: rows move in the heap when their job is scheduled.
+  return getDb().selectFrom('email_outbox').selectAll().where('to_address', '=', email).orderBy('created_at').orderBy('id').execute()
 }

@@ -125,7 +125,7 @@ describe('staff users', () => {
     expect(answer.status).toBe(303)
     const user = await db.selectFrom('staff_users').selectAll().where('email', '=', email).executeTakeFirstOrThrow()
     expect(user).toMatchObject({ name: 'Invited Person', role: 'viewer', password_hash: null, disabled_at: null })
-    const outbox = await db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).execute()
+    const outbox = await db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).orderBy('created_at').orderBy('id').execute()
     expect(outbox).toHaveLength(1)
     expect(outbox[0]!.template).toBe('staff-sign-in')
     const link = String((outbox[0]!.props as { signInUrl: string }).signInUrl)

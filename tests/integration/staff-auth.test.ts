@@ -138,7 +138,7 @@ describe('sign-in links', () => {
   }
 
   function outboxFor(email: string) {
-    return db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).execute()
+    return db.selectFrom('email_outbox').selectAll().where('to_address', '=', email).orderBy('created_at').orderBy('id').execute()
   }
 
   test('a link is emailed, its token stored hashed, and it signs in once only', async () => {
