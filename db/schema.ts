@@ -347,6 +347,8 @@ export interface RegistrationsTable {
   submission_id: string | null
   created_at: CreatedAt
   updated_at: UpdatedAt
+  /** Stripe's cumulative refunded amount for this place (migration 0014). */
+  refunded_minor: Generated<number>
 }
 
 export interface SaversTable {

@@ -12,6 +12,7 @@ import monthlyGiftReceipt from '#emails/monthly-gift-receipt.tsx'
 import placeOffered from '#emails/place-offered.tsx'
 import registrationCancelled from '#emails/registration-cancelled.tsx'
 import registrationConfirmed from '#emails/registration-confirmed.tsx'
+import registrationRefunded from '#emails/registration-refunded.tsx'
 import savedEventAlert from '#emails/saved-event-alert.tsx'
 import savedEventsLink from '#emails/saved-events-link.tsx'
 import staffSignIn from '#emails/staff-sign-in.tsx'
@@ -30,6 +31,7 @@ export const emailTemplates = {
   'waitlist-joined': waitlistJoined,
   'place-offered': placeOffered,
   'registration-cancelled': registrationCancelled,
+  'registration-refunded': registrationRefunded,
   'event-reminder': eventReminder,
   'event-cancelled': eventCancelled,
   'event-changed': eventChanged,

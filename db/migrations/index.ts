@@ -9,6 +9,7 @@ import * as appealTotalShards from './0007-appeal-total-shards.ts'
 import * as keptUpCampaignTotals from './0008-kept-up-campaign-totals.ts'
 import * as emailJobScheduling from './0012-email-job-scheduling.ts'
 import * as invoicePayments from './0013-invoice-payments.ts'
+import * as registrationRefunds from './0014-registration-refunds.ts'
 import * as saverLinks from './0010-saver-links.ts'
 
 /**
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0010-saver-links': saverLinks,
   '0012-email-job-scheduling': emailJobScheduling,
   '0013-invoice-payments': invoicePayments,
+  '0014-registration-refunds': registrationRefunds,
 }

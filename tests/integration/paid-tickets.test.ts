@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { http, HttpResponse } from 'msw'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { refundPayment } from '#app/modules/donations/stripe.server.ts'
+import { cancelEvent } from '#app/modules/registrations/cancel-event.server.ts'
 import { cancelRegistration, claimOffer } from '#app/modules/registrations/manage.server.ts'
 import { refundRegistration, releaseExpiredHold } from '#app/modules/registrations/paid-tickets.server.ts'
 import { action as manageAction } from '#app/routes/registrations.$id.tsx'
@@ -9,6 +10,7 @@ import { action as checkoutAction, loader as checkoutLoader } from '#app/routes/
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import { renderEmail } from '#emails/index.ts'
 import { server } from '#tests/mocks/node.ts'
 import { recordStripeCall, STRIPE_API, stripeCalls, stripeEvent } from '#tests/mocks/stripe.ts'
 import { deliver, outboxFor, useTestStripe } from './donation-fixtures.ts'
@@ -248,6 +250,7 @@ describe('the webhook for a ticket', () => {
     // Stripe then reports our refund: it is not a donation's, so nothing waits for one.
     const charge = { id: `ch_${row.id.slice(0, 8)}`, object: 'charge', amount: PRICE, amount_refunded: PRICE, payment_intent: `pi_${row.id.slice(0, 8)}`, refunded: true, paid: true, status: 'succeeded' }
     expect(await deliver(stripeEvent('charge.refunded', charge))).toBe(200)
+    expect((await outboxFor(row.email)).map((email) => email.template)).toEqual(['registration-cancelled'])
     const deferred = await db.selectFrom('deferred_stripe_events').select('event_id').where('payment_intent_id', '=', `pi_${row.id.slice(0, 8)}`).execute()
     expect(deferred).toHaveLength(0)
   })
@@ -467,6 +470,93 @@ describe('a refund of a ticket in Stripe', () => {
     expect((await registration(second.row.id)).status).toBe('confirmed')
     expect(await deferredFor(second.row)).toHaveLength(0)
     expect(await placesTaken(second.event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+  })
+
+  async function refundEmails(row: { email: string }) {
+    return (await outboxFor(row.email)).filter((email) => email.template === 'registration-refunded')
+  }
+
+  test('a full refund made in Stripe tells the person once: how much, to their card, and that the place is released', async () => {
+    await db
+      .insertInto('organisation')
+      .values({ id: 1, name: 'Sanad Justice Project', short_name: 'Sanad', vision: 'v', mission: 'm', contact_email: 'hello@example.org' })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ contact_email: 'hello@example.org' }))
+      .execute()
+    const { row } = await heldWithSomeoneWaiting()
+    await deliver(stripeEvent('checkout.session.completed', ticketSession(row)))
+    const refunded = refund(row)
+    expect(await deliver(refunded)).toBe(200)
+    expect(await deliver(refunded)).toBe(200)
+
+    expect((await outboxFor(row.email)).map((email) => email.template)).toEqual(['registration-confirmed', 'registration-refunded'])
+    const [email] = await refundEmails(row)
+    expect(email!.idempotency_key).toBe(`registration-refunded:${row.id}:${PRICE}`)
+    expect(email!.props).toMatchObject({ refundMinor: PRICE, totalRefundedMinor: PRICE, currency: 'GBP', placeReleased: true, manageUrl: manageRegistrationUrl(row.id) })
+    const { subject, text } = await renderEmail('registration-refunded', email!.props)
+    expect(subject).toContain('£15.00 refunded')
+    expect(text).toContain('the card you paid with')
+    expect(text).toContain('your place has been released')
+    expect(text).not.toContain('still booked')
+    expect(text).toContain(manageRegistrationUrl(row.id))
+    expect(text).toContain('hello@example.org')
+  })
+
+  test('a partial refund, then the rest: two emails with their own amounts, however often or late each event comes', async () => {
+    const { row } = await heldWithSomeoneWaiting()
+    await deliver(stripeEvent('checkout.session.completed', ticketSession(row)))
+    const partial = refund(row, 500)
+    expect(await deliver(partial)).toBe(200)
+    expect(await deliver(partial)).toBe(200)
+    // Stripe may describe the same refund in another event (a retry under a new id): still one email.
+    expect(await deliver(refund(row, 500))).toBe(200)
+    expect((await registration(row.id)).status).toBe('confirmed')
+
+    const rest = refund(row)
+    expect(await deliver(rest)).toBe(200)
+    expect(await deliver(rest)).toBe(200)
+    // The partial refund's news arriving after the full one's tells nothing more.
+    expect(await deliver(refund(row, 500))).toBe(200)
+    expect((await registration(row.id)).status).toBe('refunded')
+
+    const emails = await refundEmails(row)
+    expect(emails.map((email) => email.idempotency_key)).toEqual([`registration-refunded:${row.id}:500`, `registration-refunded:${row.id}:${PRICE}`])
+    expect(emails[0]!.props).toMatchObject({ refundMinor: 500, totalRefundedMinor: 500, placeReleased: false })
+    expect(emails[1]!.props).toMatchObject({ refundMinor: PRICE - 500, totalRefundedMinor: PRICE, placeReleased: true })
+    const first = await renderEmail('registration-refunded', emails[0]!.props)
+    expect(first.text).toContain('£5.00')
+    expect(first.text).toContain('your place is still booked')
+    const second = await renderEmail('registration-refunded', emails[1]!.props)
+    expect(second.subject).toContain('£10.00 refunded')
+    expect(second.text).toMatch(/Refunded in all\s+£15\.00/)
+    expect(second.text).toContain('your place has been released')
+  })
+
+  test('two partial refunds whose events arrive in reverse order: one email for both, with the total', async () => {
+    const { row } = await heldWithSomeoneWaiting()
+    await deliver(stripeEvent('checkout.session.completed', ticketSession(row)))
+    expect(await deliver(refund(row, 900))).toBe(200)
+    expect(await deliver(refund(row, 400))).toBe(200)
+    const emails = await refundEmails(row)
+    expect(emails.map((email) => email.props)).toEqual([expect.objectContaining({ refundMinor: 900, totalRefundedMinor: 900, placeReleased: false })])
+
+    // A later, third refund is told as what it added.
+    expect(await deliver(refund(row, 1_200))).toBe(200)
+    expect((await refundEmails(row)).map((email) => email.props.refundMinor)).toEqual([900, 300])
+  })
+
+  test("our own refunds (the person cancelled, the event was cancelled) send their own email and no refund email", async () => {
+    const own = await heldWithSomeoneWaiting()
+    await deliver(stripeEvent('checkout.session.completed', ticketSession(own.row)))
+    expect(await cancelRegistration(db, own.row.id)).toBe('cancelled')
+    expect(await deliver(refund(own.row))).toBe(200)
+    expect((await outboxFor(own.row.email)).map((email) => email.template)).toEqual(['registration-confirmed', 'registration-cancelled'])
+
+    const staff = await heldWithSomeoneWaiting()
+    await deliver(stripeEvent('checkout.session.completed', ticketSession(staff.row)))
+    expect(await cancelEvent(db, staff.event.eventId, { message: null, staffUserId: null })).toMatchObject({ refunded: 1 })
+    await refundRegistration(db, staff.row.id)
+    expect(await deliver(refund(staff.row))).toBe(200)
+    expect((await outboxFor(staff.row.email)).map((email) => email.template)).toEqual(['registration-confirmed', 'event-cancelled'])
   })
 })
 

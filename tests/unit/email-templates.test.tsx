@@ -47,6 +47,7 @@ const keyFacts: Record<EmailTemplateName, (props: Record<string, any>) => string
   'waitlist-joined': (p) => [p.eventTitle, p.eventUrl, '18:30 GMT', 'waiting list'],
   'place-offered': (p) => [p.eventTitle, p.claimUrl, '12 March 2026, 18:00 GMT'],
   'registration-cancelled': (p) => [p.eventTitle, '18:30 GMT', formatMoney(p.refundMinor, p.currency)],
+  'registration-refunded': (p) => [p.eventTitle, '18:30 GMT', formatMoney(p.refundMinor, p.currency), 'the card you paid with', 'your place is still booked', p.manageUrl, p.organisation.contactEmail],
   'event-reminder': (p) => [p.eventTitle, '18:00 BST', '19:00 BST', p.onlineUrl, p.cancelUrl],
   'event-cancelled': (p) => [
     p.eventTitle,
@@ -62,9 +63,9 @@ const keyFacts: Record<EmailTemplateName, (props: Record<string, any>) => string
 }
 
 describe('every template', () => {
-  test('the registry has the fourteen templates', () => {
+  test('the registry has the fifteen templates', () => {
     expect([...emailTemplateNames].sort()).toEqual(Object.keys(keyFacts).sort())
-    expect(emailTemplateNames).toHaveLength(14)
+    expect(emailTemplateNames).toHaveLength(15)
   })
 
   test.each(emailTemplateNames)('%s renders its preview props to HTML and plain text with the key facts', async (name) => {
@@ -348,4 +349,14 @@ test('a refund because the last place had gone says so, and does not thank the p
   expect(subject).toMatch(/^Sorry, no place was left/)
   expect(text).toContain('the last place had gone')
   expect(text).not.toContain('Thank you for letting us know')
+})
+
+test('a refund that ends the place says it was released, and a later refund gives the total so far', async () => {
+  const props = { ...(emailTemplates['registration-refunded'].previewProps as Record<string, unknown>), refundMinor: 1000, totalRefundedMinor: 1500, placeReleased: true }
+  const { subject, text } = await renderEmail('registration-refunded', props)
+  expect(subject).toMatch(/^£10\.00 refunded: /)
+  expect(text).toContain('your place has been released')
+  expect(text).not.toContain('still booked')
+  expect(text).toMatch(/Refunded in all\s+£15\.00/)
+  expect(() => parseEmailProps('registration-refunded', { ...props, totalRefundedMinor: 900 })).toThrowError(/totalRefundedMinor/)
 })

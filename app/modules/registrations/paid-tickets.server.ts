@@ -258,6 +258,10 @@ async function retakePlaces(trx: Trx, registration: { id: string; event_id: stri
  * leaves it. Returns false when the payment is no ticket's, so the caller looks for a donation.
  * A refund that arrives before its payment's confirmation waits in deferred_stripe_events and is
  * applied here once the confirmation has recorded the payment intent.
+ *
+ * Only a confirmed place can be refunded by someone else (staff in Stripe's dashboard): every
+ * refund of ours ends the registration first (cancelled or refunded) and sends its own email, so
+ * only a refund of a confirmed place tells the person, once per amount refunded so far.
  */
 export async function recordTicketRefund(
   trx: Trx,
@@ -267,21 +271,44 @@ export async function recordTicketRefund(
   if (!paymentIntentId) return false
   const registration = await trx
     .selectFrom('registrations')
-    .select(['id', 'status', 'event_id', 'quantity'])
+    .select(['id', 'status', 'event_id', 'quantity', 'email', 'currency', 'refunded_minor'])
     .where('stripe_payment_intent_id', '=', paymentIntentId)
     .forUpdate()
     .executeTakeFirst()
   if (!registration) return false
-  const fullRefund = charge.refunded === true || charge.amount_refunded >= charge.amount
   // Already refunded (our own refund of a late payment, or a cancelled event) or cancelled: nothing to end.
-  if (!fullRefund || registration.status !== 'confirmed') return true
+  if (registration.status !== 'confirmed') return true
+  // Stripe reports the cumulative amount: a repeated or older event is not above what we hold.
+  const refundMinor = charge.amount_refunded - registration.refunded_minor
+  if (refundMinor <= 0) return true
+  const fullRefund = charge.refunded === true || charge.amount_refunded >= charge.amount
   await trx
     .updateTable('registrations')
-    .set({ status: 'refunded', cancelled_at: new Date(), updated_at: new Date() })
+    .set({
+      refunded_minor: charge.amount_refunded,
+      ...(fullRefund ? { status: 'refunded' as const, cancelled_at: new Date() } : {}),
+      updated_at: new Date(),
+    })
     .where('id', '=', registration.id)
     .execute()
-  await releasePlaces(trx, registration.event_id, registration.quantity)
-  await offerFreedPlaces(trx, registration.event_id)
+  if (fullRefund) {
+    await releasePlaces(trx, registration.event_id, registration.quantity)
+    await offerFreedPlaces(trx, registration.event_id)
+  }
+  const { common } = await registrationEmailFacts(trx, registration.id)
+  await enqueueEmail(trx, {
+    template: 'registration-refunded',
+    to: registration.email,
+    props: {
+      ...common,
+      refundMinor,
+      totalRefundedMinor: charge.amount_refunded,
+      currency: registration.currency,
+      placeReleased: fullRefund,
+      manageUrl: manageRegistrationUrl(registration.id),
+    },
+    idempotencyKey: `registration-refunded:${registration.id}:${charge.amount_refunded}`,
+  })
   return true
 }
 
