@@ -32,6 +32,8 @@ export const schema = z
     timeZone: timeZoneSchema,
     /** What will be refunded; 0 or absent when nothing was paid or nothing is refunded. */
     refundMinor: minorUnits.nullish(),
+    /** A paid place cancelled too close to the event: no refund, and this many days is the rule. */
+    notRefundedWithinDays: z.number().int().min(0).nullish(),
     currency: currencySchema.nullish(),
     /** Who ended it: the person, or we did because the payment came after the last place had gone. */
     reason: z.enum(['cancelled-by-you', 'no-place-left']).default('cancelled-by-you'),
@@ -73,6 +75,12 @@ export function Component(props: RegistrationCancelledProps) {
         <Paragraph>
           We are refunding {refund} to the card you paid with. It usually reaches your account within 5 to 10 working
           days.
+        </Paragraph>
+      ) : null}
+      {!refund && props.notRefundedWithinDays != null ? (
+        <Paragraph>
+          As the event is less than {props.notRefundedWithinDays} days away, the ticket is not refunded. If this causes you
+          hardship, please get in touch with us.
         </Paragraph>
       ) : null}
       {props.reason === 'no-place-left' ? null : (

@@ -1,11 +1,12 @@
 import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import { cancelRegistration, claimOffer, getRegistration } from '#app/modules/registrations/manage.server.ts'
+import { cancellationRefund, cancelRegistration, claimOffer, getRegistration } from '#app/modules/registrations/manage.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { formatMoney } from '#app/utils/money.ts'
 
 const actionSchema = z.object({ signature: z.string().min(10).max(200), intent: z.enum(['cancel', 'claim']) })
 
@@ -43,6 +44,14 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       holdExpiresAt: registration.hold_expires_at ? formatEventTime(registration.hold_expires_at, registration.time_zone) : null,
       past: registration.starts_at <= new Date(),
       paid: registration.status === 'offered' && registration.claimPriceMinor > 0,
+      // What cancelling now gives back, said before the person decides.
+      cancellation: (() => {
+        const refund = cancellationRefund(registration)
+        if (!refund.paid) return null
+        return refund.refundMinor > 0
+          ? { refund: formatMoney(refund.refundMinor, registration.currency), daysBefore: refund.daysBefore }
+          : { refund: null, daysBefore: refund.daysBefore }
+      })(),
     },
   }
 }
@@ -141,6 +150,13 @@ export default function ManageRegistration() {
         <section aria-labelledby="cancel-title" className="section">
           <h2 id="cancel-title">Can no longer come?</h2>
           <p>Cancelling gives your place to the next person waiting.</p>
+          {registration.cancellation ? (
+            <p>
+              {registration.cancellation.refund
+                ? `We will refund ${registration.cancellation.refund} to the card you paid with.`
+                : `The event is less than ${registration.cancellation.daysBefore} days away, so the ticket is not refunded.`}
+            </p>
+          ) : null}
           <Form method="post">
             <input type="hidden" name="signature" value={signature} />
             <button type="submit" name="intent" value="cancel" className="button button--secondary">

@@ -18,6 +18,8 @@ const envSchema = z.object({
   /** Where uploaded appeal photos are kept on local disk (served at /uploads/:file). */
   UPLOADS_DIR: z.string().min(1).default('./uploads'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** A paid ticket cancelled by its holder more than this many days before the event is refunded. */
+  TICKET_REFUND_DAYS_BEFORE: z.coerce.number().int().min(0).max(365).default(7),
   /** How long an anonymous visitor's appeal page may be served from memory (0 turns it off). */
   PAGE_CACHE_SECONDS: z.coerce.number().int().min(0).max(30).default(2),
   /**

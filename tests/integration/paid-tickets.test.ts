@@ -560,6 +560,59 @@ describe('a refund of a ticket in Stripe', () => {
   })
 })
 
+describe('the holder cancelling a paid place', () => {
+  async function confirmedPlace() {
+    const event = await createPaidEvent(3)
+    const { row } = await hold(event)
+    expect(await deliver(stripeEvent('checkout.session.completed', ticketSession(row)))).toBe(200)
+    return { event, row }
+  }
+
+  test('more than the refund window before the event: refunded in full by a job, and the email says so', async () => {
+    const { row } = await confirmedPlace()
+    expect(await cancelRegistration(db, row.id)).toBe('cancelled')
+    const cancelled = (await outboxFor(row.email)).find((email) => email.template === 'registration-cancelled')!
+    expect(cancelled.props).toMatchObject({ refundMinor: PRICE, notRefundedWithinDays: null })
+    const { rows: jobs } = await sql<{ payload: { registrationId: string; amountMinor: number } }>`
+      select payload from graphile_worker._private_jobs where key = ${`refund-registration:${row.id}`}`.execute(db)
+    expect(jobs.map((job) => job.payload)).toEqual([{ registrationId: row.id, amountMinor: PRICE }])
+
+    // As the worker runs it, twice: one refund at Stripe (one key).
+    await refundRegistration(db, row.id, { amountMinor: PRICE })
+    await refundRegistration(db, row.id, { amountMinor: PRICE })
+    const refunds = stripeCalls.filter((call) => call.path === '/v1/refunds' && call.idempotencyKey === `registration-refund:${row.id}`)
+    expect(refunds.map((call) => call.form.get('amount'))).toEqual([String(PRICE), String(PRICE)])
+    // Stripe's report of our own refund sends nothing more.
+    const charge = { id: `ch_${row.id.slice(0, 8)}`, object: 'charge', amount: PRICE, amount_refunded: PRICE, payment_intent: `pi_${row.id.slice(0, 8)}`, refunded: true }
+    expect(await deliver(stripeEvent('charge.refunded', charge))).toBe(200)
+    expect((await outboxFor(row.email)).map((email) => email.template)).toEqual(['registration-confirmed', 'registration-cancelled'])
+  })
+
+  test('inside the refund window: no refund, and the email says why', async () => {
+    const { event, row } = await confirmedPlace()
+    await db.updateTable('events').set({ starts_at: new Date(Date.now() + 2 * 24 * 60 * 60 * 1000) }).where('id', '=', event.eventId).execute()
+    expect(await cancelRegistration(db, row.id)).toBe('cancelled')
+    const cancelled = (await outboxFor(row.email)).find((email) => email.template === 'registration-cancelled')!
+    expect(cancelled.props).toMatchObject({ refundMinor: 0, notRefundedWithinDays: 7 })
+    expect(await jobsWithKey(`refund-registration:${row.id}`)).toEqual([])
+    expect(await refundRegistration(db, row.id)).toBeNull()
+    expect(stripeCalls.filter((call) => call.path === '/v1/refunds' && call.idempotencyKey === `registration-refund:${row.id}`)).toEqual([])
+  })
+
+  test('after a partial refund in Stripe, cancelling refunds only what is left', async () => {
+    const { row } = await confirmedPlace()
+    const partial = { id: `ch_${row.id.slice(0, 8)}`, object: 'charge', amount: PRICE, amount_refunded: 500, payment_intent: `pi_${row.id.slice(0, 8)}`, refunded: false }
+    expect(await deliver(stripeEvent('charge.refunded', partial))).toBe(200)
+    expect(await cancelRegistration(db, row.id)).toBe('cancelled')
+    const { rows: jobs } = await sql<{ payload: { amountMinor: number } }>`
+      select payload from graphile_worker._private_jobs where key = ${`refund-registration:${row.id}`}`.execute(db)
+    expect(jobs[0]!.payload.amountMinor).toBe(PRICE - 500)
+    await refundRegistration(db, row.id, jobs[0]!.payload)
+    const refunds = stripeCalls.filter((call) => call.path === '/v1/refunds' && call.idempotencyKey === `registration-refund:${row.id}`)
+    expect(refunds.map((call) => call.form.get('amount'))).toEqual([String(PRICE - 500)])
+  })
+})
+
 test('offline (no Stripe key): the local page pays through the real webhook handler and leads to the manage page', async () => {
   delete process.env.STRIPE_SECRET_KEY
   delete process.env.STRIPE_WEBHOOK_SECRET

@@ -63,7 +63,8 @@ export function createTaskList(): TaskList {
       await releaseExpiredHold(db, (payload as { registrationId: string }).registrationId)
     },
     async [REFUND_REGISTRATION_TASK](payload) {
-      await refundRegistration(db, (payload as { registrationId: string }).registrationId)
+      const { registrationId, amountMinor } = payload as { registrationId: string; amountMinor?: number }
+      await refundRegistration(db, registrationId, { amountMinor })
     },
     async [SETTLE_OFFLINE_PAYMENT_TASK](payload) {
       await settleOfflinePayment(db, (payload as { donationId: string }).donationId)

@@ -317,17 +317,26 @@ export async function expireHeldRegistration(trx: Trx, registrationId: string) {
   return releaseHold(trx, registrationId)
 }
 
-/** The refund job: gives the money back for a registration marked refunded. Safe to run twice. */
-export async function refundRegistration(db: Database, registrationId: string) {
+/**
+ * The refund job: gives the money back for a registration that ended with a refund due. A place
+ * we ended (marked refunded) gets back whatever is left; a place its holder cancelled in time gets
+ * the amount decided at the cancellation, which the job carries. Safe to run twice.
+ */
+export async function refundRegistration(db: Database, registrationId: string, options: { amountMinor?: number } = {}) {
   const registration = await db
     .selectFrom('registrations')
-    .select(['id', 'status', 'amount_minor', 'stripe_payment_intent_id'])
+    .select(['id', 'status', 'amount_minor', 'refunded_minor', 'stripe_payment_intent_id'])
     .where('id', '=', registrationId)
     .executeTakeFirst()
-  if (registration?.status !== 'refunded' || !registration.stripe_payment_intent_id) return null
+  if (!registration?.stripe_payment_intent_id) return null
+  // Only what is left: staff may already have refunded part of it in Stripe's dashboard.
+  const leftMinor = registration.amount_minor - registration.refunded_minor
+  const amountMinor =
+    registration.status === 'refunded' ? leftMinor : registration.status === 'cancelled' ? Math.min(options.amountMinor ?? 0, leftMinor) : 0
+  if (amountMinor <= 0) return null
   return refundPayment({
     paymentIntentId: registration.stripe_payment_intent_id,
-    amountMinor: registration.amount_minor,
+    amountMinor,
     idempotencyKey: `registration-refund:${registration.id}`,
   })
 }
