@@ -5,7 +5,7 @@ import { refundPayment } from '#app/modules/donations/stripe.server.ts'
 import { cancelEvent } from '#app/modules/registrations/cancel-event.server.ts'
 import { cancelRegistration, claimOffer } from '#app/modules/registrations/manage.server.ts'
 import { refundRegistration, releaseExpiredHold } from '#app/modules/registrations/paid-tickets.server.ts'
-import { action as manageAction } from '#app/routes/registrations.$id.tsx'
+import { action as manageAction, loader as manageLoader } from '#app/routes/registrations.$id.tsx'
 import { action as checkoutAction, loader as checkoutLoader } from '#app/routes/dev.checkout.registration.$id.tsx'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
@@ -568,8 +568,16 @@ describe('the holder cancelling a paid place', () => {
     return { event, row }
   }
 
+  async function pageSays(id: string) {
+    const url = new URL(manageRegistrationUrl(id))
+    const page = await manageLoader({ request: new Request(url), params: { id }, context: {} })
+    return page.registration.cancellation
+  }
+
   test('more than the refund window before the event: refunded in full by a job, and the email says so', async () => {
     const { row } = await confirmedPlace()
+    // The page says it before the person decides.
+    expect(await pageSays(row.id)).toEqual({ refund: '£15.00', daysBefore: 7 })
     expect(await cancelRegistration(db, row.id)).toBe('cancelled')
     const cancelled = (await outboxFor(row.email)).find((email) => email.template === 'registration-cancelled')!
     expect(cancelled.props).toMatchObject({ refundMinor: PRICE, notRefundedWithinDays: null })
@@ -591,6 +599,7 @@ describe('the holder cancelling a paid place', () => {
   test('inside the refund window: no refund, and the email says why', async () => {
     const { event, row } = await confirmedPlace()
     await db.updateTable('events').set({ starts_at: new Date(Date.now() + 2 * 24 * 60 * 60 * 1000) }).where('id', '=', event.eventId).execute()
+    expect(await pageSays(row.id)).toEqual({ refund: null, daysBefore: 7 })
     expect(await cancelRegistration(db, row.id)).toBe('cancelled')
     const cancelled = (await outboxFor(row.email)).find((email) => email.template === 'registration-cancelled')!
     expect(cancelled.props).toMatchObject({ refundMinor: 0, notRefundedWithinDays: 7 })
