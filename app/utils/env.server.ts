@@ -18,6 +18,10 @@ const envSchema = z.object({
   /** Where uploaded appeal photos are kept on local disk (served at /uploads/:file). */
   UPLOADS_DIR: z.string().min(1).default('./uploads'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** How long a person offered a freed place from the waitlist has to claim it. */
+  WAITLIST_OFFER_HOURS: z.coerce.number().int().min(1).max(168).default(24),
+  /** How long before an event starts its reminder email goes to everyone confirmed. */
+  EVENT_REMINDER_HOURS: z.coerce.number().int().min(1).max(168).default(24),
   /** A paid ticket cancelled by its holder more than this many days before the event is refunded. */
   TICKET_REFUND_DAYS_BEFORE: z.coerce.number().int().min(0).max(365).default(7),
   /** How long an anonymous visitor's appeal page may be served from memory (0 turns it off). */

@@ -187,3 +187,34 @@ describe('the signed link in each email', () => {
     expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 0 })
   })
 })
+
+describe('settings for offers and reminders', () => {
+  test('WAITLIST_OFFER_HOURS sets how long an offer holds, and EVENT_REMINDER_HOURS how early reminders go', async () => {
+    const { resetEnvForTests } = await import('#app/utils/env.server.ts')
+    process.env.WAITLIST_OFFER_HOURS = '2'
+    process.env.EVENT_REMINDER_HOURS = '48'
+    resetEnvForTests()
+    try {
+      const event = await createEvent({ capacity: 1, startsInHours: 36 })
+      const first = await register(registrationRequest(event))
+      const second = await register(registrationRequest(event))
+      if (first.kind !== 'confirmed' || second.kind !== 'waitlisted') throw new Error('setup')
+      const before = Date.now()
+      expect(await cancelRegistration(db, first.registrationId)).toBe('cancelled')
+      const offered = (await registrationsOf(event.eventId)).find((row) => row.id === second.registrationId)!
+      const holdsMs = offered.offer_expires_at!.getTime() - before
+      expect(holdsMs).toBeGreaterThan(1.9 * 60 * 60 * 1000)
+      expect(holdsMs).toBeLessThan(2.1 * 60 * 60 * 1000)
+
+      // 36 hours away: inside 48 hours, so the confirmed person (the one who claims) is reminded.
+      expect(await claimOffer(db, second.registrationId, ORIGIN)).toEqual({ outcome: 'confirmed' })
+      await sendEventReminders(db)
+      const reminded = await db.selectFrom('registrations').select('reminder_sent_at').where('id', '=', second.registrationId).executeTakeFirstOrThrow()
+      expect(reminded.reminder_sent_at).not.toBeNull()
+    } finally {
+      delete process.env.WAITLIST_OFFER_HOURS
+      delete process.env.EVENT_REMINDER_HOURS
+      resetEnvForTests()
+    }
+  })
+})

@@ -18,8 +18,6 @@ import {
 type Trx = DatabaseTransaction
 
 export const EXPIRE_OFFER_TASK = 'expire_waitlist_offer'
-/** How long a person offered a freed place has to claim it. */
-export const OFFER_HOURS = 24
 
 export async function getRegistration(db: Database, registrationId: string) {
   if (!/^[0-9a-f-]{36}$/i.test(registrationId)) return undefined
@@ -130,7 +128,7 @@ export async function cancelRegistration(db: Database, registrationId: string): 
 
 /**
  * Offers freed places to the people waiting, first in first out. An offer holds its places for
- * OFFER_HOURS; the person claims it from their email, or it passes to the next person.
+ * WAITLIST_OFFER_HOURS (24 by default); the person claims it from their email, or it passes on.
  */
 export async function offerFreedPlaces(trx: Trx, eventId: string) {
   // The event row lock keeps two cancellations from offering the same freed place twice.
@@ -146,7 +144,7 @@ export async function offerFreedPlaces(trx: Trx, eventId: string) {
       .limit(1)
       .executeTakeFirst()
     if (!next || !(await takePlaces(trx, eventId, next.quantity))) return
-    const expiresAt = new Date(Date.now() + OFFER_HOURS * 60 * 60 * 1000)
+    const expiresAt = new Date(Date.now() + getEnv().WAITLIST_OFFER_HOURS * 60 * 60 * 1000)
     await trx
       .updateTable('registrations')
       .set({ status: 'offered', offer_expires_at: expiresAt, updated_at: new Date() })
@@ -286,11 +284,10 @@ export async function expireOffer(db: Database, registrationId: string, now = ne
 }
 
 export const SEND_REMINDERS_TASK = 'send_event_reminders'
-/** How long before an event its reminder goes out. */
-export const REMINDER_HOURS = 24
 
 /**
- * Reminders for everyone confirmed for events starting within REMINDER_HOURS. Each registration is
+ * Reminders for everyone confirmed for events starting within EVENT_REMINDER_HOURS (24 by
+ * default). Each registration is
  * marked in the same transaction as its email is queued, and the email's key is per registration,
  * so running this twice (or on two workers at once) sends each reminder once.
  */
@@ -303,7 +300,7 @@ export async function sendEventReminders(db: Database, now = new Date()) {
     .where('r.reminder_sent_at', 'is', null)
     .where('e.status', '=', 'published')
     .where('e.starts_at', '>', now)
-    .where('e.starts_at', '<=', new Date(now.getTime() + REMINDER_HOURS * 60 * 60 * 1000))
+    .where('e.starts_at', '<=', new Date(now.getTime() + getEnv().EVENT_REMINDER_HOURS * 60 * 60 * 1000))
     .execute()
   let sent = 0
   for (const { id } of due) {
