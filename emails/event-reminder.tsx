@@ -12,25 +12,17 @@ import {
   Heading,
   httpUrl,
   isoDateTime,
-  lineOfText,
-  organisationSchema,
   Paragraph,
-  personName,
   PlainLink,
   previewOrganisation,
   requireVenueOrOnline,
-  timeZoneSchema,
+  registrationEmailFields,
 } from '#emails/layout.tsx'
 
 export const schema = z
   .object({
-    organisation: organisationSchema,
-    name: personName,
-    eventTitle: lineOfText,
-    eventUrl: httpUrl.nullish(),
-    startsAt: isoDateTime,
+    ...registrationEmailFields,
     endsAt: isoDateTime,
-    timeZone: timeZoneSchema,
     ...eventPlaceFields,
     /** The registration's check-in code, when it has one. */
     checkinCode: z.string().trim().min(1).max(64).nullish(),

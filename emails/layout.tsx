@@ -79,6 +79,20 @@ export const personName = z
 /** A title or other one-line text a person typed. */
 export const lineOfText = z.string().trim().min(1).max(300)
 
+/**
+ * What every email about someone's registration for an event starts from (registrationEmailFacts
+ * gives it). Templates that always know the end time override `endsAt` with a required one.
+ */
+export const registrationEmailFields = {
+  organisation: organisationSchema,
+  name: personName,
+  eventTitle: lineOfText,
+  eventUrl: httpUrl.nullish(),
+  startsAt: isoDateTime,
+  endsAt: isoDateTime.nullish(),
+  timeZone: timeZoneSchema,
+}
+
 /** Several paragraphs of plain text a person typed (never HTML, never markdown). */
 export const plainTextBody = z.string().trim().min(1).max(20_000)
 

@@ -7,29 +7,18 @@ import {
   formatEventWhen,
   Greeting,
   Heading,
-  httpUrl,
-  isoDateTime,
-  lineOfText,
   minorUnits,
   money,
-  organisationSchema,
   Paragraph,
-  personName,
   PlainLink,
   previewOrganisation,
   requireCurrencyForRefund,
-  timeZoneSchema,
+  registrationEmailFields,
 } from '#emails/layout.tsx'
 
 export const schema = z
   .object({
-    organisation: organisationSchema,
-    name: personName,
-    eventTitle: lineOfText,
-    eventUrl: httpUrl.nullish(),
-    startsAt: isoDateTime,
-    endsAt: isoDateTime.nullish(),
-    timeZone: timeZoneSchema,
+    ...registrationEmailFields,
     /** What will be refunded; 0 or absent when nothing was paid or nothing is refunded. */
     refundMinor: minorUnits.nullish(),
     /** A paid place cancelled too close to the event: no refund, and this many days is the rule. */

@@ -15,24 +15,17 @@ import {
   lineOfText,
   minorUnits,
   money,
-  organisationSchema,
   Paragraph,
-  personName,
   PlainLink,
   previewOrganisation,
   requireVenueOrOnline,
-  timeZoneSchema,
+  registrationEmailFields,
 } from '#emails/layout.tsx'
 
 export const schema = z
   .object({
-    organisation: organisationSchema,
-    name: personName,
-    eventTitle: lineOfText,
-    eventUrl: httpUrl.nullish(),
-    startsAt: isoDateTime,
+    ...registrationEmailFields,
     endsAt: isoDateTime,
-    timeZone: timeZoneSchema,
     ...eventPlaceFields,
     ticketTypeName: lineOfText,
     quantity: z.number().int().min(1).max(1000),

@@ -8,16 +8,12 @@ import {
   Greeting,
   Heading,
   httpUrl,
-  isoDateTime,
-  lineOfText,
   minorUnits,
   money,
-  organisationSchema,
   Paragraph,
-  personName,
   PlainLink,
   previewOrganisation,
-  timeZoneSchema,
+  registrationEmailFields,
 } from '#emails/layout.tsx'
 
 /**
@@ -26,13 +22,7 @@ import {
  */
 export const schema = z
   .object({
-    organisation: organisationSchema,
-    name: personName,
-    eventTitle: lineOfText,
-    eventUrl: httpUrl.nullish(),
-    startsAt: isoDateTime,
-    endsAt: isoDateTime.nullish(),
-    timeZone: timeZoneSchema,
+    ...registrationEmailFields,
     /** This refund alone. */
     refundMinor: minorUnits.positive(),
     /** Everything refunded so far, this refund included. */
