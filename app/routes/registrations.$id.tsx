@@ -24,6 +24,8 @@ async function registrationFromLink(id: string | undefined, signature: string | 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const signature = new URL(request.url).searchParams.get('signature')
   const registration = await registrationFromLink(params.id, signature)
+  // What cancelling now gives back, said before the person decides.
+  const refund = cancellationRefund(registration)
   const when = `${formatEventDate(registration.starts_at, registration.time_zone)}, ${formatEventTime(registration.starts_at, registration.time_zone)}`
   return {
     signature: signature!,
@@ -44,14 +46,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       holdExpiresAt: registration.hold_expires_at ? formatEventTime(registration.hold_expires_at, registration.time_zone) : null,
       past: registration.starts_at <= new Date(),
       paid: registration.status === 'offered' && registration.claimPriceMinor > 0,
-      // What cancelling now gives back, said before the person decides.
-      cancellation: (() => {
-        const refund = cancellationRefund(registration)
-        if (!refund.paid) return null
-        return refund.refundMinor > 0
-          ? { refund: formatMoney(refund.refundMinor, registration.currency), daysBefore: refund.daysBefore }
-          : { refund: null, daysBefore: refund.daysBefore }
-      })(),
+      cancellation: refund.paid
+        ? { refund: refund.refundMinor > 0 ? formatMoney(refund.refundMinor, registration.currency) : null, daysBefore: refund.daysBefore }
+        : null,
     },
   }
 }
