@@ -1,4 +1,4 @@
-import type { MetaFunction } from '@remix-run/node'
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useLoaderData } from '@remix-run/react'
 import { emailTemplateNames } from '#emails/index.ts'
 import { listMailbox } from '#app/modules/email/dev-mailbox.server.ts'
@@ -7,13 +7,14 @@ import { getDb } from '#app/utils/db.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Development mailbox' }, { name: 'robots', content: 'noindex' }]
 
-export async function loader() {
+export async function loader({ request }: LoaderFunctionArgs) {
   if (!isDevMailboxEnabled()) throw new Response('Not found', { status: 404 })
-  return { emails: await listMailbox(getDb()), templateNames: emailTemplateNames }
+  const queuedTo = new URL(request.url).searchParams.get('queued')
+  return { emails: await listMailbox(getDb()), templateNames: emailTemplateNames, queuedTo }
 }
 
 export default function DevMailbox() {
-  const { emails, templateNames } = useLoaderData<typeof loader>()
+  const { emails, templateNames, queuedTo } = useLoaderData<typeof loader>()
   return (
     <div className="container page">
       <h1>Development mailbox</h1>
@@ -39,6 +40,7 @@ export default function DevMailbox() {
           Send a test email
         </button>
       </Form>
+      <p role="status">{queuedTo ? `A test email to ${queuedTo} is queued; reload in a moment to see it below.` : null}</p>
       {emails.length === 0 ? (
         <p>No emails yet.</p>
       ) : (

@@ -36,7 +36,8 @@ export async function action({ request }: ActionFunctionArgs) {
         idempotencyKey: `test-email/${randomUUID()}`,
       }),
     )
-  return redirect('/dev/mailbox', 303)
+  // The address in the query lets the mailbox say what was queued, and tells a waiting test the post is done.
+  return redirect(`/dev/mailbox?queued=${encodeURIComponent(result.data.to)}`, 303)
 }
 
 export async function loader() {

@@ -20,7 +20,8 @@ test('an email sent by the app appears in the development mailbox, rendered', as
   await page.getByLabel('Email', { exact: true }).selectOption('staff-sign-in')
   await page.getByLabel('Send to').fill('reader@example.org')
   await page.getByRole('button', { name: 'Send a test email' }).click()
-  await page.waitForURL('**/dev/mailbox')
+  // Reloading before the post has answered would cancel it, so wait for the mailbox to say it is queued.
+  await page.getByRole('status').filter({ hasText: 'reader@example.org' }).waitFor()
   await expect
     .poll(async () => {
       await page.reload()

@@ -58,7 +58,7 @@ test('without a Resend key, the worker delivers into the development mailbox', a
   try {
     const { id } = await enqueue('mailbox-reader@example.org', 'donation-receipt/mailbox-1', true)
     await waitFor(() => status(id, 'sent'))
-    const { emails } = await mailboxLoader()
+    const { emails } = await mailboxLoader({ request: new Request('http://localhost/dev/mailbox'), params: {}, context: {} })
     const listed = emails.find((email) => email.to_address === 'mailbox-reader@example.org')
     expect(listed).toBeDefined()
     const { email } = await mailboxEmailLoader({ params: { id: listed!.id }, request: new Request('http://localhost'), context: {} })
