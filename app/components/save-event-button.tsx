@@ -3,7 +3,7 @@ import { useId, type FormEvent } from 'react'
 
 const SAVE_EVENT_ACTION = '/events/save'
 
-type SaveEventResult = { saved: boolean } | { errors: Record<string, string[] | undefined> }
+type SaveEventResult = { saved: boolean } | { errors: Record<string, string[] | undefined> } | { error: string }
 
 export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: string; saved: boolean; eventTitle: string }) {
   // A shared key keeps two buttons for the same event (a card and the event page) in step.
@@ -15,6 +15,7 @@ export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: strin
   // said, which also holds on a page that chose not to reload its data after saving (/saved).
   const pendingIntent = fetcher.formData?.get('intent')
   const answered = fetcher.data && 'saved' in fetcher.data ? fetcher.data.saved : undefined
+  const refusal = fetcher.state === 'idle' && fetcher.data && 'error' in fetcher.data ? fetcher.data.error : null
   const isSaved = pendingIntent === 'save' ? true : pendingIntent === 'unsave' ? false : (answered ?? saved)
 
   // Only runs once React has hydrated; without JavaScript the browser posts the form itself and
@@ -46,6 +47,7 @@ export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: strin
       <span id={descriptionId} hidden>
         {eventTitle}
       </span>
+      {refusal ? <span role="alert">{refusal}</span> : null}
     </form>
   )
 }

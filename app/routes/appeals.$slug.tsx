@@ -17,6 +17,7 @@ import { createDonationFormSchema, toDonationRequest } from '#app/modules/donati
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/appeal.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
+import { rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server.ts'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoneyShort, progressPercent } from '#app/utils/money.ts'
@@ -29,7 +30,6 @@ function donationSchema(page: Pick<AppealPage, 'appeal' | 'giftAidAvailable'>) {
 const CLOSED_MESSAGE = 'This appeal has closed'
 // Says nothing a robot could learn from, and is still true for a person whose browser filled it.
 const HONEYPOT_MESSAGE = 'We could not take your donation. Please check the form and try again.'
-const RATE_LIMITED_MESSAGE = 'Too many attempts from your connection. Please wait a few minutes and try again.'
 
 export const links: LinksFunction = () => [
   { rel: 'stylesheet', href: formStyles },
@@ -99,9 +99,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
     case 'redirect':
       return redirect(outcome.url, 303)
     case 'rate-limited':
-      return data(submission.reply({ formErrors: [RATE_LIMITED_MESSAGE] }), {
+      return data(submission.reply({ formErrors: [rateLimitMessage(outcome.retryAfterSeconds)] }), {
         status: 429,
-        headers: { 'Retry-After': String(outcome.retryAfterSeconds) },
+        headers: rateLimitHeaders(outcome.retryAfterSeconds),
       })
     case 'closed':
       return data(submission.reply({ formErrors: [CLOSED_MESSAGE] }), { status: 400 })

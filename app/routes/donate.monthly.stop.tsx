@@ -3,7 +3,10 @@ import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { getMonthlyPlan, stopMonthlyGift } from '#app/modules/donations/monthly-gifts.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 
 const schema = z.object({ plan: z.string().uuid(), signature: z.string().min(10).max(200) })
@@ -31,6 +34,9 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export async function action({ request }: ActionFunctionArgs) {
+  assertSameOrigin(request)
+  const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
+  if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
   const { plan } = await planFromLink(Object.fromEntries(await request.formData()))
   return { outcome: await stopMonthlyGift(getDb(), plan.id) }
 }
@@ -38,7 +44,7 @@ export async function action({ request }: ActionFunctionArgs) {
 export default function StopMonthlyGift() {
   const { plan, link } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
-  if (actionData || plan.stopped) {
+  if ((actionData && 'outcome' in actionData) || plan.stopped) {
     return (
       <div className="container page prose">
         <h1>Your monthly gift has stopped</h1>
@@ -60,6 +66,11 @@ export default function StopMonthlyGift() {
         refunded.
       </p>
       <Form method="post">
+        {actionData && 'rateLimited' in actionData ? (
+          <p className="notice" role="alert">
+            {actionData.rateLimited}
+          </p>
+        ) : null}
         <input type="hidden" name="plan" value={link.plan} />
         <input type="hidden" name="signature" value={link.signature} />
         <button type="submit" className="button">

@@ -18,6 +18,7 @@ import { createRegistrationFormSchema, toRegistrationRequest } from '#app/module
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/event.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
+import { rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
@@ -34,7 +35,6 @@ const STARTED_MESSAGE = 'Registration has closed: this event has already started
 const NOT_FOUND_MESSAGE = 'This event is no longer taking registrations'
 // Says nothing a robot could learn from, and is still true for a person whose browser filled it.
 const HONEYPOT_MESSAGE = 'We could not register you. Please check the form and try again.'
-const RATE_LIMITED_MESSAGE = 'Too many attempts from your connection. Please wait a few minutes and try again.'
 
 const CLOSED_MESSAGES = { 'not-found': NOT_FOUND_MESSAGE, past: STARTED_MESSAGE, cancelled: CANCELLED_MESSAGE } as const
 // registerForEvent names the request's field; the form calls the amount box chosenPrice.
@@ -131,9 +131,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
     case 'checkout':
       return redirect(outcome.url, 303)
     case 'rate-limited':
-      return data(submission.reply({ formErrors: [RATE_LIMITED_MESSAGE] }), {
+      return data(submission.reply({ formErrors: [rateLimitMessage(outcome.retryAfterSeconds)] }), {
         status: 429,
-        headers: { 'Retry-After': String(outcome.retryAfterSeconds) },
+        headers: rateLimitHeaders(outcome.retryAfterSeconds),
       })
     case 'closed':
       return data(submission.reply({ formErrors: [CLOSED_MESSAGES[outcome.reason]] }), { status: 400 })

@@ -6,7 +6,9 @@ import {
   saveEvent,
   unsaveEvent,
 } from '#app/modules/events/saved-events.server.ts'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { checkRateLimit, rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
 import { isCrossSiteRequest } from '#app/utils/same-origin.server.ts'
 
@@ -48,6 +50,16 @@ export async function action({ request }: ActionFunctionArgs) {
   const form = await request.formData()
   const fromFetcher = form.get('_fetcher') === '1'
   const reply = replyFor(fromFetcher)
+  const limit = await checkRateLimit('save-event', clientIpFromRequest(request))
+  if (!limit.allowed) {
+    const message = rateLimitMessage(limit.retryAfterSeconds)
+    const headers = rateLimitHeaders(limit.retryAfterSeconds)
+    // Without JavaScript the browser shows this answer as the page: words, not JSON.
+    if (!fromFetcher && !wantsJson(request)) {
+      return new Response(message, { status: 429, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8' } })
+    }
+    return reply({ error: message }, { status: 429, headers })
+  }
   const parsed = schema.safeParse({
     eventId: form.get('eventId') ?? undefined,
     intent: form.get('intent') ?? undefined,

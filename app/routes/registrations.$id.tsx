@@ -3,7 +3,9 @@ import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { cancellationRefund, cancelRegistration, claimOffer, getRegistration } from '#app/modules/registrations/manage.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
@@ -55,6 +57,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   assertSameOrigin(request)
+  const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
+  if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
   const parsed = actionSchema.safeParse(Object.fromEntries(await request.formData()))
   if (!parsed.success) throw new Response('Bad request', { status: 400 })
   const registration = await registrationFromLink(params.id, parsed.data.signature)
@@ -75,7 +79,10 @@ const MESSAGES: Record<string, string> = {
 
 export default function ManageRegistration() {
   const { registration, signature } = useLoaderData<typeof loader>()
-  const actionData = useActionData<typeof action>()
+  const answer = useActionData<typeof action>()
+  // A refused attempt changed nothing: the page stays as it was, with the refusal above it.
+  const rateLimited = answer && 'rateLimited' in answer ? answer.rateLimited : null
+  const actionData = answer && 'done' in answer ? answer : undefined
   const status = registration.status
   return (
     <div className="container page prose">
@@ -85,6 +92,11 @@ export default function ManageRegistration() {
         <br />
         {registration.where}
       </p>
+      {rateLimited ? (
+        <p className="notice" role="alert">
+          {rateLimited}
+        </p>
+      ) : null}
       {actionData ? (
         <p className="lead" role="status">
           {actionData.message ?? MESSAGES[actionData.done]}

@@ -18,6 +18,7 @@ import eventStyles from '#app/styles/event.css'
 import formStyles from '#app/styles/forms.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { rateLimitHeaders } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
 
@@ -33,7 +34,11 @@ const keepSavesSchema = z.object({
   alertsFewPlaces: z.boolean().optional(),
 })
 
-const RATE_LIMITED_MESSAGE = 'We have sent several links already. Please wait a while and try again.'
+/** The limits count links asked for from this connection and to this address: the words fit both. */
+function rateLimitedMessage(retryAfterSeconds: number) {
+  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60))
+  return `We have sent several links already. Please try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}.`
+}
 
 export const links: LinksFunction = () => [
   { rel: 'stylesheet', href: formStyles },
@@ -62,19 +67,28 @@ export async function action({ request }: ActionFunctionArgs) {
   const headers = new Headers({ 'Cache-Control': 'no-store' })
   if (submission.status !== 'success') return data({ result: submission.reply(), sentTo: null }, { status: 400, headers })
   const db = getDb()
-  // A browser that saved nothing yet still gets a saver, so the link has something to join.
-  const saverId = await getOrCreateSaver(db, await readSaverId(request))
-  headers.set('Set-Cookie', await saverCookieHeader(saverId))
   const { email, alertsReminder, alertsFewPlaces } = submission.value
+  const cookieSaverId = await readSaverId(request)
   const outcome = await requestSaverLink(
     db,
-    { saverId, email, alertsReminder: alertsReminder === true, alertsFewPlaces: alertsFewPlaces === true },
+    {
+      // A browser that saved nothing yet still gets a saver, so the link has something to join;
+      // made only once the limits allow the request, so a refused one writes nothing.
+      saverId: () => getOrCreateSaver(db, cookieSaverId),
+      email,
+      alertsReminder: alertsReminder === true,
+      alertsFewPlaces: alertsFewPlaces === true,
+    },
     clientIpFromRequest(request),
   )
   if (outcome.kind === 'rate-limited') {
-    headers.set('Retry-After', String(outcome.retryAfterSeconds))
-    return data({ result: submission.reply({ formErrors: [RATE_LIMITED_MESSAGE] }), sentTo: null }, { status: 429, headers })
+    for (const [name, value] of Object.entries(rateLimitHeaders(outcome.retryAfterSeconds))) headers.set(name, value)
+    return data(
+      { result: submission.reply({ formErrors: [rateLimitedMessage(outcome.retryAfterSeconds)] }), sentTo: null },
+      { status: 429, headers },
+    )
   }
+  headers.set('Set-Cookie', await saverCookieHeader(outcome.saverId))
   return data({ result: submission.reply({ resetForm: true }), sentTo: email }, { headers })
 }
 

@@ -2,7 +2,9 @@ import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunct
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { saverAlertsOn, turnOffSaverAlerts } from '#app/modules/events/saver-links.server.ts'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 
@@ -32,6 +34,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
+  const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
+  if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
   const link = linkFrom(Object.fromEntries(await request.formData()))
   if (!(await turnOffSaverAlerts(getDb(), link.saver))) throw new Response('Not found', { status: 404 })
   return { off: true }
@@ -40,7 +44,7 @@ export async function action({ request }: ActionFunctionArgs) {
 export default function TurnOffSaverAlerts() {
   const { link, on } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
-  if (actionData?.off || !on) {
+  if ((actionData && 'off' in actionData) || !on) {
     return (
       <div className="container page prose">
         <h1>Alerts are off</h1>
@@ -56,6 +60,11 @@ export default function TurnOffSaverAlerts() {
       <h1>Turn off saved event alerts</h1>
       <p>You will get no more reminders or “only a few places left” emails about the events you saved.</p>
       <Form method="post">
+        {actionData && 'rateLimited' in actionData ? (
+          <p className="notice" role="alert">
+            {actionData.rateLimited}
+          </p>
+        ) : null}
         <input type="hidden" name="saver" value={link.saver} />
         <input type="hidden" name="signature" value={link.signature} />
         <button type="submit" className="button">

@@ -14,7 +14,9 @@ import { z } from 'zod'
 import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
 import { confirmSaverLink, previewSaverLink } from '#app/modules/events/saver-links.server.ts'
 import formStyles from '#app/styles/forms.css'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { checkRateLimit, rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
@@ -78,6 +80,13 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!link) return data({ error: INVALID_LINK_MESSAGE, result: null }, { status: 400, headers })
   const submission = parseWithZod(formData, { schema: confirmSchema })
   if (submission.status !== 'success') return data({ error: null, result: submission.reply() }, { status: 400, headers })
+  const limit = await checkRateLimit('saver-link-confirm', clientIpFromRequest(request))
+  if (!limit.allowed) {
+    return data(
+      { error: null, result: submission.reply({ formErrors: [rateLimitMessage(limit.retryAfterSeconds)] }) },
+      { status: 429, headers: { ...headers, ...rateLimitHeaders(limit.retryAfterSeconds) } },
+    )
+  }
   const { email, addOwnSaves } = submission.value
   const result = await confirmSaverLink(getDb(), link.token, await readSaverId(request), {
     typedEmail: email,

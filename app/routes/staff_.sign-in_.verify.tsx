@@ -3,7 +3,9 @@ import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { consumeSignInToken } from '#app/modules/staff/sign-in.server.ts'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 
 /*
  * Named `staff_.sign-in_.verify` rather than `staff_.sign-in.verify`: in Remix's flat routes the
@@ -33,6 +35,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
+  const limit = await checkRateLimit('staff-link-verify', clientIpFromRequest(request))
+  if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
   const parsed = tokenSchema.safeParse((await request.formData()).get('token'))
   const result = parsed.success ? await consumeSignInToken(getDb(), parsed.data, request) : { ok: false as const }
   if (!result.ok) return data({ error: INVALID_LINK_MESSAGE }, { status: 400, headers: { 'Cache-Control': 'no-store' } })
@@ -42,11 +46,11 @@ export async function action({ request }: ActionFunctionArgs) {
 export default function VerifySignInLink() {
   const { token } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
-  if (!token || actionData?.error) {
+  if (!token || (actionData && 'error' in actionData)) {
     return (
       <div className="container page prose">
         <h1>This link does not work</h1>
-        <p role="alert">{actionData?.error ?? INVALID_LINK_MESSAGE}</p>
+        <p role="alert">{actionData && 'error' in actionData ? actionData.error : INVALID_LINK_MESSAGE}</p>
         <p>
           <Link to="/staff/sign-in">Back to sign in</Link>
         </p>
@@ -58,6 +62,11 @@ export default function VerifySignInLink() {
       <h1>Sign in to the staff area</h1>
       <p>The link works once. Press the button to sign in on this device.</p>
       <Form method="post">
+        {actionData && 'rateLimited' in actionData ? (
+          <p className="notice" role="alert">
+            {actionData.rateLimited}
+          </p>
+        ) : null}
         <input type="hidden" name="token" value={token} />
         <button type="submit" className="button">
           Sign in

@@ -2,7 +2,9 @@ import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunct
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { getAppealTitle, stopAppealUpdates } from '#app/modules/appeals/manage.server.ts'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 
@@ -30,6 +32,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
+  const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
+  if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
   const link = linkFrom(Object.fromEntries(await request.formData()))
   const stopped = await stopAppealUpdates(getDb(), link.appeal, link.supporter)
   if (!stopped) throw new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
@@ -39,7 +43,7 @@ export async function action({ request }: ActionFunctionArgs) {
 export default function StopAppealUpdates() {
   const { link, appealTitle } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
-  if (actionData?.stopped) {
+  if (actionData && 'stopped' in actionData) {
     return (
       <div className="container page prose">
         <h1>You will get no more updates</h1>
@@ -55,6 +59,11 @@ export default function StopAppealUpdates() {
       <h1>Stop updates about {appealTitle}</h1>
       <p>You asked for news of this appeal when you gave. You can stop these emails here.</p>
       <Form method="post">
+        {actionData && 'rateLimited' in actionData ? (
+          <p className="notice" role="alert">
+            {actionData.rateLimited}
+          </p>
+        ) : null}
         <input type="hidden" name="appeal" value={link.appeal} />
         <input type="hidden" name="supporter" value={link.supporter} />
         <input type="hidden" name="signature" value={link.signature} />

@@ -1,33 +1,133 @@
+import { createHash } from 'node:crypto'
+import { data } from '@remix-run/node'
+import type pg from 'pg'
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { getDatabaseUrl, createPool } from './db.server.ts'
 import { getEnv } from './env.server.ts'
-import { singleton } from './singleton.server.ts'
+import { singleton, takeSingleton } from './singleton.server.ts'
 
 export type RateLimitResult = { allowed: true } | { allowed: false; retryAfterSeconds: number }
 
-type LimiterOptions = { keyPrefix: string; points: number; durationSeconds: number }
+export type LimiterOptions = { keyPrefix: string; points: number; durationSeconds: number }
+
+const MINUTE = 60
 
 /**
- * Counters in memory for one instance, or in PostgreSQL (rate-limiter-flexible's own table) when
- * several web servers share the work: then a client cannot spread attempts across them.
+ * Every limit in one place: how many attempts a key (a client address unless said otherwise) may
+ * make in how long. Generous enough that a person, or a household behind one address, never meets
+ * one; tight enough that a script gets little done. Only the checkout limit is a setting, since
+ * card testing is where an organisation may need to tighten it in a hurry.
  */
-function limiter(options: LimiterOptions): Promise<RateLimiterAbstract> {
-  return singleton(`rate-limiter:${options.keyPrefix}`, async () => {
-    const settings = { keyPrefix: options.keyPrefix, points: options.points, duration: options.durationSeconds }
-    if (getEnv().RATE_LIMIT_STORE === 'memory') return new RateLimiterMemory(settings)
+const LIMITS = {
+  /** Checkout Sessions started (card-testing defence). */
+  checkout: () => ({ points: getEnv().CHECKOUT_RATE_LIMIT, durationSeconds: 10 * MINUTE }),
+  /** Event registrations that reach the database. */
+  registration: () => ({ points: 20, durationSeconds: 10 * MINUTE }),
+  /** Saves and unsaves of events. */
+  'save-event': () => ({ points: 60, durationSeconds: 10 * MINUTE }),
+  /** Saved-events links asked for, per address, and per email address (inbox flooding). */
+  'saver-link-ip': () => ({ points: 10, durationSeconds: 60 * MINUTE }),
+  'saver-link-email': () => ({ points: 3, durationSeconds: 60 * MINUTE }),
+  /** Saved-events links confirmed, per address. */
+  'saver-link-confirm': () => ({ points: 20, durationSeconds: 10 * MINUTE }),
+  /** Wrong addresses typed for one link (keyed by the link's hash) before it is spent; an hour is the link's life. */
+  'saver-link-wrong-address': () => ({ points: 5, durationSeconds: 60 * MINUTE }),
+  /**
+   * The pages behind signed links in emails (stop a monthly gift, stop appeal updates, turn off
+   * alerts, cancel or claim a place): a guessed signature cannot succeed, but every guess costs.
+   */
+  'signed-link': () => ({ points: 30, durationSeconds: 10 * MINUTE }),
+  /** Staff sign-in, per address and per account, for passwords and for emailed links. */
+  'staff-password-ip': () => ({ points: 10, durationSeconds: 15 * MINUTE }),
+  'staff-password-email': () => ({ points: 10, durationSeconds: 15 * MINUTE }),
+  'staff-link-ip': () => ({ points: 10, durationSeconds: 15 * MINUTE }),
+  'staff-link-email': () => ({ points: 10, durationSeconds: 15 * MINUTE }),
+  /** Sign-in links opened, per address. */
+  'staff-link-verify': () => ({ points: 20, durationSeconds: 15 * MINUTE }),
+} satisfies Record<string, () => Omit<LimiterOptions, 'keyPrefix'>>
+
+export type RateLimitName = keyof typeof LIMITS
+
+export function rateLimit(name: RateLimitName): LimiterOptions {
+  return { keyPrefix: name, ...LIMITS[name]() }
+}
+
+const TABLE = 'rate_limits'
+
+/** One small pool for every limiter of this process, and the table made once. */
+function store(): Promise<pg.Pool> {
+  return retryable('rate-limit-store', async () => {
     const pool = createPool(await getDatabaseUrl(), 2)
-    return new Promise<RateLimiterAbstract>((resolve, reject) => {
-      const store: RateLimiterPostgres = new RateLimiterPostgres(
-        { ...settings, storeClient: pool, storeType: 'pool', tableName: 'rate_limits' },
-        (error?: Error) => (error ? reject(error) : resolve(store)),
-      )
-    })
+    // Several servers starting together may race to create the table; the loser tries again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          // Only this one clears expired rows (of every limiter) each hour.
+          new RateLimiterPostgres(
+            { keyPrefix: 'table', points: 1, duration: 1, storeClient: pool, storeType: 'pool', tableName: TABLE, clearExpiredByTimeout: true },
+            (error?: Error) => (error ? reject(error) : resolve()),
+          )
+        })
+        return pool
+      } catch (error) {
+        if (attempt >= 3) {
+          await pool.end().catch(() => {})
+          throw error
+        }
+      }
+    }
   })
 }
 
+/** Like `singleton`, but a failure is not kept: the next call tries again. */
+function retryable<Value>(name: string, create: () => Promise<Value>): Promise<Value> {
+  return singleton(name, () =>
+    create().catch((error: unknown) => {
+      takeSingleton(name)
+      throw error
+    }),
+  )
+}
+
+/**
+ * A limiter with its own counters in memory, or one that shares PostgreSQL's with every other
+ * limiter of its prefix: then a client cannot spread attempts across several web servers. Tests
+ * pass a pool of their own to stand for a second server.
+ */
+export async function createRateLimiter(options: LimiterOptions, pool?: pg.Pool): Promise<RateLimiterAbstract> {
+  const settings = { keyPrefix: options.keyPrefix, points: options.points, duration: options.durationSeconds }
+  if (getEnv().RATE_LIMIT_STORE === 'memory' && !pool) return new RateLimiterMemory(settings)
+  const storeClient = pool ?? (await store())
+  if (pool) await store()
+  return new RateLimiterPostgres({
+    ...settings,
+    storeClient,
+    storeType: 'pool',
+    tableName: TABLE,
+    tableCreated: true,
+    clearExpiredByTimeout: false,
+  })
+}
+
+function limiter(options: LimiterOptions): Promise<RateLimiterAbstract> {
+  return retryable(`rate-limiter:${options.keyPrefix}`, () => createRateLimiter(options))
+}
+
+/**
+ * Keys are hashed: an email address or a client address is personal data, and the store (a table
+ * when shared) has no need to read it back; a hash also fits the table's key column at any length.
+ */
+export function rateLimitKey(key: string): string {
+  return createHash('sha256').update(key).digest('base64url')
+}
+
 export async function consumeRateLimit(options: LimiterOptions, key: string): Promise<RateLimitResult> {
+  return consumeWith(await limiter(options), key)
+}
+
+export async function consumeWith(limiter: RateLimiterAbstract, key: string): Promise<RateLimitResult> {
   try {
-    await (await limiter(options)).consume(key)
+    await limiter.consume(rateLimitKey(key))
     return { allowed: true }
   } catch (rejection) {
     if (rejection instanceof RateLimiterRes) {
@@ -37,7 +137,37 @@ export async function consumeRateLimit(options: LimiterOptions, key: string): Pr
   }
 }
 
+/** Takes one attempt from a named limit. */
+export function checkRateLimit(name: RateLimitName, key: string): Promise<RateLimitResult> {
+  return consumeRateLimit(rateLimit(name), key)
+}
+
 /** Checkout sessions per client address: stops a script trying stolen cards through our form. */
 export function checkoutRateLimit(): LimiterOptions {
-  return { keyPrefix: 'checkout', points: getEnv().CHECKOUT_RATE_LIMIT, durationSeconds: 10 * 60 }
+  return rateLimit('checkout')
+}
+
+/** What a person is told when refused: what happened and when to try again. */
+export function rateLimitMessage(retryAfterSeconds: number): string {
+  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60))
+  return `Too many attempts from your connection. Please try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}.`
+}
+
+export function rateLimitHeaders(retryAfterSeconds: number): Record<string, string> {
+  return { 'Retry-After': String(retryAfterSeconds), 'Cache-Control': 'no-store' }
+}
+
+/**
+ * A page's refusal: 429, Retry-After, and `{ rateLimited }` with the words to show above its form.
+ * Nothing has been written when an action returns this.
+ */
+export function rateLimitedReply(retryAfterSeconds: number) {
+  return data({ rateLimited: rateLimitMessage(retryAfterSeconds) }, { status: 429, headers: rateLimitHeaders(retryAfterSeconds) })
+}
+
+/** Closes the shared store's pool (tests; the process's end does it otherwise). */
+export async function closeRateLimitStore() {
+  const pool = takeSingleton<Promise<pg.Pool>>('rate-limit-store')
+  for (const name of Object.keys(LIMITS)) takeSingleton(`rate-limiter:${name}`)
+  if (pool) await (await pool.catch(() => undefined))?.end()
 }

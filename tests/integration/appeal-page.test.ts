@@ -356,9 +356,7 @@ describe('the donation action, answering what checkout decided', () => {
     const { status, reply, headers } = asReply(await postDonation('walk-again-yusuf', validForm()))
     expect(status).toBe(429)
     expect(headers.get('Retry-After')).toBe('120')
-    expect(reply.error?.['']).toEqual([
-      'Too many attempts from your connection. Please wait a few minutes and try again.',
-    ])
+    expect(reply.error?.['']).toEqual(['Too many attempts from your connection. Please try again in 2 minutes.'])
   })
 
   test('an appeal that closed while the form was open gets a 400', async () => {

@@ -407,7 +407,7 @@ describe('the registration action, answering what the registrations module decid
     const { status, reply, headers } = asReply(await register(IN_PERSON, validForm()))
     expect(status).toBe(429)
     expect(headers.get('Retry-After')).toBe('90')
-    expect(reply.error?.['']).toEqual(['Too many attempts from your connection. Please wait a few minutes and try again.'])
+    expect(reply.error?.['']).toEqual(['Too many attempts from your connection. Please try again in 2 minutes.'])
   })
 
   test.each([

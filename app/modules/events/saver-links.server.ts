@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
-import { consumeRateLimit } from '#app/utils/rate-limit.server.ts'
+import { checkRateLimit, rateLimit } from '#app/utils/rate-limit.server.ts'
 import { saverLinkUrl } from '#app/utils/signed-links.server.ts'
 import { resolveSaver } from './saved-events.server.ts'
 
@@ -19,11 +19,10 @@ type Trx = DatabaseTransaction
 
 /** How long a link works. */
 export const SAVER_LINK_MINUTES = 60
-const LINKS_PER_ADDRESS_PER_HOUR = 3
-const LINKS_PER_CLIENT_PER_HOUR = 10
 
 export type SaverLinkRequest = {
-  saverId: string
+  /** The asking browser's saver, or a way to find or make it once the limits have allowed the request. */
+  saverId: string | (() => Promise<string>)
   email: string
   alertsReminder: boolean
   alertsFewPlaces: boolean
@@ -41,34 +40,21 @@ export async function requestSaverLink(
   db: Database,
   request: SaverLinkRequest,
   clientIp: string,
-): Promise<{ kind: 'sent' } | { kind: 'rate-limited'; retryAfterSeconds: number }> {
-  const byClient = await consumeRateLimit(
-    {
-      keyPrefix: 'saver-link-ip',
-      points: LINKS_PER_CLIENT_PER_HOUR,
-      durationSeconds: 60 * 60,
-    },
-    clientIp,
-  )
+): Promise<{ kind: 'sent'; saverId: string } | { kind: 'rate-limited'; retryAfterSeconds: number }> {
+  const byClient = await checkRateLimit('saver-link-ip', clientIp)
   if (!byClient.allowed)
     return {
       kind: 'rate-limited',
       retryAfterSeconds: byClient.retryAfterSeconds,
     }
-  const byAddress = await consumeRateLimit(
-    {
-      keyPrefix: 'saver-link-email',
-      points: LINKS_PER_ADDRESS_PER_HOUR,
-      durationSeconds: 60 * 60,
-    },
-    request.email.toLowerCase(),
-  )
+  const byAddress = await checkRateLimit('saver-link-email', request.email.toLowerCase())
   if (!byAddress.allowed)
     return {
       kind: 'rate-limited',
       retryAfterSeconds: byAddress.retryAfterSeconds,
     }
 
+  const saverId = typeof request.saverId === 'string' ? request.saverId : await request.saverId()
   const token = randomBytes(32).toString('base64url')
   const tokenHash = hashToken(token)
   await db.transaction().execute(async (trx) => {
@@ -76,7 +62,7 @@ export async function requestSaverLink(
       .insertInto('saver_links')
       .values({
         token_hash: tokenHash,
-        saver_id: request.saverId,
+        saver_id: saverId,
         email: request.email,
         alerts_reminder: request.alertsReminder,
         alerts_few_places: request.alertsFewPlaces,
@@ -96,7 +82,7 @@ export async function requestSaverLink(
       idempotencyKey: `saved-events-link/${tokenHash.slice(0, 32)}`,
     })
   })
-  return { kind: 'sent' }
+  return { kind: 'sent', saverId }
 }
 
 /** Statuses the public can see (as in saved-events.server.ts): the confirm page counts only events that will show. */
@@ -193,7 +179,7 @@ export async function previewSaverLink(db: Database, token: string, browserSaver
 }
 
 /** Wrong addresses typed for one link before it is spent: too few to guess an address by trying. */
-export const WRONG_ADDRESS_ATTEMPTS = 5
+export const WRONG_ADDRESS_ATTEMPTS = rateLimit('saver-link-wrong-address').points
 
 export type ConfirmSaverLinkResult =
   | { ok: true; saverId: string }
@@ -271,10 +257,7 @@ async function refuseConfirmation(db: Database, tokenHash: string): Promise<Conf
     .executeTakeFirst()
   if (!pending) return { ok: false, reason: 'invalid' }
   // Keyed by the token's hash, like the table, so the counters alone open nothing either.
-  const attempt = await consumeRateLimit(
-    { keyPrefix: 'saver-link-wrong-address', points: WRONG_ADDRESS_ATTEMPTS, durationSeconds: SAVER_LINK_MINUTES * 60 },
-    tokenHash,
-  )
+  const attempt = await checkRateLimit('saver-link-wrong-address', tokenHash)
   if (attempt.allowed) return { ok: false, reason: 'wrong-address' }
   await db.deleteFrom('saver_links').where('token_hash', '=', tokenHash).execute()
   return { ok: false, reason: 'spent' }

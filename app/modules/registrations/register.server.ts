@@ -7,7 +7,7 @@ import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
-import { consumeRateLimit } from '#app/utils/rate-limit.server.ts'
+import { checkRateLimit } from '#app/utils/rate-limit.server.ts'
 import { manageRegistrationUrl, signedCheckinCode } from '#app/utils/signed-links.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import { holdDeadline, RELEASE_HOLD_TASK, startTicketCheckout, type Hold } from './paid-tickets.server.ts'
@@ -46,7 +46,7 @@ export async function registerForEvent(
   if (ticket.kind === 'pay_what_you_can' && pricePerPlace < ticket.min_price_minor) {
     return { kind: 'invalid', field: 'chosenPriceMinor', message: 'Choose at least the minimum for this ticket' }
   }
-  const limit = await consumeRateLimit({ keyPrefix: 'registration', points: 20, durationSeconds: 10 * 60 }, context.clientIp)
+  const limit = await checkRateLimit('registration', context.clientIp)
   if (!limit.allowed) return { kind: 'rate-limited', retryAfterSeconds: limit.retryAfterSeconds }
 
   let step: RegistrationOutcome | Hold

@@ -4,14 +4,12 @@ import { getEmailOrganisation } from '#app/modules/organisation/organisation.ser
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
-import { consumeRateLimit, type RateLimitResult } from '#app/utils/rate-limit.server.ts'
+import { checkRateLimit, type RateLimitResult } from '#app/utils/rate-limit.server.ts'
 import { verifyPassword } from './passwords.server.ts'
 import { hashSecretToken, newSecretToken, startStaffSession } from './sessions.server.ts'
 import { findStaffUserByEmail, normaliseEmail } from './staff-users.server.ts'
 
 export const SIGN_IN_LINK_MINUTES = 15
-const RATE_LIMIT_ATTEMPTS = 10
-const RATE_LIMIT_SECONDS = 15 * 60
 
 export type SignInResult = { ok: true; staffUserId: string; setCookie: string } | { ok: false }
 
@@ -25,9 +23,8 @@ export async function consumeSignInRateLimits(
   email: string,
   kind: 'password' | 'link',
 ): Promise<RateLimitResult> {
-  const options = (scope: string) => ({ keyPrefix: `staff-${kind}-${scope}`, points: RATE_LIMIT_ATTEMPTS, durationSeconds: RATE_LIMIT_SECONDS })
-  const byIp = await consumeRateLimit(options('ip'), clientIpFromRequest(request))
-  const byEmail = await consumeRateLimit(options('email'), normaliseEmail(email))
+  const byIp = await checkRateLimit(`staff-${kind}-ip`, clientIpFromRequest(request))
+  const byEmail = await checkRateLimit(`staff-${kind}-email`, normaliseEmail(email))
   if (!byIp.allowed) return byIp
   return byEmail
 }
