@@ -3,6 +3,7 @@ import { data } from '@remix-run/node'
 import type pg from 'pg'
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { getDatabaseUrl, createPool } from './db.server.ts'
+import { isEmbeddedDatabaseUrl } from './embedded-database.server.ts'
 import { getEnv } from './env.server.ts'
 import { singleton, takeSingleton } from './singleton.server.ts'
 
@@ -54,10 +55,33 @@ export function rateLimit(name: RateLimitName): LimiterOptions {
 
 const TABLE = 'rate_limits'
 
+/**
+ * A pool for the store. rate-limiter-flexible names its statements, which PostgreSQL prepares
+ * once per connection; where a connection is not a session of its own (the embedded database
+ * serves every connection from one session, a transaction-mode pooler hands out whichever it has)
+ * a second connection would find the name taken, so there the names are dropped.
+ */
+export function createRateLimitPool(url: string): pg.Pool {
+  const pool = createPool(url, 2)
+  if (isEmbeddedDatabaseUrl(url) || !getEnv().DATABASE_PREPARED_STATEMENTS) {
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown
+      client.query = ((config: unknown, ...rest: unknown[]) => {
+        if (config && typeof config === 'object' && 'name' in config) {
+          const { name: _name, ...unnamed } = config as Record<string, unknown>
+          return query(unnamed, ...rest)
+        }
+        return query(config, ...rest)
+      }) as typeof client.query
+    })
+  }
+  return pool
+}
+
 /** One small pool for every limiter of this process, and the table made once. */
 function store(): Promise<pg.Pool> {
   return retryable('rate-limit-store', async () => {
-    const pool = createPool(await getDatabaseUrl(), 2)
+    const pool = createRateLimitPool(await getDatabaseUrl())
     // Several servers starting together may race to create the table; the loser tries again.
     for (let attempt = 1; ; attempt++) {
       try {
