@@ -21,6 +21,7 @@ import { rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoneyShort, progressPercent } from '#app/utils/money.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { submissionIdFor } from '#app/utils/page-cache.server.ts'
 
 function donationSchema(page: Pick<AppealPage, 'appeal' | 'giftAidAvailable'>) {
@@ -82,7 +83,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const page = await getAppealPage(db, params.slug ?? '')
   if (!page) throw new Response('Not found', { status: 404 })
 
-  const formData = await request.formData()
+  const formData = await readFormData(request)
   const submission = parseWithZod(formData, { schema: donationSchema(page) })
   const honeypot = formData.get('website')
   if (honeypot !== null && honeypot !== '') {

@@ -2,6 +2,7 @@ import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunct
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { getMonthlyPlan, stopMonthlyGift } from '#app/modules/donations/monthly-gifts.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -37,7 +38,7 @@ export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
-  const { plan } = await planFromLink(Object.fromEntries(await request.formData()))
+  const { plan } = await planFromLink(Object.fromEntries(await readFormData(request)))
   return { outcome: await stopMonthlyGift(getDb(), plan.id) }
 }
 

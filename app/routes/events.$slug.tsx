@@ -23,6 +23,7 @@ import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { placesLeftLabel } from '#app/utils/places.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId } from '#app/utils/saver-cookie.server.ts'
 
 function registrationSchema(page: Pick<EventPage, 'event' | 'ticketTypes'>) {
@@ -105,7 +106,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const page = await getEventPage(db, params.slug ?? '')
   if (!page) throw new Response('Not found', { status: 404 })
 
-  const formData = await request.formData()
+  const formData = await readFormData(request)
   const submission = parseWithZod(formData, { schema: registrationSchema(page) })
   const honeypot = formData.get('website')
   if (honeypot !== null && honeypot !== '') {

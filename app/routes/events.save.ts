@@ -9,6 +9,7 @@ import {
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
 import { isCrossSiteRequest } from '#app/utils/same-origin.server.ts'
 
@@ -47,7 +48,7 @@ export async function action({ request }: ActionFunctionArgs) {
   if (isCrossSiteRequest(request)) {
     return new Response('Saving events from another site is not allowed', { status: 403 })
   }
-  const form = await request.formData()
+  const form = await readFormData(request)
   const fromFetcher = form.get('_fetcher') === '1'
   const reply = replyFor(fromFetcher)
   const limit = await checkRateLimit('save-event', clientIpFromRequest(request))

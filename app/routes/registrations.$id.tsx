@@ -7,6 +7,7 @@ import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 
@@ -59,7 +60,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
-  const parsed = actionSchema.safeParse(Object.fromEntries(await request.formData()))
+  const parsed = actionSchema.safeParse(Object.fromEntries(await readFormData(request)))
   if (!parsed.success) throw new Response('Bad request', { status: 400 })
   const registration = await registrationFromLink(params.id, parsed.data.signature)
   if (parsed.data.intent === 'cancel') return { done: await cancelRegistration(getDb(), registration.id), message: null }

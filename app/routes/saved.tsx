@@ -20,6 +20,7 @@ import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { rateLimitHeaders } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
 
 const EMAIL_MAX = 254
@@ -63,7 +64,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
  */
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
-  const submission = parseWithZod(await request.formData(), { schema: keepSavesSchema })
+  const submission = parseWithZod(await readFormData(request), { schema: keepSavesSchema })
   const headers = new Headers({ 'Cache-Control': 'no-store' })
   if (submission.status !== 'success') return data({ result: submission.reply(), sentTo: null }, { status: 400, headers })
   const db = getDb()

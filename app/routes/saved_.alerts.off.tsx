@@ -6,6 +6,7 @@ import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 
 /* `saved_.alerts.off`, not `saved.alerts.off`: a page of its own, not a child of /saved. */
@@ -36,7 +37,7 @@ export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
-  const link = linkFrom(Object.fromEntries(await request.formData()))
+  const link = linkFrom(Object.fromEntries(await readFormData(request)))
   if (!(await turnOffSaverAlerts(getDb(), link.saver))) throw new Response('Not found', { status: 404 })
   return { off: true }
 }

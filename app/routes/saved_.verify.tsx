@@ -18,6 +18,7 @@ import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 
@@ -74,7 +75,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
-  const formData = await request.formData()
+  const formData = await readFormData(request)
   const headers = { 'Cache-Control': 'no-store' }
   const link = parseLink({ token: formData.get('token'), signature: formData.get('signature') })
   if (!link) return data({ error: INVALID_LINK_MESSAGE, result: null }, { status: 400, headers })

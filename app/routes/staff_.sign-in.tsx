@@ -11,6 +11,7 @@ import {
   signInWithPassword,
 } from '#app/modules/staff/sign-in.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Staff sign in' }, { name: 'robots', content: 'noindex' }]
 export const headers: HeadersFunction = ({ actionHeaders }) => {
@@ -49,7 +50,7 @@ function tooMany(intent: ActionResult['intent'], retryAfterSeconds: number) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
-  const form = Object.fromEntries(await request.formData())
+  const form = Object.fromEntries(await readFormData(request))
   const db = getDb()
 
   if (form.intent === 'link') {

@@ -6,6 +6,7 @@ import { consumeSignInToken } from '#app/modules/staff/sign-in.server.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 /*
  * Named `staff_.sign-in_.verify` rather than `staff_.sign-in.verify`: in Remix's flat routes the
@@ -37,7 +38,7 @@ export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const limit = await checkRateLimit('staff-link-verify', clientIpFromRequest(request))
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
-  const parsed = tokenSchema.safeParse((await request.formData()).get('token'))
+  const parsed = tokenSchema.safeParse((await readFormData(request)).get('token'))
   const result = parsed.success ? await consumeSignInToken(getDb(), parsed.data, request) : { ok: false as const }
   if (!result.ok) return data({ error: INVALID_LINK_MESSAGE }, { status: 400, headers: { 'Cache-Control': 'no-store' } })
   return redirect('/staff', { status: 303, headers: { 'Set-Cookie': result.setCookie, 'Cache-Control': 'no-store' } })

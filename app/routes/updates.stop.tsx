@@ -6,6 +6,7 @@ import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 
 const schema = z.object({ appeal: z.string().uuid(), supporter: z.string().uuid(), signature: z.string().min(10).max(200) })
@@ -34,7 +35,7 @@ export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
-  const link = linkFrom(Object.fromEntries(await request.formData()))
+  const link = linkFrom(Object.fromEntries(await readFormData(request)))
   const stopped = await stopAppealUpdates(getDb(), link.appeal, link.supporter)
   if (!stopped) throw new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
   return { stopped: true }
