@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { verifyResendWebhook } from '#app/modules/email/resend.server.ts'
 import { applyResendWebhook } from '#app/modules/email/webhook-events.server.ts'
+import { isPermanentFailure } from '#app/utils/database-errors.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
@@ -26,7 +27,15 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!event || typeof event.type !== 'string' || typeof event.data !== 'object' || event.data === null) {
     return new Response('Unexpected payload', { status: 400 })
   }
-  const { duplicate } = await applyResendWebhook(getDb(), id, event)
+  let duplicate: boolean
+  try {
+    ;({ duplicate } = await applyResendWebhook(getDb(), id, event))
+  } catch (error) {
+    // Rolled back; a value the database cannot take fails the same way on every retry.
+    if (!isPermanentFailure(error)) throw error
+    getLogger().warn({ err: error, type: event.type }, 'Resend webhook refused')
+    return new Response('Unprocessable payload', { status: 400 })
+  }
   getLogger().info({ type: event.type, duplicate }, 'Resend webhook')
   return new Response(null, { status: 204 })
 }

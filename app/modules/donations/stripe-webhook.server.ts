@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { addEmailJobsAfterCommit, enqueueEmail, scheduleQueuedEmailsSoon } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { isPermanentFailure } from '#app/utils/database-errors.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
@@ -37,13 +38,40 @@ export async function processStripeWebhook(
   } catch {
     return { status: 400, message: 'Invalid signature' }
   }
+  if (!isEventEnvelope(event)) return { status: 400, message: 'Unexpected payload' }
   try {
     const { duplicate } = await applyStripeEvent(db, event)
     return { status: 200, message: duplicate ? 'Already processed' : 'Processed' }
   } catch (error) {
     getLogger().error({ err: error, eventId: event.id, type: event.type }, 'Stripe webhook failed')
+    // Rolled back either way; only a failure a retry could cure asks Stripe for one with a 500.
+    if (isPermanentFailure(error)) return { status: 400, message: 'Could not apply the event' }
     return { status: 500, message: 'Could not process the event' }
   }
+}
+
+/**
+ * The signature proves who sent the body, not its shape: everything the handlers rely on before
+ * they look inside the object (an id to record, a type to dispatch on, a time, an object).
+ */
+function isEventEnvelope(event: unknown): event is StripeEvent {
+  const candidate = event as Partial<Record<'id' | 'type' | 'created' | 'data', unknown>> | null
+  if (typeof candidate !== 'object' || candidate === null) return false
+  const { id, type, created, data } = candidate
+  const object = (data as { object?: unknown } | null | undefined)?.object
+  return (
+    typeof id === 'string' &&
+    id.length > 0 &&
+    id.length <= 255 &&
+    typeof type === 'string' &&
+    typeof created === 'number' &&
+    Number.isSafeInteger(created) &&
+    created >= 0 &&
+    created < 100_000_000_000 &&
+    typeof object === 'object' &&
+    object !== null &&
+    !Array.isArray(object)
+  )
 }
 
 /** Applies an event at most once: its id is recorded in the same transaction as its effects. */

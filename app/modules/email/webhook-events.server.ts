@@ -43,10 +43,16 @@ export async function applyResendWebhook(
     } else if (event.type === 'email.delivered' && providerMessageId) {
       await trx
         .updateTable('email_outbox')
-        .set({ delivered_at: event.created_at ? new Date(event.created_at) : new Date(), updated_at: new Date() })
+        .set({ delivered_at: deliveredAt(event.created_at), updated_at: new Date() })
         .where('provider_message_id', '=', providerMessageId)
         .execute()
     }
     return { duplicate: false }
   })
+}
+
+/** When Resend says it delivered; now, if it gave no time we can read. */
+function deliveredAt(createdAt: unknown): Date {
+  const at = typeof createdAt === 'string' || typeof createdAt === 'number' ? new Date(createdAt) : new Date(Number.NaN)
+  return Number.isNaN(at.getTime()) ? new Date() : at
 }
