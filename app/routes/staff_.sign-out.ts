@@ -2,6 +2,7 @@ import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@rem
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { clearSessionCookie, getStaffSession, requireStaff, signOut, signOutEverywhere, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 export const handle = { staffRole: 'viewer' } as const satisfies { staffRole: StaffRole }
 
@@ -13,7 +14,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
-  const form = await request.formData()
+  const form = await readFormData(request)
   const db = getDb()
   const session = await getStaffSession(request, db)
   let setCookie: string

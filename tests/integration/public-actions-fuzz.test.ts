@@ -15,6 +15,7 @@ import { action as verifyAction } from '#app/routes/saved_.verify.tsx'
 import { action as savedAction } from '#app/routes/saved.tsx'
 import { action as signInAction } from '#app/routes/staff_.sign-in.tsx'
 import { action as signInVerifyAction } from '#app/routes/staff_.sign-in_.verify.tsx'
+import { action as signOutAction } from '#app/routes/staff_.sign-out.ts'
 import { action as stopUpdatesAction } from '#app/routes/updates.stop.tsx'
 import { CLIENT_IP_HEADER } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -30,7 +31,7 @@ import { seedDemoData } from '#db/seed/demo-data.ts'
 import { snapshot } from './database-snapshot.ts'
 import { createAppeal, createPendingDonation } from './donation-fixtures.ts'
 import { createEvent, register, registrationRequest } from './registration-fixtures.ts'
-import { createStaff } from './staff-fixtures.ts'
+import { createStaff, sessionCookieFor } from './staff-fixtures.ts'
 
 /**
  * Every action a stranger can reach, given whatever a browser or a script could send: never a
@@ -266,6 +267,17 @@ test('property: staff sign-in, by password or by link, and opening a sign-in lin
       }
       const base: Record<string, string> = valid ? { intent: kind, email: user.email, password: 'correct horse battery staple' } : { intent: kind }
       await expectSafe(kind, { fuzzed, valid }, call(signInAction, request('/staff/sign-in', fuzzed, base)))
+    }),
+    { numRuns: RUNS },
+  )
+}, 240_000)
+
+test('property: signing out, with a session, a stale one, or none', async () => {
+  const user = await createStaff('viewer')
+  await fc.assert(
+    fc.asyncProperty(formOf(['everywhere']), fc.constantFrom('none', 'session', 'forged'), async (fuzzed, who) => {
+      const cookie = who === 'session' ? await sessionCookieFor(user.id) : who === 'forged' ? 'sanad_staff=forged' : undefined
+      await expectSafe('sign-out', { fuzzed, who }, call(signOutAction, request('/staff/sign-out', fuzzed, {}, cookie)))
     }),
     { numRuns: RUNS },
   )
