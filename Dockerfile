@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# Sanad's production image: `docker build -t sanad .`, then run the same image twice over, as the
-# web server (the default command) and as the worker (`npm run worker`). See README "Deploying".
+# Sanad's production image: `docker build -t sanad .`, then run the same image as the web server
+# (the default command) and as the worker (see the end of this file). See README "Deploying".
 
 FROM node:20-bookworm-slim AS base
 WORKDIR /app
@@ -38,4 +38,8 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["npm", "start"]
+# What `npm start` runs, without npm in between: on `docker stop` npm passes SIGTERM to the shell
+# running the script, which dies without passing it on, so the server would be killed mid-request
+# instead of finishing its requests in flight. The worker: the same image with
+# `node --import tsx app/worker/index.ts` as its command.
+CMD ["node", "--import", "tsx", "app/server/index.ts"]
