@@ -458,6 +458,11 @@ export async function eraseSupporter(db: Database, staffUserId: string, rawEmail
       count('devMailbox', await trx.deleteFrom('dev_mailbox').where(sql<boolean>`lower(to_address) = ${email}`).execute())
     }
     count('emailSuppressions', await trx.deleteFrom('email_suppressions').where('email', '=', email).execute())
+    // With RATE_LIMIT_STORE=postgres, the saved-events link limit counts per address for an hour.
+    const rateLimits = await sql<{ present: boolean }>`select to_regclass('rate_limits') is not null as present`.execute(trx)
+    if (rateLimits.rows[0]?.present) {
+      counts.rateLimits = Number((await sql`delete from rate_limits where key = ${`saver-link-email:${email}`}`.execute(trx)).numAffectedRows ?? 0n)
+    }
 
     // Free-text history (a staff export's search words, a Stripe event's detail) may quote the
     // address; it is replaced where it appears, and the entry itself stays.
