@@ -202,7 +202,7 @@ function Held({ summary }: { summary: Summary }) {
       )}
       {summary.counts.length > 0 ? (
         <table className="table">
-          <caption>What we hold</caption>
+          <caption>Records, by kind</caption>
           <thead>
             <tr>
               <th scope="col">Kind of record</th>
