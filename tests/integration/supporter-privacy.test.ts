@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto'
+import { parseCrontab } from 'graphile-worker'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
+import { createResendSender } from '#app/modules/email/resend.server.ts'
+import { deliverOutboxEmail } from '#app/modules/email/outbox.server.ts'
+import { CRONTAB, createTaskList } from '#app/modules/jobs/tasks.server.ts'
+import { sendEventReminders } from '#app/modules/registrations/manage.server.ts'
 import { auditExport } from '#app/modules/staff/donations.server.ts'
-import { eraseSupporter, purgeAbandonedCheckouts } from '#app/modules/staff/supporters.server.ts'
+import { eraseSupporter, purgeAbandonedCheckouts, PURGE_ABANDONED_CHECKOUTS_TASK } from '#app/modules/staff/supporters.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { action as supportersAction, loader as supportersLoader } from '#app/routes/staff.supporters.tsx'
 import { action as exportAction, loader as exportLoader } from '#app/routes/staff.supporters.export[.]json.ts'
+import { clearResendCalls, resendCalls } from '#tests/mocks/resend.ts'
 import { completedSession, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, createAppeal, deliver, keptUpBesideLedger, ledgerTotals, useTestStripe } from './donation-fixtures.ts'
 import { createEvent, register, registrationRequest } from './registration-fixtures.ts'
@@ -378,6 +384,27 @@ describe('erasure', () => {
     for (const text of [who.email, who.name, who.message, who.address, who.accessNeeds]) expect(await whereInDatabase(text), text).toEqual([])
   })
 
+  test('a place they keep for an event to come gets no reminder: the email is suppressed, not sent', async () => {
+    const who = person('reminded')
+    const soon = await createEvent({ capacity: 10 })
+    await seedSupporter(who, appeal, soon)
+    expect((await eraseSupporter(db, (await createStaff('admin')).id, who.email)).ok).toBe(true)
+    const startsAt = (await db.selectFrom('events').select('starts_at').where('id', '=', soon.eventId).executeTakeFirstOrThrow()).starts_at
+    await sendEventReminders(db, new Date(startsAt.getTime() - 60 * 60 * 1000))
+    const reminder = await db
+      .selectFrom('email_outbox as o')
+      .innerJoin('registrations as r', 'r.email', 'o.to_address')
+      .select(['o.id', 'o.to_address'])
+      .where('o.template', '=', 'event-reminder')
+      .where('r.event_id', '=', soon.eventId)
+      .executeTakeFirstOrThrow()
+    expect(reminder.to_address).toMatch(/@erased\.invalid$/)
+    clearResendCalls()
+    const result = await deliverOutboxEmail(db, reminder.id, { sender: createResendSender('re_test_key'), from: 'CAGE <appeals@example.org>', giveUpAfterMs: DAY })
+    expect(result.outcome).toBe('suppressed')
+    expect(resendCalls).toHaveLength(0)
+  })
+
   test('is refused while a monthly gift runs or a payment is in flight, and changes nothing', async () => {
     const who = person('running')
     const seeded = await seedSupporter(who, appeal, event)
@@ -403,6 +430,15 @@ describe('erasure', () => {
 })
 
 describe('retention of checkouts that never completed', () => {
+  test('runs nightly from the worker schedule, with the configured number of days', async () => {
+    const item = parseCrontab(CRONTAB).find((cron) => cron.task === PURGE_ABANDONED_CHECKOUTS_TASK)
+    expect(item).toBeDefined()
+    expect(item!.match).toBeTypeOf('function')
+    const task = createTaskList()[PURGE_ABANDONED_CHECKOUTS_TASK]
+    expect(task).toBeTypeOf('function')
+    await (task as (payload: unknown, helpers: unknown) => Promise<void>)({}, {})
+  })
+
   test('purges the personal data of old unfinished checkouts only, and a second run changes nothing', async () => {
     const now = new Date()
     const old = new Date(now.getTime() - 40 * DAY)
