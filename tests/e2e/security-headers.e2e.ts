@@ -32,6 +32,8 @@ type Visit = {
   path: string | ((ids: StaffIds) => string)
   as: 'anonymous' | 'staff'
   method?: 'GET' | 'POST'
+  /** What a POST sends; a form with nothing the route wants by default. */
+  form?: Record<string, string>
   shared?: boolean
   /** The e2e server has no Resend webhook secret, so that endpoint says it is unavailable. */
   unconfigured?: boolean
@@ -91,6 +93,8 @@ const VISITS: Record<string, Visit> = {
   'staff.events.$id_.edit.tsx': { path: (ids) => `/staff/events/${ids.event}/edit`, as: 'staff' },
   'staff.events.$id_.check-in.tsx': { path: (ids) => `/staff/events/${ids.event}/check-in`, as: 'staff' },
   'staff.events.$id_.registrations[.]csv.ts': { path: (ids) => `/staff/events/${ids.event}/registrations.csv`, as: 'staff' },
+  'staff.supporters.tsx': { path: '/staff/supporters', as: 'staff' },
+  'staff.supporters.export[.]json.ts': { path: '/staff/supporters/export.json', as: 'staff', method: 'POST', form: { email: 'demo-donor-1@example.org' } },
   'staff.audit.tsx': { path: '/staff/audit', as: 'staff' },
   'staff.users.tsx': { path: '/staff/users', as: 'staff' },
 }
@@ -134,7 +138,7 @@ test('every route answers with the security headers; only anonymous public pages
     const request = visit.as === 'staff' ? staff.request : anonymous.request
     const response =
       visit.method === 'POST'
-        ? await request.post(path, { form: { nonsense: '1' }, maxRedirects: 0 })
+        ? await request.post(path, { form: visit.form ?? { nonsense: '1' }, maxRedirects: 0 })
         : await request.get(path, { maxRedirects: 0 })
     const label = `${file} (${visit.method ?? 'GET'} ${path} → ${response.status()})`
     if (visit.unconfigured) expect(response.status(), label).toBe(503)
