@@ -4,7 +4,7 @@ import http from 'node:http'
 import net from 'node:net'
 import getPort from 'get-port'
 import pg from 'pg'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, beforeAll, expect, onTestFailed, test } from 'vitest'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '#app/utils/embedded-database.server.ts'
 
 /**
@@ -24,14 +24,30 @@ const APPEAL = 'walk-again-yusuf'
 /** Forwards PostgreSQL connections; can hold the first statement that matches until released. */
 class HoldingProxy {
   private server = net.createServer((client) => this.accept(client))
+  private sockets = new Set<net.Socket>()
   private hold: { matches: (text: string) => boolean; held: () => void; release: Promise<void> } | undefined
   port = 0
 
   constructor(private target: { host: string; port: number }) {}
 
-  async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
+  async start(port = 0) {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(port, '127.0.0.1', resolve)
+    })
     this.port = (this.server.address() as net.AddressInfo).port
+  }
+
+  /** The database is gone: its connections drop and new ones are refused. */
+  async down() {
+    for (const socket of this.sockets) socket.destroy()
+    await this.stop()
+  }
+
+  async up() {
+    if (this.server.listening) return
+    this.server = net.createServer((client) => this.accept(client))
+    await this.start(this.port)
   }
 
   /** Resolves once a matching statement arrives; it reaches the database when `release` settles. */
@@ -42,11 +58,15 @@ class HoldingProxy {
   }
 
   stop() {
-    return new Promise<void>((resolve) => this.server.close(() => resolve()))
+    return new Promise<void>((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()))
   }
 
   private accept(client: net.Socket) {
     const upstream = net.connect(this.target)
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket)
+      socket.on('close', () => this.sockets.delete(socket))
+    }
     upstream.on('error', () => client.destroy())
     client.on('error', () => upstream.destroy())
     upstream.on('close', () => client.destroy())
@@ -164,6 +184,33 @@ test('SIGTERM with a donation in flight: it completes whole, new connections are
   }
 })
 
+test('the database down: the production build answers pages with the 503 page and /healthz with 503, then recovers', async () => {
+  const server = await startServer()
+  try {
+    await proxy.down()
+    const page = await fetch(`${server.baseUrl}/appeals/${APPEAL}`)
+    expect(page.status).toBe(503)
+    expect(page.headers.get('retry-after')).toBe('60')
+    expect(page.headers.get('cache-control')).toBe('no-store')
+    const html = await page.text()
+    expect(html).toContain('We can&#x27;t reach our database right now')
+    // The built stylesheet, which the server serves.
+    const stylesheet = /<link rel="stylesheet" href="([^"]+)"/.exec(html)?.[1]
+    expect(stylesheet).toMatch(/^\/build\//)
+    expect((await fetch(`${server.baseUrl}${stylesheet}`)).status).toBe(200)
+    expect((await fetch(`${server.baseUrl}/appeals/${APPEAL}.data`)).status).toBe(503)
+    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(503)
+
+    await proxy.up()
+    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200)
+    expect((await fetch(`${server.baseUrl}/appeals/${APPEAL}`)).status).toBe(200)
+  } finally {
+    await proxy.up().catch(() => {})
+    server.process.kill('SIGTERM')
+    await new Promise((resolve) => (server.process.exitCode === null ? server.process.once('exit', resolve) : resolve(null)))
+  }
+})
+
 async function startServer() {
   const port = await getPort()
   const baseUrl = `http://127.0.0.1:${port}`
@@ -197,6 +244,7 @@ async function startServer() {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
+  onTestFailed(() => console.error(`The server's output:\n${output}`))
   await waitForLog('Sanad listening on')
   return { process: child, port, baseUrl, waitForLog, log: () => output }
 }
