@@ -117,10 +117,14 @@ async function shutdown(signal: string) {
     server.closeAllConnections()
   }, env.SHUTDOWN_GRACE_SECONDS * 1000)
   force.unref()
+  // server.close() waits for kept-alive connections, which their clients may hold (and use) past
+  // the grace period: each is closed as soon as it has no request in flight.
+  const closeIdle = setInterval(() => server.closeIdleConnections(), 100)
   await new Promise<void>((resolve) => {
     server.close(() => resolve())
     server.closeIdleConnections()
   })
+  clearInterval(closeIdle)
   await worker?.stop()
   await closeDb()
   logger.info('Stopped')
