@@ -1,8 +1,11 @@
 import { PassThrough } from 'node:stream'
-import { createReadableStreamFromReadable, type EntryContext } from '@remix-run/node'
+import { createReadableStreamFromReadable, type AppLoadContext, type EntryContext } from '@remix-run/node'
 import { RemixServer } from '@remix-run/react'
 import { isbot } from 'isbot'
-import { renderToPipeableStream } from 'react-dom/server'
+import { renderToPipeableStream, renderToStaticMarkup } from 'react-dom/server'
+import { DatabaseUnavailablePage } from '#app/components/database-unavailable.tsx'
+import { NonceProvider } from '#app/components/nonce-provider.tsx'
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '#app/utils/database-unavailable.server.ts'
 
 export const streamTimeout = 5_000
 
@@ -11,14 +14,21 @@ export default function handleRequest(
   responseStatusCode: number,
   responseHeaders: Headers,
   remixContext: EntryContext,
+  loadContext: AppLoadContext,
 ) {
+  const unavailable = databaseUnavailableDocument(request, responseHeaders)
+  if (unavailable) return Promise.resolve(unavailable)
+  const nonce = loadContext.cspNonce ?? ''
   // Crawlers and browsers without JavaScript get the whole document before it is sent.
   const waitForAll = isbot(request.headers.get('user-agent') ?? '') || remixContext.isSpaMode
   return new Promise<Response>((resolve, reject) => {
     let shellRendered = false
     const { pipe, abort } = renderToPipeableStream(
-      <RemixServer context={remixContext} url={request.url} abortDelay={streamTimeout} />,
+      <NonceProvider value={nonce}>
+        <RemixServer context={remixContext} url={request.url} abortDelay={streamTimeout} nonce={nonce} />
+      </NonceProvider>,
       {
+        nonce,
         [waitForAll ? 'onAllReady' : 'onShellReady']() {
           shellRendered = true
           const body = new PassThrough()
@@ -46,9 +56,41 @@ export default function handleRequest(
 }
 
 export function handleError(error: unknown, { request }: { request: Request }) {
+  rememberDatabaseUnavailable(error, request)
   // An aborted request (the browser navigated away) is not a fault of ours.
   if (request.signal.aborted) return
   void import('#app/utils/logger.server.ts').then(({ getLogger }) =>
     getLogger().error({ err: error, path: new URL(request.url).pathname }, 'Unhandled error'),
   )
+}
+
+// The database being unreachable is answered 503 with Retry-After, not 500. Remix hands the entry
+// only sanitised errors ("Unexpected Server Error") in production, but calls handleError with the
+// original first, so the request is remembered there.
+
+const databaseUnavailableRequests = new WeakSet<Request>()
+
+function rememberDatabaseUnavailable(error: unknown, request: Request) {
+  if (isDatabaseUnavailable(error)) databaseUnavailableRequests.add(request)
+}
+
+function databaseUnavailableHeaders(headers: Headers) {
+  const result = new Headers(headers)
+  result.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS))
+  result.set('Cache-Control', 'no-store')
+  return result
+}
+
+/** A page on its own: the app's layout needs the root loader's data, from the database. */
+function databaseUnavailableDocument(request: Request, responseHeaders: Headers): Response | undefined {
+  if (!databaseUnavailableRequests.has(request)) return undefined
+  const headers = databaseUnavailableHeaders(responseHeaders)
+  headers.set('Content-Type', 'text/html; charset=utf-8')
+  return new Response(`<!DOCTYPE html>${renderToStaticMarkup(<DatabaseUnavailablePage />)}`, { status: 503, headers })
+}
+
+/** Single-fetch data requests (client navigations, form posts with JavaScript): the same status. */
+export function handleDataRequest(response: Response, { request }: { request: Request }) {
+  if (!databaseUnavailableRequests.has(request)) return response
+  return new Response(response.body, { status: 503, headers: databaseUnavailableHeaders(response.headers) })
 }

@@ -5,4 +5,8 @@ declare module '@remix-run/node' {
   interface Future {
     v3_singleFetch: true
   }
+  interface AppLoadContext {
+    /** The nonce this response's Content-Security-Policy allows scripts with (app/server/index.ts). */
+    cspNonce?: string
+  }
 }

@@ -14,6 +14,7 @@ import {
   useRouteLoaderData,
 } from '@remix-run/react'
 import type { ReactNode } from 'react'
+import { useNonce } from '#app/components/nonce-provider.tsx'
 import { getOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import appStyles from '#app/styles/app.css'
 import { getDb } from '#app/utils/db.server.ts'
@@ -37,6 +38,7 @@ export async function loader() {
 export function Layout({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>('root')
   const organisationName = data?.organisationName ?? 'Sanad'
+  const nonce = useNonce()
   return (
     <html lang="en-GB">
       <head>
@@ -94,9 +96,9 @@ export function Layout({ children }: { children: ReactNode }) {
             <p className="site-footer__small">Powered by Sanad, open-source software for human-rights organisations.</p>
           </div>
         </footer>
-        <ScrollRestoration />
-        <Scripts />
-        {process.env.NODE_ENV === 'development' ? <LiveReload /> : null}
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
+        {process.env.NODE_ENV === 'development' ? <LiveReload nonce={nonce} /> : null}
       </body>
     </html>
   )

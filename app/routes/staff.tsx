@@ -49,6 +49,9 @@ export default function StaffLayout() {
                   <li>
                     <NavLink to="/staff/emails">Failed emails</NavLink>
                   </li>
+                  <li>
+                    <NavLink to="/staff/supporters">Supporters’ data</NavLink>
+                  </li>
                 </>
               ) : null}
               {staff.isAdmin ? (

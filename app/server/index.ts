@@ -13,6 +13,7 @@ import { isCrossSite } from '#app/utils/same-origin.server.ts'
 import { appUrl, EnvError, getEnv } from '#app/utils/env.server.ts'
 import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
 import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
+import { createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
 import { startAppWorker } from '#app/worker/worker.server.ts'
 
@@ -43,6 +44,7 @@ let build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild
 const pageCache = createPublicPageCache({ seconds: env.PAGE_CACHE_SECONDS, host: new URL(appUrl(env)).host })
 const app = express()
 app.disable('x-powered-by')
+app.use(createSecurityHeaders({ production: env.NODE_ENV === 'production', development: isDevelopment }))
 app.use(compression())
 // Fingerprinted assets never change; everything else in public/ may.
 app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }))
@@ -68,12 +70,14 @@ app.use((request, _response, next) => {
   request.headers[CLIENT_IP_HEADER] = resolveClientIp(request, env.TRUST_PROXY_HOPS)
   next()
 })
+// Each document's scripts carry the nonce its Content-Security-Policy names.
+const getLoadContext = (_request: express.Request, response: express.Response) => ({ cspNonce: nonceOf(response) })
 app.all(
   '*',
   isDevelopment
     ? (request, response, next) =>
-        createRequestHandler({ build, mode: 'development' })(request, response, next)
-    : createRequestHandler({ build, mode: env.NODE_ENV }),
+        createRequestHandler({ build, mode: 'development', getLoadContext })(request, response, next)
+    : createRequestHandler({ build, mode: env.NODE_ENV, getLoadContext }),
 )
 
 const server = http.createServer((request, response) => {
@@ -113,10 +117,14 @@ async function shutdown(signal: string) {
     server.closeAllConnections()
   }, env.SHUTDOWN_GRACE_SECONDS * 1000)
   force.unref()
+  // server.close() waits for kept-alive connections, which their clients may hold (and use) past
+  // the grace period: each is closed as soon as it has no request in flight.
+  const closeIdle = setInterval(() => server.closeIdleConnections(), 100)
   await new Promise<void>((resolve) => {
     server.close(() => resolve())
     server.closeIdleConnections()
   })
+  clearInterval(closeIdle)
   await worker?.stop()
   await closeDb()
   logger.info('Stopped')

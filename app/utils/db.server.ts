@@ -33,10 +33,20 @@ const types = {
   },
 } as pg.CustomTypesConfig
 
+/**
+ * How long a query waits for a connection: to open one (a server that does not answer would
+ * otherwise hold the request for minutes of TCP retries) or for a free one in a full pool. Past
+ * it the request fails with "timeout exceeded when trying to connect" and is answered 503.
+ */
+export const CONNECTION_TIMEOUT_MS = 5_000
+
 export function createPool(connectionString: string, max = 10, options: { prepareStatements?: boolean } = {}) {
-  const pool = new pg.Pool({ connectionString, max, types, idleTimeoutMillis: 30_000 })
+  const pool = new pg.Pool({ connectionString, max, types, idleTimeoutMillis: 30_000, connectionTimeoutMillis: CONNECTION_TIMEOUT_MS })
   // An idle client losing its server (restart, network) must not crash the process.
   pool.on('error', () => {})
+  // Nor may one in use: pg emits 'error' on the client as well as failing its query, and with no
+  // listener that is an uncaught exception. The failed query is what the request sees (a 503).
+  pool.on('connect', (client) => client.on('error', () => {}))
   if (options.prepareStatements) pool.on('connect', prepareStatements)
   return pool
 }

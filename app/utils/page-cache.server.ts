@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { gzip } from 'node:zlib'
 import type { NextFunction, Request, Response } from 'express'
+import { createNonce, setNonce } from './security-headers.server.ts'
 import { singleton } from './singleton.server.ts'
 
 /**
@@ -12,8 +13,9 @@ import { singleton } from './singleton.server.ts'
  * Only anonymous requests are served from it: a GET of `/appeals/:slug` with no query string, no
  * Cookie header and the site's own Host, so nothing personal or forged can be stored and shown to
  * someone else. Each page view
- * still gets its own donation submission id: the page is rendered with a random placeholder id,
- * which every copy served replaces with a fresh one. A copy is used for `PAGE_CACHE_SECONDS`; after
+ * still gets its own donation submission id and its own script nonce: the page is rendered with
+ * random placeholders for both, which every copy served replaces with fresh values (in the
+ * Content-Security-Policy header too). A copy is used for `PAGE_CACHE_SECONDS`; after
  * that, one request renders it again while the others get the previous copy. A Stripe event
  * applied in this process empties the cache at once, so a donor sees their gift on their return.
  */
@@ -24,14 +26,22 @@ export const SUBMISSION_ID_HEADER = 'x-sanad-submission-id'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const MAX_ENTRIES = 500
 
+type Slot = 'submission-id' | 'nonce'
+
 type Entry = {
-  /** The page cut where the placeholder id was: a fresh id goes into every cut. */
+  /** The page cut where the placeholders were: `slots[i]` goes between `parts[i]` and `parts[i + 1]`. */
   parts: Buffer[]
-  length: number
+  slots: Slot[]
+  /** Every header the render sent, except the Content-Security-Policy, which needs the nonce. */
   headers: Record<string, string>
+  /** The Content-Security-Policy cut where the placeholder nonce was. */
+  policyParts: string[]
   storedAt: number
   refreshing: boolean
 }
+
+/** Headers that belong to one transfer of the body, not to the page. */
+const TRANSFER_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'vary', 'date', 'connection', 'keep-alive', 'etag'])
 
 /**
  * One cache per process: this module is loaded twice, by the HTTP server (which serves from the
@@ -87,8 +97,14 @@ export function createPublicPageCache(options: { seconds: number; host: string }
       if (!entry || !usable(entry)) return false
       const started = process.hrtime.bigint()
       // Not Express's `send`: it would hash every body for an ETag, and no two copies are the same.
-      const body = withFreshId(entry)
-      const headers = { ...entry.headers, Vary: 'Accept-Encoding', 'X-Page-Cache': 'hit' }
+      const nonce = createNonce()
+      const body = withFreshValues(entry, nonce)
+      const headers: OutgoingHttpHeaders = {
+        ...entry.headers,
+        'Content-Security-Policy': entry.policyParts.join(nonce),
+        Vary: 'Accept-Encoding',
+        'X-Page-Cache': 'hit',
+      }
       if (!acceptsGzip(request.headers['accept-encoding'])) {
         response.writeHead(200, { ...headers, 'Content-Length': body.length })
         response.end(body)
@@ -131,21 +147,30 @@ function acceptsGzip(header: string | string[] | undefined) {
   return false
 }
 
-const ID_BYTES = 36
-
-function withFreshId(entry: Entry): Buffer {
+function withFreshValues(entry: Entry, nonce: string): Buffer {
   if (entry.parts.length === 1) return entry.parts[0]!
-  const id = Buffer.from(randomUUID())
+  const values: Record<Slot, Buffer> = { 'submission-id': Buffer.from(randomUUID()), nonce: Buffer.from(nonce) }
   const pieces: Buffer[] = [entry.parts[0]!]
-  for (let index = 1; index < entry.parts.length; index += 1) pieces.push(id, entry.parts[index]!)
-  return Buffer.concat(pieces, entry.length)
+  for (let index = 1; index < entry.parts.length; index += 1) pieces.push(values[entry.slots[index - 1]!], entry.parts[index]!)
+  return Buffer.concat(pieces)
+}
+
+/** Cuts `text` at every occurrence of the placeholders, noting which one each cut held. */
+function cutAtPlaceholders(text: string, placeholders: Record<Slot, string>) {
+  const slotOf = new Map(Object.entries(placeholders).map(([slot, value]) => [value, slot as Slot]))
+  const pieces = text.split(new RegExp(`(${Object.values(placeholders).join('|')})`))
+  const parts: Buffer[] = []
+  const slots: Slot[] = []
+  pieces.forEach((piece, index) => (index % 2 === 0 ? parts.push(Buffer.from(piece)) : slots.push(slotOf.get(piece)!)))
+  return { parts, slots }
 }
 
 /** Lets this request render the page, and keeps a copy of what it sends if it can be shared. */
 function capture(key: string, request: Request, response: Response, previous: Entry | undefined) {
-  const placeholder = randomUUID()
+  const placeholders: Record<Slot, string> = { 'submission-id': randomUUID(), nonce: createNonce() }
   const startedIn = cache.generation
-  request.headers[SUBMISSION_ID_HEADER] = placeholder
+  request.headers[SUBMISSION_ID_HEADER] = placeholders['submission-id']
+  setNonce(response, placeholders.nonce)
   const chunks: Buffer[] = []
   const write = response.write.bind(response) as (...args: unknown[]) => boolean
   const end = response.end.bind(response) as (...args: unknown[]) => Response
@@ -174,12 +199,14 @@ function capture(key: string, request: Request, response: Response, previous: En
       return
     }
     if (!entries.has(key) && entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!)
-    const headers: Record<string, string> = { 'Content-Type': contentType }
-    const cacheControl = response.getHeader('cache-control')
-    if (cacheControl !== undefined) headers['Cache-Control'] = String(cacheControl)
-    const parts = Buffer.concat(chunks).toString('utf8').split(placeholder).map((part) => Buffer.from(part))
-    const length = parts.reduce((sum, part) => sum + part.length, 0) + (parts.length - 1) * ID_BYTES
-    entries.set(key, { parts, length, headers, storedAt: Date.now(), refreshing: false })
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(response.getHeaders())) {
+      if (value === undefined || TRANSFER_HEADERS.has(name) || name === 'content-security-policy') continue
+      headers[name] = Array.isArray(value) ? value.join(', ') : String(value)
+    }
+    const policyParts = String(response.getHeader('content-security-policy') ?? '').split(placeholders.nonce)
+    const { parts, slots } = cutAtPlaceholders(Buffer.concat(chunks).toString('utf8'), placeholders)
+    entries.set(key, { parts, slots, headers, policyParts, storedAt: Date.now(), refreshing: false })
   })
   response.once('close', () => {
     if (!response.writableFinished && previous) previous.refreshing = false

@@ -145,6 +145,11 @@ export function rateLimitKey(key: string): string {
   return createHash('sha256').update(key).digest('base64url')
 }
 
+/** The row key a named limit keeps for `key` in the shared table (for erasing it). */
+export function storedRateLimitKey(name: RateLimitName, key: string): string {
+  return `${name}:${rateLimitKey(key)}`
+}
+
 export async function consumeRateLimit(options: LimiterOptions, key: string): Promise<RateLimitResult> {
   return consumeWith(await limiter(options), key)
 }

@@ -26,6 +26,7 @@ import {
   createRateLimiter,
   rateLimit,
   rateLimitKey,
+  storedRateLimitKey,
   type RateLimitName,
 } from '#app/utils/rate-limit.server.ts'
 import {
@@ -291,6 +292,9 @@ describe('the shared PostgreSQL store (RATE_LIMIT_STORE=postgres)', () => {
       const refused = await checkRateLimit('staff-link-email', email)
       expect(refused).toMatchObject({ allowed: false })
       expect((await checkRateLimit('staff-link-email', `b${email}`)).allowed).toBe(true)
+      // Erasing a supporter finds their row by the same key.
+      const stored = await sql<{ key: string }>`select key from rate_limits where key = ${storedRateLimitKey('staff-link-email', email)}`.execute(db)
+      expect(stored.rows).toHaveLength(1)
       // And through a route: the save limit counts in the table.
       const event = await createEvent({ capacity: 10 })
       const ip = address()

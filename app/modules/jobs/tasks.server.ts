@@ -11,6 +11,7 @@ import {
   RELEASE_HOLD_TASK,
   releaseExpiredHold,
 } from '#app/modules/registrations/paid-tickets.server.ts'
+import { purgeAbandonedCheckouts, PURGE_ABANDONED_CHECKOUTS_TASK } from '#app/modules/staff/supporters.server.ts'
 import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -26,6 +27,8 @@ export const CRONTAB = [
   `*/10 * * * * ${SEND_REMINDERS_TASK} ?jobKey=${SEND_REMINDERS_TASK}&max=3`,
   // Every ten minutes, offset: alerts for saved events (a day to go, or only a few places left).
   `5,15,25,35,45,55 * * * * ${SEND_SAVER_ALERTS_TASK} ?jobKey=${SEND_SAVER_ALERTS_TASK}&max=3`,
+  // Every night at 03:40: forget the personal data of checkouts that never completed.
+  `40 3 * * * ${PURGE_ABANDONED_CHECKOUTS_TASK} ?jobKey=${PURGE_ABANDONED_CHECKOUTS_TASK}&max=3`,
 ].join('\n')
 
 /** Every background task the worker runs. */
@@ -68,6 +71,9 @@ export function createTaskList(): TaskList {
     },
     async [SETTLE_OFFLINE_PAYMENT_TASK](payload) {
       await settleOfflinePayment(db, (payload as { donationId: string }).donationId)
+    },
+    async [PURGE_ABANDONED_CHECKOUTS_TASK]() {
+      await purgeAbandonedCheckouts(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
     },
     async [EMAIL_APPEAL_UPDATE_TASK](payload) {
       await emailAppealUpdate(db, (payload as { updateId: string }).updateId)

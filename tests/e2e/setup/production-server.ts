@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
 import getPort from 'get-port'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
@@ -46,13 +47,15 @@ export default async function setup(project: TestProject) {
       APP_URL: `http://127.0.0.1:${port}`,
       SESSION_SECRET: randomBytes(32).toString('hex'),
       SEED_ON_START: 'true',
-      LOG_LEVEL: 'info',
+      // Everything the app would ever log, so the check at the end sees the most.
+      LOG_LEVEL: 'debug',
       ...database.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  server.stdout.pipe(log)
-  server.stderr.pipe(log)
+  // Ended by the teardown, once both streams are done, so the log can be read whole.
+  server.stdout.pipe(log, { end: false })
+  server.stderr.pipe(log, { end: false })
   const baseUrl = `http://127.0.0.1:${port}`
   await waitUntilHealthy(baseUrl, server, serverLogPath)
 
@@ -61,16 +64,72 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await stop(server)
-    log.end()
-    await database.drop()
-    await rm(folder, { recursive: true, force: true })
+    await new Promise<void>((resolve) => log.end(resolve))
+    try {
+      await expectLogsFreeOfPersonalData(serverLogPath, await database.query(PERSONAL_DATA_SQL))
+    } catch (error) {
+      // Vitest only prints a teardown's error; the run must fail too.
+      process.exitCode = 1
+      throw error
+    } finally {
+      await database.drop()
+      await rm(folder, { recursive: true, force: true })
+    }
+  }
+}
+
+/**
+ * Every name, email address, postal address, message and access need the database holds after
+ * the whole run: the demo data and everything the tests typed in.
+ */
+const PERSONAL_DATA_SQL = [
+  ['supporters', ['name', 'email']],
+  ['donations', ['donor_name', 'donor_email', 'message']],
+  ['gift_aid_declarations', ['full_name', 'house_name_or_number', 'address', 'postcode']],
+  ['registrations', ['name', 'email', 'access_needs']],
+  ['saver_links', ['email']],
+  ['staff_users', ['name', 'email']],
+  ['email_outbox', ['to_address']],
+  ['email_suppressions', ['email']],
+]
+  .flatMap(([table, columns]) => (columns as string[]).map((column) => `select ${column}::text as value from ${table as string}`))
+  .join(' union ')
+
+/** The demo admin's password, which the tests type in to sign in. */
+const TYPED_SECRETS = ['sanad-demo-admin']
+const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+/g
+
+/**
+ * The logs of the whole run hold none of it, and no email address at all (docs: "Logs never hold
+ * emails, names, addresses, messages or card data"). Throwing here fails the run.
+ */
+async function expectLogsFreeOfPersonalData(logPath: string, rows: { value: string | null }[]) {
+  const logs = await readFile(logPath, 'utf8')
+  const values = [...new Set(rows.map((row) => row.value?.trim()).filter((value): value is string => !!value && value.length >= 4))]
+  if (values.length < 10) throw new Error(`Expected the e2e database to hold personal data to look for; found ${values.length} values`)
+  const found = [...values, ...TYPED_SECRETS].filter((value) => logs.includes(value))
+  const emails = [...new Set(logs.match(EMAIL_ADDRESS) ?? [])]
+  if (found.length > 0 || emails.length > 0) {
+    throw new Error(
+      `The server's logs (${logPath}) hold personal data: ${found.length} stored values and ${emails.length} email addresses, e.g. ${JSON.stringify([...found, ...emails].slice(0, 5))}`,
+    )
   }
 }
 
 async function freshDatabase(folder: string) {
   const serverUrl = process.env.DATABASE_URL
   if (!serverUrl) {
-    return { env: { DATABASE_URL: '', PGLITE_DIR: path.join(folder, 'pglite') }, drop: async () => {} }
+    const dataDir = path.join(folder, 'pglite')
+    // Read after the server has stopped, so the embedded database is free to open.
+    const query = async (sql: string) => {
+      const embedded = await PGlite.create(dataDir)
+      try {
+        return (await embedded.query<{ value: string | null }>(sql)).rows
+      } finally {
+        await embedded.close()
+      }
+    }
+    return { env: { DATABASE_URL: '', PGLITE_DIR: dataDir }, query, drop: async () => {} }
   }
   const name = `sanad_e2e_${randomBytes(4).toString('hex')}`
   const adminUrl = new URL(serverUrl)
@@ -83,7 +142,16 @@ async function freshDatabase(folder: string) {
   await admin(`create database ${name}`)
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
-  return { env: { DATABASE_URL: url.toString() }, drop: () => admin(`drop database if exists ${name} with (force)`) }
+  const query = async (sql: string) => {
+    const client = new pg.Client({ connectionString: url.toString() })
+    await client.connect()
+    try {
+      return (await client.query<{ value: string | null }>(sql)).rows
+    } finally {
+      await client.end()
+    }
+  }
+  return { env: { DATABASE_URL: url.toString() }, query, drop: () => admin(`drop database if exists ${name} with (force)`) }
 }
 
 async function waitUntilHealthy(baseUrl: string, server: ChildProcess, logPath: string) {

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { NextFunction, Request, Response } from 'express'
+import helmet from 'helmet'
+import onHeaders from 'on-headers'
+
+/**
+ * The headers every response carries (docs/decisions/012-security-headers.md). Supporters may be
+ * watched by hostile states, so a page may run only the scripts we sent with it, load nothing
+ * from any other origin, never be framed, and never be kept by a browser or proxy when it shows
+ * anything about a person.
+ */
+
+/** Stripe's hosted Checkout: the only other origin a page of ours may send a supporter to by form. */
+export const STRIPE_CHECKOUT_ORIGIN = 'https://checkout.stripe.com'
+
+/**
+ * Pages whose forms can end in a redirect to Checkout (a gift, a paid ticket, a claimed waitlist
+ * place). Without JavaScript the browser follows that redirect as part of the form submission, so
+ * `form-action` must allow Stripe there, and only there.
+ */
+const CHECKOUT_FORM_PATH = /^\/(appeals|events|registrations)\/[^/]+\/?$/
+
+/**
+ * Pages that show nothing about the person looking at them when asked without a cookie: these may
+ * be stored by the browser (and revalidated). Everything else defaults to `no-store`.
+ */
+const PUBLIC_PAGE_PATH = /^\/(|about|appeals|events|appeals\/[^/]+|events\/[^/]+|events\/[^/]+\/calendar\.ics)\/?$/
+
+const PERMISSIONS_POLICY = [
+  'accelerometer=()',
+  'camera=()',
+  'display-capture=()',
+  'geolocation=()',
+  'gyroscope=()',
+  'magnetometer=()',
+  'microphone=()',
+  'midi=()',
+  'payment=()',
+  'usb=()',
+  'browsing-topics=()',
+].join(', ')
+
+/** A fresh nonce for one response's scripts. */
+export function createNonce(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+/** The nonce this response's scripts carry, set by `assignNonce` (or by the page cache's fill). */
+export function nonceOf(response: ServerResponse): string {
+  return (response as Response).locals?.cspNonce ?? ''
+}
+
+export function setNonce(response: ServerResponse, nonce: string) {
+  ;(response as Response).locals.cspNonce = nonce
+}
+
+export function contentSecurityPolicy(options: { nonce: string; path: string; development: boolean }): string {
+  const directives: Record<string, string> = {
+    'default-src': "'self'",
+    'script-src': `'self' 'nonce-${options.nonce}'`,
+    'style-src': "'self'",
+    // The check-in QR code and small inline icons are data: images; nothing else leaves 'self'.
+    'img-src': "'self' data:",
+    'font-src': "'self'",
+    // The development server's live reload talks over a WebSocket.
+    'connect-src': options.development ? "'self' ws:" : "'self'",
+    'form-action': CHECKOUT_FORM_PATH.test(options.path) ? `'self' ${STRIPE_CHECKOUT_ORIGIN}` : "'self'",
+    'frame-src': "'none'",
+    'frame-ancestors': "'none'",
+    'object-src': "'none'",
+    'base-uri': "'none'",
+    'manifest-src': "'self'",
+    'worker-src': "'none'",
+  }
+  return Object.entries(directives)
+    .map(([name, value]) => `${name} ${value}`)
+    .join('; ')
+}
+
+/**
+ * The default Cache-Control for a response that did not choose one: anonymous views of public
+ * pages may be stored (and must be revalidated); anything else could show someone's own data.
+ */
+export function defaultCacheControl(request: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, status: number): string {
+  const path = (request.url ?? '').split('?')[0] ?? ''
+  const anonymousPublicPage =
+    (request.method === 'GET' || request.method === 'HEAD') && !request.headers.cookie && status === 200 && PUBLIC_PAGE_PATH.test(path)
+  return anonymousPublicPage ? 'no-cache' : 'no-store'
+}
+
+/** Express middleware, first in the chain: the static headers now, the rest as headers are written. */
+export function createSecurityHeaders(options: { production: boolean; development: boolean }) {
+  const staticHeaders = helmet({
+    contentSecurityPolicy: false,
+    strictTransportSecurity: options.production ? { maxAge: 365 * 24 * 60 * 60, includeSubDomains: true } : false,
+    // These three are set as the headers are written instead (below): a route may choose its own
+    // (a page with a token in its address sends no referrer), and a header sent twice is confusing.
+    referrerPolicy: false,
+    xContentTypeOptions: false,
+    xFrameOptions: { action: 'deny' },
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  })
+  return function securityHeaders(request: Request, response: Response, next: NextFunction) {
+    setNonce(response, createNonce())
+    response.setHeader('Permissions-Policy', PERMISSIONS_POLICY)
+    onHeaders(response, function applyLateHeaders(this: ServerResponse) {
+      if (!this.hasHeader('content-security-policy')) {
+        this.setHeader(
+          'Content-Security-Policy',
+          contentSecurityPolicy({ nonce: nonceOf(this), path: request.path, development: options.development }),
+        )
+      }
+      if (!this.hasHeader('x-content-type-options')) this.setHeader('X-Content-Type-Options', 'nosniff')
+      if (!this.hasHeader('referrer-policy')) this.setHeader('Referrer-Policy', 'strict-origin-when-cross-origin')
+      if (!this.hasHeader('cache-control')) this.setHeader('Cache-Control', defaultCacheControl(request, this.statusCode))
+    })
+    staticHeaders(request, response, next)
+  }
+}
