@@ -217,7 +217,8 @@ test('property: confirming a saved-events link', async () => {
       const base: Record<string, string> = valid ? { token: link.searchParams.get('token')!, signature: link.searchParams.get('signature')!, email } : {}
       await expectSafe('verify', { fuzzed, valid }, call(verifyAction, request('/saved/verify', fuzzed, base)))
     }),
-    { numRuns: RUNS },
+    // Found by a longer run: a NUL in the typed address reached the query and failed it (500).
+    { numRuns: RUNS, examples: [[{ fields: [['email', 'a\u0000b']], crossSite: false, body: 'form', method: 'POST' }, true]] },
   )
 }, 240_000)
 

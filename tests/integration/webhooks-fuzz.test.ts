@@ -286,6 +286,13 @@ test('property: Resend deliveries: unsigned or forged answer 400 and write nothi
         if (response.status >= 400) expect(await snapshot(db), context).toEqual(before)
       },
     ),
-    { numRuns: RUNS * 2 },
+    {
+      numRuns: RUNS * 2,
+      // Found by the first runs: a NUL in an address failed the insert (500); a date nobody can read failed the update.
+      examples: [
+        [JSON.stringify({ type: 'email.bounced', data: { to: '\u0000' } }), 'signed', null],
+        [JSON.stringify({ type: 'email.delivered', created_at: 'not a date', data: { email_id: 'x', to: [] } }), 'signed', null],
+      ],
+    },
   )
 }, 240_000)

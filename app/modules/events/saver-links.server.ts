@@ -208,6 +208,8 @@ export async function confirmSaverLink(
   confirmation: { typedEmail: string; addOwnSaves: boolean },
 ): Promise<ConfirmSaverLinkResult> {
   const tokenHash = hashToken(token)
+  // No address we sent to holds a NUL (PostgreSQL text cannot), and one in the query would fail it.
+  if (confirmation.typedEmail.includes('\u0000')) return refuseConfirmation(db, tokenHash)
   const result = await db.transaction().execute(async (trx) => {
     const link = await trx
       .deleteFrom('saver_links')
