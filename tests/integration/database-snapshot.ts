@@ -30,3 +30,8 @@ export async function snapshot(db: Database): Promise<Record<string, string>> {
   const rows = await sql<{ name: string; sum: string }>`${sql.raw(query)}`.execute(db)
   return Object.fromEntries(rows.rows.map((row) => [row.name, row.sum]))
 }
+
+/** The tables whose rows differ between two snapshots, for a failure message. */
+export function changedTables(before: Record<string, string>, after: Record<string, string>): string[] {
+  return Object.keys({ ...before, ...after }).filter((name) => before[name] !== after[name])
+}

@@ -8,7 +8,7 @@ import { action as resendWebhook } from '#app/routes/webhooks.resend.ts'
 import { action as stripeWebhook } from '#app/routes/webhooks.stripe.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
-import { snapshot } from './database-snapshot.ts'
+import { changedTables, snapshot } from './database-snapshot.ts'
 import { createAppeal, createPendingDonation, keptUpBesideLedger, TEST_WEBHOOK_SECRET, useTestStripe } from './donation-fixtures.ts'
 import { createEvent, register, registrationRequest } from './registration-fixtures.ts'
 
@@ -209,7 +209,7 @@ test('property: Stripe deliveries without a good signature answer 400 and write 
       const before = await snapshot(db)
       const response = await postStripe(body, header)
       expect(response.status, JSON.stringify({ body, header })).toBe(400)
-      expect(await snapshot(db)).toEqual(before)
+      expect(changedTables(before, await snapshot(db))).toEqual([])
     }),
     { numRuns: RUNS },
   )
@@ -221,11 +221,13 @@ test('property: signed Stripe events with nonsense fields are applied (200) or r
       const ids = await fixtures(monthly, paid)
       const event = fill(template, ids)
       const body = JSON.stringify(event)
+      // The fixtures' emails get their delivery jobs just after their commit.
+      await emailSchedulingSettled()
       const before = await snapshot(db)
       const response = await postStripe(body, signWebhookPayload(body, TEST_WEBHOOK_SECRET))
       const context = `${response.status} ${body}: ${await response.clone().text()}`
       expect([200, 400], context).toContain(response.status)
-      if (response.status === 400) expect(await snapshot(db), context).toEqual(before)
+      if (response.status === 400) expect(changedTables(before, await snapshot(db)), context).toEqual([])
       // The totals kept beside the ledger still agree with it, whatever was applied.
       const kept = await keptUpBesideLedger()
       for (const row of [...kept.donors, ...kept.days]) expect(row.kept, context).toBe(row.ledger)
@@ -233,7 +235,7 @@ test('property: signed Stripe events with nonsense fields are applied (200) or r
         // A redelivery of an applied event changes nothing.
         const after = await snapshot(db)
         expect((await postStripe(body, signWebhookPayload(body, TEST_WEBHOOK_SECRET))).status).toBe(200)
-        expect(await snapshot(db), context).toEqual(after)
+        expect(changedTables(after, await snapshot(db)), context).toEqual([])
       }
     }),
     { numRuns: RUNS * 2 },
@@ -283,7 +285,7 @@ test('property: Resend deliveries: unsigned or forged answer 400 and write nothi
         const context = `${kind} ${response.status} ${body}`
         expect(response.status, context).toBeLessThan(500)
         if (kind !== 'signed') expect(response.status, context).toBe(400)
-        if (response.status >= 400) expect(await snapshot(db), context).toEqual(before)
+        if (response.status >= 400) expect(changedTables(before, await snapshot(db)), context).toEqual([])
       },
     ),
     {
