@@ -1,6 +1,6 @@
 import { parseWithZod } from '@conform-to/zod'
 import { createDonationFormSchema, type DonationFormOptions } from '#app/modules/donations/donation-form.ts'
-import { withoutHoneypot } from '#app/components/form-parts.tsx'
+import { withoutHoneypot } from '#app/components/honeypot.ts'
 
 /** Loaded on demand by the donation form (see deferred-validation.ts): this is where zod comes in. */
 export function donationValidator(options: DonationFormOptions) {

@@ -1,6 +1,6 @@
 import { parseWithZod } from '@conform-to/zod'
 import { createRegistrationFormSchema, type RegistrationFormOptions } from '#app/modules/registrations/registration-form.ts'
-import { withoutHoneypot } from '#app/components/form-parts.tsx'
+import { withoutHoneypot } from '#app/components/honeypot.ts'
 
 /** Loaded on demand by the registration form (see deferred-validation.ts): this is where zod comes in. */
 export function registrationValidator(options: RegistrationFormOptions) {
