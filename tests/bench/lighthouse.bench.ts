@@ -263,9 +263,11 @@ async function main() {
   }
 
   const medians = [...runsByPage.values()].map(medianRun)
+  const load = os.loadavg().map((value) => value.toFixed(1)).join(' / ')
   console.log(
     `\nLighthouse 12.2.3, default config (mobile, simulated throttling), ${CHROMIUM_PATH}; production build (${built === 'built' ? 'built now' : 'existing build, BENCH_SKIP_BUILD'}), ` +
-      `embedded database with the demo data. Median of ${RUNS} run(s) per page by performance score; kB = 1,000 bytes on the wire (gzip, with headers) / decoded.`,
+      `embedded database with the demo data. Median of ${RUNS} run(s) per page by performance score; kB = 1,000 bytes on the wire (gzip, with headers) / decoded. ` +
+      `Load average at the end (1/5/15 min, ${os.cpus().length} cores): ${load}.`,
   )
   console.table(
     medians.map((page) => ({
