@@ -2,7 +2,8 @@
  * `npm run bench:lighthouse`: Lighthouse (default config: mobile, simulated throttling) against the
  * production build, on the home page, an appeal page and an event page of the demo data. Prints
  * per page the four category scores, the core metrics, and the JavaScript and CSS the page loads
- * (bytes on the wire, gzipped, and decoded), with the targets beside them.
+ * (bytes on the wire, gzipped with headers; for JavaScript also the gzipped bodies alone; and
+ * decoded), with the targets beside them.
  *
  * The server starts as tests/e2e/setup/production-server.ts starts it: a fresh embedded database
  * in a temporary folder, seeded with the demo data. Debian's Chromium is launched by chrome-launcher
@@ -19,6 +20,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import * as chromeLauncher from 'chrome-launcher'
@@ -90,7 +92,16 @@ type PageRun = {
   run: number
   scores: { performance: number; accessibility: number; bestPractices: number; seo: number }
   metrics: { fcpMs: number; lcpMs: number; tbtMs: number; cls: number; speedIndexMs: number }
-  bytes: { jsTransfer: number; jsDecoded: number; jsRequests: number; cssTransfer: number; cssDecoded: number; cssRequests: number; totalTransfer: number }
+  bytes: {
+    jsTransfer: number
+    jsGzipBody: number
+    jsDecoded: number
+    jsRequests: number
+    cssTransfer: number
+    cssDecoded: number
+    cssRequests: number
+    totalTransfer: number
+  }
   /** Audits below full marks, for finding what to fix. */
   shortfalls: string[]
   reportBase: string
@@ -140,6 +151,22 @@ function shortfalls(lhr: LighthouseResult): string[] {
   return found
 }
 
+/** The gzipped body alone, without the response headers Lighthouse's transfer size includes. */
+function gzipBodyBytes(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: { 'accept-encoding': 'gzip' }, agent: false }, (response) => {
+        let bytes = 0
+        response.on('data', (chunk: Buffer) => {
+          bytes += chunk.length
+        })
+        response.on('end', () => (response.statusCode === 200 ? resolve(bytes) : reject(new Error(`GET ${url} answered ${response.statusCode}`))))
+        response.on('error', reject)
+      })
+      .on('error', reject)
+  })
+}
+
 async function lighthouseOnce(baseUrl: string, pagePath: string, run: number): Promise<PageRun> {
   const chrome = await chromeLauncher.launch({ chromePath: CHROMIUM_PATH, chromeFlags: CHROME_FLAGS, logLevel: 'error' })
   try {
@@ -167,6 +194,7 @@ async function lighthouseOnce(baseUrl: string, pagePath: string, run: number): P
     const sum = (items: NetworkRequest[], key: 'transferSize' | 'resourceSize') => items.reduce((total, item) => total + (item[key] ?? 0), 0)
     const scripts = ofType('Script')
     const styles = ofType('Stylesheet')
+    const jsGzipBody = (await Promise.all(scripts.map((script) => gzipBodyBytes(script.url)))).reduce((total, bytes) => total + bytes, 0)
 
     return {
       path: pagePath,
@@ -186,6 +214,7 @@ async function lighthouseOnce(baseUrl: string, pagePath: string, run: number): P
       },
       bytes: {
         jsTransfer: sum(scripts, 'transferSize'),
+        jsGzipBody,
         jsDecoded: sum(scripts, 'resourceSize'),
         jsRequests: scripts.length,
         cssTransfer: sum(styles, 'transferSize'),
@@ -266,7 +295,8 @@ async function main() {
   const load = os.loadavg().map((value) => value.toFixed(1)).join(' / ')
   console.log(
     `\nLighthouse 12.2.3, default config (mobile, simulated throttling), ${CHROMIUM_PATH}; production build (${built === 'built' ? 'built now' : 'existing build, BENCH_SKIP_BUILD'}), ` +
-      `embedded database with the demo data. Median of ${RUNS} run(s) per page by performance score; kB = 1,000 bytes on the wire (gzip, with headers) / decoded. ` +
+      `embedded database with the demo data. Median of ${RUNS} run(s) per page by performance score. kB = 1,000 bytes: on the wire (gzip, with ` +
+      `response headers, Lighthouse's transfer size), the gzipped bodies alone, and decoded. ` +
       `Load average at the end (1/5/15 min, ${os.cpus().length} cores): ${load}.`,
   )
   console.table(
@@ -276,7 +306,7 @@ async function main() {
       accessibility: page.scores.accessibility,
       'best practices': page.scores.bestPractices,
       SEO: page.scores.seo,
-      'JS kB (gzip / decoded)': `${kb(page.bytes.jsTransfer)} / ${kb(page.bytes.jsDecoded)} (${page.bytes.jsRequests} files)`,
+      'JS kB (wire / gzip bodies / decoded)': `${kb(page.bytes.jsTransfer)} / ${kb(page.bytes.jsGzipBody)} / ${kb(page.bytes.jsDecoded)} (${page.bytes.jsRequests} files)`,
       'CSS kB (gzip / decoded)': `${kb(page.bytes.cssTransfer)} / ${kb(page.bytes.cssDecoded)} (${page.bytes.cssRequests} files)`,
       'total kB': kb(page.bytes.totalTransfer),
     })),
@@ -302,7 +332,9 @@ async function main() {
     if (page.scores.accessibility < TARGETS.accessibility) misses.push(`accessibility ${page.scores.accessibility} < ${TARGETS.accessibility}`)
     if (page.scores.bestPractices < TARGETS.bestPractices) misses.push(`best practices ${page.scores.bestPractices} < ${TARGETS.bestPractices}`)
     if (page.scores.seo < TARGETS.seo) misses.push(`SEO ${page.scores.seo} < ${TARGETS.seo}`)
-    if (page.bytes.jsTransfer >= TARGETS.javascriptTransferBytes) misses.push(`JavaScript ${kb(page.bytes.jsTransfer)} kB >= ${kb(TARGETS.javascriptTransferBytes)} kB`)
+    if (page.bytes.jsTransfer >= TARGETS.javascriptTransferBytes) {
+      misses.push(`JavaScript ${kb(page.bytes.jsTransfer)} kB on the wire (${kb(page.bytes.jsGzipBody)} kB of gzipped bodies) >= ${kb(TARGETS.javascriptTransferBytes)} kB`)
+    }
     if (misses.length > 0) allMet = false
     console.log(`${page.path}: ${misses.length === 0 ? 'targets met' : `BELOW TARGET: ${misses.join('; ')}`}`)
     if (page.shortfalls.length > 0) console.log(`  audits below full marks: ${page.shortfalls.join(', ')}`)
@@ -310,7 +342,7 @@ async function main() {
   }
   console.log(
     `Targets per page: performance >= ${TARGETS.performance}, accessibility ${TARGETS.accessibility}, best practices >= ${TARGETS.bestPractices}, ` +
-      `SEO >= ${TARGETS.seo}, JavaScript under ${kb(TARGETS.javascriptTransferBytes)} kB gzipped — ${allMet ? 'all met' : 'NOT ALL MET'}`,
+      `SEO >= ${TARGETS.seo}, JavaScript under ${kb(TARGETS.javascriptTransferBytes)} kB gzipped on the wire — ${allMet ? 'all met' : 'NOT ALL MET'}`,
   )
 }
 
