@@ -7,22 +7,15 @@ import {
   type FieldMetadata,
   type SubmissionResult,
 } from '@conform-to/react'
-import { parseWithZod } from '@conform-to/zod'
 import { Form, useNavigation } from '@remix-run/react'
-import { useMemo, type ReactNode } from 'react'
+import { type ReactNode } from 'react'
 import { coverFeeMinor, DEFAULT_FEE_FORMULA, feeFormulaFor } from '#app/modules/donations/amounts.ts'
-import {
-  characterCount,
-  chosenAmountMinor,
-  createDonationFormSchema,
-  MESSAGE_MAX_CHARACTERS,
-  OTHER_AMOUNT,
-  type DonationFormInput,
-  type DonationFormValue,
-} from '#app/modules/donations/donation-form.ts'
+import type { DonationFormInput, DonationFormValue } from '#app/modules/donations/donation-form.ts'
+import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from '#app/modules/donations/donation-form-fields.ts'
 import { giftAidBonusMinor, giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
 import { formatMoney, formatMoneyShort, minorUnitExponent } from '#app/utils/money.ts'
-import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem, useErrorSummaryFocus } from '#app/components/form-parts.tsx'
+import { useDeferredValidation } from '#app/components/deferred-validation.ts'
+import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutKey, type SummaryItem, useErrorSummaryFocus } from '#app/components/form-parts.tsx'
 
 type DonationFormProps = {
   currency: string
@@ -38,7 +31,8 @@ const FORM_ID = 'donation'
 /**
  * The donation form. Without JavaScript it is a plain POST: the server validates it and renders
  * it again with the values kept and an error beside each field. With JavaScript, conform checks
- * the same schema as the person types, and the labels that depend on the amount update live.
+ * the same schema as the person types (fetched once they touch the form: deferred-validation.ts),
+ * and the labels that depend on the amount update live.
  */
 export function DonationForm({
   currency,
@@ -48,7 +42,9 @@ export function DonationForm({
   submissionId,
   lastResult,
 }: DonationFormProps) {
-  const schema = useMemo(() => createDonationFormSchema({ currency, giftAidAvailable }), [currency, giftAidAvailable])
+  const validation = useDeferredValidation<DonationFormValue>(`${currency} ${giftAidAvailable}`, () =>
+    import('#app/components/donation-validation.ts').then(({ donationValidator }) => donationValidator({ currency, giftAidAvailable })),
+  )
   const defaultAmount = suggestedAmountsMinor[1] ?? suggestedAmountsMinor[0]
   const [form, fields] = useForm<DonationFormInput, DonationFormValue>({
     id: FORM_ID,
@@ -60,9 +56,7 @@ export function DonationForm({
     },
     shouldValidate: 'onSubmit',
     shouldRevalidate: 'onInput',
-    // The honeypot is left to the server: a browser that filled it would otherwise be stopped
-    // here by an error on a field the person cannot see.
-    onValidate: ({ formData }) => parseWithZod(withoutHoneypot(formData), { schema }),
+    onValidate: ({ formData }) => validation.validate(formData),
   })
   const hydrated = useHydrated()
   const navigation = useNavigation()
@@ -116,6 +110,8 @@ export function DonationForm({
         form.onSubmit(event)
         afterSubmit(event)
       }}
+      onFocus={validation.startLoading}
+      onPointerDown={validation.startLoading}
     >
       <ErrorSummary ref={summaryRef} id="donation-error-summary" formErrors={formErrors} items={summaryItems} />
 

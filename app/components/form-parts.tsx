@@ -19,13 +19,6 @@ export function withoutKey<Props extends { key?: string }>({ key: _key, ...props
   return props
 }
 
-/** The browser's own validation skips the honeypot: only the server judges it. */
-export function withoutHoneypot(formData: FormData) {
-  const copy = new FormData()
-  for (const [name, value] of formData) if (name !== 'website') copy.append(name, value)
-  return copy
-}
-
 export function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined
 }

@@ -7,20 +7,17 @@ import {
   useForm,
   type SubmissionResult,
 } from '@conform-to/react'
-import { parseWithZod } from '@conform-to/zod'
 import { Form, useNavigation } from '@remix-run/react'
-import { useMemo } from 'react'
+import type { RegistrationFormInput, RegistrationFormValue } from '#app/modules/registrations/registration-form.ts'
 import {
   ACCESS_NEEDS_HINT,
   ACCESS_NEEDS_MAX_CHARACTERS,
-  createRegistrationFormSchema,
   ticketNeedsPayment,
-  type RegistrationFormInput,
-  type RegistrationFormValue,
   type RegistrationTicketType,
-} from '#app/modules/registrations/registration-form.ts'
+} from '#app/modules/registrations/registration-form-fields.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
-import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem, useErrorSummaryFocus } from '#app/components/form-parts.tsx'
+import { useDeferredValidation } from '#app/components/deferred-validation.ts'
+import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutKey, type SummaryItem, useErrorSummaryFocus } from '#app/components/form-parts.tsx'
 
 export type RegistrationFormTicket = RegistrationTicketType & {
   name: string
@@ -42,13 +39,15 @@ const FORM_ID = 'registration'
 /**
  * The event registration form. Without JavaScript it is a plain POST: the server validates it and
  * renders it again with the values kept and an error beside each field. With JavaScript, conform
- * checks the same schema as the person types, the amount box appears only for a pay-what-you-can
- * ticket, and the button says whether payment comes next.
+ * checks the same schema as the person types (fetched once they touch the form:
+ * deferred-validation.ts), the amount box appears only for a pay-what-you-can ticket, and the
+ * button says whether payment comes next.
  */
 export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId, lastResult }: RegistrationFormProps) {
-  const schema = useMemo(
-    () => createRegistrationFormSchema({ ticketTypes, maxPerOrder }),
-    [ticketTypes, maxPerOrder],
+  const validation = useDeferredValidation<RegistrationFormValue>(JSON.stringify([ticketTypes, maxPerOrder]), () =>
+    import('#app/components/registration-validation.ts').then(({ registrationValidator }) =>
+      registrationValidator({ ticketTypes, maxPerOrder }),
+    ),
   )
   const [form, fields] = useForm<RegistrationFormInput, RegistrationFormValue>({
     id: FORM_ID,
@@ -56,9 +55,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
     defaultValue: { submissionId, ticketTypeId: ticketTypes[0]?.id, quantity: 1 },
     shouldValidate: 'onSubmit',
     shouldRevalidate: 'onInput',
-    // The honeypot is left to the server: a browser that filled it would otherwise be stopped
-    // here by an error on a field the person cannot see.
-    onValidate: ({ formData }) => parseWithZod(withoutHoneypot(formData), { schema }),
+    onValidate: ({ formData }) => validation.validate(formData),
   })
   const hydrated = useHydrated()
   const navigation = useNavigation()
@@ -113,6 +110,8 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
         form.onSubmit(event)
         afterSubmit(event)
       }}
+      onFocus={validation.startLoading}
+      onPointerDown={validation.startLoading}
     >
       <ErrorSummary ref={summaryRef} id="registration-error-summary" formErrors={formErrors} items={summaryItems} />
 
