@@ -1,20 +1,21 @@
-import { parse, type Submission } from '@conform-to/react'
 import { useRef } from 'react'
+import type { FieldErrors, Validate } from '#app/components/use-public-form.ts'
 
-export type FormValidator<Output> = (formData: FormData) => Submission<Output, string[]>
+/** The form's check once loaded: every error by field name, none when the form is fine. */
+export type FormValidator = (formData: FormData) => FieldErrors
 
 /**
  * Browser-side checking for the public forms, fetched when the person first touches the form
- * rather than with the page: zod and the form's schema are about a sixth of an appeal page's
- * JavaScript, and most visitors read without giving. Until the check has arrived, a submit goes
- * to the server, which checks the same schema and answers as it does without JavaScript.
+ * rather than with the page: zod, the form's schema and conform's parser are about a sixth of an
+ * appeal page's JavaScript, and most visitors read without giving. Until the check has arrived, a
+ * submit goes to the server, which checks the same schema and answers as it does without JavaScript.
  *
  * `key` names what the check depends on (say, the currency): a client-side navigation to another
  * appeal keeps this component, and must not keep the last appeal's check. Give `startLoading` to
- * the form's onFocus and onPointerDown (focus bubbles in React) and `validate` to conform's onValidate.
+ * the form's onFocus and onPointerDown (focus bubbles in React) and `validate` to usePublicForm.
  */
-export function useDeferredValidation<Output>(key: string, load: () => Promise<FormValidator<Output>>) {
-  const loaded = useRef<{ key: string; validator: FormValidator<Output> } | null>(null)
+export function useDeferredValidation(key: string, load: () => Promise<FormValidator>) {
+  const loaded = useRef<{ key: string; validator: FormValidator } | null>(null)
   const loading = useRef<string | null>(null)
 
   function startLoading() {
@@ -31,11 +32,8 @@ export function useDeferredValidation<Output>(key: string, load: () => Promise<F
     )
   }
 
-  function validate(formData: FormData): Submission<Output, string[]> {
-    if (loaded.current?.key === key) return loaded.current.validator(formData)
-    // An error of null is conform's "no verdict here": the submit goes ahead, and errors shown stay.
-    return parse(formData, { resolve: () => ({ error: null }) }) as Submission<Output, string[]>
-  }
+  // null is "no verdict here": the submit goes ahead, and errors shown stay.
+  const validate: Validate = (formData) => (loaded.current?.key === key ? loaded.current.validator(formData) : null)
 
   return { startLoading, validate }
 }
