@@ -1,28 +1,20 @@
-import {
-  getCollectionProps,
-  getFormProps,
-  getInputProps,
-  getTextareaProps,
-  useForm,
-  type FieldMetadata,
-  type SubmissionResult,
-} from '@conform-to/react'
-import { parseWithZod } from '@conform-to/zod'
 import { Form, useNavigation } from '@remix-run/react'
-import { useMemo, type ReactNode } from 'react'
+import { type ReactNode } from 'react'
 import { coverFeeMinor, DEFAULT_FEE_FORMULA, feeFormulaFor } from '#app/modules/donations/amounts.ts'
-import {
-  characterCount,
-  chosenAmountMinor,
-  createDonationFormSchema,
-  MESSAGE_MAX_CHARACTERS,
-  OTHER_AMOUNT,
-  type DonationFormInput,
-  type DonationFormValue,
-} from '#app/modules/donations/donation-form.ts'
+import type { DonationFormInput } from '#app/modules/donations/donation-form.ts'
+import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from '#app/modules/donations/donation-form-fields.ts'
 import { giftAidBonusMinor, giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
 import { formatMoney, formatMoneyShort, minorUnitExponent } from '#app/utils/money.ts'
-import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem, useErrorSummaryFocus } from '#app/components/form-parts.tsx'
+import { useDeferredValidation } from '#app/components/deferred-validation.ts'
+import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, type SummaryItem, useErrorSummaryFocus } from '#app/components/public-form-parts.tsx'
+import {
+  inputProps,
+  radioProps,
+  textareaProps,
+  usePublicForm,
+  type FormReply,
+  type PublicField,
+} from '#app/components/use-public-form.ts'
 
 type DonationFormProps = {
   currency: string
@@ -30,15 +22,17 @@ type DonationFormProps = {
   giftAidAvailable: boolean
   organisationName: string
   submissionId: string
-  lastResult?: SubmissionResult<string[]> | null
+  lastResult?: FormReply | null
 }
 
 const FORM_ID = 'donation'
 
 /**
  * The donation form. Without JavaScript it is a plain POST: the server validates it and renders
- * it again with the values kept and an error beside each field. With JavaScript, conform checks
- * the same schema as the person types, and the labels that depend on the amount update live.
+ * it again with the values kept and an error beside each field. With JavaScript, the same schema
+ * is checked on submit and then as the person types (fetched once they touch the form:
+ * deferred-validation.ts), and the labels that depend on the amount update live.
+ * use-public-form.ts holds the form's state: conform stays out of the page's JavaScript.
  */
 export function DonationForm({
   currency,
@@ -48,9 +42,11 @@ export function DonationForm({
   submissionId,
   lastResult,
 }: DonationFormProps) {
-  const schema = useMemo(() => createDonationFormSchema({ currency, giftAidAvailable }), [currency, giftAidAvailable])
+  const validation = useDeferredValidation(`${currency} ${giftAidAvailable}`, () =>
+    import('#app/components/donation-validation.ts').then(({ donationValidator }) => donationValidator({ currency, giftAidAvailable })),
+  )
   const defaultAmount = suggestedAmountsMinor[1] ?? suggestedAmountsMinor[0]
-  const [form, fields] = useForm<DonationFormInput, DonationFormValue>({
+  const form = usePublicForm<DonationFormInput>({
     id: FORM_ID,
     lastResult,
     defaultValue: {
@@ -58,12 +54,9 @@ export function DonationForm({
       frequency: 'one_off',
       amount: defaultAmount === undefined ? OTHER_AMOUNT : String(defaultAmount),
     },
-    shouldValidate: 'onSubmit',
-    shouldRevalidate: 'onInput',
-    // The honeypot is left to the server: a browser that filled it would otherwise be stopped
-    // here by an error on a field the person cannot see.
-    onValidate: ({ formData }) => parseWithZod(withoutHoneypot(formData), { schema }),
+    validate: validation.validate,
   })
+  const { fields } = form
   const hydrated = useHydrated()
   const navigation = useNavigation()
   const submitting = navigation.state !== 'idle' && navigation.formMethod?.toUpperCase() === 'POST'
@@ -86,15 +79,15 @@ export function DonationForm({
   const feeFormula = describeFeeFormula(currency)
 
   const amountOptions = [...suggestedAmountsMinor.map(String), OTHER_AMOUNT]
-  const amountRadios = getCollectionProps(fields.amount, { type: 'radio', options: amountOptions })
-  const frequencyRadios = getCollectionProps(fields.frequency, { type: 'radio', options: ['one_off', 'monthly'] })
-  const otherRadioId = amountRadios.at(-1)?.id ?? fields.amount.id
+  const amountRadios = radioProps(fields.amount, amountOptions)
+  const frequencyRadios = radioProps(fields.frequency, ['one_off', 'monthly'])
+  const otherRadioId = amountRadios.at(-1)?.props.id ?? fields.amount.id
 
   // In the order the fields appear; the link goes to the control to fix (the first of a group).
   const summaryItems: SummaryItem[] = [
     { errors: fields.submissionId.errors, target: null },
-    { errors: fields.frequency.errors, target: frequencyRadios[0]?.id ?? null },
-    { errors: fields.amount.errors, target: amountRadios[0]?.id ?? null },
+    { errors: fields.frequency.errors, target: frequencyRadios[0]?.props.id ?? null },
+    { errors: fields.amount.errors, target: amountRadios[0]?.props.id ?? null },
     { errors: fields.customAmount.errors, target: fields.customAmount.id },
     { errors: fields.name.errors, target: fields.name.id },
     { errors: fields.email.errors, target: fields.email.id },
@@ -110,22 +103,24 @@ export function DonationForm({
   return (
     <Form
       method="post"
-      {...getFormProps(form)}
+      {...form.formProps}
       className="donation-form"
       onSubmit={(event) => {
-        form.onSubmit(event)
+        form.formProps.onSubmit(event)
         afterSubmit(event)
       }}
+      onFocus={validation.startLoading}
+      onPointerDown={validation.startLoading}
     >
       <ErrorSummary ref={summaryRef} id="donation-error-summary" formErrors={formErrors} items={summaryItems} />
 
-      <input {...withoutKey(getInputProps(fields.submissionId, { type: 'hidden' }))} />
+      <input {...inputProps(fields.submissionId, { type: 'hidden' })} />
 
       <fieldset className="donation-form__group">
         <legend className="donation-form__legend">How often would you like to give?</legend>
         <FieldError field={fields.frequency} />
         <div className="choice-row">
-          {frequencyRadios.map(({ key, ...props }) => (
+          {frequencyRadios.map(({ key, props }) => (
             <div key={key} className="choice choice--pill">
               <input {...props} />
               <label htmlFor={props.id}>{props.value === 'monthly' ? 'Monthly' : 'One-off'}</label>
@@ -138,7 +133,7 @@ export function DonationForm({
         <legend className="donation-form__legend">How much would you like to give?</legend>
         <FieldError field={fields.amount} />
         <div className="choice-row">
-          {amountRadios.map(({ key, ...props }) => (
+          {amountRadios.map(({ key, props }) => (
             <div key={key} className="choice choice--pill">
               <input {...props} />
               <label htmlFor={props.id}>
@@ -155,11 +150,11 @@ export function DonationForm({
               {currencySymbol(currency)}
             </span>
             <input
-              {...withoutKey(getInputProps(fields.customAmount, { type: 'text' }))}
+              {...inputProps(fields.customAmount, { type: 'text' })}
               inputMode={minorUnitExponent(currency) === 0 ? 'numeric' : 'decimal'}
               autoComplete="off"
               onInput={() => {
-                // Typing an amount is choosing it; click() lets conform see the change too.
+                // Typing an amount is choosing it; click() lets the form see the change too.
                 const other = document.getElementById(otherRadioId)
                 if (other instanceof HTMLInputElement && !other.checked) other.click()
               }}
@@ -169,7 +164,7 @@ export function DonationForm({
       </fieldset>
 
       <div className="choice choice--checkbox">
-        <input {...withoutKey(getInputProps(fields.coverFee, { type: 'checkbox' }))} />
+        <input {...inputProps(fields.coverFee, { type: 'checkbox' })} />
         <label htmlFor={fields.coverFee.id}>
           {amountMinor !== null && amountText ? (
             <>
@@ -187,7 +182,7 @@ export function DonationForm({
       <div className="field">
         <label htmlFor={fields.name.id}>Your name</label>
         <FieldError field={fields.name} />
-        <input {...withoutKey(getInputProps(fields.name, { type: 'text' }))} autoComplete="name" required />
+        <input {...inputProps(fields.name, { type: 'text' })} autoComplete="name" required />
       </div>
 
       <div className="field">
@@ -196,7 +191,7 @@ export function DonationForm({
         </label>
         <FieldError field={fields.email} />
         <input
-          {...withoutKey(getInputProps(fields.email, { type: 'email' }))}
+          {...inputProps(fields.email, { type: 'email' })}
           autoComplete="email"
           spellCheck={false}
           required
@@ -212,13 +207,9 @@ export function DonationForm({
         </p>
         <FieldError field={fields.message} />
         <textarea
-          {...withoutKey(
-            getTextareaProps(fields.message, {
-              ariaDescribedBy: hydrated
-                ? `${fields.message.id}-hint ${fields.message.id}-count`
-                : `${fields.message.id}-hint`,
-            }),
-          )}
+          {...textareaProps(fields.message, {
+            ariaDescribedBy: hydrated ? `${fields.message.id}-hint ${fields.message.id}-count` : `${fields.message.id}-hint`,
+          })}
           rows={4}
         />
         {hydrated ? <CharacterCount id={`${fields.message.id}-count`} used={characterCount(message)} /> : null}
@@ -248,7 +239,7 @@ export function DonationForm({
           </p>
           <div className="choice choice--checkbox">
             <input
-              {...withoutKey(getInputProps(fields.giftAid, { type: 'checkbox' }))}
+              {...inputProps(fields.giftAid, { type: 'checkbox' })}
               aria-controls="gift-aid-details"
               aria-expanded={hydrated ? giftAidTicked : undefined}
             />
@@ -270,7 +261,7 @@ export function DonationForm({
             <div className="field">
               <label htmlFor={fields.address.id}>Address</label>
               <FieldError field={fields.address} />
-              <textarea {...withoutKey(getTextareaProps(fields.address))} rows={3} autoComplete="street-address" />
+              <textarea {...textareaProps(fields.address)} rows={3} autoComplete="street-address" />
             </div>
             <TextField
               field={fields.postcode}
@@ -287,7 +278,7 @@ export function DonationForm({
       <div className="visually-hidden" aria-hidden="true">
         <label htmlFor={fields.website.id}>Leave this field empty</label>
         <input
-          {...withoutKey(getInputProps(fields.website, { type: 'text', ariaAttributes: false }))}
+          {...inputProps(fields.website, { type: 'text', ariaAttributes: false })}
           tabIndex={-1}
           autoComplete="off"
         />
@@ -308,11 +299,11 @@ function submitLabel(frequency: 'one_off' | 'monthly', totalText: string | null)
   return totalText ? `Donate ${totalText}` : 'Donate'
 }
 
-function Checkbox({ field, children }: { field: FieldMetadata<unknown>; children: ReactNode }) {
+function Checkbox({ field, children }: { field: PublicField; children: ReactNode }) {
   return (
     <div className="choice choice--checkbox">
       <FieldError field={field} />
-      <input {...withoutKey(getInputProps(field, { type: 'checkbox' }))} />
+      <input {...inputProps(field, { type: 'checkbox' })} />
       <label htmlFor={field.id}>{children}</label>
     </div>
   )
@@ -325,7 +316,7 @@ function TextField({
   className,
   spellCheck,
 }: {
-  field: FieldMetadata<unknown>
+  field: PublicField
   label: string
   autoComplete: string
   className?: string
@@ -335,7 +326,7 @@ function TextField({
     <div className={className ? `field ${className}` : 'field'}>
       <label htmlFor={field.id}>{label}</label>
       <FieldError field={field} />
-      <input {...withoutKey(getInputProps(field, { type: 'text' }))} autoComplete={autoComplete} spellCheck={spellCheck} />
+      <input {...inputProps(field, { type: 'text' })} autoComplete={autoComplete} spellCheck={spellCheck} />
     </div>
   )
 }

@@ -1,26 +1,22 @@
-import {
-  getCollectionProps,
-  getFormProps,
-  getInputProps,
-  getSelectProps,
-  getTextareaProps,
-  useForm,
-  type SubmissionResult,
-} from '@conform-to/react'
-import { parseWithZod } from '@conform-to/zod'
 import { Form, useNavigation } from '@remix-run/react'
-import { useMemo } from 'react'
+import type { RegistrationFormInput } from '#app/modules/registrations/registration-form.ts'
 import {
   ACCESS_NEEDS_HINT,
   ACCESS_NEEDS_MAX_CHARACTERS,
-  createRegistrationFormSchema,
   ticketNeedsPayment,
-  type RegistrationFormInput,
-  type RegistrationFormValue,
   type RegistrationTicketType,
-} from '#app/modules/registrations/registration-form.ts'
+} from '#app/modules/registrations/registration-form-fields.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
-import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, withoutHoneypot, withoutKey, type SummaryItem, useErrorSummaryFocus } from '#app/components/form-parts.tsx'
+import { useDeferredValidation } from '#app/components/deferred-validation.ts'
+import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, type SummaryItem, useErrorSummaryFocus } from '#app/components/public-form-parts.tsx'
+import {
+  inputProps,
+  radioProps,
+  selectProps,
+  textareaProps,
+  usePublicForm,
+  type FormReply,
+} from '#app/components/use-public-form.ts'
 
 export type RegistrationFormTicket = RegistrationTicketType & {
   name: string
@@ -34,32 +30,32 @@ type RegistrationFormProps = {
   /** No places left: the form stays, and registering joins the waitlist. */
   full: boolean
   submissionId: string
-  lastResult?: SubmissionResult<string[]> | null
+  lastResult?: FormReply | null
 }
 
 const FORM_ID = 'registration'
 
 /**
  * The event registration form. Without JavaScript it is a plain POST: the server validates it and
- * renders it again with the values kept and an error beside each field. With JavaScript, conform
- * checks the same schema as the person types, the amount box appears only for a pay-what-you-can
- * ticket, and the button says whether payment comes next.
+ * renders it again with the values kept and an error beside each field. With JavaScript, the same
+ * schema is checked on submit and then as the person types (fetched once they touch the form:
+ * deferred-validation.ts), the amount box appears only for a pay-what-you-can ticket, and the
+ * button says whether payment comes next. use-public-form.ts holds the form's state: conform
+ * stays out of the page's JavaScript.
  */
 export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId, lastResult }: RegistrationFormProps) {
-  const schema = useMemo(
-    () => createRegistrationFormSchema({ ticketTypes, maxPerOrder }),
-    [ticketTypes, maxPerOrder],
+  const validation = useDeferredValidation(JSON.stringify([ticketTypes, maxPerOrder]), () =>
+    import('#app/components/registration-validation.ts').then(({ registrationValidator }) =>
+      registrationValidator({ ticketTypes, maxPerOrder }),
+    ),
   )
-  const [form, fields] = useForm<RegistrationFormInput, RegistrationFormValue>({
+  const form = usePublicForm<RegistrationFormInput>({
     id: FORM_ID,
     lastResult,
     defaultValue: { submissionId, ticketTypeId: ticketTypes[0]?.id, quantity: 1 },
-    shouldValidate: 'onSubmit',
-    shouldRevalidate: 'onInput',
-    // The honeypot is left to the server: a browser that filled it would otherwise be stopped
-    // here by an error on a field the person cannot see.
-    onValidate: ({ formData }) => parseWithZod(withoutHoneypot(formData), { schema }),
+    validate: validation.validate,
   })
+  const { fields } = form
   const hydrated = useHydrated()
   const navigation = useNavigation()
   const submitting = navigation.state !== 'idle' && navigation.formMethod?.toUpperCase() === 'POST'
@@ -84,17 +80,17 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
       : ticketNeedsPayment(chosen))
   const anyPayment = ticketTypes.some(ticketNeedsPayment)
 
-  const ticketRadios = getCollectionProps(fields.ticketTypeId, {
-    type: 'radio',
-    options: ticketTypes.map((ticket) => ticket.id),
-  })
+  const ticketRadios = radioProps(
+    fields.ticketTypeId,
+    ticketTypes.map((ticket) => ticket.id),
+  )
   const priceHintId = `${fields.chosenPrice.id}-hint`
   const accessHintId = `${fields.accessNeeds.id}-hint`
 
   // In the order the fields appear; the link goes to the control to fix (the first of a group).
   const summaryItems: SummaryItem[] = [
     { errors: fields.submissionId.errors, target: null },
-    { errors: fields.ticketTypeId.errors, target: ticketRadios[0]?.id ?? null },
+    { errors: fields.ticketTypeId.errors, target: ticketRadios[0]?.props.id ?? null },
     { errors: fields.chosenPrice.errors, target: fields.chosenPrice.id },
     { errors: fields.quantity.errors, target: maxPerOrder > 1 ? fields.quantity.id : null },
     { errors: fields.name.errors, target: fields.name.id },
@@ -107,23 +103,25 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
   return (
     <Form
       method="post"
-      {...getFormProps(form)}
+      {...form.formProps}
       className="registration-form"
       onSubmit={(event) => {
-        form.onSubmit(event)
+        form.formProps.onSubmit(event)
         afterSubmit(event)
       }}
+      onFocus={validation.startLoading}
+      onPointerDown={validation.startLoading}
     >
       <ErrorSummary ref={summaryRef} id="registration-error-summary" formErrors={formErrors} items={summaryItems} />
 
-      <input {...withoutKey(getInputProps(fields.submissionId, { type: 'hidden' }))} />
+      <input {...inputProps(fields.submissionId, { type: 'hidden' })} />
 
       {ticketTypes.length > 1 ? (
         <fieldset className="registration-form__group">
           <legend className="registration-form__legend">Choose a ticket</legend>
           <FieldError field={fields.ticketTypeId} />
           <div className="ticket-choices">
-            {ticketRadios.map(({ key, ...props }) => {
+            {ticketRadios.map(({ key, props }) => {
               const ticket = ticketTypes.find((type) => type.id === props.value)
               return (
                 <div key={key} className="choice choice--ticket">
@@ -140,7 +138,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
       ) : (
         <>
           <FieldError field={fields.ticketTypeId} />
-          <input {...withoutKey(getInputProps(fields.ticketTypeId, { type: 'hidden' }))} />
+          <input {...inputProps(fields.ticketTypeId, { type: 'hidden' })} />
           {ticketTypes[0] ? (
             <p className="registration-form__ticket">
               <strong>{ticketTypes[0].name}</strong>: {ticketTypes[0].priceLabel}
@@ -167,13 +165,13 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
               {currencySymbol(priceTicket.currency)}
             </span>
             <input
-              {...withoutKey(getInputProps(fields.chosenPrice, { type: 'text', ariaDescribedBy: priceHintId }))}
+              {...inputProps(fields.chosenPrice, { type: 'text', ariaDescribedBy: priceHintId })}
               inputMode={minorUnitExponent(priceTicket.currency) === 0 ? 'numeric' : 'decimal'}
               autoComplete="off"
               onInput={() => {
-                // Typing a price is choosing that ticket; click() lets conform see the change too.
-                const radio = ticketRadios.find((props) => props.value === priceTicket.id)
-                const element = radio ? document.getElementById(radio.id) : null
+                // Typing a price is choosing that ticket; click() lets the form see the change too.
+                const radio = ticketRadios.find(({ props }) => props.value === priceTicket.id)
+                const element = radio ? document.getElementById(radio.props.id) : null
                 if (element instanceof HTMLInputElement && !element.checked) element.click()
               }}
             />
@@ -185,7 +183,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
         <div className="field field--narrow">
           <label htmlFor={fields.quantity.id}>Number of places</label>
           <FieldError field={fields.quantity} />
-          <select {...withoutKey(getSelectProps(fields.quantity))}>
+          <select {...selectProps(fields.quantity)}>
             {Array.from({ length: maxPerOrder }, (_, index) => String(index + 1)).map((value) => (
               <option key={value} value={value}>
                 {value}
@@ -196,14 +194,14 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
       ) : (
         <>
           <FieldError field={fields.quantity} />
-          <input {...withoutKey(getInputProps(fields.quantity, { type: 'hidden' }))} />
+          <input {...inputProps(fields.quantity, { type: 'hidden' })} />
         </>
       )}
 
       <div className="field">
         <label htmlFor={fields.name.id}>Your name</label>
         <FieldError field={fields.name} />
-        <input {...withoutKey(getInputProps(fields.name, { type: 'text' }))} autoComplete="name" required />
+        <input {...inputProps(fields.name, { type: 'text' })} autoComplete="name" required />
       </div>
 
       <div className="field">
@@ -212,7 +210,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
         </label>
         <FieldError field={fields.email} />
         <input
-          {...withoutKey(getInputProps(fields.email, { type: 'email' }))}
+          {...inputProps(fields.email, { type: 'email' })}
           autoComplete="email"
           spellCheck={false}
           required
@@ -227,12 +225,12 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
           {ACCESS_NEEDS_HINT}. Up to {ACCESS_NEEDS_MAX_CHARACTERS} characters.
         </p>
         <FieldError field={fields.accessNeeds} />
-        <textarea {...withoutKey(getTextareaProps(fields.accessNeeds, { ariaDescribedBy: accessHintId }))} rows={3} />
+        <textarea {...textareaProps(fields.accessNeeds, { ariaDescribedBy: accessHintId })} rows={3} />
       </div>
 
       <div className="choice choice--checkbox">
         <FieldError field={fields.privacyConsent} />
-        <input {...withoutKey(getInputProps(fields.privacyConsent, { type: 'checkbox' }))} />
+        <input {...inputProps(fields.privacyConsent, { type: 'checkbox' })} />
         <label htmlFor={fields.privacyConsent.id}>
           I agree to the <a href="/about#privacy">privacy notice</a>: you keep my name and email address to hold my place
           and tell me about this event
@@ -243,7 +241,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
       <div className="visually-hidden" aria-hidden="true">
         <label htmlFor={fields.website.id}>Leave this field empty</label>
         <input
-          {...withoutKey(getInputProps(fields.website, { type: 'text', ariaAttributes: false }))}
+          {...inputProps(fields.website, { type: 'text', ariaAttributes: false })}
           tabIndex={-1}
           autoComplete="off"
         />

@@ -11,7 +11,8 @@ import { readSaverId } from '#app/utils/saver-cookie.server.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data?.organisation ? `${data.organisation.name}: appeals and events` : 'Sanad' },
-  { name: 'description', content: data?.organisation?.mission ?? '' },
+  // An empty description is worse than none: search engines would show it as it is.
+  ...(data?.organisation?.mission ? [{ name: 'description', content: data.organisation.mission }] : []),
 ]
 
 // The request is optional so that tests (and scripts) can ask as a browser that saved nothing.

@@ -5,6 +5,8 @@ import { getDb } from '#app/utils/db.server.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data?.organisation ? `About ${data.organisation.name}` : 'About' },
+  // Search results show this beside the title (Lighthouse's SEO audit asks for one on every page).
+  ...(data?.organisation?.vision ? [{ name: 'description', content: data.organisation.vision }] : []),
 ]
 
 export async function loader() {

@@ -1,4 +1,3 @@
-import { parseWithZod } from '@conform-to/zod'
 import {
   data,
   redirect,
@@ -13,7 +12,7 @@ import { DonationForm } from '#app/components/donation-form.tsx'
 import { ShareLinks } from '#app/components/share-links.tsx'
 import { getAppealPage, type AppealPage } from '#app/modules/appeals/appeal-page.server.ts'
 import { startCheckout } from '#app/modules/donations/checkout.server.ts'
-import { createDonationFormSchema, toDonationRequest } from '#app/modules/donations/donation-form.ts'
+import { parseDonationForm, toDonationRequest } from '#app/modules/donations/donation-form.server.ts'
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/appeal.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
@@ -24,8 +23,8 @@ import { formatMoneyShort, progressPercent } from '#app/utils/money.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { submissionIdFor } from '#app/utils/page-cache.server.ts'
 
-function donationSchema(page: Pick<AppealPage, 'appeal' | 'giftAidAvailable'>) {
-  return createDonationFormSchema({ currency: page.appeal.currency, giftAidAvailable: page.giftAidAvailable })
+function donationFormOptions(page: Pick<AppealPage, 'appeal' | 'giftAidAvailable'>) {
+  return { currency: page.appeal.currency, giftAidAvailable: page.giftAidAvailable }
 }
 
 const CLOSED_MESSAGE = 'This appeal has closed'
@@ -84,7 +83,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (!page) throw new Response('Not found', { status: 404 })
 
   const formData = await readFormData(request)
-  const submission = parseWithZod(formData, { schema: donationSchema(page) })
+  const submission = parseDonationForm(formData, donationFormOptions(page))
   const honeypot = formData.get('website')
   if (honeypot !== null && honeypot !== '') {
     return data(submission.reply({ formErrors: [HONEYPOT_MESSAGE], hideFields: ['website'] }), { status: 400 })

@@ -1,4 +1,3 @@
-import { parseWithZod } from '@conform-to/zod'
 import {
   data,
   redirect,
@@ -14,7 +13,7 @@ import { getEventPage, publicCalendarEntry, timeZoneNote, type EventPage } from 
 import { googleCalendarUrl, outlookCalendarUrl } from '#app/modules/events/ics.ts'
 import { savedEventIds } from '#app/modules/events/saved-events.server.ts'
 import { registerForEvent } from '#app/modules/registrations/register.server.ts'
-import { createRegistrationFormSchema, toRegistrationRequest } from '#app/modules/registrations/registration-form.ts'
+import { parseRegistrationForm, toRegistrationRequest } from '#app/modules/registrations/registration-form.server.ts'
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/event.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
@@ -26,8 +25,8 @@ import { placesLeftLabel } from '#app/utils/places.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId } from '#app/utils/saver-cookie.server.ts'
 
-function registrationSchema(page: Pick<EventPage, 'event' | 'ticketTypes'>) {
-  return createRegistrationFormSchema({ ticketTypes: page.ticketTypes, maxPerOrder: page.event.maxPerOrder })
+function registrationFormOptions(page: Pick<EventPage, 'event' | 'ticketTypes'>) {
+  return { ticketTypes: page.ticketTypes, maxPerOrder: page.event.maxPerOrder }
 }
 
 const CANCELLED_MESSAGE = 'This event has been cancelled'
@@ -107,7 +106,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (!page) throw new Response('Not found', { status: 404 })
 
   const formData = await readFormData(request)
-  const submission = parseWithZod(formData, { schema: registrationSchema(page) })
+  const submission = parseRegistrationForm(formData, registrationFormOptions(page))
   const honeypot = formData.get('website')
   if (honeypot !== null && honeypot !== '') {
     return data(submission.reply({ formErrors: [HONEYPOT_MESSAGE], hideFields: ['website'] }), { status: 400 })

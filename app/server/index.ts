@@ -13,7 +13,7 @@ import { isCrossSite } from '#app/utils/same-origin.server.ts'
 import { appUrl, EnvError, getEnv } from '#app/utils/env.server.ts'
 import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
 import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
-import { createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
+import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
 import { startAppWorker } from '#app/worker/worker.server.ts'
 
@@ -44,10 +44,10 @@ let build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild
 const pageCache = createPublicPageCache({ seconds: env.PAGE_CACHE_SECONDS, host: new URL(appUrl(env)).host })
 const app = express()
 app.disable('x-powered-by')
-app.use(createSecurityHeaders({ production: env.NODE_ENV === 'production', development: isDevelopment }))
 app.use(compression())
 // Fingerprinted assets never change; everything else in public/ may.
-app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }))
+app.use('/build', assetHeaders, express.static('public/build', { immutable: true, maxAge: '1y' }))
+app.use(createSecurityHeaders({ production: env.NODE_ENV === 'production', development: isDevelopment }))
 app.use(requestLog)
 // Anonymous views of appeal pages are rendered into a cache here when it has no fresh copy; the
 // HTTP server below serves fresh copies before Express (docs/decisions/010-public-page-cache.md).

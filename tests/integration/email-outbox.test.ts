@@ -234,6 +234,16 @@ describe('delivery through Resend', () => {
     expect((await deliverOutboxEmail(db, other.outboxId, dependencies())).outcome).toBe('retry')
   })
 
+  test('a Resend that never answers is given up after the timeout and the email stays queued for later', async () => {
+    const { outboxId } = await supporterWithReceipt()
+    server.use(http.post(RESEND_EMAILS_URL, () => new Promise<never>(() => {})))
+    const result = await deliverOutboxEmail(db, outboxId, dependencies({ sender: createResendSender('re_test_key', { timeoutMs: 200 }) }))
+    expect(result.outcome).toBe('retry')
+    const row = await db.selectFrom('email_outbox').select(['status', 'last_error']).where('id', '=', outboxId).executeTakeFirstOrThrow()
+    expect(row.status).toBe('queued')
+    expect(row.last_error).toMatch(/network/)
+  })
+
   test('the same job run twice at once calls Resend once', async () => {
     const { outboxId } = await supporterWithReceipt()
     server.use(

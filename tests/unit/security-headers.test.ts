@@ -3,7 +3,7 @@ import express from 'express'
 import getPort from 'get-port'
 import { afterEach, expect, test } from 'vitest'
 import { createPublicPageCache, submissionIdFor } from '#app/utils/page-cache.server.ts'
-import { contentSecurityPolicy, createSecurityHeaders, defaultCacheControl, nonceOf } from '#app/utils/security-headers.server.ts'
+import { assetHeaders, contentSecurityPolicy, createSecurityHeaders, defaultCacheControl, nonceOf } from '#app/utils/security-headers.server.ts'
 
 const servers: http.Server[] = []
 afterEach(async () => {
@@ -113,4 +113,19 @@ test('the policy forbids inline scripts, plugins, framing and base changes, and 
     "form-action 'self' https://checkout.stripe.com;",
   )
   expect(contentSecurityPolicy({ nonce: 'abc', path: '/staff/appeals/x', development: false })).toContain("form-action 'self';")
+})
+
+test('fingerprinted assets carry only nosniff and same-origin resource policy', async () => {
+  const app = express()
+  app.use('/build', assetHeaders, (_request, response) => {
+    response.type('js').send('export {}')
+  })
+  const port = await getPort()
+  const server = http.createServer(app)
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const response = await fetch(`http://127.0.0.1:${port}/build/entry.js`)
+  expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+  expect(response.headers.get('cross-origin-resource-policy')).toBe('same-origin')
+  expect(response.headers.get('content-security-policy')).toBeNull()
 })

@@ -1,16 +1,17 @@
 import { z } from 'zod'
-import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
+import { formatMoney, minorUnitExponent } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { donationLimits } from './amounts.ts'
+import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './donation-form-fields.ts'
 import type { DonationRequest } from './checkout-request.ts'
 
 /**
  * The donation form's rules, shared by the server (the action) and the browser (conform's
- * instant validation), so this module must never import server code.
+ * instant validation), so this module must never import server code. What the form needs before
+ * the schema has loaded is in donation-form-fields.ts, re-exported here.
  */
 
-export const OTHER_AMOUNT = 'other'
-export const MESSAGE_MAX_CHARACTERS = 500
+export { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT }
 const NAME_MAX = 100
 const EMAIL_MAX = 254
 const GIFT_AID_NAME_MAX = 200
@@ -19,27 +20,12 @@ const ADDRESS_MAX = 300
 
 export type DonationFormOptions = { currency: string; giftAidAvailable: boolean }
 
-/** Characters as a person (and PostgreSQL's char_length) counts them: an emoji is one, not two. */
-export function characterCount(text: string): number {
-  return Array.from(text).length
-}
-
 /** "sw1a1aa" → "SW1A 1AA"; null when it is not the shape of a UK postcode. */
 export function normaliseUkPostcode(input: string): string | null {
   const compact = input.replace(/\s+/g, '').toUpperCase()
   if (compact === 'GIR0AA') return 'GIR 0AA'
   const match = /^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$/.exec(compact)
   return match ? `${match[1]} ${match[2]}` : null
-}
-
-/**
- * The gift the form describes, in minor units, or null while it does not describe one yet.
- * Used for live labels in the browser as well as by the schema.
- */
-export function chosenAmountMinor(amount: string | undefined, customAmount: string | undefined, currency: string) {
-  if (amount === OTHER_AMOUNT) return customAmount ? parseAmountToMinor(customAmount, currency) : null
-  if (amount && /^\d{1,15}$/.test(amount)) return Number(amount)
-  return null
 }
 
 function amountFormatHint(currency: string): string {

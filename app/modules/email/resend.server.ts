@@ -6,8 +6,15 @@ import type { EmailSender, OutgoingEmail, SendResult } from './sender.server.ts'
  * retry later (rate limits, Resend's own faults, the network, a concurrent request with the same
  * idempotency key) or a permanent failure (a bad address, a validation error).
  */
-export function createResendSender(apiKey: string): EmailSender {
+/**
+ * A send that has not been answered by then is given up and retried later: a Resend that hangs
+ * would otherwise hold a worker slot for minutes, and with two slots email would all but stop.
+ */
+export const RESEND_TIMEOUT_MS = 30_000
+
+export function createResendSender(apiKey: string, options: { timeoutMs?: number } = {}): EmailSender {
   const resend = new Resend(apiKey)
+  const timeoutMs = options.timeoutMs ?? RESEND_TIMEOUT_MS
   return {
     name: 'resend',
     async send(email: OutgoingEmail): Promise<SendResult> {
@@ -25,7 +32,8 @@ export function createResendSender(apiKey: string): EmailSender {
           })),
         },
         // Resend keeps a key for 24 hours: every retry of one email carries the same key.
-        { idempotencyKey: email.idempotencyKey },
+        // (The SDK answers an aborted request as a network error, which is retried.)
+        { idempotencyKey: email.idempotencyKey, signal: AbortSignal.timeout(timeoutMs) },
       )
       if (data && !error) return { kind: 'sent', providerMessageId: data.id }
       return classifyResendError(error, headers ?? null)

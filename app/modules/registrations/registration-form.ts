@@ -1,31 +1,24 @@
 import { z } from 'zod'
-import type { TicketKind } from '#db/schema.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
+import { ACCESS_NEEDS_HINT, ACCESS_NEEDS_MAX_CHARACTERS, ticketNeedsPayment, type RegistrationTicketType } from './registration-form-fields.ts'
 import type { RegistrationRequest } from './registration-request.ts'
 
 /**
  * The event registration form's rules, shared by the server (the action) and the browser
- * (conform's instant validation), so this module must never import server code.
+ * (conform's instant validation), so this module must never import server code. What the form
+ * needs before the schema has loaded is in registration-form-fields.ts, re-exported here.
  */
 
 export const NAME_MAX = 100
 export const EMAIL_MAX = 254
-export const ACCESS_NEEDS_MAX_CHARACTERS = 1000
 /** The most one place may cost when a person names their own price: a slip of the keyboard, not a gift. */
 const CHOSEN_PRICE_MAX_UNITS = 10_000
 
-export const ACCESS_NEEDS_HINT = 'Tell us anything that would help you take part'
 export const PRIVACY_CONSENT_MESSAGE = 'Please agree to the privacy notice so we can hold your place'
 export const EXPIRED_FORM_MESSAGE = 'This form has expired. Reload the page and try again'
 
-export type RegistrationTicketType = {
-  id: string
-  kind: TicketKind
-  priceMinor: number
-  minPriceMinor: number
-  currency: string
-}
+export { ACCESS_NEEDS_HINT, ACCESS_NEEDS_MAX_CHARACTERS, ticketNeedsPayment, type RegistrationTicketType }
 
 export type RegistrationFormOptions = {
   ticketTypes: RegistrationTicketType[]
@@ -43,13 +36,6 @@ export function quantityMessage(maxPerOrder: number) {
 
 export function minimumPriceMessage(minPriceMinor: number, currency: string) {
   return `The minimum for this ticket is ${formatMoney(minPriceMinor, currency)}`
-}
-
-/** True when a ticket of this kind asks the person for money (a pay-what-you-can place may not). */
-export function ticketNeedsPayment(ticket: Pick<RegistrationTicketType, 'kind' | 'priceMinor' | 'minPriceMinor'>) {
-  if (ticket.kind === 'paid') return ticket.priceMinor > 0
-  if (ticket.kind === 'pay_what_you_can') return ticket.minPriceMinor > 0
-  return false
 }
 
 function amountFormatHint(currency: string): string {
