@@ -6,6 +6,7 @@ import { completeOfflineCheckout, getOfflineCheckout } from '#app/modules/donati
 import { isOfflineCheckout } from '#app/modules/donations/stripe.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 const schema = z.object({ intent: z.enum(['pay', 'decline', 'delayed', 'cancel']) })
 
@@ -32,7 +33,7 @@ export async function loader({ params }: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const donation = await loadCheckout(params.id)
-  const result = schema.safeParse(Object.fromEntries(await request.formData()))
+  const result = schema.safeParse(Object.fromEntries(await readFormData(request)))
   if (!result.success) return data({ error: 'Choose how to pay.' }, { status: 400 })
   const { intent } = result.data
   const origin = new URL(request.url).origin

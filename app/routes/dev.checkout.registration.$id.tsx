@@ -7,6 +7,7 @@ import { isOfflineCheckout } from '#app/modules/donations/stripe.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 const schema = z.object({ intent: z.enum(['pay', 'decline', 'expire', 'cancel']) })
 
@@ -33,7 +34,7 @@ export async function loader({ params }: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const registration = await loadCheckout(params.id)
-  const result = schema.safeParse(Object.fromEntries(await request.formData()))
+  const result = schema.safeParse(Object.fromEntries(await readFormData(request)))
   if (!result.success) return data({ error: 'Choose how to pay.' }, { status: 400 })
   const { intent } = result.data
   if (intent === 'decline') {

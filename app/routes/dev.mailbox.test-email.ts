@@ -6,6 +6,7 @@ import { emailTemplateNames, emailTemplates, type EmailTemplateName } from '#ema
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { isDevMailboxEnabled } from '#app/modules/email/sender.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 const schema = z.object({
   to: z.string().trim().email('Enter an email address, like name@example.org'),
@@ -18,7 +19,7 @@ const schema = z.object({
 /** Development only: sends one email with its preview data through the real outbox and worker. */
 export async function action({ request }: ActionFunctionArgs) {
   if (!isDevMailboxEnabled()) throw new Response('Not found', { status: 404 })
-  const result = schema.safeParse(Object.fromEntries(await request.formData()))
+  const result = schema.safeParse(Object.fromEntries(await readFormData(request)))
   if (!result.success) {
     return new Response(JSON.stringify({ errors: result.error.flatten().fieldErrors }), {
       status: 400,

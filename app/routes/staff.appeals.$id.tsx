@@ -23,6 +23,7 @@ import { renderMarkdown } from '#app/utils/markdown.server.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 // The edit form's schema is appealFormSchema in manage.server.ts (shared with the new page).
 const statusSchema = z.object({ intent: z.enum(['publish', 'close', 'reopen']) })
@@ -100,7 +101,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const appealId = params.id ?? ''
 
   if (!isMultipart(request)) {
-    const parsed = statusSchema.safeParse(Object.fromEntries(await request.formData()))
+    const parsed = statusSchema.safeParse(Object.fromEntries(await readFormData(request)))
     if (!parsed.success) return data({ kind: 'status', error: 'Choose publish, close or reopen.' } satisfies ActionData, { status: 400 })
     const outcome = await changeAppealStatus(db, appealId, parsed.data.intent, { staffUserId: staff.id })
     invalidatePublicPages()

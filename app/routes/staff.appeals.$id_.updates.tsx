@@ -11,6 +11,7 @@ import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 // The form's schema is updateFormSchema in manage.server.ts: title, Markdown body, "email it".
 
@@ -58,7 +59,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 export async function action({ request, params }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
-  const submission = parseWithZod(await request.formData(), { schema: updateFormSchema })
+  const submission = parseWithZod(await readFormData(request), { schema: updateFormSchema })
   if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
   const outcome = await postAppealUpdate(getDb(), params.id ?? '', submission.value, { staffUserId: staff.id })
   invalidatePublicPages()

@@ -13,6 +13,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -44,7 +45,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const staff = await requireStaff(request, handle.staffRole)
   const donationId = params.id ?? ''
   if (!isUuid(donationId)) throw notFound()
-  const form = Object.fromEntries(await request.formData())
+  const form = Object.fromEntries(await readFormData(request))
   const intent = intentSchema.safeParse(form)
   if (!intent.success) return answer(null, { ok: false, status: 400, message: 'Choose what to do: refund, or send the receipt again.' })
   const db = getDb()

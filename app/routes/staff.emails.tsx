@@ -6,6 +6,7 @@ import { listFailedEmails, retryEmail } from '#app/modules/email/outbox.server.t
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 const schema = z.object({ emailId: z.string().uuid('Choose an email to send again') })
 
@@ -34,7 +35,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
-  const parsed = schema.safeParse(Object.fromEntries(await request.formData()))
+  const parsed = schema.safeParse(Object.fromEntries(await readFormData(request)))
   if (!parsed.success) return data({ message: parsed.error.issues[0]?.message ?? 'Check the form' }, { status: 400 })
   const db = getDb()
   const queued = await retryEmail(db, parsed.data.emailId)

@@ -8,6 +8,7 @@ import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -68,7 +69,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const staff = await requireStaff(request, handle.staffRole)
   const event = await getStaffEvent(getDb(), params.id)
   if (!event) throw new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
-  const parsed = cancelSchema.safeParse(Object.fromEntries(await request.formData()))
+  const parsed = cancelSchema.safeParse(Object.fromEntries(await readFormData(request)))
   if (!parsed.success) return data({ error: parsed.error.issues[0]?.message ?? 'Check the form', done: null }, { status: 400 })
   const result = await cancelEvent(getDb(), event.id, { message: parsed.data.message || null, staffUserId: staff.id })
   if (result.outcome === 'cancelled') {

@@ -7,6 +7,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -57,7 +58,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const staff = await requireStaff(request, handle.staffRole)
   const event = await eventFrom(params.id)
   // Empty fields are absent fields: the code form sends only `token`, a result's button only `registrationId`.
-  const fields = Object.fromEntries([...(await request.formData()).entries()].filter(([, value]) => value !== ''))
+  const fields = Object.fromEntries([...(await readFormData(request)).entries()].filter(([, value]) => value !== ''))
   const parsed = checkInSchema.safeParse(fields)
   if (!parsed.success) {
     return data<CheckInActionData>({ ok: false, message: 'Enter or scan a check-in code, or search for a name.', token: '' }, { status: 400 })

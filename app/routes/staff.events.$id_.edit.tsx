@@ -9,6 +9,7 @@ import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import formStyles from '#app/styles/forms.css'
 import staffFormStyles from '#app/styles/staff-forms.css'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -43,7 +44,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
   if (!isUuid(params.id)) throw notFound()
-  const submission = parseWithZod(await request.formData(), { schema })
+  const submission = parseWithZod(await readFormData(request), { schema })
   if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
   const result = await updateEvent(getDb(), staff.id, params.id, submission.value)
   if (!result.ok) {

@@ -4,6 +4,7 @@ import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server
 import { exportSupporter, supporterEmailSchema } from '#app/modules/staff/supporters.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 /**
  * `POST /staff/supporters/export.json` (form field `email`): everything held about one supporter,
@@ -26,7 +27,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
-  const parsed = schema.safeParse(Object.fromEntries(await request.formData()))
+  const parsed = schema.safeParse(Object.fromEntries(await readFormData(request)))
   if (!parsed.success) {
     return data({ fieldErrors: { email: parsed.error.issues[0]?.message ?? 'Enter the supporter’s email address' } }, { status: 400, headers: NO_STORE })
   }

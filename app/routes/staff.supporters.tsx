@@ -15,6 +15,7 @@ import {
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 /**
  * `/staff/supporters`: what we hold about one supporter, found by email, to export it or (for
@@ -61,7 +62,7 @@ function firstErrors(issues: z.ZodIssue[]): FieldErrors {
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
-  const form = Object.fromEntries(await request.formData())
+  const form = Object.fromEntries(await readFormData(request))
   const intent = form.intent
   if ((intent === 'review-erase' || intent === 'erase') && !hasRole(staff.role, ERASE_ROLE)) {
     throw new Response('Only administrators may erase a supporter', { status: 403, headers: NO_STORE })

@@ -17,6 +17,7 @@ import {
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requiredText } from '#app/utils/text-input.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 
 export const handle = { staffRole: 'admin' } as const satisfies { staffRole: StaffRole }
 
@@ -77,7 +78,7 @@ export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const me = await requireStaff(request, handle.staffRole)
   const db = getDb()
-  const formData = await request.formData()
+  const formData = await readFormData(request)
   const done = (intent: string) => redirect(`/staff/users?done=${intent}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })
   if (formData.get('intent') === 'invite') {
     const submission = parseWithZod(formData, { schema: inviteSchema })

@@ -95,6 +95,25 @@ describe.each(staffRoutes)('%s', (file) => {
     }
   })
 
+  test('an admin posting a body that is not a form gets a 4xx, never a crash', async () => {
+    const route = await load(file)
+    if (!route.action) return
+    const { path, params } = urlFor(file)
+    const cookie = await sessionCookieFor((await createStaff('admin')).id)
+    for (const [contentType, body] of [
+      ['application/json', '{"intent":"refund"}'],
+      ['multipart/form-data; boundary=x', '--x\r\nbroken'],
+      ['text/plain', '\u0000'],
+    ]) {
+      const request = postRequest(path, {}, { cookie })
+      const posted = new Request(request.url, { method: 'POST', headers: request.headers, body })
+      posted.headers.set('Content-Type', contentType!)
+      const answer = await settle(() => route.action!(args(posted, params)))
+      expect(answer.status, `${contentType} to ${file}`).toBeGreaterThanOrEqual(400)
+      expect(answer.status, `${contentType} to ${file}`).toBeLessThan(500)
+    }
+  })
+
   test('with too low a role, answers 403; with enough, lets the request through', async () => {
     const route = await load(file)
     const required = route.handle?.staffRole ?? 'viewer'

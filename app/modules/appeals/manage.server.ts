@@ -215,6 +215,9 @@ export async function readAppealForm(request: Request): Promise<{ formData: Form
     const chunks = await drain(data, FIELD_MAX_BYTES)
     if (!chunks) throw new UploadRefused(`The field ${name} is too large`)
     return Buffer.concat(chunks).toString('utf8')
+  }).catch((error: unknown) => {
+    // A body cut short or not multipart after all is a bad request, not a crash of ours.
+    throw error instanceof UploadRefused ? error : new UploadRefused('The form could not be read')
   })
   return { formData, photo }
 }
