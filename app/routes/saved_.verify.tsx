@@ -96,7 +96,8 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!result.ok && result.reason === 'wrong-address') {
     return data({ error: null, result: submission.reply({ fieldErrors: { email: [WRONG_ADDRESS_MESSAGE] } }) }, { status: 400, headers })
   }
-  if (!result.ok) return data({ error: INVALID_LINK_MESSAGE, result: null }, { status: 400, headers })
+  // Used, out of date, or spent by too many wrong addresses: the link is gone, whatever was typed.
+  if (!result.ok) return data({ error: INVALID_LINK_MESSAGE, result: null }, { status: 410, headers })
   return redirect('/saved?kept=1', { status: 303, headers: { ...headers, 'Set-Cookie': await saverCookieHeader(result.saverId) } })
 }
 

@@ -195,7 +195,7 @@ describe('keeping saved events on another device', () => {
     // The same link again, in any browser, does nothing.
     const again = await openLink(link, null)
     expect(again.page.link).toBeNull()
-    expect(again.answer.status).toBe(400)
+    expect(again.answer.status).toBe(410)
     expect(again.answer.body.error).toMatch(/already been used/)
 
     // Joining again (a second link, asked and opened in browsers already joined) changes nothing.
@@ -314,7 +314,7 @@ describe('keeping saved events on another device', () => {
     await db.updateTable('saver_links').set({ expires_at: new Date(Date.now() - 1000) }).execute()
     const expired = await openLink(link, null)
     expect(expired.page.link).toBeNull()
-    expect(expired.answer.status).toBe(400)
+    expect(expired.answer.status).toBe(410)
     expect((await saver(await saverOf(cookie))).supporter_id).toBeNull()
   })
 
@@ -454,12 +454,12 @@ describe('confirming a link by typing the address it was sent to', () => {
       expect(await linkWorks(link)).toBe(true)
     }
     const sixth = await confirm(link, stranger, { typed: 'guess-6@example.org' })
-    expect(sixth.status).toBe(400)
+    expect(sixth.status).toBe(410)
     expect(sixth.body.error).toMatch(/already been used/)
     expect(await linkWorks(link)).toBe(false)
     // Even the right address no longer opens it.
     const late = await confirm(link, stranger)
-    expect(late.status).toBe(400)
+    expect(late.status).toBe(410)
     expect(late.body.error).toMatch(/already been used/)
     expect(await saver(strangerSaver)).toMatchObject({ supporter_id: null, merged_into_id: null })
     expect(await db.selectFrom('supporters').select('id').where('email', '=', address).execute()).toHaveLength(0)
