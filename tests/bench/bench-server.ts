@@ -107,3 +107,38 @@ export async function startAppServer(options: { port: number; env: Record<string
     throw error
   }
 }
+
+/**
+ * Clean-up steps (drop a database, stop a server), run last-in first-out exactly once: on success,
+ * on failure, or on Ctrl-C. `interrupted()` lets long loops stop taking new work once asked to stop.
+ */
+export function createCleanUp(log: (message: string) => void) {
+  const steps: { label: string; run: () => Promise<unknown> }[] = []
+  let cleanedUp: Promise<void> | undefined
+  function cleanUp() {
+    cleanedUp ??= (async () => {
+      for (const step of steps.reverse()) {
+        try {
+          await step.run()
+        } catch (error) {
+          console.error(`Clean-up step "${step.label}" failed:`, error)
+          process.exitCode = 1
+        }
+      }
+    })()
+    return cleanedUp
+  }
+  // `process.on`, not `once`: tsx relays Ctrl-C a second time, and with no listener left that one kills us mid-clean-up.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (cleanedUp) return
+      log(`${signal}: cleaning up`)
+      void cleanUp().finally(() => process.exit(130))
+    })
+  }
+  return {
+    add: (label: string, run: () => Promise<unknown>) => void steps.push({ label, run }),
+    cleanUp,
+    interrupted: () => cleanedUp !== undefined,
+  }
+}

@@ -27,7 +27,8 @@ import * as chromeLauncher from 'chrome-launcher'
 import getPort from 'get-port'
 import lighthouse from 'lighthouse'
 import type { Result as LighthouseResult } from 'lighthouse'
-import { buildForProduction, startAppServer, type RunningServer } from './bench-server.ts'
+import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../e2e/chromium.ts'
+import { buildForProduction, createCleanUp, startAppServer, type RunningServer } from './bench-server.ts'
 
 function positiveInteger(name: string, fallback: number): number {
   const raw = process.env[name]
@@ -41,17 +42,10 @@ const RUNS = positiveInteger('BENCH_LIGHTHOUSE_RUNS', 3)
 // Slugs from db/seed/demo-data.ts.
 const DEFAULT_PAGES = ['/', '/appeals/walk-again-yusuf', '/events/witness-testimonies-evening']
 const PAGES = process.env.BENCH_LIGHTHOUSE_PAGES ? process.env.BENCH_LIGHTHOUSE_PAGES.split(',').map((page) => page.trim()) : DEFAULT_PAGES
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 const REPORTS = path.resolve('.cache/lighthouse')
 
 const CHROME_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
+  ...CHROMIUM_FLAGS,
   // Belt and braces: whatever the browser or a page tries, no name but 127.0.0.1 resolves.
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
 ]
@@ -65,30 +59,7 @@ const TARGETS = { performance: 95, accessibility: 100, bestPractices: 95, seo: 9
 
 const log = (message: string) => process.stderr.write(`[bench:lighthouse] ${message}\n`)
 
-/** Clean-up steps, run last-in first-out exactly once, on success, failure or Ctrl-C. */
-const cleanups: { label: string; run: () => Promise<unknown> }[] = []
-let cleanedUp: Promise<void> | undefined
-function cleanUp() {
-  cleanedUp ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step.run()
-      } catch (error) {
-        console.error(`Clean-up step "${step.label}" failed:`, error)
-        process.exitCode = 1
-      }
-    }
-  })()
-  return cleanedUp
-}
-// `process.on`, not `once`: tsx relays Ctrl-C a second time, and with no listener left that one kills us mid-clean-up.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (cleanedUp) return
-    log(`${signal}: cleaning up`)
-    void cleanUp().finally(() => process.exit(130))
-  })
-}
+const { add: addCleanUp, cleanUp, interrupted } = createCleanUp(log)
 
 type NetworkRequest = { url: string; resourceType?: string; transferSize?: number; resourceSize?: number; statusCode?: number }
 
@@ -249,7 +220,7 @@ async function main() {
   await mkdir(REPORTS, { recursive: true })
 
   const folder = await mkdtemp(path.join(os.tmpdir(), 'sanad-lighthouse-'))
-  cleanups.push({ label: `remove ${folder}`, run: () => rm(folder, { recursive: true, force: true }) })
+  addCleanUp(`remove ${folder}`, () => rm(folder, { recursive: true, force: true }))
 
   const port = await getPort({ host: '127.0.0.1' })
   log(`starting the production server on port ${port} with a fresh embedded database and the demo data`)
@@ -269,7 +240,7 @@ async function main() {
       LOG_LEVEL: 'warn',
     },
   })
-  cleanups.push({ label: 'stop the production server (SIGTERM)', run: () => server.stop() })
+  addCleanUp('stop the production server (SIGTERM)', () => server.stop())
 
   // Warm up: the first render of each page (JIT, cold database pages) is not what a visitor sees.
   for (const pagePath of PAGES) {
@@ -284,7 +255,7 @@ async function main() {
   for (const pagePath of PAGES) {
     const runs: PageRun[] = []
     for (let run = 1; run <= RUNS; run++) {
-      if (cleanedUp) throw new Error('Interrupted')
+      if (interrupted()) throw new Error('Interrupted')
       log(`${pagePath}: run ${run} of ${RUNS}`)
       const result = await lighthouseOnce(server.baseUrl, pagePath, run)
       log(

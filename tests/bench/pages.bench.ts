@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import getPort from 'get-port'
-import { buildForProduction, createEmptyDatabase, startAppServer, type RunningServer } from './bench-server.ts'
+import { buildForProduction, createCleanUp, createEmptyDatabase, startAppServer, type RunningServer } from './bench-server.ts'
 
 // autocannon ships no type declarations (and @types/autocannon is not installed): type the part we use.
 type AutocannonOptions = { url: string; connections: number; duration: number; pipelining: number; timeout: number; headers: Record<string, string> }
@@ -47,30 +47,7 @@ const TARGET_RATIO = 0.5
 
 const log = (message: string) => process.stderr.write(`[bench:pages] ${message}\n`)
 
-/** Clean-up steps, run last-in first-out exactly once, on success, failure or Ctrl-C. */
-const cleanups: { label: string; run: () => Promise<unknown> }[] = []
-let cleanedUp: Promise<void> | undefined
-function cleanUp() {
-  cleanedUp ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step.run()
-      } catch (error) {
-        console.error(`Clean-up step "${step.label}" failed:`, error)
-        process.exitCode = 1
-      }
-    }
-  })()
-  return cleanedUp
-}
-// `process.on`, not `once`: tsx relays Ctrl-C a second time, and with no listener left that one kills us mid-clean-up.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (cleanedUp) return
-    log(`${signal}: cleaning up`)
-    void cleanUp().finally(() => process.exit(130))
-  })
-}
+const { add: addCleanUp, cleanUp, interrupted } = createCleanUp(log)
 
 /** One plain GET, as autocannon sends it (no Accept-Encoding, so no gzip): status, headers, body bytes. */
 function getOnce(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
@@ -137,7 +114,7 @@ async function load(url: string, seconds: number): Promise<AutocannonResult> {
 }
 
 async function measure(label: string, url: string) {
-  if (cleanedUp) throw new Error('Interrupted')
+  if (interrupted()) throw new Error('Interrupted')
   log(`${label}: warm-up ${WARMUP_SECONDS} s, then ${SECONDS} s with ${CONNECTIONS} connections`)
   await load(url, WARMUP_SECONDS)
   const result = await load(url, SECONDS)
@@ -150,7 +127,7 @@ async function main() {
   const built = await buildForProduction()
 
   const database = await createEmptyDatabase('pages')
-  cleanups.push({ label: `drop ${database.name}`, run: () => database.drop() })
+  addCleanUp(`drop ${database.name}`, () => database.drop())
 
   const port = await getPort({ host: '127.0.0.1' })
   log(`starting the production server on port ${port} with database ${database.name}`)
@@ -173,7 +150,7 @@ async function main() {
       LOG_LEVEL: 'warn',
     },
   })
-  cleanups.push({ label: 'stop the production server (SIGTERM)', run: () => server.stop() })
+  addCleanUp('stop the production server (SIGTERM)', () => server.stop())
 
   let path = PAGE_PATH
   let note = ''
@@ -189,9 +166,9 @@ async function main() {
 
   const app = await measure(`app ${path}`, `${server.baseUrl}${path}`)
 
-  if (cleanedUp) throw new Error('Interrupted')
+  if (interrupted()) throw new Error('Interrupted')
   const bare = await startBareServer(page.body, contentType)
-  cleanups.push({ label: 'stop the bare server', run: () => bare.stop() })
+  addCleanUp('stop the bare server', () => bare.stop())
   const check = await getOnce(`${bare.baseUrl}${path}`)
   if (!check.body.equals(page.body) || check.headers['content-type'] !== contentType) throw new Error('The bare server does not send the same bytes')
   const baseline = await measure('bare node:http', `${bare.baseUrl}${path}`)

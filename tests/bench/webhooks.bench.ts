@@ -9,6 +9,8 @@
  * pgbench's client count), BENCH_PGBENCH_SECONDS (default 20), BENCH_DATABASE_URL (the server).
  */
 import { performance } from 'node:perf_hooks'
+// Imports no app module, so it may load before the environment below is set.
+import { createCleanUp } from './bench-server.ts'
 
 function positiveInteger(name: string, fallback: number): number {
   const raw = process.env[name]
@@ -39,33 +41,7 @@ delete process.env.DATABASE_URL
 
 const log = (message: string) => process.stderr.write(`[bench:webhooks] ${message}\n`)
 
-/** Clean-up steps, run last-in first-out exactly once, on success, failure or Ctrl-C. */
-const cleanups: { label: string; run: () => Promise<unknown> }[] = []
-let cleanedUp: Promise<void> | undefined
-/** Set on Ctrl-C: the delivery lanes stop taking new events before the pools close. */
-let interrupted = false
-function cleanUp() {
-  cleanedUp ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step.run()
-      } catch (error) {
-        console.error(`Clean-up step "${step.label}" failed:`, error)
-        process.exitCode = 1
-      }
-    }
-  })()
-  return cleanedUp
-}
-// `process.on`, not `once`: tsx relays Ctrl-C a second time, and with no listener left that one kills us mid-clean-up.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (cleanedUp) return
-    log(`${signal}: cleaning up`)
-    interrupted = true
-    void cleanUp().finally(() => process.exit(130))
-  })
-}
+const { add: addCleanUp, cleanUp, interrupted } = createCleanUp(log)
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN
@@ -88,15 +64,15 @@ async function main() {
   // Nothing may leave the machine: any HTTP request from this process (Stripe, Resend) is an error.
   const network = setupServer()
   network.listen({ onUnhandledRequest: 'error' })
-  cleanups.push({ label: 'network guard', run: async () => network.close() })
+  addCleanUp('network guard', async () => network.close())
 
   log('creating and migrating the benchmark database')
   const bench = await createBenchDatabase('webhooks')
-  cleanups.push({ label: 'drop the benchmark database', run: () => bench.drop() })
+  addCleanUp('drop the benchmark database', () => bench.drop())
   process.env.DATABASE_URL = bench.url
   resetEnvForTests()
   const db = getDb()
-  cleanups.push({ label: 'close the app pool', run: () => closeDb() })
+  addCleanUp('close the app pool', () => closeDb())
 
   /** Starts each measured phase from a clean WAL (needs a superuser; skipped otherwise). */
   const checkpoint = () => sql`checkpoint`.execute(bench.db).catch(() => log('CHECKPOINT not allowed; continuing without'))
@@ -160,7 +136,7 @@ async function main() {
   let next = 0
   async function lane(end: number, measured: boolean) {
     for (;;) {
-      if (next >= end || interrupted) return
+      if (next >= end || interrupted()) return
       const index = next++
       const { payload, signature } = deliveries[index]!
       const started = performance.now()
@@ -179,7 +155,7 @@ async function main() {
   const elapsedMs = performance.now() - started
   const cpu = process.cpuUsage(cpuBefore)
   const nodeCpuPerEventMs = (cpu.user + cpu.system) / 1000 / N
-  if (interrupted) throw new Error('Interrupted')
+  if (interrupted()) throw new Error('Interrupted')
   if (failures.length > 0) {
     const expired = Date.now() - signedAt > 300_000 ? ' (signatures are valid for 300 s after signing; the run took longer)' : ''
     throw new Error(`${failures.length} of ${N} events were not processed${expired}:\n  ${failures.slice(0, 10).join('\n  ')}`)
@@ -227,7 +203,7 @@ async function main() {
   const connection = ['-h', server.hostname, '-p', server.port || '5432', '-U', decodeURIComponent(server.username || 'postgres')]
   const pgEnv = { ...process.env, ...(server.password ? { PGPASSWORD: decodeURIComponent(server.password) } : {}) }
   const pgbenchDb = await createEmptyDatabase('pgbench')
-  cleanups.push({ label: 'drop the pgbench database', run: () => pgbenchDb.drop() })
+  addCleanUp('drop the pgbench database', () => pgbenchDb.drop())
   log(`pgbench -i -s ${PGBENCH_SCALE} on ${pgbenchDb.name}`)
   await runCommand('pgbench', ['-i', '-s', String(PGBENCH_SCALE), '-q', ...connection, pgbenchDb.name], { env: pgEnv })
   await checkpoint()
