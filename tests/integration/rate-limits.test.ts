@@ -162,7 +162,7 @@ describe('public forms', () => {
     for (let attempt = 0; attempt < points('saver-link-confirm'); attempt++) {
       const made = new URL(saverLinkUrl(randomBytes(32).toString('base64url')))
       const answer = await post(verifyAction, '/saved/verify', { ...fields, token: made.searchParams.get('token')!, signature: made.searchParams.get('signature')! }, ip)
-      expect(answer.status).toBe(400)
+      expect(answer.status).toBe(410)
     }
     const refused = await expectRefused(() => post(verifyAction, '/saved/verify', fields, ip))
     expect(messageOf(refused)).toMatch(/try again in/)
