@@ -55,8 +55,8 @@ export default function handleRequest(
   })
 }
 
-export function handleError(error: unknown, { request }: { request: Request }) {
-  rememberDatabaseUnavailable(error, request)
+export function handleError(error: unknown, { request, context }: { request: Request; context?: AppLoadContext }) {
+  rememberDatabaseUnavailable(error, request, context)
   // An aborted request (the browser navigated away) is not a fault of ours.
   if (request.signal.aborted) return
   void import('#app/utils/logger.server.ts').then(({ getLogger }) =>
@@ -70,8 +70,15 @@ export function handleError(error: unknown, { request }: { request: Request }) {
 
 const databaseUnavailableRequests = new WeakSet<Request>()
 
-function rememberDatabaseUnavailable(error: unknown, request: Request) {
-  if (isDatabaseUnavailable(error)) databaseUnavailableRequests.add(request)
+/**
+ * Resource routes (CSV exports, calendar files, the event save without JavaScript, webhooks) never
+ * reach the functions below; the flag on the load context lets the HTTP server turn their 500 into
+ * the same 503 (app/server/index.ts).
+ */
+function rememberDatabaseUnavailable(error: unknown, request: Request, context: AppLoadContext | undefined) {
+  if (!isDatabaseUnavailable(error)) return
+  databaseUnavailableRequests.add(request)
+  if (context) context.databaseUnavailable = true
 }
 
 function databaseUnavailableHeaders(headers: Headers) {

@@ -3,11 +3,13 @@ import http from 'node:http'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createRequestHandler } from '@remix-run/express'
-import { broadcastDevReady, installGlobals, type ServerBuild } from '@remix-run/node'
+import { broadcastDevReady, installGlobals, type AppLoadContext, type ServerBuild } from '@remix-run/node'
 import compression from 'compression'
 import express from 'express'
+import onHeaders from 'on-headers'
 import type { Runner } from 'graphile-worker'
 import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.ts'
+import { DATABASE_RETRY_AFTER_SECONDS } from '#app/utils/database-unavailable.server.ts'
 import { closeDb } from '#app/utils/db.server.ts'
 import { isCrossSite } from '#app/utils/same-origin.server.ts'
 import { appUrl, EnvError, getEnv } from '#app/utils/env.server.ts'
@@ -74,8 +76,19 @@ app.use((request, _response, next) => {
   request.headers[CLIENT_IP_HEADER] = resolveClientIp(request, env.TRUST_PROXY_HOPS)
   next()
 })
-// Each document's scripts carry the nonce its Content-Security-Policy names.
-const getLoadContext = (_request: express.Request, response: express.Response) => ({ cspNonce: nonceOf(response) })
+// Each document's scripts carry the nonce its Content-Security-Policy names. A route that failed
+// because the database could not be reached answers 503, resource routes included (the entry
+// server answers documents and data requests itself).
+const getLoadContext = (_request: express.Request, response: express.Response): AppLoadContext => {
+  const context: AppLoadContext = { cspNonce: nonceOf(response) }
+  onHeaders(response, function databaseUnavailable(this: http.ServerResponse) {
+    if (!context.databaseUnavailable || this.statusCode !== 500) return
+    this.statusCode = 503
+    this.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS))
+    this.setHeader('Cache-Control', 'no-store')
+  })
+  return context
+}
 app.all(
   '*',
   isDevelopment

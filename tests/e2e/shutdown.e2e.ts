@@ -20,6 +20,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from '#app/utils/embedde
  */
 const GRACE_SECONDS = 4
 const APPEAL = 'walk-again-yusuf'
+const EVENT = 'online-briefing-enforced-disappearances'
 
 /** Forwards PostgreSQL connections; can hold the first statement that matches until released. */
 class HoldingProxy {
@@ -184,7 +185,7 @@ test('SIGTERM with a donation in flight: it completes whole, new connections are
   }
 })
 
-test('the database down: the production build answers pages with the 503 page and /healthz with 503, then recovers', async () => {
+test('the database down: the production build answers pages with the 503 page, resource routes and /healthz with 503, then recovers', async () => {
   const server = await startServer()
   try {
     await proxy.down()
@@ -199,6 +200,11 @@ test('the database down: the production build answers pages with the 503 page an
     expect(stylesheet).toMatch(/^\/build\//)
     expect((await fetch(`${server.baseUrl}${stylesheet}`)).status).toBe(200)
     expect((await fetch(`${server.baseUrl}/appeals/${APPEAL}.data`)).status).toBe(503)
+    // Resource routes too (Remix answers them without the entry server): a calendar file.
+    const calendar = await fetch(`${server.baseUrl}/events/${EVENT}/calendar.ics`)
+    expect(calendar.status).toBe(503)
+    expect(calendar.headers.get('retry-after')).toBe('60')
+    expect(calendar.headers.get('cache-control')).toBe('no-store')
     expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(503)
 
     await proxy.up()
