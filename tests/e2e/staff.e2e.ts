@@ -272,6 +272,45 @@ test('the new event, audit log and staff users pages pass axe for an admin', asy
   }
 })
 
+test('an admin finds a supporter’s data, downloads it, and erases them after confirming; the totals do not move', async () => {
+  const email = `erase-${uniqueLetters()}@example.org`
+  await donate('£30', email)
+  const page = await staffPage()
+  await page.goto('/staff')
+  const before = await appealTotals(page, APPEAL_TITLE)
+
+  await page.goto('/staff/supporters')
+  await page.getByLabel('Their email address').fill(email)
+  await page.getByRole('button', { name: 'Find' }).click()
+  const held = page.locator('section', { has: page.getByRole('heading', { name: 'What we hold' }) })
+  await held.waitFor()
+  await expectAccessible(page)
+  // The email was posted, never put in the address.
+  expect(page.url()).not.toContain('erase-')
+
+  const download = page.waitForEvent('download')
+  await held.getByRole('button', { name: 'Download everything (JSON)' }).click()
+  const exported = JSON.parse(await readFile((await (await download).path())!, 'utf8')) as unknown
+  expect(JSON.stringify(exported)).toContain(email)
+
+  await held.getByRole('button', { name: 'Erase this supporter…' }).click()
+  const review = page.locator('section', { has: page.getByRole('heading', { name: 'Erase this supporter?' }) })
+  await review.waitFor()
+  // Not ticking the box erases nothing and says why beside it.
+  await review.getByRole('button', { name: 'Erase their personal data' }).click()
+  await expect.poll(() => review.locator('.field-error').count()).toBeGreaterThan(0)
+  await expectAccessible(page)
+  await review.getByLabel(/I have checked this is the right person/).check()
+  await review.getByRole('button', { name: 'Erase their personal data' }).click()
+
+  // Found again by the same address, nothing of them is left to find.
+  await expect.poll(async () => (await page.locator('main').innerText()).includes('Erase this supporter?')).toBe(false)
+  await page.goto('/staff')
+  expect(await appealTotals(page, APPEAL_TITLE)).toEqual(before)
+  await page.goto('/staff/donations')
+  expect(await page.locator('main').innerText()).not.toContain(email)
+})
+
 test('without JavaScript, signing in works and /staff shows the totals', async () => {
   const context = await newContext(browser, { javaScriptEnabled: false })
   const page = await context.newPage()
