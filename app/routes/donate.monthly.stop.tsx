@@ -9,6 +9,7 @@ import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
 
 const schema = z.object({ plan: z.string().uuid(), signature: z.string().min(10).max(200) })
 
@@ -67,11 +68,7 @@ export default function StopMonthlyGift() {
         refunded.
       </p>
       <Form method="post">
-        {actionData && 'rateLimited' in actionData ? (
-          <p className="notice" role="alert">
-            {actionData.rateLimited}
-          </p>
-        ) : null}
+        <RateLimitNotice actionData={actionData} />
         <input type="hidden" name="plan" value={link.plan} />
         <input type="hidden" name="signature" value={link.signature} />
         <button type="submit" className="button">

@@ -8,6 +8,7 @@ import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.t
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
 
 /* `saved_.alerts.off`, not `saved.alerts.off`: a page of its own, not a child of /saved. */
 
@@ -61,11 +62,7 @@ export default function TurnOffSaverAlerts() {
       <h1>Turn off saved event alerts</h1>
       <p>You will get no more reminders or “only a few places left” emails about the events you saved.</p>
       <Form method="post">
-        {actionData && 'rateLimited' in actionData ? (
-          <p className="notice" role="alert">
-            {actionData.rateLimited}
-          </p>
-        ) : null}
+        <RateLimitNotice actionData={actionData} />
         <input type="hidden" name="saver" value={link.saver} />
         <input type="hidden" name="signature" value={link.signature} />
         <button type="submit" className="button">

@@ -7,6 +7,7 @@ import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
 
 /*
  * Named `staff_.sign-in_.verify` rather than `staff_.sign-in.verify`: in Remix's flat routes the
@@ -63,11 +64,7 @@ export default function VerifySignInLink() {
       <h1>Sign in to the staff area</h1>
       <p>The link works once. Press the button to sign in on this device.</p>
       <Form method="post">
-        {actionData && 'rateLimited' in actionData ? (
-          <p className="notice" role="alert">
-            {actionData.rateLimited}
-          </p>
-        ) : null}
+        <RateLimitNotice actionData={actionData} />
         <input type="hidden" name="token" value={token} />
         <button type="submit" className="button">
           Sign in

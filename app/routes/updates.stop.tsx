@@ -8,6 +8,7 @@ import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.t
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
 
 const schema = z.object({ appeal: z.string().uuid(), supporter: z.string().uuid(), signature: z.string().min(10).max(200) })
 
@@ -60,11 +61,7 @@ export default function StopAppealUpdates() {
       <h1>Stop updates about {appealTitle}</h1>
       <p>You asked for news of this appeal when you gave. You can stop these emails here.</p>
       <Form method="post">
-        {actionData && 'rateLimited' in actionData ? (
-          <p className="notice" role="alert">
-            {actionData.rateLimited}
-          </p>
-        ) : null}
+        <RateLimitNotice actionData={actionData} />
         <input type="hidden" name="appeal" value={link.appeal} />
         <input type="hidden" name="supporter" value={link.supporter} />
         <input type="hidden" name="signature" value={link.signature} />

@@ -136,9 +136,22 @@ export function createCleanUp(log: (message: string) => void) {
       void cleanUp().finally(() => process.exit(130))
     })
   }
+  /** Runs the benchmark, reports a failure with the top of its stack, cleans up, and exits. */
+  async function runBenchmark(name: string, main: () => Promise<void>): Promise<never> {
+    try {
+      await main()
+    } catch (error) {
+      console.error(`\n${name} FAILED:`, error instanceof Error ? error.message : error)
+      if (error instanceof Error && error.stack) console.error(error.stack.split('\n').filter((line) => line.startsWith('    at ')).slice(0, 5).join('\n'))
+      process.exitCode = 1
+    } finally {
+      await cleanUp()
+    }
+    process.exit(process.exitCode ?? 0)
+  }
   return {
     add: (label: string, run: () => Promise<unknown>) => void steps.push({ label, run }),
-    cleanUp,
     interrupted: () => cleanedUp !== undefined,
+    runBenchmark,
   }
 }

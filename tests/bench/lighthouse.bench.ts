@@ -59,7 +59,7 @@ const TARGETS = { performance: 95, accessibility: 100, bestPractices: 95, seo: 9
 
 const log = (message: string) => process.stderr.write(`[bench:lighthouse] ${message}\n`)
 
-const { add: addCleanUp, cleanUp, interrupted } = createCleanUp(log)
+const { add: addCleanUp, interrupted, runBenchmark } = createCleanUp(log)
 
 type NetworkRequest = { url: string; resourceType?: string; transferSize?: number; resourceSize?: number; statusCode?: number }
 
@@ -322,13 +322,4 @@ async function main() {
   )
 }
 
-try {
-  await main()
-} catch (error) {
-  console.error('\nbench:lighthouse FAILED:', error instanceof Error ? error.message : error)
-  if (error instanceof Error && error.stack) console.error(error.stack.split('\n').filter((line) => line.startsWith('    at ')).slice(0, 5).join('\n'))
-  process.exitCode = 1
-} finally {
-  await cleanUp()
-}
-process.exit(process.exitCode ?? 0)
+await runBenchmark('bench:lighthouse', main)

@@ -47,7 +47,7 @@ const TARGET_RATIO = 0.5
 
 const log = (message: string) => process.stderr.write(`[bench:pages] ${message}\n`)
 
-const { add: addCleanUp, cleanUp, interrupted } = createCleanUp(log)
+const { add: addCleanUp, interrupted, runBenchmark } = createCleanUp(log)
 
 /** One plain GET, as autocannon sends it (no Accept-Encoding, so no gzip): status, headers, body bytes. */
 function getOnce(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
@@ -192,13 +192,4 @@ async function main() {
   console.log(`Ratio app req/s ÷ bare req/s = ${ratio.toFixed(3)} (target: at least ${TARGET_RATIO}) — ${ratio >= TARGET_RATIO ? 'target met' : 'BELOW TARGET'}`)
 }
 
-try {
-  await main()
-} catch (error) {
-  console.error('\nbench:pages FAILED:', error instanceof Error ? error.message : error)
-  if (error instanceof Error && error.stack) console.error(error.stack.split('\n').filter((line) => line.startsWith('    at ')).slice(0, 5).join('\n'))
-  process.exitCode = 1
-} finally {
-  await cleanUp()
-}
-process.exit(process.exitCode ?? 0)
+await runBenchmark('bench:pages', main)

@@ -41,7 +41,7 @@ delete process.env.DATABASE_URL
 
 const log = (message: string) => process.stderr.write(`[bench:webhooks] ${message}\n`)
 
-const { add: addCleanUp, cleanUp, interrupted } = createCleanUp(log)
+const { add: addCleanUp, interrupted, runBenchmark } = createCleanUp(log)
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN
@@ -238,13 +238,4 @@ async function main() {
   )
 }
 
-try {
-  await main()
-} catch (error) {
-  console.error('\nbench:webhooks FAILED:', error instanceof Error ? error.message : error)
-  if (error instanceof Error && error.stack) console.error(error.stack.split('\n').filter((line) => line.startsWith('    at ')).slice(0, 5).join('\n'))
-  process.exitCode = 1
-} finally {
-  await cleanUp()
-}
-process.exit(process.exitCode ?? 0)
+await runBenchmark('bench:webhooks', main)
