@@ -11,7 +11,7 @@ import {
 import { Form, Link, useActionData, useLoaderData, useNavigation, type ShouldRevalidateFunction } from '@remix-run/react'
 import { z } from 'zod'
 import { EventCard } from '#app/components/event-card.tsx'
-import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
+import { EmailFieldWithHint, ErrorSummary, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
 import { getOrCreateSaver, listSavedEvents } from '#app/modules/events/saved-events.server.ts'
 import { getSaverSettings, requestSaverLink } from '#app/modules/events/saver-links.server.ts'
 import eventStyles from '#app/styles/event.css'
@@ -167,7 +167,6 @@ function KeepSavesForm({ settings }: { settings: { linked: boolean; alertsRemind
     onValidate: ({ formData }) => parseWithZod(formData, { schema: keepSavesSchema }),
   })
   const { summaryRef, afterSubmit } = useErrorSummaryFocus(actionData?.result)
-  const hintId = `${fields.email.id}-hint`
   const alerts = settings?.linked
     ? [settings.alertsReminder ? 'a reminder a day before each saved event' : null, settings.alertsFewPlaces ? 'word when only a few places are left' : null].filter(Boolean)
     : []
@@ -206,19 +205,7 @@ function KeepSavesForm({ settings }: { settings: { linked: boolean; alertsRemind
           formErrors={form.errors ?? []}
           items={[{ errors: fields.email.errors, target: fields.email.id }]}
         />
-        <div className="field">
-          <label htmlFor={fields.email.id}>Your email address</label>
-          <p className="field__hint" id={hintId}>
-            For the link, and the alerts you choose below. Nothing else.
-          </p>
-          <FieldError field={fields.email} />
-          <input
-            {...withoutKey(getInputProps(fields.email, { type: 'email', ariaDescribedBy: hintId }))}
-            autoComplete="email"
-            spellCheck={false}
-            required
-          />
-        </div>
+        <EmailFieldWithHint field={fields.email} label="Your email address" hint="For the link, and the alerts you choose below. Nothing else." />
         <fieldset className="registration-form__group">
           <legend className="registration-form__legend">Alerts (optional)</legend>
           <div className="choice choice--checkbox">

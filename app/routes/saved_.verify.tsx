@@ -11,7 +11,7 @@ import {
 } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
+import { EmailFieldWithHint, ErrorSummary, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
 import { confirmSaverLink, previewSaverLink } from '#app/modules/events/saver-links.server.ts'
 import formStyles from '#app/styles/forms.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
@@ -140,7 +140,6 @@ function ConfirmForm({
     onValidate: ({ formData }) => parseWithZod(formData, { schema: confirmSchema }),
   })
   const { summaryRef, afterSubmit } = useErrorSummaryFocus(lastResult)
-  const hintId = `${fields.email.id}-hint`
   const ownHintId = `${fields.addOwnSaves.id}-hint`
   const ownEvents = ownCount === 1 ? 'the 1 event' : `the ${ownCount} events`
   return (
@@ -196,19 +195,7 @@ function ConfirmForm({
           formErrors={form.errors ?? []}
           items={[{ errors: fields.email.errors, target: fields.email.id }]}
         />
-        <div className="field">
-          <label htmlFor={fields.email.id}>Type the email address this link was sent to</label>
-          <p className="field__hint" id={hintId}>
-            The whole address, to show that this link reached you and was not passed on by someone else.
-          </p>
-          <FieldError field={fields.email} />
-          <input
-            {...withoutKey(getInputProps(fields.email, { type: 'email', ariaDescribedBy: hintId }))}
-            autoComplete="email"
-            spellCheck={false}
-            required
-          />
-        </div>
+        <EmailFieldWithHint field={fields.email} label="Type the email address this link was sent to" hint="The whole address, to show that this link reached you and was not passed on by someone else." />
         {ownCount > 0 ? (
           <div className="choice choice--checkbox">
             <input {...withoutKey(getInputProps(fields.addOwnSaves, { type: 'checkbox', ariaDescribedBy: ownHintId }))} />
