@@ -238,7 +238,14 @@ test('property: signed Stripe events with nonsense fields are applied (200) or r
         expect(changedTables(after, await snapshot(db)), context).toEqual([])
       }
     }),
-    { numRuns: RUNS * 2 },
+    {
+      numRuns: RUNS * 2,
+      // Counterexamples earlier runs found, always tried first.
+      examples: [
+        // An expanded invoice whose id is a list reached a query as `= ()`: a 500.
+        [{ id: '$event', object: 'event', type: 'invoice_payment.paid', created: 1600000000, data: { object: { invoice: { id: [] }, payment: { payment_intent: '$pi' } } } }, false, false, false],
+      ],
+    },
   )
 }, 240_000)
 

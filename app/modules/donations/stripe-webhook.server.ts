@@ -9,17 +9,23 @@ import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 import { confirmPaidRegistration, expireHeldRegistration, recordTicketRefund } from '#app/modules/registrations/paid-tickets.server.ts'
 import { confirmDonation, markDonation, recordDispute, recordDonationEvent, recordRefund } from './ledger.server.ts'
 import {
-  constructWebhookEvent,
-  type CheckoutSession,
-  type StripeCharge,
-  type StripeDispute,
-  type StripeEvent,
-  type StripeInvoice,
-  type StripeInvoicePayment,
-  type StripeSubscription,
-} from './stripe.server.ts'
+  MalformedStripeEvent,
+  readEventObject,
+  type ChargeObject as StripeCharge,
+  type CheckoutSessionObject as CheckoutSession,
+  type DisputeObject as StripeDispute,
+  type InvoiceObject as StripeInvoice,
+  type InvoicePaymentObject as StripeInvoicePayment,
+  type SubscriptionObject as StripeSubscription,
+} from './stripe-event-objects.server.ts'
+import { constructWebhookEvent, type StripeEvent } from './stripe.server.ts'
 
 type Trx = DatabaseTransaction
+type SessionEventType =
+  | 'checkout.session.completed'
+  | 'checkout.session.async_payment_succeeded'
+  | 'checkout.session.async_payment_failed'
+  | 'checkout.session.expired'
 
 /**
  * Verifies and applies one Stripe webhook delivery. 400 for a bad signature (nothing written),
@@ -43,6 +49,10 @@ export async function processStripeWebhook(
     const { duplicate } = await applyStripeEvent(db, event)
     return { status: 200, message: duplicate ? 'Already processed' : 'Processed' }
   } catch (error) {
+    if (error instanceof MalformedStripeEvent) {
+      getLogger().warn({ eventId: event.id, type: event.type, issues: error.issues }, 'Stripe event refused: its object has the wrong shape')
+      return { status: 400, message: 'Unexpected payload' }
+    }
     getLogger().error({ err: error, eventId: event.id, type: event.type }, 'Stripe webhook failed')
     // Rolled back either way; only a failure a retry could cure asks Stripe for one with a 500.
     if (isPermanentFailure(error)) return { status: 400, message: 'Could not apply the event' }
@@ -100,43 +110,50 @@ export async function applyStripeEvent(db: Database, event: StripeEvent): Promis
 
 async function dispatch(trx: Trx, event: StripeEvent) {
   const occurredAt = new Date(event.created * 1000)
-  if (event.type.startsWith('checkout.session.')) {
-    const session = event.data.object as CheckoutSession
-    // A session for a ticket carries its registration; every other session is a donation's.
-    if (session.metadata?.registration_id !== undefined) return ticketSessionEvent(trx, event.type, session, event.id)
-  }
-  switch (event.type) {
+  const read = readEventObject(event.type, event.data.object)
+  // Types we do not act on are acknowledged so Stripe stops sending them.
+  if (!read) return
+  switch (read.type) {
     case 'checkout.session.completed':
-      return sessionCompleted(trx, event.data.object, event.id, occurredAt)
     case 'checkout.session.async_payment_succeeded':
-      return sessionPaid(trx, event.data.object, event.id, occurredAt)
-    case 'checkout.session.async_payment_failed': {
-      const donationId = donationIdOf(event.data.object)
-      if (donationId && (await donationExists(trx, donationId))) await markDonation(trx, donationId, 'failed', event.id)
-      return
-    }
+    case 'checkout.session.async_payment_failed':
     case 'checkout.session.expired':
-      return sessionExpired(trx, event.data.object, event.id)
+      // A session for a ticket carries its registration; every other session is a donation's.
+      if (read.object.metadata?.registration_id !== undefined) return ticketSessionEvent(trx, read.type, read.object, event.id)
+      return donationSessionEvent(trx, read.type, read.object, event.id, occurredAt)
     case 'charge.refunded':
-      return chargeRefunded(trx, event, event.data.object, occurredAt)
+      return chargeRefunded(trx, event, read.object, occurredAt)
     case 'charge.dispute.created':
     case 'charge.dispute.closed':
-      return disputeChanged(trx, event, event.data.object, occurredAt)
+      return disputeChanged(trx, event, read.type, read.object, occurredAt)
     case 'invoice.paid':
-      return invoicePaid(trx, event.data.object, event.id, occurredAt)
+      return invoicePaid(trx, read.object, event.id, occurredAt)
     case 'invoice_payment.paid':
-      return invoicePaymentPaid(trx, event.data.object)
+      return invoicePaymentPaid(trx, read.object)
     case 'invoice.payment_failed':
-      return invoiceFailed(trx, event.data.object)
+      return invoiceFailed(trx, read.object)
     case 'customer.subscription.deleted':
-      return subscriptionEnded(trx, event.data.object, occurredAt)
-    default:
-      // Types we do not act on are acknowledged so Stripe stops sending them.
-      return
+      return subscriptionEnded(trx, read.object, occurredAt)
   }
 }
 
-async function ticketSessionEvent(trx: Trx, type: StripeEvent['type'], session: CheckoutSession, eventId: string) {
+async function donationSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSession, eventId: string, occurredAt: Date) {
+  switch (type) {
+    case 'checkout.session.completed':
+      return sessionCompleted(trx, session, eventId, occurredAt)
+    case 'checkout.session.async_payment_succeeded':
+      return sessionPaid(trx, session, eventId, occurredAt)
+    case 'checkout.session.async_payment_failed': {
+      const donationId = donationIdOf(session)
+      if (donationId && (await donationExists(trx, donationId))) await markDonation(trx, donationId, 'failed', eventId)
+      return
+    }
+    case 'checkout.session.expired':
+      return sessionExpired(trx, session, eventId)
+  }
+}
+
+async function ticketSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSession, eventId: string) {
   const registrationId = session.metadata?.registration_id ?? ''
   if (!UUID.test(registrationId)) {
     getLogger().warn({ eventId }, 'Checkout Session for an unknown registration')
@@ -154,7 +171,7 @@ async function ticketSessionEvent(trx: Trx, type: StripeEvent['type'], session: 
     case 'checkout.session.expired':
       await expireHeldRegistration(trx, registrationId)
       return
-    default:
+    case 'checkout.session.async_payment_failed':
       // A failed bank debit leaves the hold to end at its deadline.
       return
   }
@@ -326,11 +343,17 @@ async function chargeRefunded(trx: Trx, event: StripeEvent, charge: StripeCharge
   })
 }
 
-async function disputeChanged(trx: Trx, event: StripeEvent, dispute: StripeDispute, occurredAt: Date) {
+async function disputeChanged(
+  trx: Trx,
+  event: StripeEvent,
+  type: 'charge.dispute.created' | 'charge.dispute.closed',
+  dispute: StripeDispute,
+  occurredAt: Date,
+) {
   const donationId = await donationForPayment(trx, event, idOf(dispute.payment_intent))
   if (!donationId) return
   const outcome =
-    event.type === 'charge.dispute.created'
+    type === 'charge.dispute.created'
       ? 'open'
       : dispute.status === 'won' || dispute.status === 'warning_closed'
         ? 'won'
