@@ -9,24 +9,26 @@ import { appealTotals, createAppeal, createPendingDonation, deliver, useTestStri
 const db = getDb()
 beforeAll(() => useTestStripe())
 
-test('applies the undelivered events of the last three days that we never recorded, once', async () => {
+test('applies the undelivered events of the last three days that we never recorded, once; one it cannot apply keeps no other out', async () => {
   const appeal = await createAppeal()
   const delivered = await createPendingDonation({ appealId: appeal.id, amountMinor: 1_000 })
   const missed = await createPendingDonation({ appealId: appeal.id, amountMinor: 2_000 })
   const deliveredEvent = stripeEvent('checkout.session.completed', completedSession({ donationId: delivered.donationId, amountMinor: 1_000 }))
   const missedEvent = stripeEvent('checkout.session.completed', completedSession({ donationId: missed.donationId, amountMinor: 2_000 }))
+  // Stripe would never list this, but if it did, a retry could not cure it.
+  const malformedEvent = stripeEvent('charge.refunded', { id: 'ch_malformed', object: 'charge', payment_intent: 'pi_malformed', amount: 'all of it', amount_refunded: 1 })
   expect(await deliver(deliveredEvent)).toBe(200)
 
   clearStripeCalls()
   server.use(
     http.get(`${STRIPE_API}/v1/events`, async ({ request }) => {
       await recordStripeCall(request)
-      return HttpResponse.json({ object: 'list', url: '/v1/events', has_more: false, data: [missedEvent, deliveredEvent] })
+      return HttpResponse.json({ object: 'list', url: '/v1/events', has_more: false, data: [malformedEvent, missedEvent, deliveredEvent] })
     }),
   )
   const now = new Date()
-  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 2, applied: 1 })
-  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 2, applied: 0 })
+  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 3, applied: 1, refused: 1 })
+  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 3, applied: 0, refused: 1 })
 
   const query = stripeCalls[0]!.form
   expect(query.get('delivery_success')).toBe('false')

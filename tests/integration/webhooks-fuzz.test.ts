@@ -118,7 +118,7 @@ const stripeEvent = fc.record(
   { requiredKeys: ['object', 'id', 'type', 'created', 'data'] },
 )
 /** Now and then a field the handler relies on is missing altogether. */
-const stripeEventMaybeShort = fc.tuple(stripeEvent, fc.option(fc.constantFrom('id', 'type', 'created', 'data'), { freq: 12 })).map(([event, missing]) => {
+const stripeEventMaybeShort = fc.tuple(stripeEvent, fc.option(fc.constantFrom('id', 'type', 'created', 'data'), { freq: 12 })).map(([event, missing]): Record<string, unknown> => {
   if (missing === null) return event
   const { [missing]: _dropped, ...rest } = event
   return rest
