@@ -3,6 +3,36 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
 
+/**
+ * A real 16×8 JPEG (left half red, right half blue) as a phone stores a portrait shot: pixels
+ * sideways, EXIF saying "turn 90° clockwise" (Orientation 6) beside the make and place.
+ */
+const SIDEWAYS_PHONE_PHOTO = (() => {
+  const jpeg = Buffer.from(
+    '/9j/4AAQSkZJRgABAQAAAQABAAD/2wCEAAYEBQYFBAYGBQYHBwYIChAKCgkJChQODwwQFxQYGBcUFhYaHSUfGhsjHBYWICwgIyYnKSopGR8tMC0oMCUoKSgBBwcHCggKEwoKEygaFhooKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKP/AABEIAAgAEAMBEQACEQEDEQH/xAGiAAABBQEBAQEBAQAAAAAAAAAAAQIDBAUGBwgJCgsQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+gEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoLEQACAQIEBAMEBwUEBAABAncAAQIDEQQFITEGEkFRB2FxEyIygQgUQpGhscEJIzNS8BVictEKFiQ04SXxFxgZGiYnKCkqNTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqCg4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2dri4+Tl5ufo6ery8/T19vf4+fr/2gAMAwEAAhEDEQA/AOXr5I/Ujlq/oM/Dz//Z',
+    'base64',
+  )
+  // Little-endian TIFF: IFD0 with Make (out of line) and Orientation 6.
+  const make = Buffer.from('Phone at the safe house\0', 'latin1')
+  const tiff = Buffer.alloc(8 + 2 + 2 * 12 + 4)
+  tiff.write('II', 0, 'latin1')
+  tiff.writeUInt16LE(42, 2)
+  tiff.writeUInt32LE(8, 4)
+  tiff.writeUInt16LE(2, 8)
+  tiff.writeUInt16LE(0x010f, 10)
+  tiff.writeUInt16LE(2, 12)
+  tiff.writeUInt32LE(make.length, 14)
+  tiff.writeUInt32LE(tiff.length, 18)
+  tiff.writeUInt16LE(0x0112, 22)
+  tiff.writeUInt16LE(3, 24)
+  tiff.writeUInt32LE(1, 26)
+  tiff.writeUInt16LE(6, 30)
+  const data = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff, make])
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, (data.length + 2) >> 8, (data.length + 2) & 0xff]), data])
+  const afterJfif = 2 + 18
+  return Buffer.concat([jpeg.subarray(0, afterJfif), app1, jpeg.subarray(afterJfif)])
+})()
+
 let browser: Browser
 /** One signed-in staff context for the whole file: sign-in is rate limited per address and email. */
 let staff: { context: BrowserContext; page: Page } | undefined
@@ -233,6 +263,8 @@ test('staff create an appeal (errors first), see it listed, publish it, and the 
   await page.getByLabel('Story').fill('Adel was held for years without charge.\n\nYour gift pays for his rent and training.')
   await page.getByLabel('Goal').fill('1,000.00')
   await page.getByLabel('Suggested amounts (optional)').fill('10, 20')
+  await page.getByLabel('Choose a photo (optional)').setInputFiles({ name: 'PXL_0002.jpg', mimeType: 'image/jpeg', buffer: SIDEWAYS_PHONE_PHOTO })
+  await page.getByLabel('Describe the photo (needed when there is a photo)').fill('Adel at the door of his flat')
   await page.getByRole('button', { name: 'Save the draft' }).click()
   await expect.poll(() => page.locator('h1').innerText(), { timeout: 15_000 }).toBe(title)
   expect(await page.getByRole('status').innerText()).toContain('The draft is saved')
@@ -255,6 +287,12 @@ test('staff create an appeal (errors first), see it listed, publish it, and the 
   await expect.poll(() => publicPage.locator('h1').innerText()).toBe(title)
   expect(await publicPage.getByRole('button', { name: /^Donate/ }).count()).toBe(1)
   expect(await publicPage.getByLabel('£20', { exact: true }).count()).toBe(1)
+  // Stored 16 wide and 8 high with "turn 90° clockwise" in its EXIF: the browser shows it 8 by 16.
+  const photo = publicPage.getByRole('img', { name: 'Adel at the door of his flat' })
+  await expect.poll(() => photo.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth > 0)).toBe(true)
+  expect(await photo.evaluate((image: HTMLImageElement) => [image.naturalWidth, image.naturalHeight])).toEqual([8, 16])
+  const served = await publicPage.request.get((await photo.getAttribute('src'))!)
+  expect((await served.body()).toString('latin1')).not.toContain('safe house')
   await visitor.close()
 })
 

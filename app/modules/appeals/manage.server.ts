@@ -18,6 +18,7 @@ import { formatMoney, minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIE
 import { stopAppealUpdatesUrl } from '#app/utils/signed-links.server.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { wallClockMs } from '#app/utils/dates.ts'
+import { exifOrientation, orientationOnlyApp1 } from './exif-orientation.server.ts'
 
 /**
  * Staff run appeals here: create and edit them (with a photo kept on local disk), publish, close
@@ -270,6 +271,7 @@ function jpegWithoutMetadata(bytes: Buffer): Buffer | null {
   let at = 2
   let frame = false
   let scanned = false
+  let orientation: number | null | undefined
   for (;;) {
     if (bytes[at] !== 0xff) return null
     while (bytes[at] === 0xff) at += 1 // fill bytes before a marker
@@ -278,6 +280,8 @@ function jpegWithoutMetadata(bytes: Buffer): Buffer | null {
     if (marker === 0xd9) {
       if (!scanned) return null
       kept.push(JPEG_EOI)
+      // After SOI and JFIF's header, where readers look for EXIF.
+      if (orientation) kept.splice(kept[1]?.[1] === 0xe0 ? 2 : 1, 0, orientationOnlyApp1(orientation))
       return Buffer.concat(kept)
     }
     // A second SOI, a restart marker outside a scan, TEM or a stuffed zero: not a file we can follow.
@@ -311,6 +315,9 @@ function jpegWithoutMetadata(bytes: Buffer): Buffer | null {
       if (startsWithText(data, 'JFIF\0') && data.length >= 14) {
         kept.push(Buffer.concat([Buffer.from([0xff, 0xe0, 0x00, 0x10]), data.subarray(0, 12), Buffer.from([0, 0])]))
       }
+    } else if (marker === 0xe1) {
+      // Only the first EXIF before the picture is the picture's; only its Orientation is kept.
+      if (orientation === undefined && !frame && startsWithText(data, 'Exif\0\0')) orientation = exifOrientation(data)
     } else if (marker === 0xe2) {
       if (startsWithText(data, 'ICC_PROFILE\0')) kept.push(segment)
     } else if (marker === 0xee) {
