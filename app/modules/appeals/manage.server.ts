@@ -19,6 +19,7 @@ import { stopAppealUpdatesUrl } from '#app/utils/signed-links.server.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { wallClockMs } from '#app/utils/dates.ts'
 import { exifOrientation, orientationOnlyApp1 } from './exif-orientation.server.ts'
+import { fitPhoto, PHOTO_MAX_PIXELS } from './photo-size.server.ts'
 
 /**
  * Staff run appeals here: create and edit them (with a photo kept on local disk), publish, close
@@ -227,15 +228,28 @@ export function isMultipart(request: Request) {
   return (request.headers.get('Content-Type') ?? '').toLowerCase().startsWith('multipart/form-data')
 }
 
-/** The photo to store (its metadata removed), or the field error to show beside the file input. */
-export function checkPhoto(part: PhotoPart): { photo: PhotoUpload | null; error: string | null } {
+const UNREADABLE_PHOTO = 'The photo could not be read. Save it again as a JPEG or PNG and choose it again'
+
+/**
+ * The photo to store (its metadata removed, scaled down if it is larger than a page shows), or
+ * the field error to show beside the file input. The scaler only ever sees the stripped bytes.
+ */
+export async function checkPhoto(part: PhotoPart): Promise<{ photo: PhotoUpload | null; error: string | null }> {
   if (part.kind === 'none') return { photo: null, error: null }
   if (part.kind === 'too-large') return { photo: null, error: 'The photo must be 5 MB or smaller' }
   const type = detectImageType(part.bytes)
   if (!type) return { photo: null, error: 'The photo must be a JPEG, PNG or WebP image' }
-  const bytes = withoutMetadata(part.bytes, type)
-  if (!bytes) return { photo: null, error: 'The photo could not be read. Save it again as a JPEG or PNG and choose it again' }
-  return { photo: { bytes, type }, error: null }
+  const stripped = withoutMetadata(part.bytes, type)
+  if (!stripped) return { photo: null, error: UNREADABLE_PHOTO }
+  const fitted = await fitPhoto(stripped, type.extension)
+  if (fitted.kind === 'too-many-pixels') {
+    return { photo: null, error: `The photo has too many pixels: ${PHOTO_MAX_PIXELS / 1_000_000} million at most. Save a smaller copy and choose that` }
+  }
+  if (fitted.kind === 'unreadable') return { photo: null, error: UNREADABLE_PHOTO }
+  if (fitted.kind === 'kept') return { photo: { bytes: stripped, type }, error: null }
+  // What the encoder wrote is held to the same allow-list as what the phone wrote.
+  const bytes = withoutMetadata(fitted.bytes, type)
+  return bytes ? { photo: { bytes, type }, error: null } : { photo: null, error: UNREADABLE_PHOTO }
 }
 
 /**
@@ -437,7 +451,7 @@ export async function readAppealSubmission(request: Request) {
     submission: parseWithZod(formData, { schema: appealFormSchema }),
     intent: formData.get('intent') === 'preview' ? ('preview' as const) : ('save' as const),
     story: typeof story === 'string' ? story : '',
-    photo: checkPhoto(photo),
+    photo: await checkPhoto(photo),
   }
 }
 
