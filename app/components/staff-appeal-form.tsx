@@ -105,7 +105,7 @@ export function StaffAppealForm(props: Props) {
           <div className="field">
             <label htmlFor={fields.photo.id}>{props.photo ? 'Replace the photo' : 'Choose a photo'} (optional)</label>
             <p className="field__hint" id={hint(fields.photo)}>
-              JPEG, PNG or WebP, 5 MB at most. Preview does not keep a chosen photo: choose it again before saving.
+              JPEG, PNG or WebP, 5 MB at most. A picture over 1,600 pixels on its long side is scaled down, and location and camera details are removed. Preview does not keep a chosen photo: choose it again before saving.
             </p>
             <FieldError field={fields.photo} />
             <input
