@@ -254,6 +254,29 @@ describe('the webhook for a ticket', () => {
     const deferred = await db.selectFrom('deferred_stripe_events').select('event_id').where('payment_intent_id', '=', `pi_${row.id.slice(0, 8)}`).execute()
     expect(deferred).toHaveLength(0)
   })
+
+  test('a late payment on a full event that staff already refunded in Stripe: our refund asks only for what is left, or nothing', async () => {
+    for (const [refundedInStripe, askedFor] of [
+      [PRICE, null],
+      [PRICE - 300, 300],
+    ] as const) {
+      const event = await createPaidEvent(1)
+      const { row } = await hold(event, { quantity: 1 })
+      await releaseExpiredHold(db, row.id)
+      expect(await register(registrationRequest(event, { ticketTypeId: event.freeTicketTypeId }))).toMatchObject({ kind: 'confirmed' })
+
+      // The dashboard's refund is reported before the payment reaches us, so it waits for it.
+      const charge = { id: `ch_${row.id.slice(0, 8)}`, object: 'charge', amount: PRICE, amount_refunded: refundedInStripe, payment_intent: `pi_${row.id.slice(0, 8)}`, refunded: refundedInStripe === PRICE, paid: true, status: 'succeeded' }
+      expect(await deliver(stripeEvent('charge.refunded', charge))).toBe(200)
+      expect(await deliver(stripeEvent('checkout.session.completed', ticketSession(row)))).toBe(200)
+      expect(await registration(row.id)).toMatchObject({ status: 'refunded', refunded_minor: refundedInStripe })
+      expect(await placesTaken(event.eventId)).toEqual({ places_taken: 1, capacity: 1 })
+
+      await refundRegistration(db, row.id)
+      const refunds = stripeCalls.filter((call) => call.path === '/v1/refunds' && call.form.get('payment_intent') === `pi_${row.id.slice(0, 8)}`)
+      expect(refunds.map((call) => call.form.get('amount'))).toEqual(askedFor === null ? [] : [String(askedFor)])
+    }
+  })
 })
 
 /**

@@ -277,7 +277,15 @@ export async function recordTicketRefund(
     .executeTakeFirst()
   if (!registration) return false
   // Already refunded (our own refund of a late payment, or a cancelled event) or cancelled: nothing to end.
-  if (registration.status !== 'confirmed') return true
+  if (registration.status !== 'confirmed') {
+    // Our refund job gives back what is left of a place we ended, so what Stripe reports as
+    // already given back (by staff in the dashboard, before the late payment reached us) is not
+    // asked for twice, which Stripe would refuse.
+    if (registration.status === 'refunded' && charge.amount_refunded > registration.refunded_minor) {
+      await trx.updateTable('registrations').set({ refunded_minor: charge.amount_refunded, updated_at: new Date() }).where('id', '=', registration.id).execute()
+    }
+    return true
+  }
   // Stripe reports the cumulative amount: a repeated or older event is not above what we hold.
   const refundMinor = charge.amount_refunded - registration.refunded_minor
   if (refundMinor <= 0) return true
