@@ -11,12 +11,12 @@ import { confirmDonation, markDonation, recordDispute, recordDonationEvent, reco
 import {
   MalformedStripeEvent,
   readEventObject,
-  type ChargeObject as StripeCharge,
-  type CheckoutSessionObject as CheckoutSession,
-  type DisputeObject as StripeDispute,
-  type InvoiceObject as StripeInvoice,
-  type InvoicePaymentObject as StripeInvoicePayment,
-  type SubscriptionObject as StripeSubscription,
+  type ChargeObject,
+  type CheckoutSessionObject,
+  type DisputeObject,
+  type InvoiceObject,
+  type InvoicePaymentObject,
+  type SubscriptionObject,
 } from './stripe-event-objects.server.ts'
 import { constructWebhookEvent, type StripeEvent } from './stripe.server.ts'
 
@@ -137,7 +137,7 @@ async function dispatch(trx: Trx, event: StripeEvent) {
   }
 }
 
-async function donationSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSession, eventId: string, occurredAt: Date) {
+async function donationSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   switch (type) {
     case 'checkout.session.completed':
       return sessionCompleted(trx, session, eventId, occurredAt)
@@ -153,7 +153,7 @@ async function donationSessionEvent(trx: Trx, type: SessionEventType, session: C
   }
 }
 
-async function ticketSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSession, eventId: string) {
+async function ticketSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSessionObject, eventId: string) {
   const registrationId = session.metadata?.registration_id ?? ''
   if (!UUID.test(registrationId)) {
     getLogger().warn({ eventId }, 'Checkout Session for an unknown registration')
@@ -183,7 +183,7 @@ async function confirmTicket(trx: Trx, registrationId: string, payment: { paymen
   if (payment.paymentIntentId) await applyDeferredEvents(trx, payment.paymentIntentId)
 }
 
-function donationIdOf(session: CheckoutSession): string | null {
+function donationIdOf(session: CheckoutSessionObject): string | null {
   return session.metadata?.donation_id ?? session.client_reference_id ?? null
 }
 
@@ -199,7 +199,7 @@ async function donationExists(trx: Trx, donationId: string) {
   return (await trx.selectFrom('donations').select('id').where('id', '=', donationId).executeTakeFirst()) !== undefined
 }
 
-async function sessionCompleted(trx: Trx, session: CheckoutSession, eventId: string, occurredAt: Date) {
+async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
   const customerId = idOf(session.customer)
   // Records the session's ids and finds out whether the donation exists, in one statement.
@@ -228,13 +228,13 @@ async function sessionCompleted(trx: Trx, session: CheckoutSession, eventId: str
   if (session.payment_status === 'unpaid') await markDonation(trx, donationId, 'processing', eventId)
 }
 
-async function sessionPaid(trx: Trx, session: CheckoutSession, eventId: string, occurredAt: Date) {
+async function sessionPaid(trx: Trx, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
   if (!donationId || !(await donationExists(trx, donationId))) return
   await confirmSession(trx, donationId, session, eventId, occurredAt)
 }
 
-async function confirmSession(trx: Trx, donationId: string, session: CheckoutSession, eventId: string, occurredAt: Date) {
+async function confirmSession(trx: Trx, donationId: string, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const paymentIntentId = idOf(session.payment_intent)
   const invoiceId = idOf(session.invoice)
   const chargeObjectId = paymentIntentId ?? invoiceId ?? session.id
@@ -253,7 +253,7 @@ async function confirmSession(trx: Trx, donationId: string, session: CheckoutSes
   }
 }
 
-async function sessionExpired(trx: Trx, session: CheckoutSession, eventId: string) {
+async function sessionExpired(trx: Trx, session: CheckoutSessionObject, eventId: string) {
   const donationId = donationIdOf(session)
   if (!donationId || !(await donationExists(trx, donationId))) return
   await markDonation(trx, donationId, 'abandoned', eventId)
@@ -331,7 +331,7 @@ async function applyDeferredEvents(trx: Trx, paymentIntentId: string) {
   for (const event of events) await dispatch(trx, event)
 }
 
-async function chargeRefunded(trx: Trx, event: StripeEvent, charge: StripeCharge, occurredAt: Date) {
+async function chargeRefunded(trx: Trx, event: StripeEvent, charge: ChargeObject, occurredAt: Date) {
   if (await recordTicketRefund(trx, idOf(charge.payment_intent), charge)) return
   const donationId = await donationForPayment(trx, event, idOf(charge.payment_intent))
   if (!donationId) return
@@ -347,7 +347,7 @@ async function disputeChanged(
   trx: Trx,
   event: StripeEvent,
   type: 'charge.dispute.created' | 'charge.dispute.closed',
-  dispute: StripeDispute,
+  dispute: DisputeObject,
   occurredAt: Date,
 ) {
   const donationId = await donationForPayment(trx, event, idOf(dispute.payment_intent))
@@ -363,7 +363,7 @@ async function disputeChanged(
   await recordDispute(trx, donationId, { disputeId: dispute.id, amountMinor: dispute.amount, outcome, stripeEventId: event.id, occurredAt })
 }
 
-function subscriptionOf(invoice: StripeInvoice) {
+function subscriptionOf(invoice: InvoiceObject) {
   const details = invoice.parent?.subscription_details
   return { subscriptionId: idOf(details?.subscription ?? null), metadata: details?.metadata ?? {} }
 }
@@ -376,7 +376,7 @@ async function planForSubscription(trx: Trx, subscriptionId: string | null, plan
   return query.executeTakeFirst()
 }
 
-async function invoicePaid(trx: Trx, invoice: StripeInvoice, eventId: string, occurredAt: Date) {
+async function invoicePaid(trx: Trx, invoice: InvoiceObject, eventId: string, occurredAt: Date) {
   await lockInvoice(trx, invoice.id)
   const { subscriptionId, metadata } = subscriptionOf(invoice)
   const plan = await planForSubscription(trx, subscriptionId, metadata.recurring_plan_id)
@@ -469,7 +469,7 @@ async function linkInvoicePayment(trx: Trx, donationId: string, invoiceId: strin
  * the instalment's donation if it is already there, so a refund or dispute of it (waiting, or
  * still to come) finds its donation.
  */
-async function invoicePaymentPaid(trx: Trx, invoicePayment: StripeInvoicePayment) {
+async function invoicePaymentPaid(trx: Trx, invoicePayment: InvoicePaymentObject) {
   const paymentIntentId = idOf(invoicePayment.payment?.payment_intent)
   const invoiceId = idOf(invoicePayment.invoice)
   if (!paymentIntentId || !invoiceId) return
@@ -489,7 +489,7 @@ async function invoicePaymentPaid(trx: Trx, invoicePayment: StripeInvoicePayment
   if (donation?.status === 'confirmed') await applyDeferredEvents(trx, paymentIntentId)
 }
 
-async function invoiceFailed(trx: Trx, invoice: StripeInvoice) {
+async function invoiceFailed(trx: Trx, invoice: InvoiceObject) {
   const { subscriptionId, metadata } = subscriptionOf(invoice)
   const plan = await planForSubscription(trx, subscriptionId, metadata.recurring_plan_id)
   if (!plan) return
@@ -501,7 +501,7 @@ async function invoiceFailed(trx: Trx, invoice: StripeInvoice) {
     .execute()
 }
 
-async function subscriptionEnded(trx: Trx, subscription: StripeSubscription, occurredAt: Date) {
+async function subscriptionEnded(trx: Trx, subscription: SubscriptionObject, occurredAt: Date) {
   const plan = await planForSubscription(trx, subscription.id, subscription.metadata?.recurring_plan_id)
   if (!plan) return
   const ended = await trx

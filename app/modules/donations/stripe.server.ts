@@ -12,12 +12,6 @@ import { singleton } from '#app/utils/singleton.server.ts'
  */
 
 export type StripeEvent = Stripe.Event
-export type CheckoutSession = Stripe.Checkout.Session
-export type StripeCharge = Stripe.Charge
-export type StripeDispute = Stripe.Dispute
-export type StripeInvoice = Stripe.Invoice
-export type StripeInvoicePayment = Stripe.InvoicePayment
-export type StripeSubscription = Stripe.Subscription
 
 /** Signs the offline checkout's events in development; never accepted in production. */
 export const OFFLINE_WEBHOOK_SECRET = 'whsec_offline_checkout_for_development_only'
