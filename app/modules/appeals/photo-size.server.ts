@@ -21,9 +21,10 @@ export type FittedPhoto = { kind: 'kept' } | { kind: 'scaled'; bytes: Buffer; wi
 
 /**
  * The photo as it should be stored: unchanged when it already fits (or is animated, which
- * scaling would flatten to one frame), else scaled to fit PHOTO_MAX_EDGE, turned upright by its
- * EXIF Orientation, in its own format and without any metadata. Only the header is read before
- * the pixel count is checked, so a bomb is refused before it is decoded.
+ * scaling would flatten to one frame, or scaling would not make the file smaller), else scaled
+ * to fit PHOTO_MAX_EDGE, turned upright by its EXIF Orientation, in its own format and without
+ * any metadata. Only the header is read before the pixel count is checked, so a bomb is refused
+ * before it is decoded.
  */
 export async function fitPhoto(bytes: Uint8Array, format: Format): Promise<FittedPhoto> {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -39,7 +40,8 @@ export async function fitPhoto(bytes: Uint8Array, format: Format): Promise<Fitte
   } catch {
     return { kind: 'unreadable' }
   }
-  if (width * height * pages > PHOTO_MAX_PIXELS) return { kind: 'too-many-pixels' }
+  // One frame's pixels: an animation is never decoded here, so its length is no risk to us.
+  if (width * height > PHOTO_MAX_PIXELS) return { kind: 'too-many-pixels' }
   if (pages > 1 || Math.max(width, height) <= PHOTO_MAX_EDGE) return { kind: 'kept' }
   try {
     const scaled = sharp(input, { limitInputPixels: PHOTO_MAX_PIXELS, failOn: 'error' })
@@ -54,6 +56,9 @@ export async function fitPhoto(bytes: Uint8Array, format: Format): Promise<Fitte
           : scaled.webp({ quality: 82 })
     // sharp writes no metadata unless asked (keepMetadata, withExif and the like), and the colours are converted to sRGB.
     const { data, info } = await encoded.toBuffer({ resolveWithObject: true })
+    // A few colours or a low quality can make the smaller picture the larger file (a palette PNG
+    // comes back in full colour): then the upload as it was costs visitors less.
+    if (data.length >= input.length) return { kind: 'kept' }
     return { kind: 'scaled', bytes: data, width: info.width, height: info.height }
   } catch {
     return { kind: 'unreadable' }

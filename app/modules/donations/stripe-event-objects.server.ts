@@ -15,9 +15,12 @@ const stripeId = z.string().min(1).max(255)
 const expandable = z.union([stripeId, z.object({ id: stripeId }).passthrough()]).nullish()
 /** Minor units as PostgreSQL's bigint holds them, kept inside what a JavaScript number is exact for. */
 const minorAmount = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
-/** Stripe's metadata is always strings: a value of any other kind is not from our own sessions. */
-const metadata = z.record(z.string().max(500)).nullish()
-const openString = z.string().max(255).nullish()
+/**
+ * Stripe's metadata is always strings: a value of any other kind is not from our own sessions.
+ * No length limit: staff may write notes in the Dashboard, and we read only our own ids.
+ */
+const metadata = z.record(z.string()).nullish()
+const openString = z.string().nullish()
 
 export const checkoutSessionObject = z
   .object({

@@ -278,10 +278,10 @@ export async function recordTicketRefund(
   if (!registration) return false
   // Already refunded (our own refund of a late payment, or a cancelled event) or cancelled: nothing to end.
   if (registration.status !== 'confirmed') {
-    // Our refund job gives back what is left of a place we ended, so what Stripe reports as
-    // already given back (by staff in the dashboard, before the late payment reached us) is not
-    // asked for twice, which Stripe would refuse.
-    if (registration.status === 'refunded' && charge.amount_refunded > registration.refunded_minor) {
+    // Our refund job gives back what is left of a place that ended, so what Stripe reports as
+    // already given back (by staff in the Dashboard, before the late payment reached us or before
+    // the job ran) is not asked for twice, which Stripe would refuse.
+    if ((registration.status === 'refunded' || registration.status === 'cancelled') && charge.amount_refunded > registration.refunded_minor) {
       await trx.updateTable('registrations').set({ refunded_minor: charge.amount_refunded, updated_at: new Date() }).where('id', '=', registration.id).execute()
     }
     return true
@@ -345,6 +345,8 @@ export async function refundRegistration(db: Database, registrationId: string, o
   return refundPayment({
     paymentIntentId: registration.stripe_payment_intent_id,
     amountMinor,
-    idempotencyKey: `registration-refund:${registration.id}`,
+    // The amount is part of the key: when a refund made in the Dashboard is reported after a
+    // failed attempt, the next attempt asks for less, which Stripe refuses under the old key.
+    idempotencyKey: `registration-refund:${registration.id}:${amountMinor}`,
   })
 }
