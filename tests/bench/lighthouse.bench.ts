@@ -29,14 +29,7 @@ import lighthouse from 'lighthouse'
 import type { Result as LighthouseResult } from 'lighthouse'
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../e2e/chromium.ts'
 import { buildForProduction, createCleanUp, startAppServer, type RunningServer } from './bench-server.ts'
-
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(raw)}`)
-  return value
-}
+import { positiveInteger } from './bench-env.ts'
 
 const RUNS = positiveInteger('BENCH_LIGHTHOUSE_RUNS', 3)
 // Slugs from db/seed/demo-data.ts.

@@ -14,6 +14,7 @@ import http from 'node:http'
 import { createRequire } from 'node:module'
 import getPort from 'get-port'
 import { buildForProduction, createCleanUp, createEmptyDatabase, startAppServer, type RunningServer } from './bench-server.ts'
+import { positiveInteger } from './bench-env.ts'
 
 // autocannon ships no type declarations (and @types/autocannon is not installed): type the part we use.
 type AutocannonOptions = { url: string; connections: number; duration: number; pipelining: number; timeout: number; headers: Record<string, string> }
@@ -29,14 +30,6 @@ type AutocannonResult = {
   '2xx': number
 }
 const autocannon = createRequire(import.meta.url)('autocannon') as (options: AutocannonOptions) => Promise<AutocannonResult>
-
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(raw)}`)
-  return value
-}
 
 const CONNECTIONS = positiveInteger('BENCH_PAGES_CONNECTIONS', 10)
 const SECONDS = positiveInteger('BENCH_PAGES_SECONDS', 10)

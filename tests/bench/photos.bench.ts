@@ -7,8 +7,9 @@
 import { performance } from 'node:perf_hooks'
 import sharp from 'sharp'
 import { checkPhoto } from '#app/modules/appeals/manage.server.ts'
+import { positiveInteger } from './bench-env.ts'
 
-const RUNS = Number(process.env.BENCH_PHOTO_RUNS ?? 10)
+const RUNS = positiveInteger('BENCH_PHOTO_RUNS', 10)
 const WIDTH = 4032
 const HEIGHT = 3024
 

@@ -11,14 +11,7 @@
 import { performance } from 'node:perf_hooks'
 // Imports no app module, so it may load before the environment below is set.
 import { createCleanUp } from './bench-server.ts'
-
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(raw)}`)
-  return value
-}
+import { positiveInteger } from './bench-env.ts'
 
 const N = positiveInteger('BENCH_WEBHOOKS', 2_000)
 /** Events delivered before the clock starts (their own donations), so the JIT and caches are warm. */
