@@ -28,6 +28,7 @@ COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY app ./app
 COPY db ./db
+COPY scripts ./scripts
 COPY emails ./emails
 COPY --from=build /app/build ./build
 COPY --from=build /app/public ./public

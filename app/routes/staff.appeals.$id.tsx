@@ -3,17 +3,6 @@ import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import type { AppealStatus } from '#db/schema.ts'
 import { StaffAppealForm, type AppealFormResult } from '#app/components/staff-appeal-form.tsx'
-import {
-  changeAppealStatus,
-  closingDay,
-  getStaffAppeal,
-  isMultipart,
-  majorUnitsText,
-  readAppealSubmission,
-  suggestedAmountsText,
-  updateAppeal,
-  UploadRefused,
-} from '#app/modules/appeals/manage.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/staff-forms.css'
@@ -24,6 +13,9 @@ import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { getStaffAppeal, changeAppealStatus, updateAppeal } from '#app/modules/appeals/appeal-admin.server.ts'
+import { majorUnitsText, suggestedAmountsText, closingDay, readAppealSubmission } from '#app/modules/appeals/appeal-form.server.ts'
+import { isMultipart, UploadRefused } from '#app/modules/appeals/photos/upload.server.ts'
 
 // The edit form's schema is appealFormSchema in manage.server.ts (shared with the new page).
 const statusSchema = z.object({ intent: z.enum(['publish', 'close', 'reopen']) })

@@ -3,7 +3,6 @@ import { parseWithZod } from '@conform-to/zod'
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
-import { getStaffAppeal, listAppealUpdates, postAppealUpdate, updateFormSchema } from '#app/modules/appeals/manage.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/staff-forms.css'
@@ -12,6 +11,8 @@ import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { getStaffAppeal } from '#app/modules/appeals/appeal-admin.server.ts'
+import { listAppealUpdates, updateFormSchema, postAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
 
 // The form's schema is updateFormSchema in manage.server.ts: title, Markdown body, "email it".
 

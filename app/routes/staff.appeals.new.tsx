@@ -1,7 +1,6 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffAppealForm, type AppealFormResult } from '#app/components/staff-appeal-form.tsx'
-import { createAppeal, readAppealSubmission, UploadRefused } from '#app/modules/appeals/manage.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/staff-forms.css'
@@ -9,6 +8,9 @@ import { getDb } from '#app/utils/db.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
+import { createAppeal } from '#app/modules/appeals/appeal-admin.server.ts'
+import { readAppealSubmission } from '#app/modules/appeals/appeal-form.server.ts'
+import { UploadRefused } from '#app/modules/appeals/photos/upload.server.ts'
 
 // The form's schema is appealFormSchema in manage.server.ts, shared with the edit page.
 

@@ -1,7 +1,6 @@
 import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import { getAppealTitle, stopAppealUpdates } from '#app/modules/appeals/manage.server.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
@@ -9,6 +8,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
+import { getAppealTitle, stopAppealUpdates } from '#app/modules/appeals/appeal-updates.server.ts'
 
 const schema = z.object({ appeal: z.string().uuid(), supporter: z.string().uuid(), signature: z.string().min(10).max(200) })
 

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { readUpload } from '#app/modules/appeals/manage.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { readUpload } from '#app/modules/appeals/photos/storage.server.ts'
 
 /**
  * Uploaded appeal photos, served only while an appeal uses them. A day's cache at most, and not

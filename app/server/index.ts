@@ -16,7 +16,7 @@ import { appUrl, EnvError, getEnv } from '#app/utils/env.server.ts'
 import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
 import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
 import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
-import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
+import { prepareDatabase } from './prepare-database.server.ts'
 import { startAppWorker } from '#app/worker/worker.server.ts'
 
 installGlobals({ nativeFetch: true })

@@ -11,3 +11,15 @@ export function isPermanentFailure(error: unknown): boolean {
   if (typeof code === 'string' && /^(22|23)[0-9A-Z]{3}$/.test(code)) return true
   return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || (error as Error | null)?.name === 'ZodError'
 }
+
+/**
+ * Whether a write lost a race to a unique index (SQLSTATE 23505): the other request's row is
+ * there, so the caller answers as if it had found it. `constraint`, when given, must appear in
+ * the index's name (or in the message, where a driver leaves the name out).
+ */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const pgError = error as { code?: unknown; constraint?: string; message?: string } | null
+  if (pgError?.code !== '23505') return false
+  if (constraint === undefined || pgError.constraint === undefined) return true
+  return `${pgError.constraint} ${pgError.message ?? ''}`.includes(constraint)
+}

@@ -1,7 +1,7 @@
 import { closeDb } from '#app/utils/db.server.ts'
 import { EnvError, getEnv } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
+import { prepareDatabase } from '#app/server/prepare-database.server.ts'
 import { startAppWorker } from './worker.server.ts'
 
 /**

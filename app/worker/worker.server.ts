@@ -1,5 +1,5 @@
 import type { Runner } from 'graphile-worker'
-import { createTaskList, CRONTAB } from '#app/modules/jobs/tasks.server.ts'
+import { createTaskList, CRONTAB } from './tasks.server.ts'
 import { startWorker } from '#app/modules/jobs/jobs.server.ts'
 import { getDatabaseUrl } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'

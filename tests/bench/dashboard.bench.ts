@@ -6,13 +6,13 @@
  *
  * The donations are seeded with INSERT … SELECT generate_series (not through the webhook) over five
  * appeals and the year up to today, with matching ledger charges; the kept-up totals are rebuilt
- * from the ledger (db/seed/kept-up-totals.ts), as the webhook keeps them.
+ * from the ledger (scripts/seed/kept-up-totals.ts), as the webhook keeps them.
  *
  * Environment: BENCH_REQUESTS (default 200).
  */
 import { performance } from 'node:perf_hooks'
 import { sql } from 'kysely'
-import { rebuildKeptUpTotals } from '#db/seed/kept-up-totals.ts'
+import { rebuildKeptUpTotals } from '#scripts/seed/kept-up-totals.ts'
 import { createBenchDatabase } from './bench-database.ts'
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200)

@@ -32,7 +32,7 @@ import { buildForProduction, createCleanUp, startAppServer, type RunningServer }
 import { positiveInteger } from './bench-env.ts'
 
 const RUNS = positiveInteger('BENCH_LIGHTHOUSE_RUNS', 3)
-// Slugs from db/seed/demo-data.ts.
+// Slugs from scripts/seed/demo-data.ts.
 const DEFAULT_PAGES = ['/', '/appeals/walk-again-yusuf', '/events/witness-testimonies-evening']
 const PAGES = process.env.BENCH_LIGHTHOUSE_PAGES ? process.env.BENCH_LIGHTHOUSE_PAGES.split(',').map((page) => page.trim()) : DEFAULT_PAGES
 const REPORTS = path.resolve('.cache/lighthouse')

@@ -6,8 +6,8 @@
  */
 import { performance } from 'node:perf_hooks'
 import sharp from 'sharp'
-import { checkPhoto } from '#app/modules/appeals/manage.server.ts'
 import { positiveInteger } from './bench-env.ts'
+import { checkPhoto } from '#app/modules/appeals/photos/upload.server.ts'
 
 const RUNS = positiveInteger('BENCH_PHOTO_RUNS', 10)
 const WIDTH = 4032

@@ -4,7 +4,7 @@ import { startCheckout } from '#app/modules/donations/checkout.server.ts'
 import { action, loader } from '#app/routes/appeals.$slug.tsx'
 import { getDb } from '#app/utils/db.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
-import { seedDemoData } from '#db/seed/demo-data.ts'
+import { seedDemoData } from '#scripts/seed/demo-data.ts'
 
 // The real checkout runs unless a test says otherwise; the spy shows whether the action got that far.
 vi.mock('#app/modules/donations/checkout.server.ts', async (importOriginal) => {

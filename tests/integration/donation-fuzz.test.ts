@@ -4,7 +4,7 @@ import { beforeAll, expect, test } from 'vitest'
 import { action } from '#app/routes/appeals.$slug.tsx'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
-import { seedDemoData } from '#db/seed/demo-data.ts'
+import { seedDemoData } from '#scripts/seed/demo-data.ts'
 
 const db = getDb()
 const ORIGIN = 'http://localhost:3000'

@@ -7,7 +7,7 @@ import { action, loader } from '#app/routes/events.$slug.tsx'
 import { CLIENT_IP_HEADER } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
-import { seedDemoData } from '#db/seed/demo-data.ts'
+import { seedDemoData } from '#scripts/seed/demo-data.ts'
 
 // The registrations module is someone else's, with its own end-to-end tests: here it is a spy, so
 // each test says what it decided and checks how the page answers.

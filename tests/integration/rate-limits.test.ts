@@ -37,7 +37,7 @@ import {
   stopAppealUpdatesUrl,
   stopMonthlyGiftUrl,
 } from '#app/utils/signed-links.server.ts'
-import { seedDemoData } from '#db/seed/demo-data.ts'
+import { seedDemoData } from '#scripts/seed/demo-data.ts'
 import { changedTables, snapshot } from './database-snapshot.ts'
 import { createAppeal, createPendingDonation } from './donation-fixtures.ts'
 import { createEvent, register, registrationRequest } from './registration-fixtures.ts'

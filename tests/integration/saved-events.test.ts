@@ -6,7 +6,7 @@ import { loader as eventsLoader } from '#app/routes/events._index.tsx'
 import { loader as savedLoader } from '#app/routes/saved.tsx'
 import { loader as homeLoader } from '#app/routes/_index.tsx'
 import { getDb } from '#app/utils/db.server.ts'
-import { seedDemoData } from '#db/seed/demo-data.ts'
+import { seedDemoData } from '#scripts/seed/demo-data.ts'
 
 const db = getDb()
 const ORIGIN = 'http://localhost:3000'

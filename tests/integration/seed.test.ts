@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { getDb } from '#app/utils/db.server.ts'
-import { seedDemoData } from '#db/seed/demo-data.ts'
-import { organisationPage } from '#db/seed/organisation-page.ts'
+import { seedDemoData } from '#scripts/seed/demo-data.ts'
+import { organisationPage } from '#scripts/seed/organisation-page.ts'
 
 const db = getDb()
 const now = new Date('2026-06-15T12:00:00Z')
@@ -59,7 +59,7 @@ describe('demo seed', () => {
 
   test('event times are the London wall-clock times in summer and in winter', async () => {
     const winter = new Date('2026-12-01T12:00:00Z')
-    const { londonTime } = await import('#db/seed/demo-data.ts')
+    const { londonTime } = await import('#scripts/seed/demo-data.ts')
     expect(londonTime(winter, 0, 18, 30).toISOString()).toBe('2026-12-01T18:30:00.000Z')
     expect(londonTime(now, 0, 18, 30).toISOString()).toBe('2026-06-15T17:30:00.000Z')
   })

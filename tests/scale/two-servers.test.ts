@@ -311,7 +311,7 @@ test('staff sign in on one server and refund on the other; a double click on bot
   const password = randomBytes(12).toString('hex')
   const created = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--import', './tests/scale/far-end-redirect.ts', 'db/scripts/staff-create.ts', '--email', 'staff@example.org', '--role', 'staff', '--password', password],
+    ['--import', 'tsx', '--import', './tests/scale/far-end-redirect.ts', 'scripts/staff-create.ts', '--email', 'staff@example.org', '--role', 'staff', '--password', password],
     { env: { ...process.env, ...commonEnv }, encoding: 'utf8' },
   )
   expect(created.status, created.stderr).toBe(0)

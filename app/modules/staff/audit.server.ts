@@ -1,7 +1,30 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
-import type { Database } from '#app/utils/db.server.ts'
+import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { isUuid, STAFF_TIME_ZONE } from './donations.server.ts'
+
+export type AuditSubject = 'appeal' | 'event' | 'donation' | 'registration' | 'staff_user' | 'supporter' | 'email' | 'export'
+
+/**
+ * The one way anything writes to the audit log: who did it (null for the system or a command
+ * line), what, to which record, with details that never hold personal data (ADR 011). Written in
+ * the caller's transaction, so the entry exists exactly when the change does.
+ */
+export async function recordAudit(
+  db: Database | DatabaseTransaction,
+  entry: { staffUserId: string | null; action: string; subjectType: AuditSubject | null; subjectId: string | null; details?: Record<string, unknown> },
+): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      staff_user_id: entry.staffUserId,
+      action: entry.action,
+      subject_type: entry.subjectType,
+      subject_id: entry.subjectId,
+      details: JSON.stringify(entry.details ?? {}),
+    })
+    .execute()
+}
 
 /**
  * The audit log as administrators read it: newest first, a page at a time. Reading it writes

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import type { DB } from '../schema.ts'
+import type { DB } from '#db/schema.ts'
 
 /**
  * Rebuilds every kept-up total from the ledger, donations and plans, into shard 0 of each key.

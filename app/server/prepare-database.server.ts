@@ -1,8 +1,8 @@
 import { installJobQueue } from '#app/modules/jobs/jobs.server.ts'
 import { migrateToLatest } from '#db/migrate.server.ts'
-import { seedDemoData } from '#db/seed/demo-data.ts'
-import { getDatabaseUrl, getDb } from './db.server.ts'
-import { getLogger } from './logger.server.ts'
+import { seedDemoData } from '#scripts/seed/demo-data.ts'
+import { getDatabaseUrl, getDb } from '#app/utils/db.server.ts'
+import { getLogger } from '#app/utils/logger.server.ts'
 
 /**
  * Brings the database up to date: our migrations, then graphile-worker's schema (both take

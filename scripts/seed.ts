@@ -1,6 +1,6 @@
 import { closeDb, getDb } from '#app/utils/db.server.ts'
-import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
-import { seedDemoData } from '../seed/demo-data.ts'
+import { prepareDatabase } from '#app/server/prepare-database.server.ts'
+import { seedDemoData } from './seed/demo-data.ts'
 
 await prepareDatabase({ seed: false })
 const { seeded } = await seedDemoData(getDb())

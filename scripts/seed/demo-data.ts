@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { DB } from '../schema.ts'
+import type { DB } from '#db/schema.ts'
 import { seedDemoStaff } from './demo-staff.ts'
 import { rebuildKeptUpTotals } from './kept-up-totals.ts'
 import { organisationPage } from './organisation-page.ts'

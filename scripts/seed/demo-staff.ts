@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import { hashPassword } from '#app/modules/staff/passwords.server.ts'
-import type { DB } from '../schema.ts'
+import type { DB } from '#db/schema.ts'
 
 export const DEMO_ADMIN_EMAIL = 'admin@example.org'
 /** Development only: printed in the README, so it must never reach a real server. */

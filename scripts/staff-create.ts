@@ -5,7 +5,7 @@ import { createSignInToken, sendSignInLink } from '#app/modules/staff/sign-in.se
 import { upsertStaffUser } from '#app/modules/staff/staff-users.server.ts'
 import { closeDb, getDb } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
-import { prepareDatabase } from '#app/utils/prepare-database.server.ts'
+import { prepareDatabase } from '#app/server/prepare-database.server.ts'
 
 /**
  * npm run staff:create -- --email a@b.org --role admin [--name "A B"] [--password …]

@@ -1,5 +1,4 @@
 import type { TaskList } from 'graphile-worker'
-import { emailAppealUpdate, EMAIL_APPEAL_UPDATE_TASK } from '#app/modules/appeals/manage.server.ts'
 import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/donations/offline-checkout.server.ts'
 import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/donations/reconciliation.server.ts'
 import { deliverOutboxEmail, scheduleQueuedEmails, SCHEDULE_EMAILS_TASK, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
@@ -16,6 +15,7 @@ import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { DEVELOPMENT_EMAIL_FROM, getEnv } from '#app/utils/env.server.ts'
+import { EMAIL_APPEAL_UPDATE_TASK, emailAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
 export const CRONTAB = [
