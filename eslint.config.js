@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint'
 
 /** Modules that each belong to exactly one adapter file; everything else calls the adapter. */
 const adapterOnlyImports = [
-  { name: 'stripe', message: 'Only app/modules/donations/stripe.server.ts may import the Stripe SDK.' },
+  { name: 'stripe', message: 'Only app/modules/payments/stripe.server.ts may import the Stripe SDK.' },
   { name: 'resend', message: 'Only app/modules/email/resend.server.ts may import the Resend SDK.' },
   { name: '@electric-sql/pglite', message: 'Only app/utils/embedded-database.server.ts may open PGlite.' },
   { name: '@electric-sql/pglite-socket', message: 'Only app/utils/embedded-database.server.ts may open PGlite.' },
@@ -34,7 +34,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['app/utils/embedded-database.server.ts', 'app/modules/donations/stripe.server.ts', 'app/modules/email/resend.server.ts', 'tests/**'],
+    files: ['app/utils/embedded-database.server.ts', 'app/modules/payments/stripe.server.ts', 'app/modules/email/resend.server.ts', 'tests/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {

@@ -14,6 +14,7 @@ import {
 import { type CSSProperties, Fragment, type ReactElement, type ReactNode } from 'react'
 import { z } from 'zod'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
+import { isValidTimeZone } from '#app/utils/time-zone.ts'
 import { formatMoney } from '#app/utils/money.ts'
 
 /*
@@ -113,15 +114,6 @@ export function requireVenueOrOnline(value: { venueName?: string | null; onlineU
 export function requireCurrencyForRefund(value: { refundMinor?: number | null; currency?: string | null }, ctx: z.RefinementCtx) {
   if ((value.refundMinor ?? 0) > 0 && !value.currency) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['currency'], message: 'Required when refundMinor is more than 0' })
-  }
-}
-
-export function isValidTimeZone(timeZone: string) {
-  try {
-    dateTimeFormat('en-GB', { timeZone })
-    return true
-  } catch {
-    return false
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
-import { processStripeWebhook } from '#app/modules/donations/stripe-webhook.server.ts'
+import { processStripeWebhook } from '#app/modules/payments/stripe-webhook.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 
 /** Stripe's events: the truth about payments. The signature is checked over the raw body. */

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_TIME_ZONE, isValidTimeZone } from './time-zone.ts'
 
 const booleanFromString = z
   .enum(['true', 'false', '1', '0', ''])
@@ -40,6 +41,8 @@ const envSchema = z.object({
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Card fee the "cover the processing fee" option pays: a percentage plus a fixed part (20 = 20p). */
+  /** The organisation's IANA time zone: which day a gift or a closing date falls on, and staff pages' times. */
+  TIME_ZONE: z.string().default(DEFAULT_TIME_ZONE).refine(isValidTimeZone, 'must be an IANA time zone, such as Europe/London'),
   PROCESSING_FEE_PERCENT: z.coerce.number().min(0).max(20).default(1.5),
   PROCESSING_FEE_FIXED_MINOR: z.coerce.number().int().min(0).max(1000).default(20),
   /** How many proxies in front of the app add to X-Forwarded-For; 0 trusts no header. */

@@ -1,6 +1,6 @@
 import type { TaskList } from 'graphile-worker'
-import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/donations/offline-checkout.server.ts'
-import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/donations/reconciliation.server.ts'
+import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/payments/offline-checkout.server.ts'
+import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/payments/reconciliation.server.ts'
 import { deliverOutboxEmail, scheduleQueuedEmails, SCHEDULE_EMAILS_TASK, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
 import { sendSaverAlerts, SEND_SAVER_ALERTS_TASK } from '#app/modules/events/saver-alerts.server.ts'
 import { expireOffer, EXPIRE_OFFER_TASK, sendEventReminders, SEND_REMINDERS_TASK } from '#app/modules/registrations/manage.server.ts'

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { emailSchedulingSettled } from '#app/modules/email/outbox.server.ts'
-import { signWebhookPayload } from '#app/modules/donations/stripe.server.ts'
+import { signWebhookPayload } from '#app/modules/payments/stripe.server.ts'
 import { action as stripeWebhook } from '#app/routes/webhooks.stripe.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { http, HttpResponse } from 'msw'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { refundPayment } from '#app/modules/donations/stripe.server.ts'
+import { refundPayment } from '#app/modules/payments/stripe.server.ts'
 import { cancelEvent } from '#app/modules/registrations/cancel-event.server.ts'
 import { cancelRegistration, claimOffer } from '#app/modules/registrations/manage.server.ts'
 import { refundRegistration, releaseExpiredHold } from '#app/modules/registrations/paid-tickets.server.ts'

@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw'
 import { beforeAll, expect, test } from 'vitest'
-import { reconcileStripeEvents } from '#app/modules/donations/reconciliation.server.ts'
+import { reconcileStripeEvents } from '#app/modules/payments/reconciliation.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { server } from '#tests/mocks/node.ts'
 import { clearStripeCalls, completedSession, recordStripeCall, STRIPE_API, stripeCalls, stripeEvent } from '#tests/mocks/stripe.ts'

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { MalformedStripeEvent, readEventObject } from '#app/modules/donations/stripe-event-objects.server.ts'
+import { MalformedStripeEvent, readEventObject } from '#app/modules/payments/stripe-event-objects.server.ts'
 
 const session = {
   id: 'cs_test_a1',

@@ -7,7 +7,7 @@ import { checkoutRateLimit, consumeRateLimit } from '#app/utils/rate-limit.serve
 import { coverFeeMinor } from './amounts.ts'
 import type { CheckoutOutcome, DonationRequest } from './checkout-request.ts'
 import { giftAidDeclaration } from './gift-aid.ts'
-import { createCheckoutSession } from './stripe.server.ts'
+import { createCheckoutSession } from '#app/modules/payments/stripe.server.ts'
 
 /**
  * Starts a donation: checks the appeal is open and the client is within its limit, writes the

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { createTicketCheckoutSession, refundPayment } from '#app/modules/donations/stripe.server.ts'
+import { createTicketCheckoutSession, refundPayment } from '#app/modules/payments/stripe.server.ts'
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { z } from 'zod'
 import type { DonationFrequency, DonationStatus } from '#db/schema.ts'
 import { resendReceipt } from '#app/modules/donations/ledger.server.ts'
-import { isOfflineCheckout, refundCharge } from '#app/modules/donations/stripe.server.ts'
+import { isOfflineCheckout, refundPayment } from '#app/modules/payments/stripe.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
@@ -485,7 +485,9 @@ export async function requestRefund(db: Database, staffUserId: string, donationI
   const idempotencyKey = `refund:${donation.id}:${amountMinor}:${donation.refunded_minor}`
   let refundId: string
   try {
-    refundId = (await refundCharge({ paymentIntentId: donation.stripe_payment_intent_id, amountMinor, idempotencyKey })).id
+    const refund = await refundPayment({ paymentIntentId: donation.stripe_payment_intent_id, amountMinor, idempotencyKey })
+    if (!refund) return { ok: false, status: 400, message: 'Refunds need Stripe: without a Stripe key no money moved, so there is nothing to give back.' }
+    refundId = refund.id
   } catch (error) {
     getLogger().error({ err: error, donationId }, 'Stripe refused a refund')
     return { ok: false, status: 502, message: `Stripe did not make the refund: ${(error as Error).message}` }

@@ -157,10 +157,6 @@ export function signWebhookPayload(payload: string, secret = webhookSecret(), ti
   return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp })
 }
 
-export function isStripeSignatureError(error: unknown): boolean {
-  return error instanceof Stripe.errors.StripeSignatureVerificationError
-}
-
 /** Events Stripe could not deliver to us, newest first, from `since` on. */
 export async function listUndeliveredEvents(since: Date): Promise<StripeEvent[]> {
   if (isOfflineCheckout()) return []
@@ -173,13 +169,6 @@ export async function listUndeliveredEvents(since: Date): Promise<StripeEvent[]>
     events.push(event)
   }
   return events
-}
-
-export async function refundCharge(options: { paymentIntentId: string; amountMinor?: number; idempotencyKey: string }) {
-  return stripe().refunds.create(
-    { payment_intent: options.paymentIntentId, ...(options.amountMinor ? { amount: options.amountMinor } : {}) },
-    { idempotencyKey: options.idempotencyKey },
-  )
 }
 
 /**

@@ -1,13 +1,11 @@
 import { sql } from 'kysely'
-import { addEmailJobsAfterCommit, enqueueEmail, scheduleQueuedEmailsSoon } from '#app/modules/email/outbox.server.ts'
-import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
+import { addEmailJobsAfterCommit, scheduleQueuedEmailsSoon } from '#app/modules/email/outbox.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { isPermanentFailure } from '#app/utils/database-errors.server.ts'
-import { appUrl } from '#app/utils/env.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 import { confirmPaidRegistration, expireHeldRegistration, recordTicketRefund } from '#app/modules/registrations/paid-tickets.server.ts'
-import { confirmDonation, markDonation, recordDispute, recordDonationEvent, recordRefund } from './ledger.server.ts'
+import { confirmDonation, markDonation, recordDispute, recordRefund } from '#app/modules/donations/ledger.server.ts'
 import {
   MalformedStripeEvent,
   readEventObject,
@@ -19,6 +17,8 @@ import {
   type SubscriptionObject,
 } from './stripe-event-objects.server.ts'
 import { constructWebhookEvent, type StripeEvent } from './stripe.server.ts'
+import { activatePlan, abandonPendingPlan, findPlan, donationForInvoice, markPlanPastDue, endPlan } from '#app/modules/donations/monthly-gifts.server.ts'
+import { isUuid } from '#app/utils/ids.ts'
 
 type Trx = DatabaseTransaction
 type SessionEventType =
@@ -155,7 +155,7 @@ async function donationSessionEvent(trx: Trx, type: SessionEventType, session: C
 
 async function ticketSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSessionObject, eventId: string) {
   const registrationId = session.metadata?.registration_id ?? ''
-  if (!UUID.test(registrationId)) {
+  if (!isUuid(registrationId)) {
     getLogger().warn({ eventId }, 'Checkout Session for an unknown registration')
     return
   }
@@ -192,10 +192,8 @@ function idOf(value: string | { id: string } | null | undefined): string | null 
   return typeof value === 'string' ? value : value.id
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 async function donationExists(trx: Trx, donationId: string) {
-  if (!UUID.test(donationId)) return false
+  if (!isUuid(donationId)) return false
   return (await trx.selectFrom('donations').select('id').where('id', '=', donationId).executeTakeFirst()) !== undefined
 }
 
@@ -204,7 +202,7 @@ async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventI
   const customerId = idOf(session.customer)
   // Records the session's ids and finds out whether the donation exists, in one statement.
   const known =
-    donationId && UUID.test(donationId)
+    isUuid(donationId)
       ? await trx
           .updateTable('donations')
           .set((eb) => ({
@@ -222,7 +220,7 @@ async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventI
   }
   if (session.mode === 'subscription') {
     const subscriptionId = idOf(session.subscription)
-    await activatePlan(trx, session.metadata?.recurring_plan_id ?? null, donationId, subscriptionId, customerId, occurredAt)
+    await activatePlan(trx, { planId: session.metadata?.recurring_plan_id, donationId, subscriptionId, customerId, occurredAt })
   }
   if (session.payment_status === 'paid') return confirmSession(trx, donationId, session, eventId, occurredAt)
   if (session.payment_status === 'unpaid') await markDonation(trx, donationId, 'processing', eventId)
@@ -257,48 +255,7 @@ async function sessionExpired(trx: Trx, session: CheckoutSessionObject, eventId:
   const donationId = donationIdOf(session)
   if (!donationId || !(await donationExists(trx, donationId))) return
   await markDonation(trx, donationId, 'abandoned', eventId)
-  const planId = session.metadata?.recurring_plan_id
-  if (planId && UUID.test(planId)) {
-    await trx
-      .updateTable('recurring_plans')
-      .set({ status: 'abandoned', updated_at: new Date() })
-      .where('id', '=', planId)
-      .where('status', '=', 'pending')
-      .execute()
-  }
-}
-
-async function activatePlan(
-  trx: Trx,
-  planIdFromMetadata: string | null,
-  donationId: string | null,
-  subscriptionId: string | null,
-  customerId: string | null,
-  occurredAt: Date,
-) {
-  let planId = planIdFromMetadata && UUID.test(planIdFromMetadata) ? planIdFromMetadata : null
-  if (!planId && donationId) {
-    planId = (await trx.selectFrom('donations').select('recurring_plan_id').where('id', '=', donationId).executeTakeFirst())?.recurring_plan_id ?? null
-  }
-  if (!planId) return null
-  await trx
-    .updateTable('recurring_plans')
-    .set((eb) => ({
-      stripe_subscription_id: eb.fn.coalesce('stripe_subscription_id', eb.val(subscriptionId)),
-      stripe_customer_id: eb.fn.coalesce('stripe_customer_id', eb.val(customerId)),
-      started_at: eb.fn.coalesce('started_at', eb.val(occurredAt)),
-      updated_at: new Date(),
-    }))
-    .where('id', '=', planId)
-    .execute()
-  // Only forward: a plan that has ended stays ended, whatever arrives late.
-  await trx
-    .updateTable('recurring_plans')
-    .set({ status: 'active' })
-    .where('id', '=', planId)
-    .where('status', 'in', ['pending', 'abandoned', 'past_due'])
-    .execute()
-  return planId
+  await abandonPendingPlan(trx, session.metadata?.recurring_plan_id)
 }
 
 /** Finds the donation a payment intent paid for, or keeps the event until that payment is confirmed. */
@@ -368,66 +325,23 @@ function subscriptionOf(invoice: InvoiceObject) {
   return { subscriptionId: idOf(details?.subscription ?? null), metadata: details?.metadata ?? {} }
 }
 
-async function planForSubscription(trx: Trx, subscriptionId: string | null, planIdFromMetadata: string | undefined) {
-  let query = trx.selectFrom('recurring_plans').selectAll()
-  if (planIdFromMetadata && UUID.test(planIdFromMetadata)) query = query.where('id', '=', planIdFromMetadata)
-  else if (subscriptionId) query = query.where('stripe_subscription_id', '=', subscriptionId)
-  else return undefined
-  return query.executeTakeFirst()
-}
-
 async function invoicePaid(trx: Trx, invoice: InvoiceObject, eventId: string, occurredAt: Date) {
   await lockInvoice(trx, invoice.id)
   const { subscriptionId, metadata } = subscriptionOf(invoice)
-  const plan = await planForSubscription(trx, subscriptionId, metadata.recurring_plan_id)
+  const plan = await findPlan(trx, { planId: metadata.recurring_plan_id, subscriptionId })
   if (!plan) {
     getLogger().warn({ eventId }, 'Paid invoice for an unknown monthly gift')
     return
   }
-  await activatePlan(trx, plan.id, null, subscriptionId, idOf(invoice.customer), occurredAt)
-  const first = await trx
-    .selectFrom('donations')
-    .selectAll()
-    .where('recurring_plan_id', '=', plan.id)
-    .orderBy('created_at')
-    .limit(1)
-    .executeTakeFirstOrThrow()
-
-  // The first invoice pays for the donation made at checkout; each later one is a new gift.
-  let donationId = first.id
-  if (invoice.billing_reason !== 'subscription_create' && first.stripe_invoice_id !== invoice.id) {
-    const existing = await trx.selectFrom('donations').select('id').where('stripe_invoice_id', '=', invoice.id).executeTakeFirst()
-    if (existing) {
-      donationId = existing.id
-    } else {
-      const instalment = await trx
-        .insertInto('donations')
-        .values({
-          appeal_id: first.appeal_id,
-          supporter_id: first.supporter_id,
-          recurring_plan_id: plan.id,
-          frequency: 'monthly',
-          amount_minor: first.amount_minor,
-          fee_cover_minor: first.fee_cover_minor,
-          currency: first.currency,
-          donor_name: first.donor_name,
-          donor_email: first.donor_email,
-          message: null,
-          show_name: first.show_name,
-          show_amount: first.show_amount,
-          show_message: false,
-          updates_opt_in: first.updates_opt_in,
-          gift_aid_declaration_id: first.gift_aid_declaration_id,
-          stripe_invoice_id: invoice.id,
-          stripe_subscription_id: subscriptionId,
-          stripe_customer_id: idOf(invoice.customer),
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      donationId = instalment.id
-      await recordDonationEvent(trx, donationId, 'created', { instalment: true }, eventId)
-    }
-  }
+  const customerId = idOf(invoice.customer)
+  await activatePlan(trx, { planId: plan.id, subscriptionId, customerId, occurredAt })
+  const donationId = await donationForInvoice(trx, plan.id, {
+    invoiceId: invoice.id,
+    createdWithSubscription: invoice.billing_reason === 'subscription_create',
+    subscriptionId,
+    customerId,
+    stripeEventId: eventId,
+  })
   await confirmDonation(trx, donationId, {
     chargeObjectId: invoice.id,
     chargedMinor: invoice.amount_paid,
@@ -491,47 +405,11 @@ async function invoicePaymentPaid(trx: Trx, invoicePayment: InvoicePaymentObject
 
 async function invoiceFailed(trx: Trx, invoice: InvoiceObject) {
   const { subscriptionId, metadata } = subscriptionOf(invoice)
-  const plan = await planForSubscription(trx, subscriptionId, metadata.recurring_plan_id)
-  if (!plan) return
-  await trx
-    .updateTable('recurring_plans')
-    .set({ status: 'past_due', updated_at: new Date() })
-    .where('id', '=', plan.id)
-    .where('status', '=', 'active')
-    .execute()
+  const plan = await findPlan(trx, { planId: metadata.recurring_plan_id, subscriptionId })
+  if (plan) await markPlanPastDue(trx, plan.id)
 }
 
 async function subscriptionEnded(trx: Trx, subscription: SubscriptionObject, occurredAt: Date) {
-  const plan = await planForSubscription(trx, subscription.id, subscription.metadata?.recurring_plan_id)
-  if (!plan) return
-  const ended = await trx
-    .updateTable('recurring_plans')
-    .set({ status: 'cancelled', cancelled_at: occurredAt, stripe_subscription_id: plan.stripe_subscription_id ?? subscription.id, updated_at: new Date() })
-    .where('id', '=', plan.id)
-    .where('status', '<>', 'cancelled')
-    .returning('id')
-    .executeTakeFirst()
-  if (!ended) return
-  const details = await trx
-    .selectFrom('recurring_plans as p')
-    .innerJoin('appeals as a', 'a.id', 'p.appeal_id')
-    .innerJoin('supporters as s', 's.id', 'p.supporter_id')
-    .select(['p.amount_minor', 'p.currency', 'a.title', 'a.slug', 's.email', 's.name'])
-    .where('p.id', '=', plan.id)
-    .executeTakeFirstOrThrow()
-  if (!details.email) return
-  await enqueueEmail(trx, {
-    template: 'monthly-gift-cancelled',
-    to: details.email,
-    props: {
-      organisation: await getEmailOrganisation(trx),
-      name: details.name,
-      amountMinor: details.amount_minor,
-      currency: details.currency,
-      appealTitle: details.title,
-      appealUrl: `${appUrl()}/appeals/${details.slug}`,
-      stoppedAt: occurredAt.toISOString(),
-    },
-    idempotencyKey: `monthly-gift-cancelled/${plan.id}`,
-  })
+  const plan = await findPlan(trx, { planId: subscription.metadata?.recurring_plan_id, subscriptionId: subscription.id })
+  if (plan) await endPlan(trx, plan, { subscriptionId: subscription.id, occurredAt })
 }
