@@ -18,6 +18,7 @@ import { useNonce } from '#app/components/nonce-provider.tsx'
 import { getOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import appStyles from '#app/styles/app.css'
 import { getDb } from '#app/utils/db.server.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 
 export const links: LinksFunction = () => [
   { rel: 'stylesheet', href: appStyles },
@@ -32,6 +33,7 @@ export async function loader() {
     organisationName: organisation?.name ?? 'Sanad',
     tagline: organisation?.tagline ?? null,
     contactEmail: organisation?.contact_email ?? null,
+    timeZone: organisationTimeZone(),
   }
 }
 

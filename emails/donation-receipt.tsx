@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_TIME_ZONE } from '#app/utils/time-zone.ts'
 import {
   ActionButton,
   currencySchema,
@@ -34,7 +35,7 @@ export const schema = z.object({
   donatedAt: isoDateTime,
   giftAid: z.boolean(),
   /** The zone whose calendar dates the receipt (the organisation's). */
-  timeZone: timeZoneSchema.default('Europe/London'),
+  timeZone: timeZoneSchema.default(DEFAULT_TIME_ZONE),
 })
 export type DonationReceiptProps = z.output<typeof schema>
 

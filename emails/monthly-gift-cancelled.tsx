@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_TIME_ZONE } from '#app/utils/time-zone.ts'
 import {
   ActionButton,
   currencySchema,
@@ -28,7 +29,7 @@ export const schema = z.object({
   appealTitle: lineOfText,
   appealUrl: httpUrl,
   stoppedAt: isoDateTime,
-  timeZone: timeZoneSchema.default('Europe/London'),
+  timeZone: timeZoneSchema.default(DEFAULT_TIME_ZONE),
 })
 export type MonthlyGiftCancelledProps = z.output<typeof schema>
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_TIME_ZONE } from '#app/utils/time-zone.ts'
 import {
   currencySchema,
   defineEmailTemplate,
@@ -38,7 +39,7 @@ export const schema = z.object({
   giftAid: z.boolean(),
   /** A signed link that stops the monthly gift. */
   stopUrl: httpUrl,
-  timeZone: timeZoneSchema.default('Europe/London'),
+  timeZone: timeZoneSchema.default(DEFAULT_TIME_ZONE),
 })
 export type MonthlyGiftReceiptProps = z.output<typeof schema>
 

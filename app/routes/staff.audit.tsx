@@ -10,13 +10,14 @@ import {
 } from '#app/modules/staff/audit.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
+import { formatDateTime } from '#app/utils/time-zone.ts'
 
 export const handle = { staffRole: 'admin' } as const satisfies { staffRole: StaffRole }
 
 export const meta: MetaFunction = () => [{ title: 'Audit log' }, { name: 'robots', content: 'noindex' }]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
-const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Europe/London' })
 
 /** Only reads: looking at the audit log adds nothing to it. */
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -53,7 +54,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 type Presented = ReturnType<typeof present>
 
 function present(entry: AuditEntry) {
-  return { ...entry, createdAt: entry.createdAt.toISOString(), when: dateTime.format(entry.createdAt) }
+  return { ...entry, createdAt: entry.createdAt.toISOString(), when: formatDateTime(entry.createdAt, organisationTimeZone(), { seconds: true }) }
 }
 
 export default function StaffAudit() {

@@ -3,7 +3,6 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-
 import { z } from 'zod'
 import {
   getDonationDetail,
-  isUuid,
   refundFormSchema,
   requestRefund,
   resendDonationReceipt,
@@ -14,6 +13,9 @@ import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { useOrganisationTimeZone } from '#app/components/use-organisation-time-zone.ts'
+import { formatDateTime } from '#app/utils/time-zone.ts'
+import { isUuid } from '#app/utils/ids.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -60,8 +62,11 @@ export async function action({ request, params }: ActionFunctionArgs) {
   return answer('refund', await requestRefund(db, staff.id, donationId, refund.data))
 }
 
-const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Europe/London' })
-const when = (iso: string | null) => (iso ? dateTime.format(new Date(iso)) : '—')
+/** A moment in the organisation's time zone, to the second; a dash for none. */
+function useWhen() {
+  const timeZone = useOrganisationTimeZone()
+  return (iso: string | null) => (iso ? formatDateTime(iso, timeZone, { seconds: true }) : '—')
+}
 const yesNo = (value: boolean) => (value ? 'Yes' : 'No')
 
 const STRIPE_ID_NAMES = {
@@ -74,6 +79,7 @@ const STRIPE_ID_NAMES = {
 } as const
 
 export default function StaffDonation() {
+  const when = useWhen()
   const { donation, giftAid, plan, events, ledger, refundsPossible } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const busy = useNavigation().state === 'submitting'

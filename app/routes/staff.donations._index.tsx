@@ -12,6 +12,8 @@ import { DONATION_STATUSES } from '#app/modules/staff/donation-statuses.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { useOrganisationTimeZone } from '#app/components/use-organisation-time-zone.ts'
+import { formatDateTime } from '#app/utils/time-zone.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -66,9 +68,9 @@ const STATUS_NAMES: Record<(typeof DONATION_STATUSES)[number], string> = {
   abandoned: 'Abandoned',
 }
 
-const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/London' })
 
 export default function StaffDonations() {
+  const timeZone = useOrganisationTimeZone()
   const { appeals, fields, error, donations, olderHref, exportHref, newestHref, isFirstPage } = useLoaderData<typeof loader>()
   return (
     <div className="container page staff-donations">
@@ -166,7 +168,7 @@ export default function StaffDonations() {
             {donations.map((donation) => (
               <tr key={donation.id}>
                 <td>
-                  <Link to={`/staff/donations/${donation.id}`}>{dateTime.format(new Date(donation.createdAt))}</Link>
+                  <Link to={`/staff/donations/${donation.id}`}>{formatDateTime(donation.createdAt, timeZone)}</Link>
                 </td>
                 <td>
                   {donation.donorName ?? 'No name'}

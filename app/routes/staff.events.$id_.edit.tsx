@@ -3,13 +3,13 @@ import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type Lin
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { eventFormSchema, getEventForEditing, timeZoneChoices, updateEvent } from '#app/modules/events/manage.server.ts'
-import { isUuid } from '#app/modules/staff/donations.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import formStyles from '#app/styles/forms.css'
 import staffFormStyles from '#app/styles/staff-forms.css'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { isUuid } from '#app/utils/ids.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 

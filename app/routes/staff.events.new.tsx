@@ -9,6 +9,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import formStyles from '#app/styles/forms.css'
 import staffFormStyles from '#app/styles/staff-forms.css'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -26,7 +27,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     timeZones: timeZoneChoices(),
     defaultValue: {
-      timeZone: 'Europe/London',
+      timeZone: organisationTimeZone(),
       mode: 'in_person',
       capacity: '50',
       maxPerOrder: '4',

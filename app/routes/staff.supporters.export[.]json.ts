@@ -1,10 +1,11 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node'
 import { z } from 'zod'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
-import { exportSupporter, supporterEmailSchema } from '#app/modules/staff/supporters.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { exportSupporter } from '#app/modules/supporters/supporter-records.server.ts'
+import { supporterEmailSchema } from '#app/modules/supporters/supporters.server.ts'
 
 /**
  * `POST /staff/supporters/export.json` (form field `email`): everything held about one supporter,

@@ -2,20 +2,15 @@ import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type Loa
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
-import {
-  eraseSupporter,
-  erasureBlockers,
-  findSupporterRecords,
-  holdsAnything,
-  lookUpSupporter,
-  RECORD_KINDS,
-  supporterEmailSchema,
-  type SupporterRecords,
-} from '#app/modules/staff/supporters.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
+import { formatDateTime } from '#app/utils/time-zone.ts'
+import { eraseSupporter, erasureBlockers } from '#app/modules/supporters/erasure.server.ts'
+import { findSupporterRecords, lookUpSupporter, type SupporterRecords, holdsAnything, RECORD_KINDS } from '#app/modules/supporters/supporter-records.server.ts'
+import { supporterEmailSchema } from '#app/modules/supporters/supporters.server.ts'
 
 /**
  * `/staff/supporters`: what we hold about one supporter, found by email, to export it or (for
@@ -38,8 +33,7 @@ export const meta: MetaFunction = () => [{ title: 'Supporters’ data' }, { name
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 const NO_STORE = { 'Cache-Control': 'no-store' }
-const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/London' })
-const when = (value: unknown) => (value instanceof Date ? dateTime.format(value) : null)
+const when = (value: unknown) => (value instanceof Date ? formatDateTime(value, organisationTimeZone()) : null)
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const staff = await requireStaff(request, handle.staffRole)

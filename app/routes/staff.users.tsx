@@ -4,7 +4,6 @@ import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type Loa
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { z } from 'zod'
 import { ErrorSummary, FieldError, withoutKey } from '#app/components/form-parts.tsx'
-import { isUuid } from '#app/modules/staff/donations.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import {
   changeStaffRole,
@@ -18,6 +17,9 @@ import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requiredText } from '#app/utils/text-input.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
+import { formatDateTime } from '#app/utils/time-zone.ts'
+import { isUuid } from '#app/utils/ids.ts'
 
 export const handle = { staffRole: 'admin' } as const satisfies { staffRole: StaffRole }
 
@@ -50,7 +52,6 @@ const DONE_MESSAGES: Record<string, string> = {
   enable: 'The account is enabled again. They can ask for a sign-in link on the sign-in page.',
 }
 
-const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/London' })
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const me = await requireStaff(request, handle.staffRole)
@@ -65,8 +66,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
       email: user.email,
       role: user.role,
       disabled: user.disabledAt !== null,
-      disabledAt: user.disabledAt ? dateTime.format(user.disabledAt) : null,
-      lastSignIn: user.lastSignInAt ? dateTime.format(user.lastSignInAt) : null,
+      disabledAt: user.disabledAt ? formatDateTime(user.disabledAt, organisationTimeZone()) : null,
+      lastSignIn: user.lastSignInAt ? formatDateTime(user.lastSignInAt, organisationTimeZone()) : null,
       hasPassword: user.hasPassword,
     })),
   }

@@ -10,12 +10,12 @@ import {
   RELEASE_HOLD_TASK,
   releaseExpiredHold,
 } from '#app/modules/registrations/paid-tickets.server.ts'
-import { purgeAbandonedCheckouts, PURGE_ABANDONED_CHECKOUTS_TASK } from '#app/modules/staff/supporters.server.ts'
 import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { DEVELOPMENT_EMAIL_FROM, getEnv } from '#app/utils/env.server.ts'
 import { EMAIL_APPEAL_UPDATE_TASK, emailAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
+import { PURGE_ABANDONED_CHECKOUTS_TASK, purgeAbandonedCheckouts } from '#app/modules/supporters/retention.server.ts'
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
 export const CRONTAB = [

@@ -7,7 +7,6 @@ import { deliverOutboxEmail } from '#app/modules/email/outbox.server.ts'
 import { CRONTAB, createTaskList } from '#app/worker/tasks.server.ts'
 import { sendEventReminders } from '#app/modules/registrations/manage.server.ts'
 import { auditExport } from '#app/modules/staff/donations.server.ts'
-import { eraseSupporter, purgeAbandonedCheckouts, PURGE_ABANDONED_CHECKOUTS_TASK } from '#app/modules/staff/supporters.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { action as supportersAction, loader as supportersLoader } from '#app/routes/staff.supporters.tsx'
 import { action as exportAction, loader as exportLoader } from '#app/routes/staff.supporters.export[.]json.ts'
@@ -16,6 +15,8 @@ import { completedSession, refundedCharge, stripeEvent } from '#tests/mocks/stri
 import { appealTotals, createAppeal, deliver, keptUpBesideLedger, ledgerTotals, useTestStripe } from './donation-fixtures.ts'
 import { createEvent, register, registrationRequest } from './registration-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
+import { eraseSupporter } from '#app/modules/supporters/erasure.server.ts'
+import { purgeAbandonedCheckouts, PURGE_ABANDONED_CHECKOUTS_TASK } from '#app/modules/supporters/retention.server.ts'
 
 const db = getDb()
 const args = (request: Request) => ({ request, params: {}, context: {} })

@@ -5,6 +5,7 @@ import { formatMoney, minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIE
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { wallClockMs } from '#app/utils/dates.ts'
 import { readAppealForm, checkPhoto } from '#app/modules/appeals/photos/upload.server.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 
 /**
  * The staff appeal form: its schema (shared by the new and edit pages), the text helpers that
@@ -13,8 +14,6 @@ import { readAppealForm, checkPhoto } from '#app/modules/appeals/photos/upload.s
 
 export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
 const MAX_SUGGESTED_AMOUNTS = 6
-/** Closing dates are calendar days where the organisation works; the appeal closes at the day's end. */
-export const APPEAL_TIME_ZONE = 'Europe/London'
 
 export const limited = (max: number, label: string) => z.string().max(max, `${label} must be ${max.toLocaleString('en-GB')} characters or fewer`)
 const optionalText = (max: number, label: string) =>
@@ -52,7 +51,7 @@ export const appealFormSchema = z
       .optional()
       .transform((day, ctx) => {
         if (!day) return null
-        const closesAt = endOfDayInZone(day, APPEAL_TIME_ZONE)
+        const closesAt = endOfDayInZone(day, organisationTimeZone())
         if (!closesAt) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'Enter the closing date as a real date, like 2026-12-31' })
         return closesAt
       }),
@@ -128,8 +127,11 @@ export function endOfDayInZone(day: string, timeZone: string): Date | null {
   return new Date(instant)
 }
 
-/** The calendar day (YYYY-MM-DD) an appeal closing at `closesAt` closes on, for the date input. */
-export function closingDay(closesAt: Date, timeZone = APPEAL_TIME_ZONE) {
+/**
+ * The calendar day (YYYY-MM-DD) an appeal closing at `closesAt` closes on, for the date input.
+ * Closing dates are calendar days where the organisation works; the appeal closes at the day's end.
+ */
+export function closingDay(closesAt: Date, timeZone = organisationTimeZone()) {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
     new Date(closesAt.getTime() - 1),
   )

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { Database } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
@@ -8,6 +7,7 @@ import { coverFeeMinor } from './amounts.ts'
 import type { CheckoutOutcome, DonationRequest } from './checkout-request.ts'
 import { giftAidDeclaration } from './gift-aid.ts'
 import { createCheckoutSession } from '#app/modules/payments/stripe.server.ts'
+import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
 
 /**
  * Starts a donation: checks the appeal is open and the client is within its limit, writes the
@@ -95,11 +95,7 @@ async function createPendingDonation(
       .executeTakeFirst()
     if (existing) return existing
 
-    const supporter = await sql<{ id: string }>`
-      insert into supporters (email, name) values (${request.email}, ${request.name})
-      on conflict ((lower(email))) do update set name = excluded.name, updated_at = now()
-      returning id`.execute(trx)
-    const supporterId = supporter.rows[0]!.id
+    const supporterId = await upsertSupporter(trx, { email: request.email, name: request.name, replaceName: true })
 
     let giftAidDeclarationId: string | null = null
     if (request.giftAid) {

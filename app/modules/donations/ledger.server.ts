@@ -4,6 +4,7 @@ import { EMAIL_ORGANISATION_COLUMNS, toEmailOrganisation } from '#app/modules/or
 import type { DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { stopMonthlyGiftUrl } from '#app/utils/signed-links.server.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 
 /**
  * The donation ledger. Every movement of money is a signed `ledger_entries` row, unique per Stripe
@@ -195,6 +196,7 @@ async function enqueueReceipt(trx: Trx, donation: Awaited<ReturnType<typeof rece
     appealUrl: `${appUrl()}/appeals/${donation.slug}`,
     donationId: donation.id,
     giftAid: donation.gift_aid_declaration_id !== null,
+    timeZone: organisationTimeZone(),
   }
   const confirmedAt = (donation.confirmed_at ?? new Date()).toISOString()
   if (donation.frequency === 'monthly' && donation.recurring_plan_id) {

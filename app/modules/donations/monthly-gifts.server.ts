@@ -3,6 +3,7 @@ import { getEmailOrganisation } from '#app/modules/organisation/organisation.ser
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 import { recordDonationEvent } from './ledger.server.ts'
 
 /**
@@ -164,6 +165,7 @@ export async function endPlan(
       appealTitle: details.title,
       appealUrl: `${appUrl()}/appeals/${details.slug}`,
       stoppedAt: ending.occurredAt.toISOString(),
+      timeZone: organisationTimeZone(),
     },
     idempotencyKey: `monthly-gift-cancelled/${plan.id}`,
   })

@@ -6,6 +6,7 @@ import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimit } from '#app/utils/rate-limit.server.ts'
 import { saverLinkUrl } from '#app/utils/signed-links.server.ts'
 import { resolveSaver } from './saved-events.server.ts'
+import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
 
 /**
  * Keeping saved events on several devices, still without an account. A browser asks for a link
@@ -221,11 +222,7 @@ export async function confirmSaverLink(
     if (!link) return null
     // The upsert locks the supporter row: two links to one address confirmed at once wait here,
     // and the second finds the saver the first made instead of making another.
-    const supporter = await sql<{ id: string }>`
-      insert into supporters (email) values (${link.email})
-      on conflict ((lower(email))) do update set updated_at = now()
-      returning id`.execute(trx)
-    const supporterId = supporter.rows[0]!.id
+    const supporterId = await upsertSupporter(trx, { email: link.email })
     const target =
       (await addressSaver(trx, supporterId)) ??
       (await trx.insertInto('savers').values({ supporter_id: supporterId }).returning('id').executeTakeFirstOrThrow()).id

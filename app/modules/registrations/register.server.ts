@@ -12,6 +12,7 @@ import { manageRegistrationUrl, signedCheckinCode } from '#app/utils/signed-link
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import { holdDeadline, RELEASE_HOLD_TASK, startTicketCheckout, type Hold } from './paid-tickets.server.ts'
 import type { RegistrationOutcome, RegistrationRequest } from './registration-request.ts'
+import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
 
 type Trx = DatabaseTransaction
 const LIVE = ['held', 'confirmed', 'waitlisted', 'offered'] as const
@@ -152,10 +153,7 @@ async function registerInTransaction(
   }
   const existing = await findExisting(trx, request)
   if (existing) return alreadyRegistered(trx, existing, request)
-  const supporter = await sql<{ id: string }>`
-    insert into supporters (email, name) values (${request.email}, ${request.name})
-    on conflict ((lower(email))) do update set updated_at = now()
-    returning id`.execute(trx)
+  const supporterId = await upsertSupporter(trx, { email: request.email, name: request.name })
 
   const place = await takePlaces(trx, event.id, request.quantity)
   const paid = pricePerPlace > 0
@@ -167,7 +165,7 @@ async function registerInTransaction(
     .values({
       event_id: event.id,
       ticket_type_id: ticket.id,
-      supporter_id: supporter.rows[0]!.id,
+      supporter_id: supporterId,
       name: request.name,
       email: request.email,
       quantity: request.quantity,

@@ -8,27 +8,20 @@ import { getLogger } from '#app/utils/logger.server.ts'
 import { minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
 import { pagedCsvStream, type CsvCell } from './csv.ts'
 import { DONATION_STATUSES } from './donation-statuses.ts'
+import { uuidField, isUuid } from '#app/utils/ids.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 
 /**
  * Staff tools for donations: the filtered list, one donation with its history, refunds, receipts
  * sent again, and the CSV exports (the whole list, and HMRC's Gift Aid schedule).
  */
 
-/**
- * Day boundaries in filters and the date on the Gift Aid schedule are UK dates: Gift Aid is a UK
- * scheme, and the organisation has no time zone setting yet. A gift at 00:30 BST on 6 April
- * belongs to the new tax year, although it is still 5 April in UTC.
- */
-export const STAFF_TIME_ZONE = 'Europe/London'
 
 export const PAGE_SIZE = 50
 export const EXPORT_PAGE_SIZE = 1_000
 
 export { DONATION_STATUSES }
 export const DONATION_FREQUENCIES = ['one_off', 'monthly'] as const satisfies readonly DonationFrequency[]
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-export const isUuid = (value: string | undefined): value is string => value !== undefined && UUID.test(value)
 
 const isoDate = z
   .string()
@@ -37,7 +30,7 @@ const isoDate = z
 
 export const donationFiltersSchema = z
   .object({
-    appeal: z.string().regex(UUID, 'Choose an appeal from the list').optional(),
+    appeal: uuidField('Choose an appeal from the list').optional(),
     status: z.enum(DONATION_STATUSES, { message: 'Choose a status from the list' }).optional(),
     from: isoDate.optional(),
     to: isoDate.optional(),
@@ -86,8 +79,12 @@ function escapeLike(text: string) {
   return text.replace(/[\\%_]/g, '\\$&')
 }
 
-const startOfDay = (date: string) => sql<Date>`(${date}::date)::timestamp at time zone ${STAFF_TIME_ZONE}`
-const startOfNextDay = (date: string) => sql<Date>`(${date}::date + 1)::timestamp at time zone ${STAFF_TIME_ZONE}`
+/**
+ * Day boundaries in filters are days in the organisation's time zone: a gift at 00:30 BST on
+ * 6 April belongs to 6 April (and to the new tax year), although it is still 5 April in UTC.
+ */
+const startOfDay = (date: string) => sql<Date>`(${date}::date)::timestamp at time zone ${organisationTimeZone()}`
+const startOfNextDay = (date: string) => sql<Date>`(${date}::date + 1)::timestamp at time zone ${organisationTimeZone()}`
 
 function filtered(db: Database, filters: DonationFilters) {
   let query = db.selectFrom('donations as d').innerJoin('appeals as a', 'a.id', 'd.appeal_id')
@@ -270,7 +267,7 @@ function giftAidPage(db: Database, range: { from: string; to: string }, after: {
       'g.full_name',
       'g.house_name_or_number',
       'g.postcode',
-      sql<string>`to_char(d.confirmed_at at time zone ${STAFF_TIME_ZONE}, 'DD/MM/YY')`.as('donation_date'),
+      sql<string>`to_char(d.confirmed_at at time zone ${organisationTimeZone()}, 'DD/MM/YY')`.as('donation_date'),
       sql<string>`to_char(d.confirmed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'),
     ])
     .where('d.status', '=', 'confirmed')

@@ -7,7 +7,8 @@ import { appUrl } from '#app/utils/env.server.ts'
 import { checkRateLimit, type RateLimitResult } from '#app/utils/rate-limit.server.ts'
 import { verifyPassword } from './passwords.server.ts'
 import { hashSecretToken, newSecretToken, startStaffSession } from './sessions.server.ts'
-import { findStaffUserByEmail, normaliseEmail } from './staff-users.server.ts'
+import { findStaffUserByEmail } from './staff-users.server.ts'
+import { normaliseEmail } from '#app/utils/email-address.ts'
 
 export const SIGN_IN_LINK_MINUTES = 15
 

@@ -7,12 +7,9 @@ import { hashPassword } from './passwords.server.ts'
 import { hashSecretToken, newSecretToken, signOutEverywhere } from './sessions.server.ts'
 // sign-in.server.ts imports this module too; each only calls the other's functions, never at load.
 import { signInLinkUrl } from './sign-in.server.ts'
+import { normaliseEmail } from '#app/utils/email-address.ts'
 
 export type UpsertStaffUser = { email: string; role: StaffRole; name?: string; password?: string }
-
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase()
-}
 
 export function findStaffUserByEmail(db: Database | DatabaseTransaction, email: string) {
   return db
