@@ -9,7 +9,7 @@ import {
   type AppealGiftsInRange,
   type GiftsRange,
   type GiftsSeries,
-} from '#app/modules/staff/totals.server.ts'
+} from '#app/modules/donations/campaign-totals.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 

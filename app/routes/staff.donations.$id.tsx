@@ -7,7 +7,7 @@ import {
   requestRefund,
   resendDonationReceipt,
   type StaffActionResult,
-} from '#app/modules/staff/donations.server.ts'
+} from '#app/modules/donations/staff-donations.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'

@@ -7,8 +7,8 @@ import {
   listDonations,
   parseDonationFilters,
   type DonationListItem,
-} from '#app/modules/staff/donations.server.ts'
-import { DONATION_STATUSES } from '#app/modules/staff/donation-statuses.ts'
+} from '#app/modules/donations/staff-donations.server.ts'
+import { DONATION_STATUSES } from '#app/modules/donations/donation-statuses.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'

@@ -2,7 +2,7 @@ import { data, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctio
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { useEffect, useRef } from 'react'
 import { z } from 'zod'
-import { checkIn, checkInMessage, formatClockTime, getStaffEvent, searchConfirmedRegistrations } from '#app/modules/staff/events.server.ts'
+import { checkIn, checkInMessage, formatClockTime, getStaffEvent, searchConfirmedRegistrations } from '#app/modules/events/staff-events.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'

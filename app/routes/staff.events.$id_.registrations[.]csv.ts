@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { getStaffEvent } from '#app/modules/staff/events.server.ts'
-import { registrationsCsvStream } from '#app/modules/staff/registrations-csv.server.ts'
+import { getStaffEvent } from '#app/modules/events/staff-events.server.ts'
+import { registrationsCsvStream } from '#app/modules/registrations/registrations-csv.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 

@@ -1,8 +1,9 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { csvHeaders } from '#app/modules/staff/csv.ts'
-import { auditExport, giftAidCsvStream, giftAidRangeSchema } from '#app/modules/staff/donations.server.ts'
+import { csvHeaders } from '#app/utils/csv.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { auditExport } from '#app/modules/donations/donations-csv.server.ts'
+import { giftAidRangeSchema, giftAidCsvStream } from '#app/modules/donations/gift-aid.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 

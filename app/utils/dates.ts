@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { dateTimeFormat } from './intl-cache.ts'
 
 /**
@@ -76,4 +77,12 @@ export function localTimeToInstant(local: string, timeZone: string): LocalTimeRe
 /** An instant as the value of a datetime-local input, read in the event's zone. */
 export function instantToLocalTime(instant: Date, timeZone: string): string {
   return new Date(wallClockMs(instant.getTime(), timeZone)).toISOString().slice(0, 16)
+}
+
+/** A calendar day typed into a filter, YYYY-MM-DD, that exists (no 30 February). */
+export function isoDateField() {
+  return z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'Dates look like 2025-04-06')
+    .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'That date does not exist')
 }

@@ -82,3 +82,12 @@ export function progressPercent(raisedMinor: number, goalMinor: number): number 
   // Any gift shows on the bar: the first pounds of a large goal are still progress.
   return Math.min(100, Math.max(1, Math.floor((raisedMinor * 100) / goalMinor)))
 }
+
+/** "25.00", "500", "1.250": a plain number a spreadsheet can add up, in major units. */
+export function minorToDecimal(amountMinor: number, currency: string): string {
+  const exponent = minorUnitExponent(currency)
+  const sign = amountMinor < 0 ? '-' : ''
+  const digits = String(Math.abs(amountMinor)).padStart(exponent + 1, '0')
+  if (exponent === 0) return `${sign}${digits}`
+  return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`
+}

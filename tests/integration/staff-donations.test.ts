@@ -1,7 +1,6 @@
 import { sql } from 'kysely'
 import { afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { csvCell, csvRow } from '#app/modules/staff/csv.ts'
-import { DONATIONS_CSV_HEADER, GIFT_AID_CSV_HEADER, splitFullName } from '#app/modules/staff/donations.server.ts'
+import { csvCell, csvRow } from '#app/utils/csv.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
 import { action as donationAction, loader as donationLoader } from '#app/routes/staff.donations.$id.tsx'
@@ -11,6 +10,8 @@ import { loader as giftAidLoader } from '#app/routes/staff.gift-aid.export[.]csv
 import { clearStripeCalls, completedSession, refundedCharge, stripeCalls, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, createAppeal, createPendingDonation, deliver, outboxFor, useTestStripe } from './donation-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
+import { DONATIONS_CSV_HEADER } from '#app/modules/donations/donations-csv.server.ts'
+import { GIFT_AID_CSV_HEADER, splitFullName } from '#app/modules/donations/gift-aid.server.ts'
 
 const db = getDb()
 const args = (request: Request, params: Record<string, string> = {}) => ({ request, params, context: {} })

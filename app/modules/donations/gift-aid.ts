@@ -14,14 +14,22 @@ export function giftAidDeclaration(charityName: string, amountText?: string): st
   )
 }
 
-export const GIFT_AID_DECLARATION = giftAidDeclaration
-
 /** Gift Aid is a UK scheme: only a charity that claims it, and only on gifts in pounds. */
 export function isGiftAidAvailable(options: { giftAidEnabled: boolean; currency: string }): boolean {
   return options.giftAidEnabled && options.currency.toUpperCase() === 'GBP'
 }
 
-/** What Gift Aid adds: 25p for every pound given, at the basic rate of Income Tax. */
+/**
+ * What Gift Aid adds: 25p for every pound given (basic rate 20%: 20 / 80), rounded down to the
+ * penny; nothing on a negative amount (more refunded than given).
+ */
 export function giftAidBonusMinor(giftMinor: number): number {
-  return Math.floor(giftMinor / 4)
+  return Math.floor(Math.max(0, giftMinor) / 4)
 }
+
+/**
+ * HMRC asks a charity to keep a Gift Aid declaration for six years after the end of the
+ * accounting period of the last gift it covered. We do not know the organisation's accounting
+ * period, so we keep it seven years after that gift: always long enough.
+ */
+export const GIFT_AID_KEEP_YEARS = 7

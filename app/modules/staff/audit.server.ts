@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { z } from 'zod'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
-import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
+import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 
 export type AuditSubject = 'appeal' | 'event' | 'donation' | 'registration' | 'staff_user' | 'supporter' | 'email' | 'export'
 
@@ -121,8 +121,8 @@ export async function listAuditLog(db: Database, filters: AuditFilters, after: n
   if (filters.action) query = query.where(sql<boolean>`a.action like ${`${escapeLike(filters.action)}%`}`)
   if (filters.staff) query = query.where('a.staff_user_id', '=', filters.staff)
   // Days are the organisation's days (London), as on the donations page.
-  if (filters.from) query = query.where('a.created_at', '>=', sql<Date>`(${filters.from}::date)::timestamp at time zone ${organisationTimeZone()}`)
-  if (filters.to) query = query.where('a.created_at', '<', sql<Date>`(${filters.to}::date + 1)::timestamp at time zone ${organisationTimeZone()}`)
+  if (filters.from) query = query.where('a.created_at', '>=', startOfDayInZone(filters.from))
+  if (filters.to) query = query.where('a.created_at', '<', startOfNextDayInZone(filters.to))
   // Compared in the database, at the database's own (microsecond) precision.
   if (after !== null) query = query.where(sql<boolean>`(a.created_at, a.id) < (select c.created_at, c.id from audit_log c where c.id = ${after})`)
   const rows = await query

@@ -4,8 +4,8 @@ import { getLogger } from '#app/utils/logger.server.ts'
 import { storedRateLimitKey } from '#app/utils/rate-limit.server.ts'
 import { normaliseEmail } from '#app/utils/email-address.ts'
 import { type SupporterRecords, findSupporterRecords, holdsAnything } from '#app/modules/supporters/supporter-records.server.ts'
-import { type Row } from '@electric-sql/pglite'
 import { recordAudit } from '#app/modules/staff/audit.server.ts'
+import { GIFT_AID_KEEP_YEARS } from '#app/modules/donations/gift-aid.ts'
 
 /**
  * Forgetting a supporter on request (docs/decisions/011-supporter-export-and-erasure.md): every
@@ -22,12 +22,6 @@ const erasedAddress = (id: string) => `erased-${id}@${ERASED_EMAIL_DOMAIN}`
 /** Outbox rows keep their history (template, dates, status) but not who they went to. */
 export const ERASED_OUTBOX_ADDRESS = `erased@${ERASED_EMAIL_DOMAIN}`
 
-/**
- * HMRC asks a charity to keep a Gift Aid declaration for six years after the end of the
- * accounting period of the last gift it covered. We do not know the organisation's accounting
- * period, so we keep it seven years after that gift: always long enough.
- */
-export const GIFT_AID_KEEP_YEARS = 7
 
 /**
  * A Stripe Checkout Session lives at most 24 hours: a pending donation younger than that can
@@ -50,7 +44,7 @@ export type EraseResult =
 export function erasureBlockers(records: SupporterRecords, now = new Date()): ErasureBlocker[] {
   const blockers: ErasureBlocker[] = []
   const inFlightSince = now.getTime() - CHECKOUT_IN_FLIGHT_HOURS * 60 * 60 * 1000
-  const recent = (row: Row) => (row.created_at as Date).getTime() > inFlightSince
+  const recent = (row: { created_at: Date }) => row.created_at.getTime() > inFlightSince
   const livePlans = records.recurringPlans.filter((plan) => plan.status === 'active' || plan.status === 'past_due' || (plan.status === 'pending' && recent(plan)))
   if (livePlans.length > 0) {
     blockers.push({
@@ -116,11 +110,11 @@ export async function eraseSupporter(db: Database, staffUserId: string, rawEmail
       counts[name] = result.reduce((sum, row) => sum + Number(row.numUpdatedRows ?? row.numDeletedRows ?? 0n), 0)
     }
 
-    const donationIds = records.donations.map((row) => row.id as string)
-    const registrationIds = records.registrations.map((row) => row.id as string)
-    const planIds = records.recurringPlans.map((row) => row.id as string)
-    const saverIds = records.savers.map((row) => row.id as string)
-    const outboxIds = records.emails.map((row) => row.id as string)
+    const donationIds = records.donations.map((row) => row.id)
+    const registrationIds = records.registrations.map((row) => row.id)
+    const planIds = records.recurringPlans.map((row) => row.id)
+    const saverIds = records.savers.map((row) => row.id)
+    const outboxIds = records.emails.map((row) => row.id)
 
     if (supporter) {
       count('supporters', await trx.updateTable('supporters').set({ email: null, name: null, erased_at: now, updated_at: now }).where('id', '=', supporter.id).execute())
@@ -136,8 +130,8 @@ export async function eraseSupporter(db: Database, staffUserId: string, rawEmail
           .execute(),
       )
       // Stripe details kept for a payment not yet matched may carry billing names and addresses.
-      const paymentIntents = records.donations.flatMap((row) => (row.stripe_payment_intent_id ? [row.stripe_payment_intent_id as string] : []))
-      const registrationIntents = records.registrations.flatMap((row) => (row.stripe_payment_intent_id ? [row.stripe_payment_intent_id as string] : []))
+      const paymentIntents = records.donations.flatMap((row) => (row.stripe_payment_intent_id ? [row.stripe_payment_intent_id] : []))
+      const registrationIntents = records.registrations.flatMap((row) => (row.stripe_payment_intent_id ? [row.stripe_payment_intent_id] : []))
       const intents = [...paymentIntents, ...registrationIntents]
       if (intents.length > 0) count('deferredStripeEvents', await trx.deleteFrom('deferred_stripe_events').where('payment_intent_id', 'in', intents).execute())
     }
@@ -147,14 +141,14 @@ export async function eraseSupporter(db: Database, staffUserId: string, rawEmail
 
     let giftAidKeptUntil: Date | null = null
     for (const declaration of records.giftAidDeclarations) {
-      const keepUntil = await giftAidKeepUntil(trx, declaration.id as string)
+      const keepUntil = await giftAidKeepUntil(trx, declaration.id)
       if (keepUntil && keepUntil > now) {
         // HMRC's minimum: the name, house and postcode a claim lists, and the words declared.
-        await trx.updateTable('gift_aid_declarations').set({ address: '' }).where('id', '=', declaration.id as string).execute()
+        await trx.updateTable('gift_aid_declarations').set({ address: '' }).where('id', '=', declaration.id).execute()
         if (!giftAidKeptUntil || keepUntil > giftAidKeptUntil) giftAidKeptUntil = keepUntil
         counts.giftAidDeclarationsKept = (counts.giftAidDeclarationsKept ?? 0) + 1
       } else {
-        await blankDeclaration(trx, declaration.id as string)
+        await blankDeclaration(trx, declaration.id)
         counts.giftAidDeclarationsErased = (counts.giftAidDeclarationsErased ?? 0) + 1
       }
     }

@@ -1,7 +1,8 @@
 import { sql } from 'kysely'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { ERASED_NAME, ERASED_EMAIL_DOMAIN, GIFT_AID_KEEP_YEARS, ERASED_OUTBOX_ADDRESS } from '#app/modules/supporters/erasure.server.ts'
+import { ERASED_NAME, ERASED_EMAIL_DOMAIN, ERASED_OUTBOX_ADDRESS } from '#app/modules/supporters/erasure.server.ts'
+import { GIFT_AID_KEEP_YEARS } from '#app/modules/donations/gift-aid.ts'
 
 /** Retention: the nightly job that forgets checkouts that never completed (ADR 011). */
 

@@ -15,27 +15,8 @@ import { recordAudit } from '#app/modules/staff/audit.server.ts'
 type Db = Database | DatabaseTransaction
 
 
-type Row = Record<string, unknown>
-
-export type SupporterRecords = {
-  email: string
-  supporter: (Row & { id: string }) | null
-  donations: Row[]
-  donationEvents: Row[]
-  ledgerEntries: Row[]
-  recurringPlans: Row[]
-  giftAidDeclarations: Row[]
-  registrations: Row[]
-  savers: Row[]
-  savedEvents: Row[]
-  saverLinks: Row[]
-  emails: Row[]
-  devMailbox: Row[]
-  emailSuppressions: Row[]
-  appealsCountedAsDonor: Row[]
-  currenciesCountedAsDonor: Row[]
-  staffActivity: Row[]
-}
+/** Everything held about one address, each kind typed by the query that reads it. */
+export type SupporterRecords = Awaited<ReturnType<typeof findSupporterRecords>>
 
 export type SupporterRecordKind = Exclude<keyof SupporterRecords, 'email' | 'supporter'>
 
@@ -59,13 +40,13 @@ export const RECORD_KINDS: { kind: SupporterRecordKind; label: string }[] = [
 ]
 
 /** Secrets are credentials, not data about the person; they never leave in an export. */
-const withoutSecrets = (row: Row, ...columns: string[]) => {
+function withoutSecrets<R extends object, K extends keyof R>(row: R, ...columns: K[]): Omit<R, K> {
   const copy = { ...row }
   for (const column of columns) delete copy[column]
   return copy
 }
 
-export async function findSupporterRecords(db: Db, rawEmail: string): Promise<SupporterRecords> {
+export async function findSupporterRecords(db: Db, rawEmail: string) {
   const email = normaliseEmail(rawEmail)
   const supporter = (await db.selectFrom('supporters').selectAll().where(sql<boolean>`lower(email) = ${email}`).executeTakeFirst()) ?? null
   // A uuid that matches nothing keeps every query below one shape, with or without a supporter.

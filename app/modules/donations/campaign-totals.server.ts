@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { AppealStatus } from '#db/schema.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { progressPercent } from '#app/utils/money.ts'
+import { giftAidBonusMinor } from '#app/modules/donations/gift-aid.ts'
 
 export type AppealCampaignTotals = {
   appealId: string
@@ -38,9 +39,6 @@ export type CurrencyTotals = {
   giftAidEligibleMinor: number
   giftAidClaimableMinor: number
 }
-
-/** Gift Aid adds 25p for every pound given (basic rate 20%: 20 / 80), rounded down to the penny. */
-export const giftAidClaimable = (eligibleMinor: number) => Math.floor(Math.max(0, eligibleMinor) / 4)
 
 /**
  * Every appeal's money in its own currency, from the kept-up totals (constant cost per appeal),
@@ -104,7 +102,7 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
       activeMonthlyCount: Number(row.plan_count ?? 0),
       monthlyIncomeMinor: Number(row.monthly_minor ?? 0),
       giftAidEligibleMinor: row.gift_aid_eligible_minor,
-      giftAidClaimableMinor: giftAidClaimable(row.gift_aid_eligible_minor),
+      giftAidClaimableMinor: giftAidBonusMinor(row.gift_aid_eligible_minor),
     }
   })
 

@@ -5,15 +5,15 @@ import { resendReceipt } from '#app/modules/donations/ledger.server.ts'
 import { isOfflineCheckout, refundPayment } from '#app/modules/payments/stripe.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
-import { pagedCsvStream, type CsvCell } from './csv.ts'
+import { minorToDecimal, parseAmountToMinor } from '#app/utils/money.ts'
 import { DONATION_STATUSES } from './donation-statuses.ts'
 import { uuidField, isUuid } from '#app/utils/ids.ts'
-import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
+import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
+import { isoDateField } from '#app/utils/dates.ts'
 
 /**
- * Staff tools for donations: the filtered list, one donation with its history, refunds, receipts
- * sent again, and the CSV exports (the whole list, and HMRC's Gift Aid schedule).
+ * Staff tools for donations: the filtered list, one donation with its history, refunds and
+ * receipts sent again. The exports are in donations-csv and gift-aid.
  */
 
 
@@ -23,17 +23,13 @@ export const EXPORT_PAGE_SIZE = 1_000
 export { DONATION_STATUSES }
 export const DONATION_FREQUENCIES = ['one_off', 'monthly'] as const satisfies readonly DonationFrequency[]
 
-const isoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'Dates look like 2025-04-06')
-  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'That date does not exist')
 
 export const donationFiltersSchema = z
   .object({
     appeal: uuidField('Choose an appeal from the list').optional(),
     status: z.enum(DONATION_STATUSES, { message: 'Choose a status from the list' }).optional(),
-    from: isoDate.optional(),
-    to: isoDate.optional(),
+    from: isoDateField().optional(),
+    to: isoDateField().optional(),
     frequency: z.enum(DONATION_FREQUENCIES, { message: 'Choose one-off or monthly' }).optional(),
     q: z.string().trim().max(200, 'Search for at most 200 characters').optional(),
   })
@@ -79,20 +75,14 @@ function escapeLike(text: string) {
   return text.replace(/[\\%_]/g, '\\$&')
 }
 
-/**
- * Day boundaries in filters are days in the organisation's time zone: a gift at 00:30 BST on
- * 6 April belongs to 6 April (and to the new tax year), although it is still 5 April in UTC.
- */
-const startOfDay = (date: string) => sql<Date>`(${date}::date)::timestamp at time zone ${organisationTimeZone()}`
-const startOfNextDay = (date: string) => sql<Date>`(${date}::date + 1)::timestamp at time zone ${organisationTimeZone()}`
 
 function filtered(db: Database, filters: DonationFilters) {
   let query = db.selectFrom('donations as d').innerJoin('appeals as a', 'a.id', 'd.appeal_id')
   if (filters.appeal) query = query.where('d.appeal_id', '=', filters.appeal)
   if (filters.status) query = query.where('d.status', '=', filters.status)
   if (filters.frequency) query = query.where('d.frequency', '=', filters.frequency)
-  if (filters.from) query = query.where('d.created_at', '>=', startOfDay(filters.from))
-  if (filters.to) query = query.where('d.created_at', '<', startOfNextDay(filters.to))
+  if (filters.from) query = query.where('d.created_at', '>=', startOfDayInZone(filters.from))
+  if (filters.to) query = query.where('d.created_at', '<', startOfNextDayInZone(filters.to))
   if (filters.q) {
     const pattern = `%${escapeLike(filters.q)}%`
     query = query.where((eb) => eb.or([eb('d.donor_name', 'ilike', pattern), eb('d.donor_email', 'ilike', pattern)]))
@@ -120,10 +110,10 @@ function listQuery(db: Database, filters: DonationFilters) {
   ])
 }
 
-type ListRow = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number]
+export type ListRow = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number]
 
 /** One page, newest first, strictly after the cursor; no OFFSET, so page 1,000 costs what page 1 does. */
-async function donationPage(db: Database, filters: DonationFilters, after: DonationCursor | null, limit: number): Promise<ListRow[]> {
+export async function donationPage(db: Database, filters: DonationFilters, after: DonationCursor | null, limit: number): Promise<ListRow[]> {
   let query = listQuery(db, filters)
   if (after) query = query.where(sql<boolean>`(d.created_at, d.id) < (${after.at}::timestamptz, ${after.id}::uuid)`)
   return query.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(limit).execute()
@@ -177,140 +167,8 @@ export async function listAppealsForFilter(db: Database) {
   return db.selectFrom('appeals').select(['id', 'title', 'currency']).orderBy('title').orderBy('id').execute()
 }
 
-/** "25.00", "500", "1.250": a plain number a spreadsheet can add up, in major units. */
-export function minorToDecimal(amountMinor: number, currency: string): string {
-  const exponent = minorUnitExponent(currency)
-  const sign = amountMinor < 0 ? '-' : ''
-  const digits = String(Math.abs(amountMinor)).padStart(exponent + 1, '0')
-  if (exponent === 0) return `${sign}${digits}`
-  return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`
-}
 
-export const DONATIONS_CSV_HEADER = [
-  'Date',
-  'Donation ID',
-  'Appeal',
-  'Donor name',
-  'Donor email',
-  'Amount',
-  'Fee covered',
-  'Refunded',
-  'Currency',
-  'Status',
-  'Frequency',
-  'Gift Aid',
-] as const
 
-/** The filtered list as CSV, read a thousand rows at a time as the download is taken. */
-export function donationsCsvStream(db: Database, filters: DonationFilters, pageSize = EXPORT_PAGE_SIZE): ReadableStream<Uint8Array> {
-  return pagedCsvStream<ListRow>({
-    header: DONATIONS_CSV_HEADER,
-    pageSize,
-    nextPage: (last) => donationPage(db, filters, last ? { at: last.cursor_at, id: last.id } : null, pageSize),
-    toCells: (row): CsvCell[] => [
-      row.created_at.toISOString(),
-      row.id,
-      row.appeal_title,
-      row.donor_name,
-      row.donor_email,
-      minorToDecimal(row.amount_minor, row.currency),
-      minorToDecimal(row.fee_cover_minor, row.currency),
-      minorToDecimal(row.refunded_minor, row.currency),
-      row.currency,
-      row.status,
-      row.frequency === 'monthly' ? 'Monthly' : 'One-off',
-      row.gift_aid ? 'Yes' : 'No',
-    ],
-    onError: (error) => getLogger().error({ err: error }, 'Donations export failed part-way'),
-  })
-}
-
-export async function auditExport(db: Database, staffUserId: string, action: string, details: Record<string, unknown>) {
-  await db.insertInto('audit_log').values({ staff_user_id: staffUserId, action, details: JSON.stringify(details) }).execute()
-}
-
-/* ----------------------------------------------------------------------------------------------
- * Gift Aid
- * -------------------------------------------------------------------------------------------- */
-
-export const giftAidRangeSchema = z
-  .object({ from: isoDate, to: isoDate })
-  .refine((range) => range.from <= range.to, { message: 'The start date is after the end date', path: ['to'] })
-
-/** The columns of HMRC's Charities Online Gift Aid schedule, in its order. */
-export const GIFT_AID_CSV_HEADER = [
-  'Title',
-  'First name',
-  'Last name',
-  'House name or number',
-  'Postcode',
-  'Aggregated donations',
-  'Sponsored event',
-  'Donation date',
-  'Amount',
-] as const
-
-/** "Mary Ann Smith" → ["Mary Ann", "Smith"]: the last word is the last name; one word is a last name only. */
-export function splitFullName(fullName: string): { firstName: string; lastName: string } {
-  const words = fullName.trim().split(/\s+/).filter(Boolean)
-  if (words.length === 0) return { firstName: '', lastName: '' }
-  return { firstName: words.slice(0, -1).join(' '), lastName: words[words.length - 1]! }
-}
-
-function giftAidPage(db: Database, range: { from: string; to: string }, after: { at: string; id: string } | null, limit: number) {
-  let query = db
-    .selectFrom('donations as d')
-    .innerJoin('gift_aid_declarations as g', 'g.id', 'd.gift_aid_declaration_id')
-    .select([
-      'd.id',
-      'd.amount_minor',
-      'g.full_name',
-      'g.house_name_or_number',
-      'g.postcode',
-      sql<string>`to_char(d.confirmed_at at time zone ${organisationTimeZone()}, 'DD/MM/YY')`.as('donation_date'),
-      sql<string>`to_char(d.confirmed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'),
-    ])
-    .where('d.status', '=', 'confirmed')
-    .where('d.currency', '=', 'GBP')
-    // Money given back, or held or lost in a dispute, was not a gift HMRC will add to.
-    .where('d.refunded_minor', '=', 0)
-    .where('d.disputed_minor', '=', 0)
-    // A cancelled declaration still covers the gifts made before it was cancelled.
-    .where((eb) => eb.or([eb('g.cancelled_at', 'is', null), eb('g.cancelled_at', '>', eb.ref('d.confirmed_at'))]))
-    .where('d.confirmed_at', '>=', startOfDay(range.from))
-    .where('d.confirmed_at', '<', startOfNextDay(range.to))
-  if (after) query = query.where(sql<boolean>`(d.confirmed_at, d.id) > (${after.at}::timestamptz, ${after.id}::uuid)`)
-  return query.orderBy('d.confirmed_at').orderBy('d.id').limit(limit).execute()
-}
-
-/** The schedule's rows, oldest gift first, streamed like the donations export. */
-export function giftAidCsvStream(db: Database, range: { from: string; to: string }, pageSize = EXPORT_PAGE_SIZE) {
-  type Row = Awaited<ReturnType<typeof giftAidPage>>[number]
-  return pagedCsvStream<Row>({
-    header: GIFT_AID_CSV_HEADER,
-    pageSize,
-    nextPage: (last) => giftAidPage(db, range, last ? { at: last.cursor_at, id: last.id } : null, pageSize),
-    toCells: (row): CsvCell[] => {
-      const { firstName, lastName } = splitFullName(row.full_name)
-      return [
-        '',
-        firstName,
-        lastName,
-        row.house_name_or_number.trim(),
-        row.postcode.trim().toUpperCase(),
-        '',
-        '',
-        row.donation_date,
-        minorToDecimal(row.amount_minor, 'GBP'),
-      ]
-    },
-    onError: (error) => getLogger().error({ err: error }, 'Gift Aid export failed part-way'),
-  })
-}
-
-/* ----------------------------------------------------------------------------------------------
- * One donation
- * -------------------------------------------------------------------------------------------- */
 
 export async function getDonationDetail(db: Database, donationId: string) {
   if (!isUuid(donationId)) return null

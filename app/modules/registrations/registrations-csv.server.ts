@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Database } from '#app/utils/db.server.ts'
-import { pagedCsvStream } from './csv.ts'
+import { pagedCsvStream } from '#app/utils/csv.ts'
 
 export const CSV_HEADER = ['Registered at', 'Name', 'Email', 'Status', 'Ticket', 'Quantity', 'Access needs', 'Checked in at', 'Waitlist position'] as const
 
