@@ -1,12 +1,11 @@
 import { sql } from 'kysely'
-import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import type { Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { ERASED_NAME, ERASED_EMAIL_DOMAIN, ERASED_OUTBOX_ADDRESS } from '#app/modules/supporters/erasure.server.ts'
 import { GIFT_AID_KEEP_YEARS } from '#app/modules/donations/gift-aid.ts'
 
 /** Retention: the nightly job that forgets checkouts that never completed (ADR 011). */
 
-type Db = Database | DatabaseTransaction
 
 
 export const PURGE_ABANDONED_CHECKOUTS_TASK = 'purge_abandoned_checkouts'

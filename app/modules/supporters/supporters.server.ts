@@ -1,13 +1,12 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
-import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import type { DatabaseTransaction } from '#app/utils/db.server.ts'
 
 /**
  * Supporters: one row per email address, made or found by upsertSupporter, and the address rule
  * every form and lookup shares (trimmed, compared case-insensitively).
  */
 
-type Db = Database | DatabaseTransaction
 
 /** The address the form takes: trimmed, compared case-insensitively everywhere. */
 export const supporterEmailSchema = z
