@@ -12,7 +12,6 @@ import { SaveEventButton } from '#app/components/save-event-button.tsx'
 import { getEventPage, publicCalendarEntry, timeZoneNote, type EventPage } from '#app/modules/events/event-page.server.ts'
 import { googleCalendarUrl, outlookCalendarUrl } from '#app/modules/events/ics.ts'
 import { savedEventIds } from '#app/modules/events/saved-events.server.ts'
-import { registerForEvent } from '#app/modules/registrations/register.server.ts'
 import { parseRegistrationForm, toRegistrationRequest } from '#app/modules/registrations/registration-form.server.ts'
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/event.css'
@@ -24,6 +23,7 @@ import { formatMoney } from '#app/utils/money.ts'
 import { placesLeftLabel } from '#app/utils/places.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId } from '#app/utils/saver-cookie.server.ts'
+import { registerForEvent } from '#app/modules/registrations/register.server.ts'
 
 function registrationFormOptions(page: Pick<EventPage, 'event' | 'ticketTypes'>) {
   return { ticketTypes: page.ticketTypes, maxPerOrder: page.event.maxPerOrder }

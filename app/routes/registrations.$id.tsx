@@ -1,7 +1,6 @@
 import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import { cancellationRefund, cancelRegistration, claimOffer, getRegistration } from '#app/modules/registrations/manage.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -10,6 +9,8 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { verifySignature } from '#app/utils/signed-links.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { getRegistration, cancellationRefund, cancelRegistration } from '#app/modules/registrations/self-service.server.ts'
+import { claimOffer } from '#app/modules/registrations/waitlist-claim.server.ts'
 
 const actionSchema = z.object({ signature: z.string().min(10).max(200), intent: z.enum(['cancel', 'claim']) })
 

@@ -3,12 +3,13 @@ import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { cancelEvent } from '#app/modules/registrations/cancel-event.server.ts'
-import { getEventRegistrations, getStaffEvent, type StaffRegistration } from '#app/modules/events/staff-events.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { getStaffEvent } from '#app/modules/events/staff-events.server.ts'
+import { getEventRegistrations, type StaffRegistration } from '#app/modules/registrations/event-registrations.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 

@@ -2,12 +2,13 @@ import { data, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctio
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { useEffect, useRef } from 'react'
 import { z } from 'zod'
-import { checkIn, checkInMessage, formatClockTime, getStaffEvent, searchConfirmedRegistrations } from '#app/modules/events/staff-events.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { getStaffEvent } from '#app/modules/events/staff-events.server.ts'
+import { searchConfirmedRegistrations, formatClockTime, checkIn, checkInMessage } from '#app/modules/registrations/check-in.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 

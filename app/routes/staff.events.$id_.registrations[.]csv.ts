@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { getStaffEvent } from '#app/modules/events/staff-events.server.ts'
 import { registrationsCsvStream } from '#app/modules/registrations/registrations-csv.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { getStaffEvent } from '#app/modules/events/staff-events.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 

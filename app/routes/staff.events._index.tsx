@@ -1,10 +1,10 @@
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import type { EventStatus } from '#db/schema.ts'
-import { listStaffEvents, type StaffEventRow } from '#app/modules/events/staff-events.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { listStaffEvents, type StaffEventRow } from '#app/modules/events/staff-events.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 

@@ -7,7 +7,7 @@ import { broadcastDevReady, installGlobals, type AppLoadContext, type ServerBuil
 import compression from 'compression'
 import express from 'express'
 import onHeaders from 'on-headers'
-import type { Runner } from 'graphile-worker'
+import type { Runner } from '#app/modules/jobs/jobs.server.ts'
 import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.ts'
 import { DATABASE_RETRY_AFTER_SECONDS } from '#app/utils/database-unavailable.server.ts'
 import { closeDb } from '#app/utils/db.server.ts'

@@ -148,3 +148,23 @@ export async function closeDb() {
   const embedded = takeSingleton<Promise<EmbeddedDatabase>>('embedded-database')
   if (embedded) await (await embedded).stop()
 }
+
+/** Text typed into a search box, for a LIKE pattern: its wildcards are searched for, not obeyed. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, '\\$&')
+}
+
+/**
+ * PGlite is one PostgreSQL backend behind every socket connection, so named prepared statements
+ * from two connections collide there; graphile-worker must not use them on it.
+ */
+export async function isPglite(connectionString: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ version: string }>('select version()')
+    return rows[0]?.version.includes('PGlite') ?? false
+  } finally {
+    await client.end()
+  }
+}

@@ -1,21 +1,18 @@
-import type { TaskList } from 'graphile-worker'
+import type { TaskList } from '#app/modules/jobs/jobs.server.ts'
 import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/payments/offline-checkout.server.ts'
 import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/payments/reconciliation.server.ts'
 import { deliverOutboxEmail, scheduleQueuedEmails, SCHEDULE_EMAILS_TASK, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
 import { sendSaverAlerts, SEND_SAVER_ALERTS_TASK } from '#app/modules/events/saver-alerts.server.ts'
-import { expireOffer, EXPIRE_OFFER_TASK, sendEventReminders, SEND_REMINDERS_TASK } from '#app/modules/registrations/manage.server.ts'
-import {
-  REFUND_REGISTRATION_TASK,
-  refundRegistration,
-  RELEASE_HOLD_TASK,
-  releaseExpiredHold,
-} from '#app/modules/registrations/paid-tickets.server.ts'
 import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { DEVELOPMENT_EMAIL_FROM, getEnv } from '#app/utils/env.server.ts'
 import { EMAIL_APPEAL_UPDATE_TASK, emailAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
 import { PURGE_ABANDONED_CHECKOUTS_TASK, purgeAbandonedCheckouts } from '#app/modules/supporters/retention.server.ts'
+import { RELEASE_HOLD_TASK, releaseExpiredHold } from '#app/modules/registrations/holds.server.ts'
+import { REFUND_REGISTRATION_TASK, refundRegistration } from '#app/modules/registrations/paid-tickets.server.ts'
+import { SEND_REMINDERS_TASK, sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
+import { EXPIRE_OFFER_TASK, expireOffer } from '#app/modules/registrations/waitlist.server.ts'
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
 export const CRONTAB = [

@@ -1,4 +1,4 @@
-import type { Runner } from 'graphile-worker'
+import type { Runner } from '#app/modules/jobs/jobs.server.ts'
 import { createTaskList, CRONTAB } from './tasks.server.ts'
 import { startWorker } from '#app/modules/jobs/jobs.server.ts'
 import { getDatabaseUrl } from '#app/utils/db.server.ts'

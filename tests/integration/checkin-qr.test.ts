@@ -1,12 +1,12 @@
 import QRCode from 'qrcode'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { CHECKIN_QR_OPTIONS } from '#app/modules/registrations/register.server.ts'
 import { action as checkInAction, type CheckInActionData } from '#app/routes/staff.events.$id_.check-in.tsx'
 import { getDb } from '#app/utils/db.server.ts'
 import { emailTemplates, renderEmail } from '#emails/index.ts'
 import { signedCheckinCode, verifyCheckinCode } from '#app/utils/signed-links.server.ts'
 import { createEvent, register, registrationRequest } from './registration-fixtures.ts'
 import { createStaff, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
+import { CHECKIN_QR_OPTIONS } from '#app/modules/registrations/registration-emails.server.ts'
 
 const db = getDb()
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])

@@ -1,6 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
 import { getOrCreateSaver, saveEvent } from '#app/modules/events/saved-events.server.ts'
-import { registerForEvent } from '#app/modules/registrations/register.server.ts'
 import type { RegistrationOutcome } from '#app/modules/registrations/registration-request.ts'
 import { loader as calendarLoader } from '#app/routes/events.$slug_.calendar[.]ics.ts'
 import { action, loader } from '#app/routes/events.$slug.tsx'
@@ -8,6 +7,7 @@ import { CLIENT_IP_HEADER } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
 import { seedDemoData } from '#scripts/seed/demo-data.ts'
+import { registerForEvent } from '#app/modules/registrations/register.server.ts'
 
 // The registrations module is someone else's, with its own end-to-end tests: here it is a spy, so
 // each test says what it decided and checks how the page answers.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { registerForEvent } from '#app/modules/registrations/register.server.ts'
 import type { RegistrationRequest } from '#app/modules/registrations/registration-request.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { registerForEvent } from '#app/modules/registrations/register.server.ts'
 
 export async function createEvent(options: { capacity: number; startsInHours?: number; maxPerOrder?: number; mode?: 'in_person' | 'online' }) {
   const db = getDb()

@@ -1,12 +1,15 @@
 import { sql } from 'kysely'
 import { describe, expect, test } from 'vitest'
-import { cancelRegistration, claimOffer, expireOffer, sendEventReminders } from '#app/modules/registrations/manage.server.ts'
-import { checkinQrAttachment } from '#app/modules/registrations/register.server.ts'
 import { renderEmail } from '#emails/index.ts'
 import { action as manageAction, loader as manageLoader } from '#app/routes/registrations.$id.tsx'
 import { getDb } from '#app/utils/db.server.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
 import { createEvent, placesTaken, register, registrationRequest, registrationsOf } from './registration-fixtures.ts'
+import { checkinQrAttachment } from '#app/modules/registrations/registration-emails.server.ts'
+import { sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
+import { cancelRegistration } from '#app/modules/registrations/self-service.server.ts'
+import { claimOffer } from '#app/modules/registrations/waitlist-claim.server.ts'
+import { expireOffer } from '#app/modules/registrations/waitlist.server.ts'
 
 const db = getDb()
 const ORIGIN = { origin: 'http://localhost:3000' }

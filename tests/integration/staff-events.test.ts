@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { getOrCreateSaver, saveEvent } from '#app/modules/events/saved-events.server.ts'
-import { cancelRegistration } from '#app/modules/registrations/manage.server.ts'
 import { csvCell as csvField } from '#app/utils/csv.ts'
 import { CSV_HEADER, registrationsCsvStream } from '#app/modules/registrations/registrations-csv.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -12,6 +11,7 @@ import { action as checkInAction, loader as checkInLoader, type CheckInActionDat
 import { loader as csvLoader } from '#app/routes/staff.events.$id_.registrations[.]csv.ts'
 import { createEvent, register, registrationRequest, registrationsOf } from './registration-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
+import { cancelRegistration } from '#app/modules/registrations/self-service.server.ts'
 
 const db = getDb()
 const args = (request: Request, params: Record<string, string>) => ({ request, params, context: {} })

@@ -5,7 +5,6 @@ import { beforeAll, describe, expect, test } from 'vitest'
 import { createResendSender } from '#app/modules/email/resend.server.ts'
 import { deliverOutboxEmail } from '#app/modules/email/outbox.server.ts'
 import { CRONTAB, createTaskList } from '#app/worker/tasks.server.ts'
-import { sendEventReminders } from '#app/modules/registrations/manage.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { action as supportersAction, loader as supportersLoader } from '#app/routes/staff.supporters.tsx'
 import { action as exportAction, loader as exportLoader } from '#app/routes/staff.supporters.export[.]json.ts'
@@ -17,6 +16,7 @@ import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from '
 import { eraseSupporter } from '#app/modules/supporters/erasure.server.ts'
 import { purgeAbandonedCheckouts, PURGE_ABANDONED_CHECKOUTS_TASK } from '#app/modules/supporters/retention.server.ts'
 import { auditExport } from '#app/modules/donations/donations-csv.server.ts'
+import { sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
 
 const db = getDb()
 const args = (request: Request) => ({ request, params: {}, context: {} })

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { DonationFrequency, DonationStatus } from '#db/schema.ts'
 import { resendReceipt } from '#app/modules/donations/ledger.server.ts'
 import { isOfflineCheckout, refundPayment } from '#app/modules/payments/stripe.server.ts'
-import type { Database } from '#app/utils/db.server.ts'
+import { escapeLike, type Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { minorToDecimal, parseAmountToMinor } from '#app/utils/money.ts'
 import { DONATION_STATUSES } from './donation-statuses.ts'
@@ -69,10 +69,6 @@ export function filtersToSearchParams(filters: DonationFilters): URLSearchParams
   const params = new URLSearchParams()
   for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value)
   return params
-}
-
-function escapeLike(text: string) {
-  return text.replace(/[\\%_]/g, '\\$&')
 }
 
 

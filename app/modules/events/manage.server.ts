@@ -4,13 +4,14 @@ import type { EventMode, EventStatus, EventsTable, TicketKind } from '#db/schema
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { buildIcs, calendarSequence } from '#app/modules/events/ics.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
-import { offerFreedPlaces } from '#app/modules/registrations/manage.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { instantToLocalTime, localTimeToInstant } from '#app/utils/dates.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
 import { minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
+import { LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
+import { offerFreedPlaces } from '#app/modules/registrations/waitlist.server.ts'
 
 /**
  * Creating and editing events from the staff area.
@@ -35,7 +36,6 @@ const TICKET_NAME_MAX = 100
 const CAPACITY_MAX = 100_000
 const MAX_PER_ORDER_MAX = 100
 /** Registrations that hold or wait for a place; cancelled, lapsed and refunded ones do not count. */
-const LIVE_REGISTRATION_STATUSES = ['held', 'confirmed', 'waitlisted', 'offered'] as const
 
 // ── Local time in a zone ──────────────────────────────────────────────────────────────────────
 

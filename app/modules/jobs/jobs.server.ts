@@ -1,8 +1,10 @@
 import { Logger, parseCrontab, run, runMigrations, type Runner, type TaskList } from 'graphile-worker'
 import { sql } from 'kysely'
-import pg from 'pg'
-import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { isPglite, type Database, type DatabaseTransaction } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
+
+/** graphile-worker's own types, for the wiring that starts a worker: only this file imports the SDK. */
+export type { Runner, TaskList }
 
 /**
  * Background jobs run on graphile-worker (docs/decisions/004-email-outbox.md). Jobs are added
@@ -46,20 +48,6 @@ function workerLogger() {
   })
 }
 
-/**
- * PGlite is one PostgreSQL backend behind every socket connection, so named prepared statements
- * from two connections collide there; graphile-worker must not use them on it.
- */
-async function isPglite(connectionString: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString })
-  await client.connect()
-  try {
-    const { rows } = await client.query<{ version: string }>('select version()')
-    return rows[0]?.version.includes('PGlite') ?? false
-  } finally {
-    await client.end()
-  }
-}
 
 /** Creates or updates graphile-worker's own schema; part of every migration run. */
 export async function installJobQueue(connectionString: string) {

@@ -4,7 +4,6 @@ import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { isPermanentFailure } from '#app/utils/database-errors.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
-import { confirmPaidRegistration, expireHeldRegistration, recordTicketRefund } from '#app/modules/registrations/paid-tickets.server.ts'
 import { confirmDonation, markDonation, recordDispute, recordRefund } from '#app/modules/donations/ledger.server.ts'
 import {
   MalformedStripeEvent,
@@ -19,6 +18,7 @@ import {
 import { constructWebhookEvent, type StripeEvent } from './stripe.server.ts'
 import { activatePlan, abandonPendingPlan, findPlan, donationForInvoice, markPlanPastDue, endPlan } from '#app/modules/donations/monthly-gifts.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
+import { expireHeldRegistration, confirmPaidRegistration, recordTicketRefund } from '#app/modules/registrations/paid-tickets.server.ts'
 
 type Trx = DatabaseTransaction
 type SessionEventType =

@@ -1,8 +1,9 @@
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
+import { LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
+import { registrationEmailFacts } from '#app/modules/registrations/registration-emails.server.ts'
+import { REFUND_REGISTRATION_TASK } from '#app/modules/registrations/paid-tickets.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
-import { REFUND_REGISTRATION_TASK } from './paid-tickets.server.ts'
-import { registrationEmailFacts } from './register.server.ts'
 
 /**
  * Staff cancel an event: in one transaction the event is marked cancelled, every live
@@ -30,7 +31,7 @@ export async function cancelEvent(
       .selectFrom('registrations')
       .select(['id', 'status', 'email', 'amount_minor', 'currency', 'stripe_payment_intent_id'])
       .where('event_id', '=', event.id)
-      .where('status', 'in', ['held', 'confirmed', 'waitlisted', 'offered'])
+      .where('status', 'in', LIVE_REGISTRATION_STATUSES)
       .orderBy('created_at')
       .forUpdate()
       .execute()

@@ -1,13 +1,16 @@
 import { sql } from 'kysely'
-import { createTicketCheckoutSession, refundPayment } from '#app/modules/payments/stripe.server.ts'
+import { refundPayment } from '#app/modules/payments/stripe.server.ts'
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
-import { offerFreedPlaces } from './manage.server.ts'
-import { newCheckinToken, registrationEmailFacts, releasePlaces, sendConfirmation, takePlaces } from './register.server.ts'
-import type { RegistrationOutcome } from './registration-request.ts'
+import { newCheckinToken } from '#app/modules/registrations/check-in.server.ts'
+import { releaseHold } from '#app/modules/registrations/holds.server.ts'
+import { takePlaces, releasePlaces } from '#app/modules/registrations/places.server.ts'
+import { sendConfirmation, registrationEmailFacts } from '#app/modules/registrations/registration-emails.server.ts'
+import { LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
+import { offerFreedPlaces } from '#app/modules/registrations/waitlist.server.ts'
 
 /**
  * Paid and pay-what-you-can tickets. The places are taken first (held), then paid for through
@@ -18,143 +21,10 @@ import type { RegistrationOutcome } from './registration-request.ts'
 
 type Trx = DatabaseTransaction
 
-export const RELEASE_HOLD_TASK = 'release_registration_hold'
 export const REFUND_REGISTRATION_TASK = 'refund_registration'
 
-/** How long places are held while their buyer pays. */
-export const HOLD_MINUTES = 30
-/**
- * Stripe refuses a session ending less than 30 minutes after it receives the request, by its own
- * clock: the margin covers the network, the SDK's retries and clock skew.
- */
-const HOLD_MARGIN_MS = 2 * 60 * 1000
 
-export function holdDeadline(now: Date) {
-  return new Date(now.getTime() + HOLD_MINUTES * 60 * 1000 + HOLD_MARGIN_MS)
-}
 
-/** A registration whose places are held until `holdExpiresAt`, waiting for its Checkout Session. */
-export type Hold = {
-  kind: 'hold'
-  registrationId: string
-  eventId: string
-  amountMinor: number
-  currency: string
-  quantity: number
-  email: string
-  holdExpiresAt: Date
-  /**
-   * Set when the hold is a claimed waitlist offer: if Stripe cannot be reached, the place goes
-   * back to being offered until this deadline rather than to the next person.
-   */
-  offerExpiresAt?: Date
-}
-
-const UNAVAILABLE_MESSAGE =
-  'We could not reach our payment provider, so we have not kept your place. Nothing has been charged. Please try again in a moment.'
-
-/**
- * Asks Stripe for the hold's Checkout Session. The idempotency key is the registration's, and a
- * double submit finds the same registration, so it gets Stripe's same session back.
- */
-export async function startTicketCheckout(
-  db: Database,
-  hold: Hold,
-  context: { origin: string; eventTitle: string; ticketName: string },
-): Promise<RegistrationOutcome> {
-  // The manage page on the address the person used, so the offline page stays on this server too.
-  const manage = new URL(manageRegistrationUrl(hold.registrationId))
-  const manageUrl = `${context.origin}${manage.pathname}${manage.search}`
-  try {
-    const session = await createTicketCheckoutSession({
-      registrationId: hold.registrationId,
-      eventId: hold.eventId,
-      amountMinor: hold.amountMinor,
-      currency: hold.currency,
-      productName: `${hold.quantity === 1 ? '' : `${hold.quantity} × `}${context.ticketName}: ${context.eventTitle}`,
-      customerEmail: hold.email,
-      successUrl: manageUrl,
-      // The manage page shows the hold and lets the person give the places back at once.
-      cancelUrl: manageUrl,
-      expiresAt: hold.holdExpiresAt,
-    })
-    await db
-      .updateTable('registrations')
-      .set({ stripe_checkout_session_id: session.id, updated_at: new Date() })
-      .where('id', '=', hold.registrationId)
-      .where('stripe_checkout_session_id', 'is', null)
-      .execute()
-    return { kind: 'checkout', url: session.url }
-  } catch (error) {
-    getLogger().error({ err: error, registrationId: hold.registrationId }, 'Could not create a Checkout Session for a registration')
-    // Places nobody can pay for go back now, not in half an hour. A hold that already has a
-    // session (a double submit that got through) stays: its buyer may be paying.
-    const offerExpiresAt = hold.offerExpiresAt
-    if (offerExpiresAt) {
-      const offered = await db.transaction().execute((trx) => returnHoldToOffer(trx, hold.registrationId, offerExpiresAt))
-      if (offered) return { kind: 'unavailable', message: OFFER_KEPT_MESSAGE }
-    } else {
-      await db.transaction().execute((trx) => releaseHold(trx, hold.registrationId, { onlyWithoutSession: true }))
-    }
-    return { kind: 'unavailable', message: UNAVAILABLE_MESSAGE }
-  }
-}
-
-const OFFER_KEPT_MESSAGE =
-  'We could not reach our payment provider. Nothing has been charged, and the place is still offered to you: please try again in a moment.'
-
-/**
- * A claimed offer whose Checkout Session could not be made is offered again until its own
- * deadline; past it, the place goes to the next person. Returns true when it is offered again.
- */
-async function returnHoldToOffer(trx: Trx, registrationId: string, offerExpiresAt: Date): Promise<boolean> {
-  if (offerExpiresAt <= new Date()) {
-    await releaseHold(trx, registrationId, { onlyWithoutSession: true })
-    return false
-  }
-  const offered = await trx
-    .updateTable('registrations')
-    .set({ status: 'offered', hold_expires_at: null, offer_expires_at: offerExpiresAt, updated_at: new Date() })
-    .where('id', '=', registrationId)
-    .where('status', '=', 'held')
-    .where('stripe_checkout_session_id', 'is', null)
-    .returning('id')
-    .executeTakeFirst()
-  return offered !== undefined
-}
-
-/**
- * Ends a hold that is still a hold: its places go back and the waitlist moves. Returns false
- * when there was nothing to release (paid, cancelled or released already).
- */
-export async function releaseHold(trx: Trx, registrationId: string, options: { onlyWithoutSession?: boolean } = {}): Promise<boolean> {
-  const registration = await trx
-    .selectFrom('registrations')
-    .select(['id', 'status', 'event_id', 'quantity', 'stripe_checkout_session_id'])
-    .where('id', '=', registrationId)
-    .forUpdate()
-    .executeTakeFirst()
-  if (registration?.status !== 'held') return false
-  if (options.onlyWithoutSession && registration.stripe_checkout_session_id) return false
-  await trx
-    .updateTable('registrations')
-    .set({
-      status: 'expired',
-      updated_at: new Date(),
-      // A hold that never reached Stripe frees its submission id, so trying the form again starts afresh.
-      ...(options.onlyWithoutSession ? { submission_id: null } : {}),
-    })
-    .where('id', '=', registration.id)
-    .execute()
-  await releasePlaces(trx, registration.event_id, registration.quantity)
-  await offerFreedPlaces(trx, registration.event_id)
-  return true
-}
-
-/** The job at a hold's deadline (job key `release-hold:<id>`). */
-export async function releaseExpiredHold(db: Database, registrationId: string) {
-  return db.transaction().execute((trx) => releaseHold(trx, registrationId))
-}
 
 export type TicketPayment = { paymentIntentId: string | null; checkoutSessionId: string }
 
@@ -243,7 +113,7 @@ async function retakePlaces(trx: Trx, registration: { id: string; event_id: stri
       .select('id')
       .where('event_id', '=', registration.event_id)
       .where(sql<boolean>`lower(email) = lower(${registration.email})`)
-      .where('status', 'in', ['held', 'confirmed', 'waitlisted', 'offered'])
+      .where('status', 'in', LIVE_REGISTRATION_STATUSES)
       .where('is_group_booking', '=', false)
       .where('id', '<>', registration.id)
       .executeTakeFirst()

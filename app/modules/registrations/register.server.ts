@@ -1,21 +1,20 @@
-import { randomBytes } from 'node:crypto'
-import { sql, type Selectable } from 'kysely'
-import QRCode from 'qrcode'
+import { type Selectable } from 'kysely'
 import type { EventsTable } from '#db/schema.ts'
-import { buildIcs } from '#app/modules/events/ics.ts'
-import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
-import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
-import { appUrl } from '#app/utils/env.server.ts'
 import { checkRateLimit } from '#app/utils/rate-limit.server.ts'
-import { manageRegistrationUrl, signedCheckinCode } from '#app/utils/signed-links.server.ts'
+import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
-import { holdDeadline, RELEASE_HOLD_TASK, startTicketCheckout, type Hold } from './paid-tickets.server.ts'
 import type { RegistrationOutcome, RegistrationRequest } from './registration-request.ts'
 import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
+import { newCheckinToken } from '#app/modules/registrations/check-in.server.ts'
+import { type Hold, holdDeadline, RELEASE_HOLD_TASK } from '#app/modules/registrations/holds.server.ts'
+import { takePlaces } from '#app/modules/registrations/places.server.ts'
+import { sendConfirmation, sendWaitlisted } from '#app/modules/registrations/registration-emails.server.ts'
+import { type LiveRegistrationStatus, LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
+import { startTicketCheckout } from '#app/modules/registrations/ticket-checkout.server.ts'
+import { waitlistPosition } from '#app/modules/registrations/waitlist.server.ts'
 
 type Trx = DatabaseTransaction
-const LIVE = ['held', 'confirmed', 'waitlisted', 'offered'] as const
 
 /**
  * Registers someone for an event. Capacity is enforced by one conditional UPDATE of the event's
@@ -99,7 +98,7 @@ async function alreadyRegistered(trx: Trx, existing: ExistingRegistration, reque
 type ExistingRegistration = {
   id: string
   event_id: string
-  status: (typeof LIVE)[number]
+  status: LiveRegistrationStatus
   submission_id: string | null
   amount_minor: number
   currency: string
@@ -116,7 +115,7 @@ async function findExisting(db: Database | Trx, request: RegistrationRequest) {
     .where((eb) =>
       eb.or([
         eb('submission_id', '=', request.submissionId),
-        eb.and([eb(eb.fn('lower', ['email']), '=', request.email.toLowerCase()), eb('status', 'in', LIVE), eb('is_group_booking', '=', false)]),
+        eb.and([eb(eb.fn('lower', ['email']), '=', request.email.toLowerCase()), eb('status', 'in', LIVE_REGISTRATION_STATUSES), eb('is_group_booking', '=', false)]),
       ]),
     )
     .orderBy('created_at')
@@ -206,133 +205,5 @@ async function registerInTransaction(
   return { kind: 'waitlisted', registrationId: registration.id, position: await waitlistPosition(trx, registration.id), manageUrl }
 }
 
-/** The one place capacity is taken: succeeds only while the places fit. */
-export async function takePlaces(trx: Trx, eventId: string, quantity: number): Promise<boolean> {
-  const taken = await trx
-    .updateTable('events')
-    .set({ places_taken: sql`places_taken + ${quantity}`, updated_at: new Date() })
-    .where('id', '=', eventId)
-    .where(sql<boolean>`places_taken + ${quantity} <= capacity`)
-    .returning('places_taken')
-    .executeTakeFirst()
-  return taken !== undefined
-}
 
-export async function releasePlaces(trx: Trx, eventId: string, quantity: number) {
-  await trx
-    .updateTable('events')
-    .set({ places_taken: sql`greatest(places_taken - ${quantity}, 0)`, updated_at: new Date() })
-    .where('id', '=', eventId)
-    .execute()
-}
 
-export function newCheckinToken() {
-  return randomBytes(12).toString('base64url')
-}
-
-export async function waitlistPosition(db: Database | Trx, registrationId: string) {
-  const { rows } = await sql<{ position: number }>`
-    select count(*)::bigint as position from registrations r, registrations me
-    where me.id = ${registrationId} and r.event_id = me.event_id and r.status = 'waitlisted'
-      and (r.waitlisted_at, r.id) <= (me.waitlisted_at, me.id)`.execute(db)
-  return rows[0]?.position ?? 0
-}
-
-/** Everything a registration email says about its event. */
-export async function registrationEmailFacts(trx: Trx, registrationId: string) {
-  const row = await trx
-    .selectFrom('registrations as r')
-    .innerJoin('events as e', 'e.id', 'r.event_id')
-    .innerJoin('ticket_types as t', 't.id', 'r.ticket_type_id')
-    .select([
-      'r.id',
-      'r.name',
-      'r.email',
-      'r.quantity',
-      'r.amount_minor',
-      'r.currency',
-      'r.checkin_token',
-      'r.offer_expires_at',
-      'e.id as event_id',
-      'e.slug',
-      'e.title',
-      'e.summary',
-      'e.starts_at',
-      'e.ends_at',
-      'e.time_zone',
-      'e.venue_name',
-      'e.venue_address',
-      'e.access_notes',
-      'e.online_url',
-      'e.organiser_name',
-      't.name as ticket_name',
-    ])
-    .where('r.id', '=', registrationId)
-    .executeTakeFirstOrThrow()
-  return {
-    row,
-    common: {
-      organisation: await getEmailOrganisation(trx),
-      name: row.name,
-      eventTitle: row.title,
-      eventUrl: `${appUrl()}/events/${row.slug}`,
-      startsAt: row.starts_at.toISOString(),
-      endsAt: row.ends_at.toISOString(),
-      timeZone: row.time_zone,
-    },
-  }
-}
-
-export async function sendConfirmation(trx: Trx, registrationId: string, resend?: string) {
-  const { row, common } = await registrationEmailFacts(trx, registrationId)
-  const location = row.online_url ? `Online: ${row.online_url}` : [row.venue_name, row.venue_address].filter(Boolean).join(', ')
-  const calendar = buildIcs({
-    uid: `registration-${row.id}@sanad`,
-    title: row.title,
-    description: `${row.summary}\n\nManage your place: ${manageRegistrationUrl(row.id)}`,
-    startsAt: row.starts_at,
-    endsAt: row.ends_at,
-    timeZone: row.time_zone,
-    location,
-    url: common.eventUrl,
-    organiserName: row.organiser_name,
-  })
-  const attachments = [{ filename: `${row.slug}.ics`, contentType: 'text/calendar; charset=utf-8', contentBase64: Buffer.from(calendar).toString('base64') }]
-  if (row.checkin_token) attachments.push(await checkinQrAttachment(row.checkin_token))
-  await enqueueEmail(trx, {
-    template: 'registration-confirmed',
-    to: row.email,
-    props: {
-      ...common,
-      venueName: row.venue_name,
-      venueAddress: row.venue_address,
-      accessNotes: row.access_notes,
-      // The joining link goes only to people with a place.
-      onlineUrl: row.online_url,
-      ticketTypeName: row.ticket_name,
-      quantity: row.quantity,
-      amountPaidMinor: row.amount_minor,
-      currency: row.currency,
-      cancelUrl: manageRegistrationUrl(row.id),
-      checkinCode: row.checkin_token,
-      hasQrAttachment: attachments.length > 1,
-    },
-    idempotencyKey: resend ? `registration-confirmed/${row.id}/${resend}` : `registration-confirmed/${row.id}`,
-    attachments,
-  })
-}
-
-/** Options fixed here so a test can regenerate exactly the image that was sent. */
-export const CHECKIN_QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 2, width: 240 } as const
-
-/** The QR code staff scan at the door, as a PNG attachment rather than an inline or remote image. */
-export async function checkinQrAttachment(checkinToken: string) {
-  const png = await QRCode.toBuffer(signedCheckinCode(checkinToken), CHECKIN_QR_OPTIONS)
-  return { filename: 'check-in.png', contentType: 'image/png', contentBase64: png.toString('base64') }
-}
-
-async function sendWaitlisted(trx: Trx, registrationId: string, resend?: string) {
-  const { row, common } = await registrationEmailFacts(trx, registrationId)
-  const idempotencyKey = resend ? `waitlist-joined/${row.id}/${resend}` : `waitlist-joined/${row.id}`
-  await enqueueEmail(trx, { template: 'waitlist-joined', to: row.email, props: common, idempotencyKey })
-}

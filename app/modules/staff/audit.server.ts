@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
-import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { escapeLike, type Database, type DatabaseTransaction } from '#app/utils/db.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 
@@ -85,7 +85,6 @@ export function parseAuditCursor(text: string | null): number | null | 'invalid'
   return /^\d{1,18}$/.test(text) ? Number(text) : 'invalid'
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (character) => `\\${character}`)
 
 export type AuditEntry = {
   id: number

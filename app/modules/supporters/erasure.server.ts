@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { escapeLike, type Database, type DatabaseTransaction } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { storedRateLimitKey } from '#app/utils/rate-limit.server.ts'
 import { normaliseEmail } from '#app/utils/email-address.ts'
@@ -210,7 +210,7 @@ export async function eraseSupporter(db: Database, staffUserId: string, rawEmail
       await trx
         .updateTable('audit_log')
         .set({ details: sql`regexp_replace(details::text, ${pattern}, '[erased]', 'gi')::jsonb` })
-        .where(sql<boolean>`details::text ilike ${`%${email.replace(/[\\%_]/g, '\\$&')}%`}`)
+        .where(sql<boolean>`details::text ilike ${`%${escapeLike(email)}%`}`)
         .execute(),
     )
     if (donationIds.length > 0) {
@@ -220,7 +220,7 @@ export async function eraseSupporter(db: Database, staffUserId: string, rawEmail
           .updateTable('donation_events')
           .set({ detail: sql`regexp_replace(detail::text, ${pattern}, '[erased]', 'gi')::jsonb` })
           .where('donation_id', 'in', donationIds)
-          .where(sql<boolean>`detail::text ilike ${`%${email.replace(/[\\%_]/g, '\\$&')}%`}`)
+          .where(sql<boolean>`detail::text ilike ${`%${escapeLike(email)}%`}`)
           .execute(),
       )
     }

@@ -1,0 +1,8 @@
+import type { RegistrationStatus } from '#db/schema.ts'
+
+/**
+ * A registration that still holds or awaits a place: it counts against capacity or the waitlist,
+ * an address may have only one at a time per event, and it is told when the event changes.
+ */
+export const LIVE_REGISTRATION_STATUSES = ['held', 'confirmed', 'waitlisted', 'offered'] as const satisfies readonly RegistrationStatus[]
+export type LiveRegistrationStatus = (typeof LIVE_REGISTRATION_STATUSES)[number]
