@@ -35,6 +35,7 @@ const layerZones = [
     from: ['./app/modules', './app/routes', './app/components', './app/worker', './app/server'],
     message: 'Utils import no modules: move the rule into the module that owns it, or pass it in.',
   },
+  { target: ['./app', './emails', './scripts'], from: './tests', message: 'Test code stays in tests/: nothing the app runs may import it.' },
   { target: './db', from: ['./app', './scripts', './emails', './tests'], message: 'db/ (schema and migrations) imports nothing from the app.' },
   {
     target: './app/modules/donations',

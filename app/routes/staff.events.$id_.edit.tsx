@@ -2,7 +2,6 @@ import { parseWithZod } from '@conform-to/zod'
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffEventForm } from '#app/components/staff-event-form.tsx'
-import { eventFormSchema, getEventForEditing, timeZoneChoices, updateEvent } from '#app/modules/events/manage.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
@@ -10,6 +9,9 @@ import formStyles from '#app/styles/forms.css'
 import staffFormStyles from '#app/styles/staff-forms.css'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
+import { getEventForEditing, updateEvent } from '#app/modules/events/event-admin.server.ts'
+import { eventFormSchema } from '#app/modules/events/event-form.server.ts'
+import { timeZoneChoices } from '#app/utils/time-zone.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 

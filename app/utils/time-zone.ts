@@ -20,3 +20,21 @@ export function isValidTimeZone(timeZone: string) {
 export function formatDateTime(instant: Date | string, timeZone: string, options: { seconds?: boolean } = {}) {
   return dateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: options.seconds ? 'medium' : 'short', timeZone }).format(new Date(instant))
 }
+
+/** The zone's canonical IANA name ("europe/london" → "Europe/London"), or null when Intl does not know it. */
+export function canonicalTimeZone(input: string): string | null {
+  const zone = input.trim()
+  // Offsets such as "+01:00" are not places: their rules never change with the seasons.
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone)) return null
+  try {
+    return new Intl.DateTimeFormat('en-GB', { timeZone: zone }).resolvedOptions().timeZone
+  } catch {
+    return null
+  }
+}
+
+/** Suggestions for the zone field: every zone this server's Intl knows. */
+export function timeZoneChoices(): string[] {
+  const zones = Intl.supportedValuesOf('timeZone')
+  return zones.includes('UTC') ? zones : [...zones, 'UTC']
+}

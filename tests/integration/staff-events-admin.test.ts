@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import ICAL from 'ical.js'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { getEventForEditing } from '#app/modules/events/manage.server.ts'
 import { localTimeToInstant } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { renderEmail } from '#emails/index.ts'
@@ -11,6 +10,7 @@ import { action as editAction, loader as editLoader } from '#app/routes/staff.ev
 import { action as newAction, loader as newLoader } from '#app/routes/staff.events.new.tsx'
 import { createEvent as createFixtureEvent, register, registrationRequest, registrationsOf } from './registration-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
+import { getEventForEditing } from '#app/modules/events/event-admin.server.ts'
 
 const db = getDb()
 const args = (request: Request, params: Record<string, string> = {}) => ({ request, params, context: {} })

@@ -1,317 +1,20 @@
 import { type Selectable, sql } from 'kysely'
-import { z } from 'zod'
-import type { EventMode, EventStatus, EventsTable, TicketKind } from '#db/schema.ts'
+import type { EventsTable, TicketKind } from '#db/schema.ts'
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { buildIcs, calendarSequence } from '#app/modules/events/ics.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
-import { instantToLocalTime, localTimeToInstant } from '#app/utils/dates.ts'
+import { instantToLocalTime } from '#app/utils/dates.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
-import { minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
-import { plainText, requiredText } from '#app/utils/text-input.ts'
+import { minorToDecimal } from '#app/utils/money.ts'
 import { LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
 import { offerFreedPlaces } from '#app/modules/registrations/waitlist.server.ts'
+import { BLANK_TICKET_ROWS, type EventFormValue, type TicketChange } from '#app/modules/events/event-form.server.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
+import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
 
-/**
- * Creating and editing events from the staff area.
- *
- * Times are typed as a local date and time in the event's own zone (what the organiser reads on
- * the venue's clock) and stored as UTC instants. Daylight saving makes that mapping uneven:
- * - a local time in the spring gap (Europe/London, 2027-03-28 01:30) never happens, so it is
- *   refused with a message rather than silently moved;
- * - a local time in the autumn overlap (Europe/London, 2027-10-31 01:30 happens twice) is taken as
- *   the first of the two, before the clocks go back (01:30 BST = 00:30 UTC), as RFC 5545 and
- *   Temporal's "compatible" rule do. The form says so, and pages show the zone's abbreviation.
- */
-
-export const BLANK_TICKET_ROWS = 3
-const TITLE_MAX = 200
-const SLUG_MAX = 100
-const SUMMARY_MAX = 300
-const DESCRIPTION_MAX = 20_000
-const SHORT_TEXT_MAX = 300
-const NOTES_MAX = 2_000
-const TICKET_NAME_MAX = 100
-const CAPACITY_MAX = 100_000
-const MAX_PER_ORDER_MAX = 100
-/** Registrations that hold or wait for a place; cancelled, lapsed and refunded ones do not count. */
-
-// ── Local time in a zone ──────────────────────────────────────────────────────────────────────
-
-/** The zone's canonical IANA name ("europe/london" → "Europe/London"), or null when Intl does not know it. */
-export function canonicalTimeZone(input: string): string | null {
-  const zone = input.trim()
-  // Offsets such as "+01:00" are not places: their rules never change with the seasons.
-  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone)) return null
-  try {
-    return new Intl.DateTimeFormat('en-GB', { timeZone: zone }).resolvedOptions().timeZone
-  } catch {
-    return null
-  }
-}
-
-/** Suggestions for the zone field: every zone this server's Intl knows. */
-export function timeZoneChoices(): string[] {
-  const zones = Intl.supportedValuesOf('timeZone')
-  return zones.includes('UTC') ? zones : [...zones, 'UTC']
-}
-
-// ── Money typed in major units ───────────────────────────────────────────────────────────────
-
-/** 1500 GBP → "15.00", 500 JPY → "500": the amount as staff typed it, without floating point. */
-export function minorToMajorInput(amountMinor: number, currency: string): string {
-  const exponent = minorUnitExponent(currency)
-  if (exponent === 0) return String(amountMinor)
-  const digits = String(amountMinor).padStart(exponent + 1, '0')
-  return `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`
-}
-
-// ── The form ──────────────────────────────────────────────────────────────────────────────────
-
-const optionalText = (max: number, label: string) =>
-  plainText()
-    .transform((text) => text.trim())
-    .pipe(z.string().max(max, `${label} must be ${max.toLocaleString('en-GB')} characters or fewer`))
-    .optional()
-
-const boundedText = (missing: string, max: number, label: string) =>
-  requiredText(missing).pipe(z.string().max(max, `${label} must be ${max.toLocaleString('en-GB')} characters or fewer`))
-
-const wholeNumber = (label: string, min: number, max: number) =>
-  z
-    .string({ required_error: `Enter the ${label}` })
-    .trim()
-    .regex(/^\d{1,9}$/, `Enter the ${label} as a whole number`)
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, `The ${label} must be at least ${min}`)
-        .max(max, `The ${label} must be ${max.toLocaleString('en-GB')} or fewer`),
-    )
-
-const fieldSchemas = {
-  title: boundedText('Enter the event’s title', TITLE_MAX, 'The title'),
-  slug: requiredText('Enter the web address name (slug)')
-    .transform((slug) => slug.toLowerCase())
-    .pipe(
-      z
-        .string()
-        .max(SLUG_MAX, `The slug must be ${SLUG_MAX} characters or fewer`)
-        .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'Use only letters, digits and single hyphens, like rights-night-2027'),
-    ),
-  summary: boundedText('Enter a one-line summary', SUMMARY_MAX, 'The summary'),
-  description: boundedText('Enter the description', DESCRIPTION_MAX, 'The description'),
-  startsAt: z.string({ required_error: 'Enter when the event starts' }),
-  endsAt: z.string({ required_error: 'Enter when the event ends' }),
-  timeZone: z.string({ required_error: 'Enter the event’s time zone, like Europe/London' }),
-  mode: z.enum(['in_person', 'online'], { errorMap: () => ({ message: 'Choose in person or online' }) }),
-  venueName: optionalText(SHORT_TEXT_MAX, 'The venue name'),
-  venueAddress: optionalText(SHORT_TEXT_MAX, 'The venue address'),
-  accessNotes: optionalText(NOTES_MAX, 'The access notes'),
-  onlineUrl: optionalText(SHORT_TEXT_MAX, 'The online link'),
-  organiserName: boundedText('Enter the organiser’s name', SHORT_TEXT_MAX, 'The organiser’s name'),
-  capacity: wholeNumber('capacity', 0, CAPACITY_MAX),
-  maxPerOrder: wholeNumber('most places in one registration', 1, MAX_PER_ORDER_MAX),
-  status: z.enum(['draft', 'published'], { errorMap: () => ({ message: 'Choose draft or published' }) }).default('draft'),
-}
-
-const ticketFieldSchemas = {
-  id: z.string().uuid('This ticket is not one of this event’s tickets').optional(),
-  name: optionalText(TICKET_NAME_MAX, 'The ticket name'),
-  kind: z.enum(['free', 'paid', 'pay_what_you_can'], { errorMap: () => ({ message: 'Choose free, paid or pay what you can' }) }).default('free'),
-  currency: z.string().default('GBP'),
-}
-
-export type TicketChange = {
-  /** The row's place in the form, for errors beside its fields. */
-  index: number
-  id: string | null
-  remove: boolean
-  name: string
-  kind: TicketKind
-  priceMinor: number
-  minPriceMinor: number
-  currency: string
-}
-
-const amountHint = (currency: string) =>
-  minorUnitExponent(currency) === 0 ? 'as a whole number, like 1500' : `as a number, like 12 or 12.50`
-
-const raw = z.string().optional()
-const rawTicket = z.object({ id: raw, name: raw, kind: raw, price: raw, minPrice: raw, currency: raw, remove: raw }).partial()
-
-/**
- * The event form. Every field is read as text first and judged in one pass, so a person sees
- * every problem at once (a missing title and a time that does not exist), not one round at a time.
- */
-export const eventFormSchema = z
-  .object({
-    title: raw, slug: raw, summary: raw, description: raw, startsAt: raw, endsAt: raw, timeZone: raw, mode: raw,
-    venueName: raw, venueAddress: raw, accessNotes: raw, onlineUrl: raw, organiserName: raw, capacity: raw,
-    maxPerOrder: raw, status: raw,
-    tickets: z.array(rawTicket.optional()).max(50, 'An event can have at most 50 ticket types').default([]),
-  })
-  .transform((form, ctx) => {
-    let failed = false
-    const fail = (path: (string | number)[], message: string) => {
-      failed = true
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path, message })
-    }
-    function check<T>(path: (string | number)[], schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T | undefined {
-      const result = schema.safeParse(value)
-      if (result.success) return result.data
-      const message = result.error.issues[0]?.message
-      if (message) fail(path, message)
-      return undefined
-    }
-    const field = <K extends keyof typeof fieldSchemas>(name: K) =>
-      check([name], fieldSchemas[name] as z.ZodType<z.output<(typeof fieldSchemas)[K]>, z.ZodTypeDef, unknown>, form[name])
-
-    const title = field('title')
-    const slug = field('slug')
-    const summary = field('summary')
-    const description = field('description')
-    const organiserName = field('organiserName')
-    const mode = field('mode')
-    const venueName = field('venueName')
-    const venueAddress = field('venueAddress')
-    const accessNotes = field('accessNotes')
-    const onlineUrlText = field('onlineUrl')
-    const capacity = field('capacity')
-    const maxPerOrder = field('maxPerOrder')
-    const status = field('status')
-    const startsAtText = field('startsAt')
-    const endsAtText = field('endsAt')
-    const timeZoneText = field('timeZone')
-
-    const timeZone = timeZoneText === undefined ? null : canonicalTimeZone(timeZoneText)
-    if (timeZoneText !== undefined && !timeZone) fail(['timeZone'], 'Enter a time zone from the list, like Europe/London')
-    const time = (name: 'startsAt' | 'endsAt', typed: string | undefined, what: string) => {
-      if (!timeZone || typed === undefined) return null
-      const result = localTimeToInstant(typed, timeZone)
-      if (result.ok) return result.instant
-      fail(
-        [name],
-        result.reason === 'nonexistent'
-          ? `That time does not exist in ${timeZone}: the clocks go forward then. Choose a time an hour later or earlier`
-          : `Enter ${what} as a date and a time, like 2027-06-14 18:30`,
-      )
-      return null
-    }
-    const startsAt = time('startsAt', startsAtText, 'when the event starts')
-    const endsAt = time('endsAt', endsAtText, 'when the event ends')
-    if (startsAt && endsAt && endsAt <= startsAt) fail(['endsAt'], 'The event must end after it starts')
-
-    if (mode === 'in_person') {
-      if (!form.venueName?.trim()) fail(['venueName'], 'Enter the venue’s name')
-      if (!form.venueAddress?.trim()) fail(['venueAddress'], 'Enter the venue’s address')
-    }
-    let onlineUrl: string | null = null
-    if (mode === 'online') {
-      if (!form.onlineUrl?.trim()) fail(['onlineUrl'], 'Enter the link people use to join')
-      else if (onlineUrlText !== undefined && !isWebLink(onlineUrlText)) fail(['onlineUrl'], 'Enter the link in full, starting with https://')
-      else onlineUrl = onlineUrlText ?? null
-    }
-
-    const tickets: TicketChange[] = []
-    form.tickets.forEach((row, index) => {
-      if (!row) return
-      const path = (name: string) => ['tickets', index, name]
-      const id = check(path('id'), ticketFieldSchemas.id, row.id)
-      const name = check(path('name'), ticketFieldSchemas.name, row.name)
-      const kind = check(path('kind'), ticketFieldSchemas.kind, row.kind)
-      const remove = row.remove === 'on' || row.remove === 'true'
-      const price = row.price?.trim() ?? ''
-      const minPrice = row.minPrice?.trim() ?? ''
-      if (!row.id && !row.name?.trim()) {
-        // A blank spare row; a price with no name is a half-filled row, not a blank one.
-        if (!remove && (price || minPrice)) fail(path('name'), 'Enter a name for this ticket, or clear its prices')
-        return
-      }
-      if (remove) {
-        if (id) tickets.push({ index, id, remove: true, name: name ?? '', kind: kind ?? 'free', priceMinor: 0, minPriceMinor: 0, currency: 'GBP' })
-        return
-      }
-      if (!name) {
-        // Undefined with text typed means check() has already said what is wrong with it.
-        if (!(name === undefined && row.name?.trim())) fail(path('name'), 'Enter the ticket’s name')
-        return
-      }
-      const currency = (row.currency ?? 'GBP').trim().toUpperCase()
-      if (!(SUPPORTED_CURRENCIES as readonly string[]).includes(currency)) return fail(path('currency'), 'Choose a currency from the list')
-      if (!kind) return
-      const amount = (name: 'price' | 'minPrice', typed: string, label: string): number | null | undefined => {
-        if (!typed) return null
-        const minor = parseAmountToMinor(typed, currency)
-        if (minor === null) {
-          fail(path(name), `Enter the ${label} ${amountHint(currency)}`)
-          return undefined
-        }
-        return minor
-      }
-      let priceMinor = 0
-      let minPriceMinor = 0
-      if (kind === 'paid') {
-        const paid = amount('price', price, 'price')
-        if (paid === undefined) return
-        if (!paid) return fail(path('price'), 'Enter the price of a paid ticket (a ticket at no cost is free)')
-        priceMinor = paid
-      } else if (kind === 'pay_what_you_can') {
-        const minimum = amount('minPrice', minPrice, 'minimum')
-        const suggested = amount('price', price, 'suggested amount')
-        if (minimum === undefined || suggested === undefined) return
-        minPriceMinor = minimum ?? 0
-        priceMinor = suggested ?? minPriceMinor
-        if (priceMinor < minPriceMinor) return fail(path('price'), 'The suggested amount cannot be less than the minimum')
-      }
-      if (id === undefined && row.id) return
-      tickets.push({ index, id: id ?? null, remove: false, name, kind, priceMinor, minPriceMinor, currency })
-    })
-
-    if (
-      failed ||
-      title === undefined || slug === undefined || summary === undefined || description === undefined ||
-      organiserName === undefined || mode === undefined || capacity === undefined || maxPerOrder === undefined ||
-      status === undefined || !timeZone || !startsAt || !endsAt || startsAtText === undefined || endsAtText === undefined
-    ) {
-      return z.NEVER
-    }
-    return {
-      title,
-      slug,
-      summary,
-      descriptionMarkdown: description,
-      startsAt,
-      endsAt,
-      /** The local readings as typed: an unchanged reading keeps the stored instant (see updateEvent). */
-      startsAtLocal: startsAtText.trim(),
-      endsAtLocal: endsAtText.trim(),
-      timeZone,
-      mode: mode as EventMode,
-      venueName: mode === 'in_person' ? (venueName ?? null) : null,
-      venueAddress: mode === 'in_person' ? (venueAddress ?? null) : null,
-      accessNotes: accessNotes || null,
-      // The joining link is sent to registered people only; an in-person event has none to leak.
-      onlineUrl,
-      organiserName,
-      capacity,
-      maxPerOrder,
-      status: status as Exclude<EventStatus, 'cancelled'>,
-      tickets,
-    }
-  })
-export type EventFormValue = z.output<typeof eventFormSchema>
-
-function isWebLink(text: string) {
-  try {
-    const url = new URL(text)
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname.includes('.')
-  } catch {
-    return false
-  }
-}
+/** Staff create and edit events here; every change writes an audit entry in its transaction. */
 
 // ── Reading an event for the form ───────────────────────────────────────────────────────────
 
@@ -338,8 +41,8 @@ export async function getEventForEditing(db: Database, eventId: string) {
     id: ticket.id,
     name: ticket.name,
     kind: ticket.kind,
-    price: ticket.kind === 'free' ? '' : minorToMajorInput(ticket.price_minor, ticket.currency),
-    minPrice: ticket.kind === 'pay_what_you_can' ? minorToMajorInput(ticket.min_price_minor, ticket.currency) : '',
+    price: ticket.kind === 'free' ? '' : minorToDecimal(ticket.price_minor, ticket.currency),
+    minPrice: ticket.kind === 'pay_what_you_can' ? minorToDecimal(ticket.min_price_minor, ticket.currency) : '',
     currency: ticket.currency,
     locked: ticket.registrations > 0,
   }))
@@ -414,22 +117,10 @@ class Refused extends Error {
 
 const SLUG_TAKEN = 'Another event already uses this slug. Choose a different one'
 
-function isSlugClash(error: unknown) {
-  const pgError = error as { code?: string; constraint?: string; message?: string }
-  return pgError?.code === '23505' && `${pgError.constraint ?? ''} ${pgError.message ?? ''}`.includes('slug')
-}
-
 async function slugTaken(trx: DatabaseTransaction, slug: string, exceptId: string | null) {
   let query = trx.selectFrom('events').select('id').where('slug', '=', slug)
   if (exceptId) query = query.where('id', '!=', exceptId)
   return (await query.executeTakeFirst()) !== undefined
-}
-
-async function audit(trx: DatabaseTransaction, staffUserId: string, action: string, eventId: string, details: Record<string, unknown>) {
-  await trx
-    .insertInto('audit_log')
-    .values({ staff_user_id: staffUserId, action, subject_type: 'event', subject_id: eventId, details: JSON.stringify(details) })
-    .execute()
 }
 
 /** Runs `work` in a transaction; a refusal rolls it back and comes back as field errors. */
@@ -440,7 +131,7 @@ async function saving(db: Database, work: (trx: DatabaseTransaction) => Promise<
   } catch (error) {
     if (error instanceof Refused) return { ok: false, fieldErrors: error.fieldErrors, formErrors: error.formErrors }
     // Two people choosing the same slug at once: the unique index decides.
-    if (isSlugClash(error)) return { ok: false, fieldErrors: { slug: [SLUG_TAKEN] }, formErrors: [] }
+    if (isUniqueViolation(error, 'slug')) return { ok: false, fieldErrors: { slug: [SLUG_TAKEN] }, formErrors: [] }
     throw error
   }
 }
@@ -468,8 +159,8 @@ export async function createEvent(db: Database, staffUserId: string, value: Even
       .returning('id')
       .executeTakeFirstOrThrow()
     for (const ticket of newTickets) await insertTicket(trx, event.id, ticket)
-    await audit(trx, staffUserId, 'event.create', event.id, { slug: value.slug, status: value.status, capacity: value.capacity, tickets: newTickets.length })
-    if (published) await audit(trx, staffUserId, 'event.publish', event.id, { from: 'draft', to: 'published' })
+    await recordAudit(trx, { staffUserId, action: 'event.create', subjectType: 'event', subjectId: event.id, details: { slug: value.slug, status: value.status, capacity: value.capacity, tickets: newTickets.length } })
+    if (published) await recordAudit(trx, { staffUserId, action: 'event.publish', subjectType: 'event', subjectId: event.id, details: { from: 'draft', to: 'published' } })
     return event.id
   })
 }
@@ -602,8 +293,8 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
     // Told before freed places are offered, so each email describes the place as it stood.
     const changes = event.status === 'published' && saved.status === 'published' ? changesWorthTelling(event, saved) : []
     const told = changes.length > 0 ? await tellRegistrantsOfChange(trx, event, saved, changes) : 0
-    await audit(trx, staffUserId, 'event.edit', eventId, { changed: changed.join(', ') || 'nothing', ...(told > 0 ? { told } : {}) })
-    if (publishing) await audit(trx, staffUserId, 'event.publish', eventId, { from: event.status, to: value.status })
+    await recordAudit(trx, { staffUserId, action: 'event.edit', subjectType: 'event', subjectId: eventId, details: { changed: changed.join(', ') || 'nothing', ...(told > 0 ? { told } : {}) } })
+    if (publishing) await recordAudit(trx, { staffUserId, action: 'event.publish', subjectType: 'event', subjectId: eventId, details: { from: event.status, to: value.status } })
     if (value.capacity !== event.capacity) {
       let offered = 0
       if (value.capacity > event.capacity) {
@@ -611,7 +302,7 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
         await offerFreedPlaces(trx, eventId)
         offered = (await countOffered(trx, eventId)) - before
       }
-      await audit(trx, staffUserId, 'event.capacity', eventId, { from: event.capacity, to: value.capacity, offered })
+      await recordAudit(trx, { staffUserId, action: 'event.capacity', subjectType: 'event', subjectId: eventId, details: { from: event.capacity, to: value.capacity, offered } })
     }
     return eventId
   }).catch((error: unknown) => {
