@@ -9,5 +9,6 @@ import { IMMUTABLE, photoResponse } from '#app/modules/appeals/photos/photo-resp
  * a new address, and the old one answers 404 from the moment the change commits.
  */
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  return photoResponse(request, await readPhoto(getDb(), params.file ?? ''), IMMUTABLE)
+  const db = getDb()
+  return photoResponse(db, request, await readPhoto(db, params.file ?? ''), IMMUTABLE)
 }

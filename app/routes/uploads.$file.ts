@@ -9,5 +9,6 @@ import { photoResponse } from '#app/modules/appeals/photos/photo-response.server
  * uses it. Not immutable: the address does not change with the bytes, so a day at most.
  */
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  return photoResponse(request, await readImportedUpload(getDb(), params.file ?? ''), 'public, max-age=86400')
+  const db = getDb()
+  return photoResponse(db, request, await readImportedUpload(db, params.file ?? ''), 'public, max-age=86400')
 }

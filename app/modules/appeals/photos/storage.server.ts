@@ -14,7 +14,8 @@ export const PHOTOS_PREFIX = '/photos/'
 const PHOTO_NAME = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9a-f]{64})\.(jpg|png|webp)$/
 
 export type StoredPhoto = { id: string; path: string }
-export type ServedPhoto = { bytes: Uint8Array; contentType: string; sha256: string }
+/** What is needed to answer for a photo; its bytes are read only when they are sent (not for a 304). */
+export type ServedPhoto = { id: string; contentType: string; sha256: string }
 
 export function photoAddress(id: string, sha256: string, type: ImageType) {
   return `${PHOTOS_PREFIX}${id}.${sha256}.${type.extension}`
@@ -56,7 +57,7 @@ export async function deletePhotoIfUnused(trx: DatabaseTransaction, photoId: str
 function servedPhoto(db: Database) {
   return db
     .selectFrom('appeal_photos as p')
-    .select(['p.bytes', 'p.content_type as contentType', 'p.sha256'])
+    .select(['p.id', 'p.content_type as contentType', 'p.sha256'])
     // Only while an appeal uses it: unreferenced rows are deleted, and this holds even if one was not.
     .where(({ exists, selectFrom }) => exists(selectFrom('appeals as a').select('a.id').whereRef('a.photo_id', '=', 'p.id')))
 }
@@ -81,4 +82,14 @@ export async function readPhoto(db: Database, name: string): Promise<ServedPhoto
 export async function readImportedUpload(db: Database, name: string): Promise<ServedPhoto | null> {
   if (!UPLOAD_NAME.test(name)) return null
   return (await servedPhoto(db).where('p.legacy_name', '=', name).executeTakeFirst()) ?? null
+}
+
+/**
+ * The bytes of a photo found by one of the above, still only while an appeal uses it: null when
+ * it was taken down in between. A separate query, so a 304 never reads them (hex over the wire,
+ * they are most of a request's cost).
+ */
+export async function readPhotoBytes(db: Database, id: string): Promise<Uint8Array | null> {
+  const row = await servedPhoto(db).select('p.bytes').where('p.id', '=', id).executeTakeFirst()
+  return row?.bytes ?? null
 }
