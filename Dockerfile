@@ -21,8 +21,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 FROM base AS runtime
 # NODE_ENV=production also for `npm run worker` and the db scripts, whose npm scripts do not set it.
 ENV NODE_ENV=production \
-    PORT=3000 \
-    UPLOADS_DIR=/app/uploads
+    PORT=3000
 COPY --from=runtime-deps /app/node_modules ./node_modules
 # package.json maps the #app/#db/#emails imports; tsconfig.json tells tsx how to compile the JSX.
 COPY package.json package-lock.json tsconfig.json ./
@@ -32,9 +31,9 @@ COPY scripts ./scripts
 COPY emails ./emails
 COPY --from=build /app/build ./build
 COPY --from=build /app/public ./public
-# The only places the app writes: appeal photos (mount a volume here and back it up), and ./data
-# for the embedded database of a one-container trial without DATABASE_URL.
-RUN mkdir -p uploads data && chown node:node uploads data
+# The only place the app writes: ./data, for the embedded database of a one-container trial
+# without DATABASE_URL. Appeal photos are in the database (docs/decisions/015).
+RUN mkdir -p data && chown node:node data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

@@ -121,6 +121,8 @@ export interface AppealsTable {
   beneficiary_is_pseudonym: Generated<boolean>
   story_markdown: string
   photo_path: string | null
+  /** Set when the photo is in appeal_photos; null for none, and for the demo appeals' SVGs in public/. */
+  photo_id: string | null
   photo_alt: string | null
   currency: string
   goal_minor: number
@@ -132,6 +134,21 @@ export interface AppealsTable {
   closed_at: Timestamp | null
   created_at: CreatedAt
   updated_at: UpdatedAt
+}
+
+/** An appeal photo's bytes, as re-encoded at upload (docs/decisions/015). */
+export interface AppealPhotosTable {
+  id: Generated<string>
+  bytes: Uint8Array
+  content_type: 'image/jpeg' | 'image/png' | 'image/webp'
+  byte_size: number
+  /** Hex SHA-256 of the bytes: the ETag, and part of the address. */
+  sha256: string
+  width: number
+  height: number
+  /** The name under /uploads/ it was imported from, if it was. */
+  legacy_name: string | null
+  created_at: CreatedAt
 }
 
 /** A view: the sum of an appeal's total shards (read only). */
@@ -462,6 +479,7 @@ export interface DB {
   supporters: SupportersTable
   email_suppressions: EmailSuppressionsTable
   appeals: AppealsTable
+  appeal_photos: AppealPhotosTable
   appeal_totals: AppealTotalsTable
   appeal_total_shards: AppealTotalShardsTable
   appeal_updates: AppealUpdatesTable

@@ -16,8 +16,6 @@ const envSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   /** Where the embedded database keeps its files (ignored when DATABASE_URL is set). */
   PGLITE_DIR: z.string().min(1).default('./data/pglite'),
-  /** Where uploaded appeal photos are kept on local disk (served at /uploads/:file). */
-  UPLOADS_DIR: z.string().min(1).default('./uploads'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** How long a person offered a freed place from the waitlist has to claim it. */
   WAITLIST_OFFER_HOURS: z.coerce.number().int().min(1).max(168).default(24),

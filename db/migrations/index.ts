@@ -11,6 +11,7 @@ import * as emailJobScheduling from './0012-email-job-scheduling.ts'
 import * as invoicePayments from './0013-invoice-payments.ts'
 import * as registrationRefunds from './0014-registration-refunds.ts'
 import * as saverLinks from './0010-saver-links.ts'
+import * as appealPhotos from './0015-appeal-photos.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0012-email-job-scheduling': emailJobScheduling,
   '0013-invoice-payments': invoicePayments,
   '0014-registration-refunds': registrationRefunds,
+  '0015-appeal-photos': appealPhotos,
 }

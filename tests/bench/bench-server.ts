@@ -53,6 +53,29 @@ export async function buildForProduction(): Promise<'built' | 'skipped'> {
   return 'built'
 }
 
+/**
+ * The environment of a production server with the demo data on its own database: every required
+ * secret set to a stand-in, migrations and seeding at start, and no worker in the process (as in
+ * production, where the worker is its own process).
+ */
+export function seededProductionEnv(databaseUrl: string, port: number): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    RESEND_API_KEY: 're_bench',
+    RESEND_WEBHOOK_SECRET: 'whsec_bench',
+    EMAIL_FROM: 'Bench <bench@example.org>',
+    STRIPE_SECRET_KEY: 'sk_test_bench',
+    STRIPE_WEBHOOK_SECRET: 'whsec_bench',
+    APP_URL: `http://127.0.0.1:${port}`,
+    MIGRATE_ON_START: 'true',
+    SEED_ON_START: 'true',
+    WORKER_IN_PROCESS: 'false',
+    LOG_LEVEL: 'warn',
+  }
+}
+
 export type RunningServer = { baseUrl: string; process: ChildProcess; output: () => string; stop: () => Promise<void> }
 
 /**

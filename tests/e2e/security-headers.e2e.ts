@@ -62,6 +62,7 @@ const VISITS: Record<string, Visit> = {
   'donate.thank-you.tsx': { path: '/donate/thank-you?session_id=cs_unknown', as: 'anonymous' },
   'donate.monthly.stop.tsx': { path: '/donate/monthly/stop?token=forged', as: 'anonymous' },
   'updates.stop.tsx': { path: '/updates/stop?token=forged', as: 'anonymous' },
+  'photos.$file.ts': { path: `/photos/${UNKNOWN}.${'0'.repeat(64)}.jpg`, as: 'anonymous' },
   'uploads.$file.ts': { path: `/uploads/${UNKNOWN}.jpg`, as: 'anonymous' },
   'healthz.ts': { path: '/healthz', as: 'anonymous' },
   'webhooks.stripe.ts': { path: '/webhooks/stripe', as: 'anonymous', method: 'POST' },

@@ -2,7 +2,7 @@ import type { AppealStatus } from '#db/schema.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { type AppealInput } from '#app/modules/appeals/appeal-form.server.ts'
 import { type PhotoUpload } from '#app/modules/appeals/photos/upload.server.ts'
-import { pendingPhoto } from '#app/modules/appeals/photos/storage.server.ts'
+import { deletePhotoIfUnused, storePhoto } from '#app/modules/appeals/photos/storage.server.ts'
 import { recordAudit } from '#app/modules/staff/audit.server.ts'
 import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
@@ -62,41 +62,36 @@ function appealColumns(input: AppealInput) {
   }
 }
 
-/** A new appeal, always a draft. The photo stays on disk only if the row is committed. */
+/** A new appeal, always a draft. Its photo is written in the same transaction, so it exists only if the row does. */
 export async function createAppeal(
   db: Database,
   input: AppealInput,
   options: { staffUserId: string | null; photo: PhotoUpload | null },
 ): Promise<SaveOutcome> {
   if (options.photo && !input.photoAlt) return { outcome: 'invalid', fieldErrors: { photoAlt: [ALT_NEEDED] } }
-  const photo = pendingPhoto(db, options.photo)
-  let outcome: SaveOutcome | null = null
   try {
-    outcome = await db.transaction().execute(async (trx): Promise<SaveOutcome> => {
+    return await db.transaction().execute(async (trx): Promise<SaveOutcome> => {
       if (await slugTaken(trx, input.slug, null)) return { outcome: 'invalid', fieldErrors: { slug: [SLUG_TAKEN] } }
-      const photoPath = await photo.store()
+      const photo = options.photo ? await storePhoto(trx, options.photo) : null
       const { id } = await trx
         .insertInto('appeals')
-        .values({ ...appealColumns(input), photo_path: photoPath, photo_alt: photoPath ? input.photoAlt : null, status: 'draft' })
+        .values({ ...appealColumns(input), photo_id: photo?.id ?? null, photo_path: photo?.path ?? null, photo_alt: photo ? input.photoAlt : null, status: 'draft' })
         .returning('id')
         .executeTakeFirstOrThrow()
       await recordAudit(trx, { staffUserId: options.staffUserId, action: 'appeal.create', subjectType: 'appeal', subjectId: id, details: { slug: input.slug, currency: input.currency, goalMinor: input.goalMinor } })
       return { outcome: 'saved', id }
     })
-    return outcome
   } catch (error) {
     // A second request taking the same slug between our check and our write still lands here.
     if (isUniqueViolation(error, 'slug')) return { outcome: 'invalid', fieldErrors: { slug: [SLUG_TAKEN] } }
     throw error
-  } finally {
-    await photo.settle(outcome)
   }
 }
 
 /**
  * Saves the edit form. The currency is fixed once any donation exists (totals, receipts and the
- * ledger are in it). A replaced or removed photo's file is deleted once the change is committed:
- * a photo taken down (someone could be recognised in it) must stop being served.
+ * ledger are in it). A replaced or removed photo is deleted in the same transaction: a photo
+ * taken down (someone could be recognised in it) stops being served when the change commits.
  */
 export async function updateAppeal(
   db: Database,
@@ -105,11 +100,8 @@ export async function updateAppeal(
   options: { staffUserId: string | null; photo: PhotoUpload | null },
 ): Promise<SaveOutcome> {
   if (!isUuid(appealId)) return { outcome: 'not-found' }
-  const photo = pendingPhoto(db, options.photo)
-  let outcome: SaveOutcome | null = null
-  let replaced: string | null = null
   try {
-    outcome = await db.transaction().execute(async (trx): Promise<SaveOutcome> => {
+    return await db.transaction().execute(async (trx): Promise<SaveOutcome> => {
       const current = await trx.selectFrom('appeals').selectAll().where('id', '=', appealId).forUpdate().executeTakeFirst()
       if (!current) return { outcome: 'not-found' }
       const fieldErrors: FieldErrors = {}
@@ -122,23 +114,21 @@ export async function updateAppeal(
       if (keepsPhoto && !input.photoAlt) fieldErrors.photoAlt = [ALT_NEEDED]
       if (Object.keys(fieldErrors).length > 0) return { outcome: 'invalid', fieldErrors }
 
-      const photoPath = options.photo ? await photo.store() : keepsPhoto ? current.photo_path : null
-      replaced = photoPath === current.photo_path ? null : current.photo_path
-      const columns = { ...appealColumns(input), photo_path: photoPath, photo_alt: photoPath ? input.photoAlt : null }
+      const stored = options.photo ? await storePhoto(trx, options.photo) : null
+      const photo = stored ?? (keepsPhoto ? { id: current.photo_id, path: current.photo_path } : { id: null, path: null })
+      const columns = { ...appealColumns(input), photo_path: photo.path, photo_alt: photo.path ? input.photoAlt : null }
       const changed = Object.entries(columns)
         .filter(([column, value]) => JSON.stringify(value) !== JSON.stringify(normalise(current[column as keyof typeof current])))
         .map(([column]) => column)
-      await trx.updateTable('appeals').set({ ...columns, updated_at: new Date() }).where('id', '=', appealId).execute()
+      await trx.updateTable('appeals').set({ ...columns, photo_id: photo.id, updated_at: new Date() }).where('id', '=', appealId).execute()
+      if (current.photo_id !== photo.id) await deletePhotoIfUnused(trx, current.photo_id)
       await recordAudit(trx, { staffUserId: options.staffUserId, action: 'appeal.edit', subjectType: 'appeal', subjectId: appealId, details: { changed } })
       return { outcome: 'saved', id: appealId }
     })
-    return outcome
   } catch (error) {
     // A second request taking the same slug between our check and our write still lands here.
     if (isUniqueViolation(error, 'slug')) return { outcome: 'invalid', fieldErrors: { slug: [SLUG_TAKEN] } }
     throw error
-  } finally {
-    await photo.settle(outcome, replaced)
   }
 }
 

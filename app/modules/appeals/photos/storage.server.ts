@@ -1,87 +1,95 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import path from 'node:path'
-import type { Database } from '#app/utils/db.server.ts'
-import { getEnv } from '#app/utils/env.server.ts'
-import { getLogger } from '#app/utils/logger.server.ts'
-import { type SaveOutcome } from '#app/modules/appeals/appeal-admin.server.ts'
+import { createHash } from 'node:crypto'
+import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { type PhotoUpload, type ImageType, UPLOAD_NAME, IMAGE_TYPES } from '#app/modules/appeals/photos/upload.server.ts'
 
-/** Where appeal photos are kept and how the site serves them back. */
+/**
+ * Where appeal photos are kept (the appeal_photos table, docs/decisions/015) and how the site
+ * finds them again. Every write takes the transaction that saves the appeal: a save that fails
+ * or is refused leaves no photo behind, and a photo replaced or removed is gone when the change
+ * commits, not a moment later.
+ */
 
-function uploadsDir() {
-  return path.resolve(getEnv().UPLOADS_DIR)
+export const PHOTOS_PREFIX = '/photos/'
+/** `<id>.<sha256>.<ext>`: the hash makes the address change whenever the bytes do. */
+const PHOTO_NAME = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9a-f]{64})\.(jpg|png|webp)$/
+
+export type StoredPhoto = { id: string; path: string }
+/** What is needed to answer for a photo; its bytes are read only when they are sent (not for a 304). */
+export type ServedPhoto = { id: string; contentType: string; sha256: string }
+
+export function photoAddress(id: string, sha256: string, type: ImageType) {
+  return `${PHOTOS_PREFIX}${id}.${sha256}.${type.extension}`
 }
 
-const UPLOADS_PREFIX = '/uploads/'
-
-/** Writes the photo under a random name and returns the path the site serves it at. */
-async function storePhoto(photo: PhotoUpload): Promise<string> {
-  const name = `${randomBytes(16).toString('hex')}.${photo.type.extension}`
-  await mkdir(uploadsDir(), { recursive: true })
-  const file = path.join(uploadsDir(), name)
-  try {
-    await writeFile(file, photo.bytes, { flag: 'wx' })
-  } catch (error) {
-    // A disk that filled up part-way leaves half a file no row will ever refer to (but a name
-    // that already existed is another photo's).
-    if ((error as { code?: string }).code !== 'EEXIST') await rm(file, { force: true }).catch(() => undefined)
-    throw error
-  }
-  return `${UPLOADS_PREFIX}${name}`
+/** Writes the photo's bytes and returns its id and the address pages show it at. */
+export async function storePhoto(trx: DatabaseTransaction, photo: PhotoUpload, options: { legacyName?: string } = {}): Promise<StoredPhoto> {
+  const bytes = Buffer.from(photo.bytes.buffer, photo.bytes.byteOffset, photo.bytes.byteLength)
+  const sha256 = createHash('sha256').update(bytes).digest('hex')
+  const { id } = await trx
+    .insertInto('appeal_photos')
+    .values({
+      bytes,
+      content_type: photo.type.contentType,
+      byte_size: bytes.byteLength,
+      sha256,
+      width: photo.width,
+      height: photo.height,
+      legacy_name: options.legacyName ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return { id, path: photoAddress(id, sha256, photo.type) }
 }
 
 /**
- * Deletes an uploaded file no appeal refers to any more. Only names we made are touched (the
- * demo appeals point at files in public/). A failure is logged, not thrown: the change it
- * follows is already committed, and an unreferenced file is not served anyway.
+ * Deletes a photo no appeal refers to any more, in the transaction that stopped referring to it.
+ * A photo another appeal still uses (one imported file shared by two) stays.
  */
-async function deleteUpload(db: Database | null, photoPath: string | null) {
-  if (!photoPath?.startsWith(UPLOADS_PREFIX)) return
-  const name = photoPath.slice(UPLOADS_PREFIX.length)
-  if (!UPLOAD_NAME.test(name)) return
-  try {
-    // Without a database to ask, the caller knows no committed row refers to the file.
-    const stillUsed = db && (await db.selectFrom('appeals').select('id').where('photo_path', '=', photoPath).limit(1).executeTakeFirst())
-    if (!stillUsed) await rm(path.join(uploadsDir(), name), { force: true })
-  } catch (error) {
-    getLogger().error({ err: error, file: name }, 'An appeal photo no longer used could not be deleted')
-  }
+export async function deletePhotoIfUnused(trx: DatabaseTransaction, photoId: string | null) {
+  if (!photoId) return
+  await trx
+    .deleteFrom('appeal_photos')
+    .where('id', '=', photoId)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appeals').select('id').where('photo_id', '=', photoId))))
+    .execute()
+}
+
+function servedPhoto(db: Database) {
+  return db
+    .selectFrom('appeal_photos as p')
+    .select(['p.id', 'p.content_type as contentType', 'p.sha256'])
+    // Only while an appeal uses it: unreferenced rows are deleted, and this holds even if one was not.
+    .where(({ exists, selectFrom }) => exists(selectFrom('appeals as a').select('a.id').whereRef('a.photo_id', '=', 'p.id')))
 }
 
 /**
- * The photo a save may write inside its transaction (so a failed write rolls the row back),
- * settled once the transaction is over: after a commit, the photo the appeal no longer uses is
- * deleted; when the save is refused or throws, the new file is deleted, as no row refers to it.
+ * A photo by its served name (`<id>.<sha256>.<ext>`), or null for a name we would not have made,
+ * an old hash or type, and a photo no appeal uses (replaced, removed, or never saved).
  */
-export function pendingPhoto(db: Database, photo: PhotoUpload | null) {
-  let stored: string | null = null
-  return {
-    async store() {
-      if (photo) stored = await storePhoto(photo)
-      return stored
-    },
-    async settle(outcome: SaveOutcome | null, replaced: string | null = null) {
-      if (outcome?.outcome !== 'saved') await deleteUpload(null, stored)
-      else if (replaced !== stored) await deleteUpload(db, replaced)
-    },
-  }
-}
-
-/**
- * An uploaded file by its served name, or null for any name we would not have made and for a
- * file no appeal refers to (a photo replaced or removed, or one whose save failed).
- */
-export async function readUpload(db: Database, name: string): Promise<{ bytes: Buffer; contentType: string } | null> {
-  const match = UPLOAD_NAME.exec(name)
+export async function readPhoto(db: Database, name: string): Promise<ServedPhoto | null> {
+  const match = PHOTO_NAME.exec(name)
   if (!match) return null
-  const used = await db.selectFrom('appeals').select('id').where('photo_path', '=', `${UPLOADS_PREFIX}${name}`).limit(1).executeTakeFirst()
-  if (!used) return null
-  try {
-    const bytes = await readFile(path.join(uploadsDir(), name))
-    return { bytes, contentType: IMAGE_TYPES[match[1] as ImageType['extension']].contentType }
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return null
-    throw error
-  }
+  const [, id, sha256, extension] = match
+  const row = await servedPhoto(db)
+    .where('p.id', '=', id!)
+    .where('p.sha256', '=', sha256!)
+    .where('p.content_type', '=', IMAGE_TYPES[extension as ImageType['extension']].contentType)
+    .executeTakeFirst()
+  return row ?? null
+}
+
+/** A photo by the name it had under /uploads/ before it was imported (links shared before then). */
+export async function readImportedUpload(db: Database, name: string): Promise<ServedPhoto | null> {
+  if (!UPLOAD_NAME.test(name)) return null
+  return (await servedPhoto(db).where('p.legacy_name', '=', name).executeTakeFirst()) ?? null
+}
+
+/**
+ * The bytes of a photo found by one of the above, still only while an appeal uses it: null when
+ * it was taken down in between. A separate query, so a 304 never reads them (hex over the wire,
+ * they are most of a request's cost).
+ */
+export async function readPhotoBytes(db: Database, id: string): Promise<Uint8Array | null> {
+  const row = await servedPhoto(db).select('p.bytes').where('p.id', '=', id).executeTakeFirst()
+  return row?.bytes ?? null
 }

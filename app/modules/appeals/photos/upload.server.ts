@@ -1,10 +1,9 @@
 import { unstable_parseMultipartFormData } from '@remix-run/node'
-import { fitPhoto, PHOTO_MAX_PIXELS } from '#app/modules/appeals/photos/photo-size.server.ts'
-import { withoutMetadata } from '#app/modules/appeals/photos/metadata.server.ts'
+import { prepareImage, PHOTO_MAX_PIXELS } from '#app/modules/appeals/photos/image.server.ts'
 
 /**
  * Reading an appeal photo from the staff form: the multipart body with its limits, the file's
- * type judged by its bytes, and the check that makes it safe to keep (see metadata and size).
+ * type judged by its bytes, and the re-encoding that makes it safe to keep (image.server.ts).
  */
 
 export const PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -12,12 +11,13 @@ export const PHOTO_MAX_BYTES = 5 * 1024 * 1024
 const FIELD_MAX_BYTES = 256 * 1024
 const MAX_FIELDS = 50
 
-export type ImageType = { extension: 'jpg' | 'png' | 'webp'; contentType: string }
+export type ImageType = { extension: 'jpg' | 'png' | 'webp'; contentType: 'image/jpeg' | 'image/png' | 'image/webp' }
 export const IMAGE_TYPES: Record<ImageType['extension'], ImageType> = {
   jpg: { extension: 'jpg', contentType: 'image/jpeg' },
   png: { extension: 'png', contentType: 'image/png' },
   webp: { extension: 'webp', contentType: 'image/webp' },
 }
+/** The names photos had on disk before they moved into the database (docs/decisions/015). */
 export const UPLOAD_NAME = /^[a-f0-9]{32}\.(jpg|png|webp)$/
 
 /** What the file is, judged by its first bytes: the name and the browser's Content-Type prove nothing. */
@@ -29,7 +29,8 @@ export function detectImageType(bytes: Uint8Array): ImageType | null {
   return null
 }
 
-export type PhotoUpload = { bytes: Uint8Array; type: ImageType }
+/** A photo ready to store: re-encoded, upright, without metadata, with its size in pixels. */
+export type PhotoUpload = { bytes: Uint8Array; type: ImageType; width: number; height: number }
 export type PhotoPart = { kind: 'none' } | { kind: 'too-large' } | { kind: 'file'; bytes: Uint8Array }
 
 export class UploadRefused extends Error {}
@@ -49,8 +50,8 @@ async function drain(data: AsyncIterable<Uint8Array>, limit: number): Promise<Ui
 
 /**
  * Reads the multipart appeal form. The photo is held in memory (at most 5 MB; a larger one is
- * read through and reported, so the other fields are kept) and written to disk only once the
- * whole form is valid. Text fields are capped too; an oversized or crowded form is refused.
+ * read through and reported, so the other fields are kept) and stored only once the whole
+ * form is valid. Text fields are capped too; an oversized or crowded form is refused.
  */
 export async function readAppealForm(request: Request): Promise<{ formData: FormData; photo: PhotoPart }> {
   if (!isMultipart(request)) throw new UploadRefused('Not a multipart form')
@@ -83,23 +84,19 @@ export function isMultipart(request: Request) {
 const UNREADABLE_PHOTO = 'The photo could not be read. Save it again as a JPEG or PNG and choose it again'
 
 /**
- * The photo to store (its metadata removed, scaled down if it is larger than a page shows), or
- * the field error to show beside the file input. The scaler only ever sees the stripped bytes.
+ * The photo to store (decoded and written again without metadata, upright, scaled down if it is
+ * larger than a page shows), or the field error to show beside the file input. Only a file whose
+ * first bytes say JPEG, PNG or WebP reaches the decoder.
  */
 export async function checkPhoto(part: PhotoPart): Promise<{ photo: PhotoUpload | null; error: string | null }> {
   if (part.kind === 'none') return { photo: null, error: null }
   if (part.kind === 'too-large') return { photo: null, error: 'The photo must be 5 MB or smaller' }
   const type = detectImageType(part.bytes)
   if (!type) return { photo: null, error: 'The photo must be a JPEG, PNG or WebP image' }
-  const stripped = withoutMetadata(part.bytes, type)
-  if (!stripped) return { photo: null, error: UNREADABLE_PHOTO }
-  const fitted = await fitPhoto(stripped, type.extension)
-  if (fitted.kind === 'too-many-pixels') {
+  const prepared = await prepareImage(part.bytes, type.extension)
+  if (prepared.kind === 'too-many-pixels') {
     return { photo: null, error: `The photo has too many pixels: ${PHOTO_MAX_PIXELS / 1_000_000} million at most. Save a smaller copy and choose that` }
   }
-  if (fitted.kind === 'unreadable') return { photo: null, error: UNREADABLE_PHOTO }
-  if (fitted.kind === 'kept') return { photo: { bytes: stripped, type }, error: null }
-  // What the encoder wrote is held to the same allow-list as what the phone wrote.
-  const bytes = withoutMetadata(fitted.bytes, type)
-  return bytes ? { photo: { bytes, type }, error: null } : { photo: null, error: UNREADABLE_PHOTO }
+  if (prepared.kind === 'unreadable') return { photo: null, error: UNREADABLE_PHOTO }
+  return { photo: { bytes: prepared.bytes, type, width: prepared.width, height: prepared.height }, error: null }
 }
