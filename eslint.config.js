@@ -13,7 +13,7 @@ const adapters = [
   { name: 'stripe', file: 'app/modules/payments/stripe.server.ts' },
   { name: 'resend', file: 'app/modules/email/resend.server.ts' },
   { name: 'graphile-worker', file: 'app/modules/jobs/jobs.server.ts' },
-  { name: 'sharp', file: 'app/modules/appeals/photos/photo-size.server.ts' },
+  { name: 'sharp', file: 'app/modules/appeals/photos/image.server.ts' },
   { name: 'pg', file: 'app/utils/db.server.ts' },
   { name: '@electric-sql/pglite', file: 'app/utils/embedded-database.server.ts' },
   { name: '@electric-sql/pglite-socket', file: 'app/utils/embedded-database.server.ts' },
