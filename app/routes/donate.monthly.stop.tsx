@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { getMonthlyPlan } from '#app/modules/donations/monthly-gifts.server.ts'
 import { stopMonthlyGift } from '#app/modules/payments/monthly-gift-stop.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
-import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { LINK_PURPOSE, verifySignature } from '#app/utils/signed-links.server.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
@@ -20,7 +20,7 @@ export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 /** The signed link in each monthly receipt: the link itself is the permission, no account needed. */
 async function planFromLink(values: Record<string, unknown>) {
   const parsed = schema.safeParse(values)
-  if (!parsed.success || !verifySignature('stop-monthly', parsed.data.plan, parsed.data.signature)) {
+  if (!parsed.success || !verifySignature(LINK_PURPOSE.stopMonthlyGift, parsed.data.plan, parsed.data.signature)) {
     throw new Response('This link is not valid', { status: 404 })
   }
   const plan = await getMonthlyPlan(getDb(), parsed.data.plan)

@@ -12,6 +12,7 @@ import { checkRateLimit, rateLimitHeaders, rateLimitMessage } from '#app/utils/r
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
 import { isCrossSiteRequest } from '#app/utils/same-origin.server.ts'
+import { safeRedirect } from '#app/utils/safe-redirect.ts'
 
 const FALLBACK_REDIRECT = '/events'
 
@@ -20,22 +21,6 @@ const schema = z.object({
   intent: z.enum(['save', 'unsave']),
   redirectTo: z.string().max(2000).optional(),
 })
-
-
-/**
- * Only a path on this site: "//evil.example" and "/\evil.example" are other sites to a browser,
- * and anything that resolves to another origin is refused.
- */
-function safeRedirect(target: string | undefined) {
-  if (!target || !target.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) {
-    return FALLBACK_REDIRECT
-  }
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[\u0000-\u001f\u007f]/.test(target)) return FALLBACK_REDIRECT
-  const base = 'http://sanad.invalid'
-  const resolved = new URL(target, base)
-  return resolved.origin === base ? `${resolved.pathname}${resolved.search}${resolved.hash}` : FALLBACK_REDIRECT
-}
 
 /**
  * Save or unsave an event for this browser. With JavaScript the button's fetcher sends
@@ -84,7 +69,7 @@ export async function action({ request }: ActionFunctionArgs) {
   // Unsaving without a cookie: nothing was saved, so no saver and no cookie are made for it.
 
   if (fromFetcher || wantsJson(request)) return reply({ saved: intent === 'save' }, { headers })
-  return redirect(safeRedirect(redirectTo), { status: 303, headers })
+  return redirect(safeRedirect(redirectTo, FALLBACK_REDIRECT), { status: 303, headers })
 }
 
 /**

@@ -7,7 +7,7 @@ import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
-import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { LINK_PURPOSE, verifySignature } from '#app/utils/signed-links.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { getRegistration, cancellationRefund, cancelRegistration } from '#app/modules/registrations/self-service.server.ts'
 import { claimOffer } from '#app/modules/registrations/waitlist-claim.server.ts'
@@ -19,7 +19,7 @@ export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 /** The signed link in each registration email is the permission to see and change this place. */
 async function registrationFromLink(id: string | undefined, signature: string | null | undefined) {
-  if (!id || !signature || !verifySignature('registration', id, signature)) throw new Response('This link is not valid', { status: 404 })
+  if (!id || !signature || !verifySignature(LINK_PURPOSE.registration, id, signature)) throw new Response('This link is not valid', { status: 404 })
   const registration = await getRegistration(getDb(), id)
   if (!registration) throw new Response('Not found', { status: 404 })
   return registration

@@ -7,7 +7,7 @@ import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
-import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { LINK_PURPOSE, verifySignature } from '#app/utils/signed-links.server.ts'
 import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
 
 /* `saved_.alerts.off`, not `saved.alerts.off`: a page of its own, not a child of /saved. */
@@ -20,7 +20,7 @@ export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 /** The signed link in every alert: the link itself is the permission, no account needed. */
 function linkFrom(values: Record<string, unknown>) {
   const parsed = schema.safeParse(values)
-  if (!parsed.success || !verifySignature('saver-alerts-off', parsed.data.saver, parsed.data.signature)) {
+  if (!parsed.success || !verifySignature(LINK_PURPOSE.saverAlertsOff, parsed.data.saver, parsed.data.signature)) {
     throw new Response('This link is not valid', { status: 404 })
   }
   return parsed.data

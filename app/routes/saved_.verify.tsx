@@ -20,7 +20,7 @@ import { checkRateLimit, rateLimitHeaders, rateLimitMessage } from '#app/utils/r
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
-import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { LINK_PURPOSE, verifySignature } from '#app/utils/signed-links.server.ts'
 
 /*
  * Named `saved_.verify` rather than `saved.verify`: in Remix's flat routes the latter would be a
@@ -59,7 +59,7 @@ export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'R
 
 function parseLink(values: Record<string, unknown>) {
   const parsed = linkSchema.safeParse(values)
-  if (!parsed.success || !verifySignature('saver-link', parsed.data.token, parsed.data.signature)) return null
+  if (!parsed.success || !verifySignature(LINK_PURPOSE.saverLink, parsed.data.token, parsed.data.signature)) return null
   return parsed.data
 }
 

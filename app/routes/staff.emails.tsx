@@ -7,6 +7,7 @@ import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
 
 const schema = z.object({ emailId: z.string().uuid('Choose an email to send again') })
 
@@ -40,10 +41,7 @@ export async function action({ request }: ActionFunctionArgs) {
   const db = getDb()
   const queued = await retryEmail(db, parsed.data.emailId)
   if (queued) {
-    await db
-      .insertInto('audit_log')
-      .values({ staff_user_id: staff.id, action: 'email.retry', subject_type: 'email', subject_id: parsed.data.emailId, details: '{}' })
-      .execute()
+    await recordAudit(db, { staffUserId: staff.id, action: 'email.retry', subjectType: 'email', subjectId: parsed.data.emailId })
   }
   return { message: queued ? 'The email is queued to be sent again.' : 'That email is no longer waiting for a retry.' }
 }

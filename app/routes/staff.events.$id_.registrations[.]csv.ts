@@ -3,6 +3,7 @@ import { registrationsCsvStream } from '#app/modules/registrations/registrations
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { getStaffEvent } from '#app/modules/events/staff-events.server.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -16,10 +17,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const db = getDb()
   const event = await getStaffEvent(db, params.id)
   if (!event) throw new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
-  await db
-    .insertInto('audit_log')
-    .values({ staff_user_id: staff.id, action: 'registrations.export', subject_type: 'event', subject_id: event.id, details: JSON.stringify({ format: 'csv' }) })
-    .execute()
+  await recordAudit(db, { staffUserId: staff.id, action: 'registrations.export', subjectType: 'event', subjectId: event.id, details: { format: 'csv' } })
   // Slugs are already plain; this keeps a header safe whatever staff typed.
   const filename = `registrations-${event.slug.replace(/[^A-Za-z0-9._-]/g, '-')}.csv`
   return new Response(registrationsCsvStream(db, event.id), {

@@ -3,6 +3,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { clearSessionCookie, getStaffSession, requireStaff, signOut, signOutEverywhere, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
 
 export const handle = { staffRole: 'viewer' } as const satisfies { staffRole: StaffRole }
 
@@ -25,15 +26,7 @@ export async function action({ request }: ActionFunctionArgs) {
     setCookie = await signOut(request, db)
   }
   if (session) {
-    await db
-      .insertInto('audit_log')
-      .values({
-        staff_user_id: session.staff.id,
-        action: form.get('everywhere') === '1' ? 'staff.signed_out_everywhere' : 'staff.signed_out',
-        subject_type: 'staff_user',
-        subject_id: session.staff.id,
-      })
-      .execute()
+    await recordAudit(db, { staffUserId: session.staff.id, action: form.get('everywhere') === '1' ? 'staff.signed_out_everywhere' : 'staff.signed_out', subjectType: 'staff_user', subjectId: session.staff.id })
   }
   return redirect('/staff/sign-in', { status: 303, headers: { 'Set-Cookie': setCookie, 'Cache-Control': 'no-store' } })
 }

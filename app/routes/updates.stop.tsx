@@ -6,7 +6,7 @@ import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
-import { verifySignature } from '#app/utils/signed-links.server.ts'
+import { LINK_PURPOSE, verifySignature } from '#app/utils/signed-links.server.ts'
 import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
 import { getAppealTitle, stopAppealUpdates } from '#app/modules/appeals/appeal-updates.server.ts'
 
@@ -18,7 +18,7 @@ export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 /** The signed link in each appeal-update email: the link itself is the permission, no account needed. */
 function linkFrom(values: Record<string, unknown>) {
   const parsed = schema.safeParse(values)
-  if (!parsed.success || !verifySignature('appeal-updates', `${parsed.data.appeal}:${parsed.data.supporter}`, parsed.data.signature)) {
+  if (!parsed.success || !verifySignature(LINK_PURPOSE.appealUpdates, `${parsed.data.appeal}:${parsed.data.supporter}`, parsed.data.signature)) {
     throw new Response('This link is not valid', { status: 404, headers: { 'Cache-Control': 'no-store' } })
   }
   return parsed.data

@@ -4,12 +4,27 @@ import { appUrl, getEnv } from '#app/utils/env.server.ts'
 /** Outside production, links are signed with a fixed development key so they survive restarts. */
 const DEVELOPMENT_SECRET = 'sanad-development-link-signing-key'
 
-function sign(purpose: string, id: string) {
+/**
+ * What each signature is for: a signature made for one purpose never passes for another, so a
+ * "stop these updates" link cannot be replayed as a registration link. Signing and checking both
+ * name the purpose from here.
+ */
+export const LINK_PURPOSE = {
+  stopMonthlyGift: 'stop-monthly',
+  registration: 'registration',
+  checkin: 'checkin',
+  appealUpdates: 'appeal-updates',
+  saverLink: 'saver-link',
+  saverAlertsOff: 'saver-alerts-off',
+} as const
+export type LinkPurpose = (typeof LINK_PURPOSE)[keyof typeof LINK_PURPOSE]
+
+function sign(purpose: LinkPurpose, id: string) {
   const secret = getEnv().SESSION_SECRET ?? DEVELOPMENT_SECRET
   return createHmac('sha256', secret).update(`${purpose}:${id}`).digest('base64url')
 }
 
-export function verifySignature(purpose: string, id: string, signature: string) {
+export function verifySignature(purpose: LinkPurpose, id: string, signature: string) {
   const expected = Buffer.from(sign(purpose, id))
   const given = Buffer.from(signature)
   return expected.length === given.length && timingSafeEqual(expected, given)
@@ -17,12 +32,12 @@ export function verifySignature(purpose: string, id: string, signature: string) 
 
 /** The link in every monthly receipt that lets the supporter stop the gift, no account needed. */
 export function stopMonthlyGiftUrl(planId: string) {
-  return `${appUrl()}/donate/monthly/stop?plan=${encodeURIComponent(planId)}&signature=${sign('stop-monthly', planId)}`
+  return `${appUrl()}/donate/monthly/stop?plan=${encodeURIComponent(planId)}&signature=${sign(LINK_PURPOSE.stopMonthlyGift, planId)}`
 }
 
 /** The link in every registration email: see, cancel or claim the place, no account needed. */
 export function manageRegistrationUrl(registrationId: string) {
-  return `${appUrl()}/registrations/${encodeURIComponent(registrationId)}?signature=${sign('registration', registrationId)}`
+  return `${appUrl()}/registrations/${encodeURIComponent(registrationId)}?signature=${sign(LINK_PURPOSE.registration, registrationId)}`
 }
 
 /**
@@ -31,7 +46,7 @@ export function manageRegistrationUrl(registrationId: string) {
  * Tokens are base64url and so never contain the '.' that separates the two parts.
  */
 export function signedCheckinCode(token: string) {
-  return `${token}.${sign('checkin', token)}`
+  return `${token}.${sign(LINK_PURPOSE.checkin, token)}`
 }
 
 /** The raw check-in token inside a signed code, or null if the code is not one we signed. */
@@ -39,21 +54,21 @@ export function verifyCheckinCode(code: string): string | null {
   const dot = code.lastIndexOf('.')
   if (dot <= 0) return null
   const token = code.slice(0, dot)
-  return verifySignature('checkin', token, code.slice(dot + 1)) ? token : null
+  return verifySignature(LINK_PURPOSE.checkin, token, code.slice(dot + 1)) ? token : null
 }
 
 /** The "stop these updates" link in every appeal-update email: no account needed. */
 export function stopAppealUpdatesUrl(appealId: string, supporterId: string) {
   const id = `${appealId}:${supporterId}`
-  return `${appUrl()}/updates/stop?appeal=${encodeURIComponent(appealId)}&supporter=${encodeURIComponent(supporterId)}&signature=${sign('appeal-updates', id)}`
+  return `${appUrl()}/updates/stop?appeal=${encodeURIComponent(appealId)}&supporter=${encodeURIComponent(supporterId)}&signature=${sign(LINK_PURPOSE.appealUpdates, id)}`
 }
 
 /** The one-time link that keeps saved events on another device; the signature refuses a made-up token unseen. */
 export function saverLinkUrl(token: string) {
-  return `${appUrl()}/saved/verify?token=${encodeURIComponent(token)}&signature=${sign('saver-link', token)}`
+  return `${appUrl()}/saved/verify?token=${encodeURIComponent(token)}&signature=${sign(LINK_PURPOSE.saverLink, token)}`
 }
 
 /** The link in every saved-event alert that turns the alerts off, no account needed. */
 export function saverAlertsOffUrl(saverId: string) {
-  return `${appUrl()}/saved/alerts/off?saver=${encodeURIComponent(saverId)}&signature=${sign('saver-alerts-off', saverId)}`
+  return `${appUrl()}/saved/alerts/off?saver=${encodeURIComponent(saverId)}&signature=${sign(LINK_PURPOSE.saverAlertsOff, saverId)}`
 }

@@ -8,6 +8,7 @@ import type { CheckoutOutcome, DonationRequest } from './checkout-request.ts'
 import { giftAidDeclaration } from './gift-aid.ts'
 import { createCheckoutSession } from '#app/modules/payments/stripe.server.ts'
 import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
+import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
 
 /**
  * Starts a donation: checks the appeal is open and the client is within its limit, writes the
@@ -73,7 +74,7 @@ async function findOrCreatePendingDonation(
     return await createPendingDonation(db, request, appeal)
   } catch (error) {
     // Two copies of one submission raced; the other one's donation is the one to use.
-    if ((error as { code?: string }).code !== '23505') throw error
+    if (!isUniqueViolation(error)) throw error
     return db
       .selectFrom('donations')
       .select(['id', 'amount_minor', 'fee_cover_minor', 'frequency', 'recurring_plan_id'])

@@ -10,6 +10,7 @@ import { DONATION_STATUSES } from './donation-statuses.ts'
 import { uuidField, isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 import { isoDateField } from '#app/utils/dates.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
 
 /**
  * Staff tools for donations: the filtered list, one donation with its history, refunds and
@@ -349,10 +350,7 @@ export async function requestRefund(db: Database, staffUserId: string, donationI
       .insertInto('donation_events')
       .values({ donation_id: donation.id, type: 'refund_requested', detail: JSON.stringify({ ...details, staffUserId }) })
       .execute()
-    await trx
-      .insertInto('audit_log')
-      .values({ staff_user_id: staffUserId, action: 'donation.refund', subject_type: 'donation', subject_id: donation.id, details: JSON.stringify(details) })
-      .execute()
+    await recordAudit(trx, { staffUserId, action: 'donation.refund', subjectType: 'donation', subjectId: donation.id, details })
   })
   return {
     ok: true,
@@ -366,10 +364,7 @@ export async function resendDonationReceipt(db: Database, staffUserId: string, d
     if (!donation) return { ok: false, status: 404, message: 'There is no such donation.' }
     if (donation.status !== 'confirmed') return { ok: false, status: 400, message: 'A receipt is sent only for a confirmed donation.' }
     if (!(await resendReceipt(trx, donation.id, at))) return { ok: false, status: 400, message: 'This donation has no email address to send a receipt to.' }
-    await trx
-      .insertInto('audit_log')
-      .values({ staff_user_id: staffUserId, action: 'donation.resend_receipt', subject_type: 'donation', subject_id: donation.id, details: JSON.stringify({ at: at.toISOString() }) })
-      .execute()
+    await recordAudit(trx, { staffUserId, action: 'donation.resend_receipt', subjectType: 'donation', subjectId: donation.id, details: { at: at.toISOString() } })
     return { ok: true, message: 'The receipt is queued and will be sent again in a moment.' }
   })
 }

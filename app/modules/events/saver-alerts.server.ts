@@ -20,8 +20,16 @@ export const SEND_SAVER_ALERTS_TASK = 'send_saver_alerts'
 export const SAVER_REMINDER_HOURS = 24
 
 /** "Only a few places left": 5, or a tenth of the places for a large event. */
+const FEW_PLACES_AT_LEAST = 5
+const FEW_PLACES_SHARE = 10
+
 export function fewPlacesThreshold(capacity: number) {
-  return Math.max(5, Math.ceil(capacity / 10))
+  return Math.max(FEW_PLACES_AT_LEAST, Math.ceil(capacity / FEW_PLACES_SHARE))
+}
+
+/** The same rule as fewPlacesThreshold, for the query that finds events to alert about. */
+function fewPlacesThresholdSql(capacityColumn: string) {
+  return sql<number>`greatest(${FEW_PLACES_AT_LEAST}::integer, ceil(${sql.ref(capacityColumn)} / ${FEW_PLACES_SHARE}::numeric))`
 }
 
 type AlertKind = 'reminder' | 'few-places'
@@ -77,7 +85,7 @@ async function dueAlerts(db: Database, kind: AlertKind, now: Date) {
       .where('se.few_places_sent_at', 'is', null)
       // A full event has no places to tell anyone about; if one frees up, the alert still can go.
       .where(sql<boolean>`e.capacity - e.places_taken > 0`)
-      .where(sql<boolean>`e.capacity - e.places_taken <= greatest(5, ceil(e.capacity / 10.0))`)
+      .where(sql<boolean>`e.capacity - e.places_taken <= ${fewPlacesThresholdSql('e.capacity')}`)
   }
   return query.execute()
 }

@@ -4,6 +4,7 @@ import { LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.
 import { registrationEmailFacts } from '#app/modules/registrations/registration-emails.server.ts'
 import { REFUND_REGISTRATION_TASK } from '#app/modules/registrations/paid-tickets.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
 
 /**
  * Staff cancel an event: in one transaction the event is marked cancelled, every live
@@ -66,16 +67,7 @@ export async function cancelEvent(
         await addJob(trx, REFUND_REGISTRATION_TASK, { registrationId: registration.id }, { jobKey: `refund-registration:${registration.id}` })
       }
     }
-    await trx
-      .insertInto('audit_log')
-      .values({
-        staff_user_id: options.staffUserId,
-        action: 'event.cancel',
-        subject_type: 'event',
-        subject_id: event.id,
-        details: JSON.stringify({ told: live.length, refunded }),
-      })
-      .execute()
+    await recordAudit(trx, { staffUserId: options.staffUserId, action: 'event.cancel', subjectType: 'event', subjectId: event.id, details: { told: live.length, refunded } })
     return { outcome: 'cancelled', told: live.length, refunded }
   })
 }

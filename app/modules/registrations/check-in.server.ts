@@ -4,6 +4,7 @@ import { escapeLike, type Database } from '#app/utils/db.server.ts'
 import { verifyCheckinCode } from '#app/utils/signed-links.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
 import { dateTimeFormat } from '#app/utils/intl-cache.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
 
 
 export function newCheckinToken() {
@@ -73,16 +74,7 @@ export async function checkIn(db: Database, eventId: string, by: CheckInBy, staf
       .returning(['id', 'name', 'quantity', 'checked_in_at'])
       .executeTakeFirst()
     if (!row) return undefined
-    await trx
-      .insertInto('audit_log')
-      .values({
-        staff_user_id: staffUserId,
-        action: 'registration.check_in',
-        subject_type: 'registration',
-        subject_id: row.id,
-        details: JSON.stringify({ eventId, method: registrationId !== null ? 'search' : 'code' }),
-      })
-      .execute()
+    await recordAudit(trx, { staffUserId, action: 'registration.check_in', subjectType: 'registration', subjectId: row.id, details: { eventId, method: registrationId !== null ? 'search' : 'code' } })
     return row
   })
   if (checkedIn) {

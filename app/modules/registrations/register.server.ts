@@ -13,6 +13,7 @@ import { sendConfirmation, sendWaitlisted } from '#app/modules/registrations/reg
 import { type LiveRegistrationStatus, LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
 import { startTicketCheckout } from '#app/modules/registrations/ticket-checkout.server.ts'
 import { waitlistPosition } from '#app/modules/registrations/waitlist.server.ts'
+import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
 
 type Trx = DatabaseTransaction
 
@@ -54,7 +55,7 @@ export async function registerForEvent(
     step = await db.transaction().execute((trx) => registerInTransaction(trx, request, event, ticket, pricePerPlace))
   } catch (error) {
     // The same person (or the same submission) registering twice at once: the first one stands.
-    if ((error as { code?: string }).code !== '23505') throw error
+    if (!isUniqueViolation(error)) throw error
     step = await db.transaction().execute(async (trx) => {
       const existing = await findExisting(trx, request)
       if (!existing) throw error

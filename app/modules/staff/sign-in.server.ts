@@ -9,6 +9,8 @@ import { verifyPassword } from './passwords.server.ts'
 import { hashSecretToken, newSecretToken, startStaffSession } from './sessions.server.ts'
 import { findStaffUserByEmail } from './staff-users.server.ts'
 import { normaliseEmail } from '#app/utils/email-address.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
+import { safeRedirect } from '#app/utils/safe-redirect.ts'
 
 export const SIGN_IN_LINK_MINUTES = 15
 
@@ -31,10 +33,7 @@ export async function consumeSignInRateLimits(
 }
 
 async function audit(db: Database | DatabaseTransaction, staffUserId: string, action: string, details: Record<string, unknown> = {}) {
-  await db
-    .insertInto('audit_log')
-    .values({ staff_user_id: staffUserId, action, subject_type: 'staff_user', subject_id: staffUserId, details: JSON.stringify(details) })
-    .execute()
+  await recordAudit(db, { staffUserId, action, subjectType: 'staff_user', subjectId: staffUserId, details })
 }
 
 /** Wrong address, wrong password, no password set and disabled all look the same from outside. */
@@ -119,16 +118,8 @@ export async function consumeSignInToken(db: Database, token: string, request: R
   })
 }
 
-/** A path inside the staff area to return to after signing in; anything else goes to /staff. */
+/** A path inside the staff area to return to after signing in (not a sign-in page); else /staff. */
 export function safeStaffRedirect(target: string | null | undefined): string {
-  const fallback = '/staff'
-  if (!target || !target.startsWith('/staff') || target.startsWith('//') || target.startsWith('/\\')) return fallback
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[\u0000-\u001f\u007f]/.test(target)) return fallback
-  const base = 'http://sanad.invalid'
-  const resolved = new URL(target, base)
-  if (resolved.origin !== base) return fallback
-  if (resolved.pathname !== '/staff' && !resolved.pathname.startsWith('/staff/')) return fallback
-  if (resolved.pathname.startsWith('/staff/sign-')) return fallback
-  return `${resolved.pathname}${resolved.search}`
+  const path = safeRedirect(target, '/staff', { within: '/staff' })
+  return path.startsWith('/staff/sign-') ? '/staff' : path
 }

@@ -8,6 +8,8 @@ import { hashSecretToken, newSecretToken, signOutEverywhere } from './sessions.s
 // sign-in.server.ts imports this module too; each only calls the other's functions, never at load.
 import { signInLinkUrl } from './sign-in.server.ts'
 import { normaliseEmail } from '#app/utils/email-address.ts'
+import { recordAudit } from '#app/modules/staff/audit.server.ts'
+import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
 
 export type UpsertStaffUser = { email: string; role: StaffRole; name?: string; password?: string }
 
@@ -41,10 +43,7 @@ export async function upsertStaffUser(
         })
         .where('id', '=', existing.id)
         .execute()
-      await trx
-        .insertInto('audit_log')
-        .values({ action: 'staff.updated', subject_type: 'staff_user', subject_id: existing.id, details: JSON.stringify({ role: user.role, passwordChanged: passwordHash !== undefined }) })
-        .execute()
+      await recordAudit(trx, { staffUserId: null, action: 'staff.updated', subjectType: 'staff_user', subjectId: existing.id, details: { role: user.role, passwordChanged: passwordHash !== undefined } })
       return { id: existing.id, created: false, disabled: existing.disabled_at !== null }
     }
     const email = user.email.trim()
@@ -53,10 +52,7 @@ export async function upsertStaffUser(
       .values({ email, name: user.name ?? email.split('@')[0]!, role: user.role, password_hash: passwordHash ?? null })
       .returning('id')
       .executeTakeFirstOrThrow()
-    await trx
-      .insertInto('audit_log')
-      .values({ action: 'staff.created', subject_type: 'staff_user', subject_id: created.id, details: JSON.stringify({ role: user.role }) })
-      .execute()
+    await recordAudit(trx, { staffUserId: null, action: 'staff.created', subjectType: 'staff_user', subjectId: created.id, details: { role: user.role } })
     return { id: created.id, created: true, disabled: false }
   })
 }
@@ -67,7 +63,7 @@ export async function disableStaffUser(db: Database, staffUserId: string): Promi
     await trx.updateTable('staff_users').set({ disabled_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', staffUserId).execute()
     await signOutEverywhere(trx, staffUserId)
     await trx.deleteFrom('staff_sign_in_tokens').where('staff_user_id', '=', staffUserId).where('used_at', 'is', null).execute()
-    await trx.insertInto('audit_log').values({ action: 'staff.disabled', subject_type: 'staff_user', subject_id: staffUserId }).execute()
+    await recordAudit(trx, { staffUserId: null, action: 'staff.disabled', subjectType: 'staff_user', subjectId: staffUserId })
   })
 }
 
@@ -163,15 +159,12 @@ export async function inviteStaffUser(
         props: { organisation: await getEmailOrganisation(trx), name: invite.name, signInUrl: signInLinkUrl(token), expiresInMinutes: INVITE_LINK_HOURS * 60 },
         idempotencyKey: `staff-invite/${created.id}`,
       })
-      await trx
-        .insertInto('audit_log')
-        .values({ staff_user_id: actorId, action: 'staff.invite', subject_type: 'staff_user', subject_id: created.id, details: JSON.stringify({ role: invite.role }) })
-        .execute()
+      await recordAudit(trx, { staffUserId: actorId, action: 'staff.invite', subjectType: 'staff_user', subjectId: created.id, details: { role: invite.role } })
       return created.id
     })
   } catch (error) {
     // Two invitations to one address at once: the unique index decides.
-    if ((error as { code?: string }).code === '23505') return { ok: false, fieldErrors: { email: EMAIL_TAKEN } }
+    if (isUniqueViolation(error)) return { ok: false, fieldErrors: { email: EMAIL_TAKEN } }
     throw error
   }
 }
@@ -199,10 +192,7 @@ async function lockForStaffChange(trx: DatabaseTransaction, actorId: string, tar
 }
 
 async function auditStaffChange(trx: DatabaseTransaction, actorId: string, action: string, targetId: string, details: Record<string, unknown> = {}) {
-  await trx
-    .insertInto('audit_log')
-    .values({ staff_user_id: actorId, action, subject_type: 'staff_user', subject_id: targetId, details: JSON.stringify(details) })
-    .execute()
+  await recordAudit(trx, { staffUserId: actorId, action, subjectType: 'staff_user', subjectId: targetId, details })
 }
 
 export async function changeStaffRole(db: Database, actorId: string, targetId: string, role: StaffRole): Promise<StaffChangeResult> {
