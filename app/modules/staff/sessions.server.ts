@@ -3,7 +3,7 @@ import { redirect } from '@remix-run/node'
 import { sql } from 'kysely'
 import type { StaffRole } from '#db/schema.ts'
 import { getDb, type Database, type DatabaseTransaction } from '#app/utils/db.server.ts'
-import { getEnv, type Env } from '#app/utils/env.server.ts'
+import { appUrl, getEnv, type Env } from '#app/utils/env.server.ts'
 
 export type { StaffRole }
 
@@ -151,4 +151,9 @@ export async function signOut(request: Request, db: Database = getDb()): Promise
 export async function signOutEverywhere(db: Database | DatabaseTransaction, staffUserId: string): Promise<number> {
   const result = await db.deleteFrom('staff_sessions').where('staff_user_id', '=', staffUserId).executeTakeFirst()
   return Number(result.numDeletedRows)
+}
+
+/** Where an emailed sign-in or invitation link points: the token, never the address. */
+export function signInLinkUrl(token: string): string {
+  return `${appUrl()}/staff/sign-in/verify?token=${encodeURIComponent(token)}`
 }

@@ -3,10 +3,9 @@ import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
-import { appUrl } from '#app/utils/env.server.ts'
 import { checkRateLimit, type RateLimitResult } from '#app/utils/rate-limit.server.ts'
 import { verifyPassword } from './passwords.server.ts'
-import { hashSecretToken, newSecretToken, startStaffSession } from './sessions.server.ts'
+import { hashSecretToken, newSecretToken, signInLinkUrl, startStaffSession } from './sessions.server.ts'
 import { findStaffUserByEmail } from './staff-users.server.ts'
 import { normaliseEmail } from '#app/utils/email-address.ts'
 import { recordAudit } from '#app/modules/staff/audit.server.ts'
@@ -46,10 +45,6 @@ export async function signInWithPassword(db: Database, email: string, password: 
     await audit(trx, user.id, 'staff.signed_in', { method: 'password' })
     return { ok: true as const, staffUserId: user.id, setCookie }
   })
-}
-
-export function signInLinkUrl(token: string): string {
-  return `${appUrl()}/staff/sign-in/verify?token=${encodeURIComponent(token)}`
 }
 
 /** A one-time link; only the token's hash is kept, so the database alone cannot sign anyone in. */
