@@ -27,12 +27,12 @@ const sdkRestrictions = (except) =>
 const layerZones = [
   {
     target: './app/modules',
-    from: ['./app/routes', './app/components', './app/worker', './app/server', './app/root.tsx', './app/entry.server.tsx', './app/entry.client.tsx'],
+    from: ['./app/routes', './app/components', './app/forms', './app/worker', './app/server', './app/root.tsx', './app/entry.server.tsx', './app/entry.client.tsx'],
     message: 'Modules never import routes, components, the worker or the server: pass what they need in.',
   },
   {
     target: './app/utils',
-    from: ['./app/modules', './app/routes', './app/components', './app/worker', './app/server'],
+    from: ['./app/modules', './app/routes', './app/components', './app/forms', './app/worker', './app/server'],
     message: 'Utils import no modules: move the rule into the module that owns it, or pass it in.',
   },
   { target: ['./app', './emails', './scripts'], from: './tests', message: 'Test code stays in tests/: nothing the app runs may import it.' },

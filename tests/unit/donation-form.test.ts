@@ -6,7 +6,7 @@ import {
   normaliseUkPostcode,
   toDonationRequest,
   type DonationFormOptions,
-} from '#app/modules/donations/donation-form.ts'
+} from '#app/forms/donation/schema.ts'
 import { giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
 
 const GBP: DonationFormOptions = { currency: 'GBP', giftAidAvailable: true }

@@ -5,7 +5,7 @@ import {
   ticketNeedsPayment,
   toRegistrationRequest,
   type RegistrationFormOptions,
-} from '#app/modules/registrations/registration-form.ts'
+} from '#app/forms/registration/schema.ts'
 
 const FREE = '0b8f6f57-8f0e-4f57-9f57-000000000001'
 const PWYC = '0b8f6f57-8f0e-4f57-9f57-000000000002'

@@ -1,8 +1,8 @@
 import { Form, useNavigation } from '@remix-run/react'
 import { type ReactNode } from 'react'
 import { coverFeeMinor, DEFAULT_FEE_FORMULA, feeFormulaFor } from '#app/modules/donations/amounts.ts'
-import type { DonationFormInput } from '#app/modules/donations/donation-form.ts'
-import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from '#app/modules/donations/donation-form-fields.ts'
+import type { DonationFormInput } from './schema.ts'
+import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './fields.ts'
 import { giftAidBonusMinor, giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
 import { formatMoney, formatMoneyShort, minorUnitExponent } from '#app/utils/money.ts'
 import { useDeferredValidation } from '#app/components/deferred-validation.ts'
@@ -43,7 +43,7 @@ export function DonationForm({
   lastResult,
 }: DonationFormProps) {
   const validation = useDeferredValidation(`${currency} ${giftAidAvailable}`, () =>
-    import('#app/components/donation-validation.ts').then(({ donationValidator }) => donationValidator({ currency, giftAidAvailable })),
+    import('./donation-validation.ts').then(({ donationValidator }) => donationValidator({ currency, giftAidAvailable })),
   )
   const defaultAmount = suggestedAmountsMinor[1] ?? suggestedAmountsMinor[0]
   const form = usePublicForm<DonationFormInput>({

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
-import { ACCESS_NEEDS_HINT, ACCESS_NEEDS_MAX_CHARACTERS, ticketNeedsPayment, type RegistrationTicketType } from './registration-form-fields.ts'
-import type { RegistrationRequest } from './registration-request.ts'
+import { ACCESS_NEEDS_HINT, ACCESS_NEEDS_MAX_CHARACTERS, ticketNeedsPayment, type RegistrationTicketType } from './fields.ts'
+import type { RegistrationRequest } from '#app/modules/registrations/registration-request.ts'
 
 /**
  * The event registration form's rules, shared by the server (the action) and the browser

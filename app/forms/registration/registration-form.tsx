@@ -1,11 +1,11 @@
 import { Form, useNavigation } from '@remix-run/react'
-import type { RegistrationFormInput } from '#app/modules/registrations/registration-form.ts'
+import type { RegistrationFormInput } from './schema.ts'
 import {
   ACCESS_NEEDS_HINT,
   ACCESS_NEEDS_MAX_CHARACTERS,
   ticketNeedsPayment,
   type RegistrationTicketType,
-} from '#app/modules/registrations/registration-form-fields.ts'
+} from './fields.ts'
 import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
 import { useDeferredValidation } from '#app/components/deferred-validation.ts'
 import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, type SummaryItem, useErrorSummaryFocus } from '#app/components/public-form-parts.tsx'
@@ -45,7 +45,7 @@ const FORM_ID = 'registration'
  */
 export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId, lastResult }: RegistrationFormProps) {
   const validation = useDeferredValidation(JSON.stringify([ticketTypes, maxPerOrder]), () =>
-    import('#app/components/registration-validation.ts').then(({ registrationValidator }) =>
+    import('./registration-validation.ts').then(({ registrationValidator }) =>
       registrationValidator({ ticketTypes, maxPerOrder }),
     ),
   )

@@ -1,7 +1,7 @@
 import { parseWithZod } from '@conform-to/zod'
-import { createRegistrationFormSchema, type RegistrationFormOptions } from './registration-form.ts'
+import { createRegistrationFormSchema, type RegistrationFormOptions } from './schema.ts'
 
-export { toRegistrationRequest } from './registration-form.ts'
+export { toRegistrationRequest } from './schema.ts'
 
 /**
  * The server's check of a posted registration form. The event route imports the schema through

@@ -1,7 +1,7 @@
 import { parseWithZod } from '@conform-to/zod'
-import { createDonationFormSchema, type DonationFormOptions } from './donation-form.ts'
+import { createDonationFormSchema, type DonationFormOptions } from './schema.ts'
 
-export { toDonationRequest } from './donation-form.ts'
+export { toDonationRequest } from './schema.ts'
 
 /**
  * The server's check of a posted donation form. The appeal route imports the schema through this

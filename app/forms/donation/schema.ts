@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import { formatMoney, minorUnitExponent } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
-import { donationLimits } from './amounts.ts'
-import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './donation-form-fields.ts'
-import type { DonationRequest } from './checkout-request.ts'
+import { donationLimits } from '#app/modules/donations/amounts.ts'
+import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './fields.ts'
+import type { DonationRequest } from '#app/modules/donations/checkout-request.ts'
 
 /**
  * The donation form's rules, shared by the server (the action) and the browser (conform's
