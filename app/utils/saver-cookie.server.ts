@@ -1,10 +1,10 @@
 import { createCookie } from '@remix-run/node'
 import { getEnv } from '#app/utils/env.server.ts'
+import { isUuid } from '#app/utils/ids.ts'
 
 /** Outside production the cookie is signed with a fixed key, so saves survive a restart. */
 const DEVELOPMENT_SECRET = 'sanad-development-saver-cookie-key'
 const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * The anonymous saver id and nothing else: no name, no email, no tracking. Built on each use
@@ -27,7 +27,7 @@ export async function readSaverId(request: Request): Promise<string | null> {
   const header = request.headers.get('Cookie')
   if (!header) return null
   const value: unknown = await saverCookie().parse(header)
-  return typeof value === 'string' && UUID.test(value) ? value : null
+  return isUuid(value) ? value : null
 }
 
 /** Set when someone saves or unsaves, never on a plain page view; each save renews the year. */

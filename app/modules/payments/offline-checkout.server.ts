@@ -1,5 +1,6 @@
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
+import { isUuid } from '#app/utils/ids.ts'
 import { processStripeWebhook } from './stripe-webhook.server.ts'
 import { isOfflineCheckout, signWebhookPayload } from './stripe.server.ts'
 
@@ -13,7 +14,7 @@ export const SETTLE_OFFLINE_PAYMENT_TASK = 'settle_offline_payment'
 const DELAYED_PAYMENT_SECONDS = 60
 
 export async function getOfflineCheckout(db: Database, donationId: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(donationId)) return undefined
+  if (!isUuid(donationId)) return undefined
   return db
     .selectFrom('donations as d')
     .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
@@ -135,7 +136,7 @@ export async function endOfflineSubscription(db: Database, planId: string) {
 
 /** A held registration's offline checkout: what the local page shows and what its events carry. */
 export async function getOfflineTicketCheckout(db: Database, registrationId: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(registrationId)) return undefined
+  if (!isUuid(registrationId)) return undefined
   return db
     .selectFrom('registrations as r')
     .innerJoin('events as e', 'e.id', 'r.event_id')

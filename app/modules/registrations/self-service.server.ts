@@ -7,10 +7,11 @@ import { releasePlaces } from '#app/modules/registrations/places.server.ts'
 import { registrationEmailFacts } from '#app/modules/registrations/registration-emails.server.ts'
 import { waitlistPosition, offerFreedPlaces } from '#app/modules/registrations/waitlist.server.ts'
 import { claimPrice } from '#app/modules/registrations/waitlist-claim.server.ts'
+import { isUuid } from '#app/utils/ids.ts'
 
 
 export async function getRegistration(db: Database, registrationId: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(registrationId)) return undefined
+  if (!isUuid(registrationId)) return undefined
   const registration = await db
     .selectFrom('registrations as r')
     .innerJoin('events as e', 'e.id', 'r.event_id')
