@@ -53,14 +53,46 @@ export async function buildForProduction(): Promise<'built' | 'skipped'> {
   return 'built'
 }
 
-export type RunningServer = { baseUrl: string; process: ChildProcess; output: () => string; stop: () => Promise<void> }
+/** What `npm start` runs, without npm and the shell in between. */
+export const PRODUCTION_SERVER_ARGS = ['--import', 'tsx', 'app/server/index.ts']
+
+/** The variables production requires, with dummy secrets (nothing at start calls Stripe or Resend). */
+export function productionEnv(port: number, databaseUrl: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    RESEND_API_KEY: 're_bench',
+    RESEND_WEBHOOK_SECRET: 'whsec_bench',
+    EMAIL_FROM: 'Bench <bench@example.org>',
+    STRIPE_SECRET_KEY: 'sk_test_bench',
+    STRIPE_WEBHOOK_SECRET: 'whsec_bench',
+    APP_URL: `http://127.0.0.1:${port}`,
+  }
+}
+
+export type RunningServer = {
+  baseUrl: string
+  process: ChildProcess
+  /** Milliseconds from spawning the process to the first 200 from /healthz. */
+  readyMs: number
+  output: () => string
+  stop: () => Promise<void>
+}
 
 /**
- * Starts `node --import tsx app/server/index.ts` with the given environment on top of ours, and
- * waits until it prints that it is listening and /healthz answers 200.
+ * Starts the production server (`nodeArgs`, by default what `npm start` runs) with the given
+ * environment on top of ours, and waits until /healthz answers 200, asking every `pollMs`.
  */
-export async function startAppServer(options: { port: number; env: Record<string, string>; timeoutMs?: number }): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'app/server/index.ts'], {
+export async function startAppServer(options: {
+  port: number
+  env: Record<string, string>
+  timeoutMs?: number
+  nodeArgs?: string[]
+  pollMs?: number
+}): Promise<RunningServer> {
+  const started = performance.now()
+  const child = spawn(process.execPath, options.nodeArgs ?? PRODUCTION_SERVER_ARGS, {
     env: { ...process.env, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -75,6 +107,7 @@ export async function startAppServer(options: { port: number; env: Record<string
   const server: RunningServer = {
     baseUrl: `http://127.0.0.1:${options.port}`,
     process: child,
+    readyMs: Number.NaN,
     output: () => output,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
@@ -91,15 +124,16 @@ export async function startAppServer(options: { port: number; env: Record<string
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`The server exited (${child.signalCode ?? `code ${child.exitCode}`}) before it was healthy:\n${output}`)
       }
-      if (output.includes('Sanad listening on')) {
-        try {
-          const response = await fetch(`${server.baseUrl}/healthz`)
-          if (response.ok) return server
-        } catch {
-          // Not answering yet.
+      try {
+        const response = await fetch(`${server.baseUrl}/healthz`)
+        if (response.ok) {
+          server.readyMs = performance.now() - started
+          return server
         }
+      } catch {
+        // Not listening yet.
       }
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200))
     }
     throw new Error(`The server did not become healthy in time:\n${output}`)
   } catch (error) {

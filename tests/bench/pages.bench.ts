@@ -9,11 +9,10 @@
  * BENCH_SKIP_BUILD (use the build that is there), BENCH_DATABASE_URL (the PostgreSQL server).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import getPort from 'get-port'
-import { buildForProduction, createCleanUp, createEmptyDatabase, startAppServer, type RunningServer } from './bench-server.ts'
+import { buildForProduction, createCleanUp, createEmptyDatabase, productionEnv, startAppServer, type RunningServer } from './bench-server.ts'
 import { positiveInteger } from './bench-env.ts'
 
 // autocannon ships no type declarations (and @types/autocannon is not installed): type the part we use.
@@ -127,15 +126,7 @@ async function main() {
   const server: RunningServer = await startAppServer({
     port,
     env: {
-      NODE_ENV: 'production',
-      DATABASE_URL: database.url,
-      SESSION_SECRET: randomBytes(32).toString('hex'),
-      RESEND_API_KEY: 're_bench',
-      RESEND_WEBHOOK_SECRET: 'whsec_bench',
-      EMAIL_FROM: 'Bench <bench@example.org>',
-      STRIPE_SECRET_KEY: 'sk_test_bench',
-      STRIPE_WEBHOOK_SECRET: 'whsec_bench',
-      APP_URL: `http://127.0.0.1:${port}`,
+      ...productionEnv(port, database.url),
       MIGRATE_ON_START: 'true',
       SEED_ON_START: 'true',
       // As in production: the worker is its own process, and none runs here.
