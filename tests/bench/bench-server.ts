@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { compiled } from '#scripts/build-server.ts'
 
 /**
  * Helpers for benchmarks that need the production build, a server process or a database of their
@@ -46,15 +47,15 @@ export function runCommand(command: string, args: string[], options: { env?: Nod
   })
 }
 
-/** `npx remix build` as a production build, unless BENCH_SKIP_BUILD is set. */
+/** `npm run build` as a production build (Remix's, then the server's), unless BENCH_SKIP_BUILD is set. */
 export async function buildForProduction(): Promise<'built' | 'skipped'> {
   if (process.env.BENCH_SKIP_BUILD) return 'skipped'
-  await runCommand('npx', ['remix', 'build'], { env: { ...process.env, NODE_ENV: 'production' } })
+  await runCommand('npm', ['run', 'build'], { env: { ...process.env, NODE_ENV: 'production' } })
   return 'built'
 }
 
 /** What `npm start` runs, without npm and the shell in between. */
-export const PRODUCTION_SERVER_ARGS = ['--import', 'tsx', 'app/server/index.ts']
+export const PRODUCTION_SERVER_ARGS = [compiled('index')]
 
 /** The variables production requires, with dummy secrets (nothing at start calls Stripe or Resend). */
 export function productionEnv(port: number, databaseUrl: string): Record<string, string> {

@@ -7,9 +7,9 @@
  * of idleness. Also the CPU time the server used to get there, which depends less on what else
  * the machine is doing. Prints the median, min and max of each.
  *
- * Environment: BENCH_STARTUP_TSX=1 measures `node --import tsx app/server/index.ts` whatever
- * `npm start` runs; BENCH_SKIP_BUILD (use the build that is there); BENCH_DATABASE_URL (the
- * PostgreSQL server).
+ * Environment: BENCH_STARTUP_TSX=1 measures `node --import tsx app/server/index.ts` (how the
+ * server ran before docs/decisions/016) instead of the compiled server; BENCH_SKIP_BUILD (use the
+ * build that is there); BENCH_DATABASE_URL (the PostgreSQL server).
  */
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -47,7 +47,7 @@ function median(values: number[]) {
 }
 
 async function main() {
-  log(process.env.BENCH_SKIP_BUILD ? 'BENCH_SKIP_BUILD is set: using the existing build' : 'building for production (npx remix build)')
+  log(process.env.BENCH_SKIP_BUILD ? 'BENCH_SKIP_BUILD is set: using the existing build' : 'building for production (npm run build)')
   const built = await buildForProduction()
   const database = await createEmptyDatabase('startup')
   addCleanUp(`drop ${database.name}`, () => database.drop())
