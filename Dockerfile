@@ -5,30 +5,29 @@
 FROM node:20-bookworm-slim AS base
 WORKDIR /app
 
-# Everything, dev dependencies included, to build the browser bundle and the server build.
+# Everything, dev dependencies included, to build the browser bundle, Remix's server build and the
+# compiled server, worker and scripts (build/server/, docs/decisions/016-compiled-server.md).
 FROM base AS build
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-# Runtime dependencies only. The server runs its TypeScript through tsx (`node --import tsx`),
-# which is a runtime dependency; no dev dependency is loaded by the server, worker or db scripts.
+# Runtime dependencies only: the compiled programs import nothing else (`npm run build` fails if
+# they would import a dev dependency), and neither tsx nor TypeScript is installed.
 FROM base AS runtime-deps
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM base AS runtime
-# NODE_ENV=production also for `npm run worker` and the db scripts, whose npm scripts do not set it.
+# NODE_ENV=production also for `npm run worker` and the db scripts, whose npm scripts do not set it:
+# with it they run the compiled build/server/*.js (without it, the TypeScript through tsx, absent here).
 ENV NODE_ENV=production \
     PORT=3000
 COPY --from=runtime-deps /app/node_modules ./node_modules
-# package.json maps the #app/#db/#emails imports; tsconfig.json tells tsx how to compile the JSX.
-COPY package.json package-lock.json tsconfig.json ./
-COPY app ./app
-COPY db ./db
-COPY scripts ./scripts
-COPY emails ./emails
+# Plain JavaScript only: build/ holds Remix's build (build/index.js) and the compiled server,
+# worker and scripts (build/server/); package.json gives the npm scripts and "type": "module".
+COPY package.json package-lock.json ./
 COPY --from=build /app/build ./build
 COPY --from=build /app/public ./public
 # The only place the app writes: ./data, for the embedded database of a one-container trial
@@ -41,5 +40,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # What `npm start` runs, without npm in between: on `docker stop` npm passes SIGTERM to the shell
 # running the script, which dies without passing it on, so the server would be killed mid-request
 # instead of finishing its requests in flight. The worker: the same image with
-# `node --import tsx app/worker/index.ts` as its command.
-CMD ["node", "--import", "tsx", "app/server/index.ts"]
+# `node build/server/worker.js` as its command; migrations as a release step:
+# `node build/server/migrate.js`.
+CMD ["node", "build/server/index.js"]

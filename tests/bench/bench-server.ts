@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { compiled } from '#scripts/build-server.ts'
 
 /**
  * Helpers for benchmarks that need the production build, a server process or a database of their
@@ -46,19 +47,18 @@ export function runCommand(command: string, args: string[], options: { env?: Nod
   })
 }
 
-/** `npx remix build` as a production build, unless BENCH_SKIP_BUILD is set. */
+/** `npm run build` as a production build (Remix's, then the server's), unless BENCH_SKIP_BUILD is set. */
 export async function buildForProduction(): Promise<'built' | 'skipped'> {
   if (process.env.BENCH_SKIP_BUILD) return 'skipped'
-  await runCommand('npx', ['remix', 'build'], { env: { ...process.env, NODE_ENV: 'production' } })
+  await runCommand('npm', ['run', 'build'], { env: { ...process.env, NODE_ENV: 'production' } })
   return 'built'
 }
 
-/**
- * The environment of a production server with the demo data on its own database: every required
- * secret set to a stand-in, migrations and seeding at start, and no worker in the process (as in
- * production, where the worker is its own process).
- */
-export function seededProductionEnv(databaseUrl: string, port: number): Record<string, string> {
+/** What `npm start` runs, without npm and the shell in between. */
+export const PRODUCTION_SERVER_ARGS = [compiled('index')]
+
+/** The variables production requires, with dummy secrets (nothing at start calls Stripe or Resend). */
+export function productionEnv(port: number, databaseUrl: string): Record<string, string> {
   return {
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
@@ -69,21 +69,40 @@ export function seededProductionEnv(databaseUrl: string, port: number): Record<s
     STRIPE_SECRET_KEY: 'sk_test_bench',
     STRIPE_WEBHOOK_SECRET: 'whsec_bench',
     APP_URL: `http://127.0.0.1:${port}`,
-    MIGRATE_ON_START: 'true',
-    SEED_ON_START: 'true',
-    WORKER_IN_PROCESS: 'false',
-    LOG_LEVEL: 'warn',
   }
 }
 
-export type RunningServer = { baseUrl: string; process: ChildProcess; output: () => string; stop: () => Promise<void> }
+/**
+ * The environment of a production server with the demo data on its own database: every required
+ * secret set to a stand-in, migrations and seeding at start, and no worker in the process (as in
+ * production, where the worker is its own process).
+ */
+export function seededProductionEnv(databaseUrl: string, port: number): Record<string, string> {
+  return { ...productionEnv(port, databaseUrl), MIGRATE_ON_START: 'true', SEED_ON_START: 'true', WORKER_IN_PROCESS: 'false', LOG_LEVEL: 'warn' }
+}
+
+export type RunningServer = {
+  baseUrl: string
+  process: ChildProcess
+  /** Milliseconds from spawning the process to the first 200 from /healthz. */
+  readyMs: number
+  output: () => string
+  stop: () => Promise<void>
+}
 
 /**
- * Starts `node --import tsx app/server/index.ts` with the given environment on top of ours, and
- * waits until it prints that it is listening and /healthz answers 200.
+ * Starts the production server (`nodeArgs`, by default what `npm start` runs) with the given
+ * environment on top of ours, and waits until /healthz answers 200, asking every `pollMs`.
  */
-export async function startAppServer(options: { port: number; env: Record<string, string>; timeoutMs?: number }): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'app/server/index.ts'], {
+export async function startAppServer(options: {
+  port: number
+  env: Record<string, string>
+  timeoutMs?: number
+  nodeArgs?: string[]
+  pollMs?: number
+}): Promise<RunningServer> {
+  const started = performance.now()
+  const child = spawn(process.execPath, options.nodeArgs ?? PRODUCTION_SERVER_ARGS, {
     env: { ...process.env, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -98,6 +117,7 @@ export async function startAppServer(options: { port: number; env: Record<string
   const server: RunningServer = {
     baseUrl: `http://127.0.0.1:${options.port}`,
     process: child,
+    readyMs: Number.NaN,
     output: () => output,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
@@ -114,15 +134,16 @@ export async function startAppServer(options: { port: number; env: Record<string
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`The server exited (${child.signalCode ?? `code ${child.exitCode}`}) before it was healthy:\n${output}`)
       }
-      if (output.includes('Sanad listening on')) {
-        try {
-          const response = await fetch(`${server.baseUrl}/healthz`)
-          if (response.ok) return server
-        } catch {
-          // Not answering yet.
+      try {
+        const response = await fetch(`${server.baseUrl}/healthz`)
+        if (response.ok) {
+          server.readyMs = performance.now() - started
+          return server
         }
+      } catch {
+        // Not listening yet.
       }
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200))
     }
     throw new Error(`The server did not become healthy in time:\n${output}`)
   } catch (error) {

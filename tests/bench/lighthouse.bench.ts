@@ -208,7 +208,7 @@ const kb = (bytes: number) => (bytes / 1000).toFixed(1)
 const ms = (value: number) => Math.round(value)
 
 async function main() {
-  log(process.env.BENCH_SKIP_BUILD ? 'BENCH_SKIP_BUILD is set: using the existing build' : 'building for production (npx remix build)')
+  log(process.env.BENCH_SKIP_BUILD ? 'BENCH_SKIP_BUILD is set: using the existing build' : 'building for production (npm run build)')
   const built = await buildForProduction()
   await mkdir(REPORTS, { recursive: true })
 

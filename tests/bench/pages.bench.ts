@@ -115,7 +115,7 @@ async function measure(label: string, url: string) {
 }
 
 async function main() {
-  log(process.env.BENCH_SKIP_BUILD ? 'BENCH_SKIP_BUILD is set: using the existing build' : 'building for production (npx remix build)')
+  log(process.env.BENCH_SKIP_BUILD ? 'BENCH_SKIP_BUILD is set: using the existing build' : 'building for production (npm run build)')
   const built = await buildForProduction()
 
   const database = await createEmptyDatabase('pages')

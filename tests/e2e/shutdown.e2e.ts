@@ -6,6 +6,7 @@ import getPort from 'get-port'
 import pg from 'pg'
 import { afterAll, beforeAll, expect, onTestFailed, test } from 'vitest'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '#app/utils/embedded-database.server.ts'
+import { compiled } from '#scripts/build-server.ts'
 
 /**
  * SIGTERM while a request is in flight (a deploy, a scale-down): the production server, built by
@@ -221,7 +222,7 @@ async function startServer() {
   const port = await getPort()
   const baseUrl = `http://127.0.0.1:${port}`
   let output = ''
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'app/server/index.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [compiled('index')], {
     env: {
       ...process.env,
       NODE_ENV: 'test',

@@ -3,9 +3,10 @@ import { setupServer } from 'msw/node'
 import { FAR_END_HOST_HEADER } from './far-end.ts'
 
 /**
- * Loaded with `--import` into each process under test (after tsx). The SDKs talk to Stripe and
- * Resend as in production; their requests go to the fake far end in the test process instead, and
- * any other request that would leave the machine fails, so nothing can reach a real service.
+ * Compiled by build.ts and loaded with `--import` into each process under test. The SDKs talk to
+ * Stripe and Resend as in production; their requests go to the fake far end in the test process
+ * instead, and any other request that would leave the machine fails, so nothing can reach a real
+ * service.
  */
 const farEnd = process.env.SCALE_FAR_END_URL
 if (!farEnd) throw new Error('SCALE_FAR_END_URL is not set')

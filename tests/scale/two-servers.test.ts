@@ -10,6 +10,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { signWebhookPayload } from '#app/modules/payments/stripe.server.ts'
 import { migrations } from '#db/migrations/index.ts'
 import { completedSession, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
+import { compiled } from '#scripts/build-server.ts'
+import { FAR_END_REDIRECT } from './build.ts'
 import { startFarEnd, type FarEnd } from './far-end.ts'
 
 /**
@@ -51,10 +53,15 @@ async function admin(statement: string) {
   await client.query(statement).finally(() => client.end())
 }
 
+/** Runs a compiled program as production does, with the test hook that sends Stripe and Resend to the fake far end. */
+function nodeArgs(entry: string) {
+  return ['--import', `./${FAR_END_REDIRECT}`, entry]
+}
+
 function start(name: string, entry: string, env: Record<string, string>, url?: string): Process {
   const logPath = path.join(ARTIFACTS, `${name}.log`)
   const log = createWriteStream(logPath)
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './tests/scale/far-end-redirect.ts', entry], {
+  const child = spawn(process.execPath, nodeArgs(entry), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -130,10 +137,10 @@ beforeAll(async () => {
   const [portA, portB] = [await getPort(), await getPort()]
   // All three at the same moment, each applying migrations to the empty database.
   servers = [
-    start('server-a', 'app/server/index.ts', { ...common, PORT: String(portA) }, `http://127.0.0.1:${portA}`),
-    start('server-b', 'app/server/index.ts', { ...common, PORT: String(portB) }, `http://127.0.0.1:${portB}`),
+    start('server-a', compiled('index'), { ...common, PORT: String(portA) }, `http://127.0.0.1:${portA}`),
+    start('server-b', compiled('index'), { ...common, PORT: String(portB) }, `http://127.0.0.1:${portB}`),
   ]
-  worker = start('worker', 'app/worker/index.ts', common)
+  worker = start('worker', compiled('worker'), common)
   await Promise.all([
     ...servers.map((server) => waitFor('The server did not become healthy', server, async () => (await fetch(`${server.url}/healthz`)).ok)),
     waitFor('The worker did not start', worker, async () => logLines(worker).some((line) => line.msg === 'Worker started')),
@@ -311,7 +318,7 @@ test('staff sign in on one server and refund on the other; a double click on bot
   const password = randomBytes(12).toString('hex')
   const created = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--import', './tests/scale/far-end-redirect.ts', 'scripts/staff-create.ts', '--email', 'staff@example.org', '--role', 'staff', '--password', password],
+    [...nodeArgs(compiled('staff-create')), '--email', 'staff@example.org', '--role', 'staff', '--password', password],
     { env: { ...process.env, ...commonEnv }, encoding: 'utf8' },
   )
   expect(created.status, created.stderr).toBe(0)

@@ -8,6 +8,7 @@ import { PGlite } from '@electric-sql/pglite'
 import getPort from 'get-port'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
+import { compiled } from '#scripts/build-server.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,14 +20,15 @@ declare module 'vitest' {
 export const ARTIFACTS = path.resolve('tests/e2e/artifacts')
 
 /**
- * Builds the app, then starts the production server on a free port with a fresh database: a new
- * embedded one in a temporary folder, or a new database on DATABASE_URL's server when it is set.
- * The background worker runs inside the server, as it does in development.
+ * Builds the app (`npm run build`), then starts the compiled production server, as production runs
+ * it, on a free port with a fresh database: a new embedded one in a temporary folder, or a new
+ * database on DATABASE_URL's server when it is set. The background worker runs inside the server,
+ * as it does in development.
  */
 export default async function setup(project: TestProject) {
   if (!process.env.E2E_SKIP_BUILD) {
     // Vitest sets NODE_ENV=test; the build must be a production one to match the server.
-    const build = spawnSync('npx', ['remix', 'build'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } })
+    const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } })
     if (build.status !== 0) throw new Error('The production build failed')
   }
   await mkdir(ARTIFACTS, { recursive: true })
@@ -36,7 +38,7 @@ export default async function setup(project: TestProject) {
   const serverLogPath = path.join(ARTIFACTS, 'server.log')
   const log = createWriteStream(serverLogPath)
 
-  const server = spawn(process.execPath, ['--import', 'tsx', 'app/server/index.ts'], {
+  const server = spawn(process.execPath, [compiled('index')], {
     env: {
       ...process.env,
       // The production build and server, with NODE_ENV=test so that, with no Resend or Stripe key,
