@@ -1,5 +1,5 @@
 import type { Database } from '#app/utils/db.server.ts'
-import type { EmailSender } from './sender.server.ts'
+import type { EmailSender } from './sending.ts'
 
 /** Development only: "delivers" each email into a table that /dev/mailbox shows. */
 export function createDevMailboxSender(db: Database): EmailSender {

@@ -1,5 +1,5 @@
 import { Resend } from 'resend'
-import type { EmailSender, OutgoingEmail, SendResult } from './sender.server.ts'
+import type { EmailSender, OutgoingEmail, SendResult } from './sending.ts'
 
 /**
  * The one module that talks to Resend. It turns Resend's answers into three outcomes: sent,

@@ -1,27 +1,10 @@
-import type { EmailAttachment } from '#db/schema.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { createDevMailboxSender } from './dev-mailbox.server.ts'
 import { createResendSender } from './resend.server.ts'
+import type { EmailSender, OutgoingEmail, SendResult } from './sending.ts'
 
-export type OutgoingEmail = {
-  from: string
-  to: string
-  subject: string
-  html: string
-  text: string
-  attachments?: EmailAttachment[]
-  /** `<kind>/<entity id>`: the same for every attempt at one email. */
-  idempotencyKey: string
-  outboxId?: string
-}
-
-export type SendResult =
-  | { kind: 'sent'; providerMessageId: string }
-  | { kind: 'retry'; error: string; retryAfterMs?: number }
-  | { kind: 'failed'; error: string }
-
-export type EmailSender = { name: 'resend' | 'dev-mailbox'; send: (email: OutgoingEmail) => Promise<SendResult> }
+export type { EmailSender, OutgoingEmail, SendResult }
 
 /**
  * Resend when a key is set; otherwise (never in production, which refuses to start without the
