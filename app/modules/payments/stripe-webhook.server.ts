@@ -113,6 +113,11 @@ async function dispatch(trx: Trx, event: StripeEvent) {
   const read = readEventObject(event.type, event.data.object)
   // Types we do not act on are acknowledged so Stripe stops sending them.
   if (!read) return
+  // One payment's events apply one at a time (see lockPayment); invoice events lock the invoice
+  // first and the payment inside their handlers, always in that order.
+  if (read.type.startsWith('checkout.session.')) await lockPayment(trx, idOf((read.object as CheckoutSessionObject).payment_intent))
+  else if (read.type === 'charge.refunded') await lockPayment(trx, idOf((read.object as ChargeObject).payment_intent))
+  else if (read.type.startsWith('charge.dispute.')) await lockPayment(trx, idOf((read.object as DisputeObject).payment_intent))
   switch (read.type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
@@ -363,12 +368,26 @@ async function lockInvoice(trx: Trx, invoiceId: string) {
 }
 
 /**
+ * Two events of one payment delivered at the same instant (its completion and its refund, say)
+ * must not each miss the other's uncommitted row: the refund would find no confirmed donation and
+ * wait in deferred_stripe_events, while the completion looked for waiting events before that wait
+ * was committed, and the refund was never applied. Taking this lock before reading anything about
+ * the payment makes the second event wait for the first's commit, so it sees what the first did.
+ * A lock taken again in the same transaction (a waiting event applied now) is already held.
+ */
+async function lockPayment(trx: Trx, paymentIntentId: string | null) {
+  if (!paymentIntentId) return
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`payment:${paymentIntentId}`}, 0))`.execute(trx)
+}
+
+/**
  * Gives a donation paid by an invoice the payment intent that paid it, if its own event came
  * first (refunds and disputes name only the payment intent), and applies what waited for it.
  */
 async function linkInvoicePayment(trx: Trx, donationId: string, invoiceId: string) {
   const paid = await trx.selectFrom('invoice_payments').select('payment_intent_id').where('invoice_id', '=', invoiceId).executeTakeFirst()
   if (!paid) return
+  await lockPayment(trx, paid.payment_intent_id)
   await trx
     .updateTable('donations')
     .set({ stripe_payment_intent_id: paid.payment_intent_id, updated_at: new Date() })
@@ -388,6 +407,7 @@ async function invoicePaymentPaid(trx: Trx, invoicePayment: InvoicePaymentObject
   const invoiceId = idOf(invoicePayment.invoice)
   if (!paymentIntentId || !invoiceId) return
   await lockInvoice(trx, invoiceId)
+  await lockPayment(trx, paymentIntentId)
   await trx
     .insertInto('invoice_payments')
     .values({ payment_intent_id: paymentIntentId, invoice_id: invoiceId })
