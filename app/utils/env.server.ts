@@ -48,7 +48,12 @@ const envSchema = z.object({
   /** Where rate-limit counters live: memory for one instance, postgres when several share the work. */
   RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),
   /** Checkout sessions one address may start in ten minutes (card-testing defence). */
-  CHECKOUT_RATE_LIMIT: z.coerce.number().int().min(1).max(1000).default(10),
+  /**
+   * Checkout Sessions and registrations one address may start in ten minutes. At a fundraising
+   * dinner a whole room gives at once from one Wi-Fi address, so the default is generous: 200.
+   */
+  CHECKOUT_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(200),
+  REGISTRATION_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(200),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   RESEND_API_KEY: z.string().startsWith('re_').optional(),

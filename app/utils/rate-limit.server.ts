@@ -16,14 +16,15 @@ const MINUTE = 60
 /**
  * Every limit in one place: how many attempts a key (a client address unless said otherwise) may
  * make in how long. Generous enough that a person, or a household behind one address, never meets
- * one; tight enough that a script gets little done. Only the checkout limit is a setting, since
- * card testing is where an organisation may need to tighten it in a hurry.
+ * one; tight enough that a script gets little done. The checkout and registration limits are
+ * settings: a room of donors or a table of ten at a dinner shares one address (so they are
+ * generous by default), and card testing is where an organisation may need to tighten it.
  */
 const LIMITS = {
   /** Checkout Sessions started (card-testing defence). */
   checkout: () => ({ points: getEnv().CHECKOUT_RATE_LIMIT, durationSeconds: 10 * MINUTE }),
   /** Event registrations that reach the database. */
-  registration: () => ({ points: 20, durationSeconds: 10 * MINUTE }),
+  registration: () => ({ points: getEnv().REGISTRATION_RATE_LIMIT, durationSeconds: 10 * MINUTE }),
   /** Saves and unsaves of events. */
   'save-event': () => ({ points: 60, durationSeconds: 10 * MINUTE }),
   /** Saved-events links asked for, per address, and per email address (inbox flooding). */
