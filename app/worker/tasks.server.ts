@@ -13,6 +13,7 @@ import { RELEASE_HOLD_TASK, releaseExpiredHold } from '#app/modules/registration
 import { REFUND_REGISTRATION_TASK, refundRegistration } from '#app/modules/registrations/paid-tickets.server.ts'
 import { SEND_REMINDERS_TASK, sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
 import { EXPIRE_OFFER_TASK, expireOffer } from '#app/modules/registrations/waitlist.server.ts'
+import { purgeUnseenPaymentEvents } from '#app/modules/payments/stripe-webhook.server.ts'
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
 export const CRONTAB = [
@@ -71,6 +72,7 @@ export function createTaskList(): TaskList {
     },
     async [PURGE_ABANDONED_CHECKOUTS_TASK]() {
       await purgeAbandonedCheckouts(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
+      await purgeUnseenPaymentEvents(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
     },
     async [EMAIL_APPEAL_UPDATE_TASK](payload) {
       await emailAppealUpdate(db, (payload as { updateId: string }).updateId)

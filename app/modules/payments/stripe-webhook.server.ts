@@ -277,10 +277,36 @@ async function donationForPayment(trx: Trx, event: StripeEvent, paymentIntentId:
   if (donation?.status === 'confirmed') return donation.id
   await trx
     .insertInto('deferred_stripe_events')
-    .values({ event_id: event.id, payment_intent_id: paymentIntentId, payload: JSON.stringify(event) })
+    .values({ event_id: event.id, payment_intent_id: paymentIntentId, payload: JSON.stringify(withoutPersonalData(event)) })
     .onConflict((oc) => oc.column('event_id').doNothing())
     .execute()
   return null
+}
+
+/**
+ * What a waiting event keeps: its ids, amounts and statuses, never who paid. A refund or dispute
+ * of a payment we never see (another integration's, or a test from the Dashboard) may wait here
+ * until the retention job forgets it, and it must not hold a stranger's name, email or address
+ * meanwhile (ADR 011). The fields below are where Stripe puts them on charges and disputes.
+ */
+const PERSONAL_FIELDS = ['billing_details', 'receipt_email', 'shipping', 'customer_details', 'customer_email', 'evidence', 'payment_method_details']
+
+function withoutPersonalData(event: StripeEvent): StripeEvent {
+  const object = { ...(event.data.object as unknown as Record<string, unknown>) }
+  for (const field of PERSONAL_FIELDS) delete object[field]
+  return { ...event, data: { object } } as unknown as StripeEvent
+}
+
+/**
+ * The retention job's part for payments: waiting events older than `days` belong to payments we
+ * will never see (a completion arrives within hours of its payment), so they are forgotten.
+ */
+export async function purgeUnseenPaymentEvents(db: Database, options: { days: number; now?: Date }) {
+  const cutoff = new Date((options.now ?? new Date()).getTime() - options.days * 24 * 60 * 60 * 1000)
+  const purged = await db.deleteFrom('deferred_stripe_events').where('created_at', '<', cutoff).executeTakeFirst()
+  const count = Number(purged.numDeletedRows)
+  if (count > 0) getLogger().info({ count, days: options.days }, 'Forgot Stripe events of payments we never saw')
+  return count
 }
 
 async function applyDeferredEvents(trx: Trx, paymentIntentId: string) {

@@ -6,8 +6,6 @@ import { GIFT_AID_KEEP_YEARS } from '#app/modules/donations/gift-aid.ts'
 
 /** Retention: the nightly job that forgets checkouts that never completed (ADR 011). */
 
-
-
 export const PURGE_ABANDONED_CHECKOUTS_TASK = 'purge_abandoned_checkouts'
 
 const NEVER_COMPLETED_DONATION = ['pending', 'failed', 'abandoned'] as const
