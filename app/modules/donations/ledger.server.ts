@@ -273,15 +273,20 @@ export async function recordRefund(
 }
 
 /**
- * A dispute holds its amount back from the moment it opens; winning it releases the hold. Either
- * event may arrive first: closing makes sure the hold exists before releasing it.
+ * A dispute holds its amount back from the moment funds are withdrawn; winning it (or funds
+ * reinstated) releases the hold. Either may arrive first: releasing makes sure the hold exists
+ * before releasing it. An inquiry withholds nothing and is only noted in the gift's history.
  */
 export async function recordDispute(
   trx: Trx,
   donationId: string,
-  dispute: { disputeId: string; amountMinor: number; outcome: 'open' | 'won' | 'lost'; stripeEventId: string; occurredAt: Date },
+  dispute: { disputeId: string; amountMinor: number; outcome: 'inquiry' | 'open' | 'won' | 'lost'; stripeEventId: string; occurredAt: Date },
 ) {
   const donation = await lockDonation(trx, donationId)
+  if (dispute.outcome === 'inquiry') {
+    await recordDonationEvent(trx, donation.id, 'dispute_inquiry', { amountMinor: dispute.amountMinor }, dispute.stripeEventId)
+    return
+  }
   let disputedChange = 0
   const entry = async (kind: 'dispute_hold' | 'dispute_release', amount: number) => {
     const inserted = await trx

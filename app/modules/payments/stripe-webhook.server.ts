@@ -129,6 +129,9 @@ async function dispatch(trx: Trx, event: StripeEvent) {
     case 'charge.refunded':
       return chargeRefunded(trx, event, read.object, occurredAt)
     case 'charge.dispute.created':
+    case 'charge.dispute.updated':
+    case 'charge.dispute.funds_withdrawn':
+    case 'charge.dispute.funds_reinstated':
     case 'charge.dispute.closed':
       return disputeChanged(trx, event, read.type, read.object, occurredAt)
     case 'invoice.paid':
@@ -334,21 +337,38 @@ async function chargeRefunded(trx: Trx, event: StripeEvent, charge: ChargeObject
 async function disputeChanged(
   trx: Trx,
   event: StripeEvent,
-  type: 'charge.dispute.created' | 'charge.dispute.closed',
+  type: DisputeEventType,
   dispute: DisputeObject,
   occurredAt: Date,
 ) {
   const donationId = await donationForPayment(trx, event, idOf(dispute.payment_intent))
   if (!donationId) return
-  const outcome =
-    type === 'charge.dispute.created'
-      ? 'open'
-      : dispute.status === 'won' || dispute.status === 'warning_closed'
-        ? 'won'
-        : dispute.status === 'lost'
-          ? 'lost'
-          : 'open'
+  const outcome = disputeOutcome(type, dispute.status ?? '')
   await recordDispute(trx, donationId, { disputeId: dispute.id, amountMinor: dispute.amount, outcome, stripeEventId: event.id, occurredAt })
+}
+
+type DisputeEventType =
+  | 'charge.dispute.created'
+  | 'charge.dispute.updated'
+  | 'charge.dispute.funds_withdrawn'
+  | 'charge.dispute.funds_reinstated'
+  | 'charge.dispute.closed'
+
+/**
+ * What a dispute event means for the money, whatever order they arrive in. An inquiry
+ * (`warning_needs_response`, `warning_under_review`) withholds nothing, and `warning_closed` ends
+ * one that never escalated. Once funds are withdrawn (a dispute proper, or an inquiry that
+ * escalated) the amount is held; winning, or funds reinstated, releases it; losing keeps it.
+ * A status we do not know yet is treated as money withdrawn: holding too much shows until Stripe
+ * says more, where holding too little would report money the charity no longer has.
+ */
+export function disputeOutcome(type: DisputeEventType, status: string): 'inquiry' | 'open' | 'won' | 'lost' {
+  if (type === 'charge.dispute.funds_reinstated') return 'won'
+  if (type === 'charge.dispute.funds_withdrawn') return 'open'
+  if (status.startsWith('warning_')) return 'inquiry'
+  if (status === 'won') return 'won'
+  if (status === 'lost') return 'lost'
+  return 'open'
 }
 
 function subscriptionOf(invoice: InvoiceObject) {
