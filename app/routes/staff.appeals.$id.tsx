@@ -17,7 +17,7 @@ import { getStaffAppeal, changeAppealStatus, updateAppeal } from '#app/modules/a
 import { majorUnitsText, suggestedAmountsText, closingDay, readAppealSubmission } from '#app/modules/appeals/appeal-form.server.ts'
 import { isMultipart, UploadRefused } from '#app/modules/appeals/photos/upload.server.ts'
 
-// The edit form's schema is appealFormSchema in manage.server.ts (shared with the new page).
+// The edit form's schema is appealFormSchema in appeals/appeal-form.server.ts (shared with the new page).
 const statusSchema = z.object({ intent: z.enum(['publish', 'close', 'reopen']) })
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }

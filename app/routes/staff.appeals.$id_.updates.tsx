@@ -14,7 +14,7 @@ import { readFormData } from '#app/utils/form-data.server.ts'
 import { getStaffAppeal } from '#app/modules/appeals/appeal-admin.server.ts'
 import { listAppealUpdates, updateFormSchema, postAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
 
-// The form's schema is updateFormSchema in manage.server.ts: title, Markdown body, "email it".
+// The form's schema is updateFormSchema in appeals/appeal-updates.server.ts: title, Markdown body, "email it".
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -56,7 +56,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   }
 }
 
-/** Posts the update; emailing happens in a background job (manage.server.ts), never twice. */
+/** Posts the update; emailing happens in a background job (appeals/appeal-updates.server.ts), never twice. */
 export async function action({ request, params }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)

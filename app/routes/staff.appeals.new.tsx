@@ -12,7 +12,7 @@ import { createAppeal } from '#app/modules/appeals/appeal-admin.server.ts'
 import { readAppealSubmission } from '#app/modules/appeals/appeal-form.server.ts'
 import { UploadRefused } from '#app/modules/appeals/photos/upload.server.ts'
 
-// The form's schema is appealFormSchema in manage.server.ts, shared with the edit page.
+// The form's schema is appealFormSchema in appeals/appeal-form.server.ts, shared with the edit page.
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 

@@ -2,7 +2,7 @@ import { parseAmountToMinor } from '#app/utils/money.ts'
 
 /**
  * The donation form's plain values and helpers, for the form in the browser without the schema:
- * the schema (donation-form.ts) brings zod, which the page loads only when someone starts giving.
+ * the schema (schema.ts) brings zod, which the page loads only when someone starts giving.
  */
 
 export const OTHER_AMOUNT = 'other'

@@ -2,7 +2,7 @@ import type { TicketKind } from '#db/schema.ts'
 
 /**
  * The registration form's plain values and helpers, for the form in the browser without the
- * schema: the schema (registration-form.ts) brings zod, which the page loads only when needed.
+ * schema: the schema (schema.ts) brings zod, which the page loads only when needed.
  */
 
 export const ACCESS_NEEDS_MAX_CHARACTERS = 1000

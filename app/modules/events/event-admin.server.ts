@@ -363,7 +363,7 @@ async function tellRegistrantsOfChange(trx: DatabaseTransaction, before: EventRo
     const confirmed = status === 'confirmed'
     if (linkOnly && !confirmed) continue
     const cancelUrl = manageRegistrationUrl(person.id)
-    // The same entry sendConfirmation (registrations/register.server.ts) attached, so calendars replace it.
+    // The same entry sendConfirmation (registrations/registration-emails.server.ts) attached, so calendars replace it.
     const calendar = confirmed
       ? buildIcs({
           uid: `registration-${person.id}@sanad`,
