@@ -70,4 +70,4 @@ export const previewProps: z.input<typeof schema> = {
   unsubscribeUrl: 'https://example.org/updates/unsubscribe?token=preview-token',
 }
 
-export default defineEmailTemplate({ schema, subject, Component, previewProps })
+export default defineEmailTemplate({ schema, subject, Component, previewProps, unsubscribeUrl: (props) => props.unsubscribeUrl })

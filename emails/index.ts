@@ -82,7 +82,7 @@ export function parseEmailProps<Name extends EmailTemplateName>(name: Name, prop
 export async function renderEmail(
   name: EmailTemplateName,
   props: unknown,
-): Promise<{ subject: string; html: string; text: string }> {
+): Promise<{ subject: string; html: string; text: string; headers: Record<string, string> }> {
   const template = templateFor(name)
   const parsed = parseEmailProps(name, props)
   const element = createElement(template.Component, parsed)
@@ -92,7 +92,11 @@ export async function renderEmail(
   ])
   // react-email's preview padding can end in a NUL character, which no mail client needs and
   // PostgreSQL text cannot hold.
-  return { subject: oneLine(template.subject(parsed)), html: withoutNul(html), text: withoutNul(text).trim() }
+  const unsubscribeUrl = template.unsubscribeUrl?.(parsed)
+  const headers: Record<string, string> = unsubscribeUrl
+    ? { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
+    : {}
+  return { subject: oneLine(template.subject(parsed)), html: withoutNul(html), text: withoutNul(text).trim(), headers }
 }
 
 function templateFor(name: string): EmailTemplate<z.ZodTypeAny> {

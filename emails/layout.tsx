@@ -132,6 +132,13 @@ export type EmailTemplate<Schema extends z.ZodTypeAny> = {
   Component: (props: z.output<Schema>) => ReactElement
   /** Realistic, fictional data for `npm run email:preview` and the tests. */
   previewProps: z.input<Schema>
+  /**
+   * For email that is not strictly transactional (news, alerts): the signed address that stops
+   * exactly this kind of email for this person. It becomes the `List-Unsubscribe` header with
+   * one-click unsubscribe (RFC 8058), which Gmail and Yahoo require of bulk senders, beside the
+   * visible link in the body. Receipts, confirmations and sign-in links have none.
+   */
+  unsubscribeUrl?: (props: z.output<Schema>) => string
 }
 
 /** Ties a template's parts to its schema, so each part is type-checked against the props. */

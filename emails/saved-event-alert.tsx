@@ -108,4 +108,4 @@ export const previewProps: z.input<typeof schema> = {
   unsubscribeUrl: 'https://example.org/saved/alerts/off?saver=preview&signature=preview-signature',
 }
 
-export default defineEmailTemplate({ schema, subject, Component, previewProps })
+export default defineEmailTemplate({ schema, subject, Component, previewProps, unsubscribeUrl: (props) => props.unsubscribeUrl })

@@ -9,6 +9,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { LINK_PURPOSE, verifySignature } from '#app/utils/signed-links.server.ts'
 import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
+import { isOneClickUnsubscribe, linkParameters, oneClickDone } from '#app/utils/one-click-unsubscribe.ts'
 
 /* `saved_.alerts.off`, not `saved.alerts.off`: a page of its own, not a child of /saved. */
 
@@ -36,9 +37,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
+  const form = await readFormData(request)
+  if (isOneClickUnsubscribe(form)) {
+    const link = linkFrom(linkParameters(request))
+    if (!(await turnOffSaverAlerts(getDb(), link.saver))) throw new Response('Not found', { status: 404 })
+    return oneClickDone()
+  }
   const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
-  const link = linkFrom(Object.fromEntries(await readFormData(request)))
+  const link = linkFrom(Object.fromEntries(form))
   if (!(await turnOffSaverAlerts(getDb(), link.saver))) throw new Response('Not found', { status: 404 })
   return { off: true }
 }

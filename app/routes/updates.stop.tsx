@@ -9,6 +9,7 @@ import { readFormData } from '#app/utils/form-data.server.ts'
 import { LINK_PURPOSE, verifySignature } from '#app/utils/signed-links.server.ts'
 import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
 import { getAppealTitle, stopAppealUpdates } from '#app/modules/appeals/appeal-updates.server.ts'
+import { isOneClickUnsubscribe, linkParameters, oneClickDone } from '#app/utils/one-click-unsubscribe.ts'
 
 const schema = z.object({ appeal: z.string().uuid(), supporter: z.string().uuid(), signature: z.string().min(10).max(200) })
 
@@ -34,9 +35,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
+  const form = await readFormData(request)
+  if (isOneClickUnsubscribe(form)) {
+    const link = linkFrom(linkParameters(request))
+    if (!(await stopAppealUpdates(getDb(), link.appeal, link.supporter))) throw new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
+    return oneClickDone()
+  }
   const limit = await checkRateLimit('signed-link', clientIpFromRequest(request))
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
-  const link = linkFrom(Object.fromEntries(await readFormData(request)))
+  const link = linkFrom(Object.fromEntries(form))
   const stopped = await stopAppealUpdates(getDb(), link.appeal, link.supporter)
   if (!stopped) throw new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
   return { stopped: true }

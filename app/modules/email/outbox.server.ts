@@ -231,6 +231,7 @@ export async function deliverOutboxEmail(
     html: rendered.html,
     text: rendered.text,
     attachments: email.attachments,
+    headers: rendered.headers,
     idempotencyKey: email.idempotency_key,
     outboxId,
   }).catch((error: unknown) => ({ kind: 'retry' as const, error: `The sender failed: ${(error as Error).message}` }))

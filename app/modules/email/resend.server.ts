@@ -25,6 +25,7 @@ export function createResendSender(apiKey: string, options: { timeoutMs?: number
           subject: email.subject,
           html: email.html,
           text: email.text,
+          ...(email.headers && Object.keys(email.headers).length > 0 ? { headers: email.headers } : {}),
           attachments: email.attachments?.map((attachment) => ({
             filename: attachment.filename,
             content: attachment.contentBase64,

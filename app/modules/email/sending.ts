@@ -12,6 +12,8 @@ export type OutgoingEmail = {
   html: string
   text: string
   attachments?: EmailAttachment[]
+  /** Extra headers: `List-Unsubscribe` and `List-Unsubscribe-Post` on news and alerts. */
+  headers?: Record<string, string>
   /** `<kind>/<entity id>`: the same for every attempt at one email. */
   idempotencyKey: string
   outboxId?: string
