@@ -60,6 +60,8 @@ const envSchema = z.object({
   RESEND_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   /** The sender of every email, e.g. `CAGE <appeals@example.org>` (a domain verified with Resend). */
   EMAIL_FROM: z.string().min(3).optional(),
+  /** Where replies go (a person's inbox, not a no-reply address); unset means replies go to EMAIL_FROM. */
+  EMAIL_REPLY_TO: z.string().email('must be an email address, such as info@example.org').optional(),
   /** Resend's default limit is 2 requests a second; 0 turns the throttle off. */
   EMAIL_RATE_PER_SECOND: z.coerce.number().min(0).max(1000).default(2),
   /** After this long an email that Resend keeps refusing is marked failed, for staff to retry. */

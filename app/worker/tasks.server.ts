@@ -42,6 +42,7 @@ export function createTaskList(): TaskList {
         sender,
         throttle,
         from: env.EMAIL_FROM ?? DEVELOPMENT_EMAIL_FROM,
+        replyTo: env.EMAIL_REPLY_TO,
         giveUpAfterMs: env.EMAIL_GIVE_UP_AFTER_HOURS * 60 * 60 * 1000,
       })
     },

@@ -44,6 +44,17 @@ describe('List-Unsubscribe', () => {
     await sender.send({ from: 'a@example.org', to: 'b@example.org', subject: 'News', html: '<p>News</p>', text: 'News', headers, idempotencyKey: 'appeal-update/test' })
     expect(resendCalls.at(-1)!.body).toMatchObject({ headers })
   })
+
+  test('replies go to EMAIL_REPLY_TO when it is set, and nothing is added when it is not', async () => {
+    clearResendCalls()
+    const sender = createResendSender('re_test_key')
+    const email = { from: 'a@example.org', to: 'b@example.org', subject: 'Receipt', html: '<p>Thanks</p>', text: 'Thanks', idempotencyKey: 'donation-receipt/test' }
+    await sender.send({ ...email, replyTo: 'info@example.org' })
+    expect(resendCalls.at(-1)!.body).toMatchObject({ reply_to: 'info@example.org' })
+    await sender.send({ ...email, idempotencyKey: 'donation-receipt/test-2' })
+    expect(resendCalls.at(-1)!.body).not.toHaveProperty('reply_to')
+    expect(resendCalls.at(-1)!.body).not.toHaveProperty('headers')
+  })
 })
 
 describe('one-click unsubscribe (RFC 8058)', () => {

@@ -151,6 +151,7 @@ async function scheduleDelivery(db: Database | DatabaseTransaction, outboxId: st
 export type DeliveryDependencies = {
   sender: EmailSender
   from: string
+  replyTo?: string
   throttle?: Throttle
   giveUpAfterMs: number
   now?: () => Date
@@ -226,6 +227,7 @@ export async function deliverOutboxEmail(
   // retry later, so the email goes back to the queue rather than waiting out a stale claim.
   const result: SendResult = await dependencies.sender.send({
     from: dependencies.from,
+    ...(dependencies.replyTo ? { replyTo: dependencies.replyTo } : {}),
     to: email.to_address,
     subject: rendered.subject,
     html: rendered.html,

@@ -21,6 +21,7 @@ export function createResendSender(apiKey: string, options: { timeoutMs?: number
       const { data, error, headers } = await resend.emails.send(
         {
           from: email.from,
+          ...(email.replyTo ? { replyTo: email.replyTo } : {}),
           to: [email.to],
           subject: email.subject,
           html: email.html,

@@ -7,6 +7,7 @@ import type { EmailAttachment } from '#db/schema.ts'
 
 export type OutgoingEmail = {
   from: string
+  replyTo?: string
   to: string
   subject: string
   html: string
