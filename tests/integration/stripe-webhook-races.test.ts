@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { getDb } from '#app/utils/db.server.ts'
-import { completedSession, dispute, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
+import { completedSession, dispute, paidInvoice, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, createAppeal, createPendingDonation, deliver, ledgerTotals, useTestStripe } from './donation-fixtures.ts'
 
 /**
@@ -59,5 +59,33 @@ describe('two events of one payment at the same instant', () => {
     )
     expect(await waitingEvents()).toBe(0)
     expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 3_000 * PAIRS, disputed_minor: 3_000 * PAIRS })
+  })
+
+  test(`a new monthly gift's checkout and its first invoice, ${PAIRS} at once: one confirmed gift each, no deadlock`, async () => {
+    const appeal = await createAppeal()
+    const pendings = await Promise.all(
+      Array.from({ length: PAIRS }, () => createPendingDonation({ appealId: appeal.id, amountMinor: 1_000, frequency: 'monthly' })),
+    )
+    const statuses = await Promise.all(
+      pendings.map((pending) => {
+        const subscription = `sub_${pending.donationId.slice(0, 8)}`
+        const invoice = `in_first_${pending.donationId.slice(0, 6)}`
+        return atTheSameInstant(
+          stripeEvent(
+            'checkout.session.completed',
+            completedSession({ donationId: pending.donationId, amountMinor: 1_000, mode: 'subscription', subscription, invoice, recurringPlanId: pending.recurringPlanId! }),
+          ),
+          stripeEvent(
+            'invoice.paid',
+            paidInvoice({ id: invoice, subscription, amountPaidMinor: 1_000, billingReason: 'subscription_create', recurringPlanId: pending.recurringPlanId! }),
+          ),
+        )
+      }),
+    )
+    // A deadlock would be a 500 here (PostgreSQL aborts one side).
+    expect(statuses.flat()).toEqual(Array(PAIRS * 2).fill(200))
+    expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 1_000 * PAIRS, donation_count: PAIRS })
+    const plans = await db.selectFrom('recurring_plans').select('status').where('appeal_id', '=', appeal.id).execute()
+    expect(plans.map((plan) => plan.status)).toEqual(Array(PAIRS).fill('active'))
   })
 })

@@ -113,11 +113,7 @@ async function dispatch(trx: Trx, event: StripeEvent) {
   const read = readEventObject(event.type, event.data.object)
   // Types we do not act on are acknowledged so Stripe stops sending them.
   if (!read) return
-  // One payment's events apply one at a time (see lockPayment); invoice events lock the invoice
-  // first and the payment inside their handlers, always in that order.
-  if (read.type.startsWith('checkout.session.')) await lockPayment(trx, idOf((read.object as CheckoutSessionObject).payment_intent))
-  else if (read.type === 'charge.refunded') await lockPayment(trx, idOf((read.object as ChargeObject).payment_intent))
-  else if (read.type.startsWith('charge.dispute.')) await lockPayment(trx, idOf((read.object as DisputeObject).payment_intent))
+  await lockSubject(trx, read)
   switch (read.type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
@@ -143,6 +139,51 @@ async function dispatch(trx: Trx, event: StripeEvent) {
     case 'customer.subscription.deleted':
       return subscriptionEnded(trx, read.object, occurredAt)
   }
+}
+
+/**
+ * One payment's events apply one at a time: before anything is read or written, an event takes
+ * the advisory locks of what it is about, always in the same order (the invoice, then the
+ * payment) and always before any row lock, so two events can wait for each other but never
+ * deadlock. A subscription's checkout and its first `invoice.paid` arrive together and both
+ * change the same plan and donation: the session locks its invoice as `invoice.paid` does.
+ */
+async function lockSubject(trx: Trx, read: NonNullable<ReturnType<typeof readEventObject>>) {
+  switch (read.type) {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
+    case 'checkout.session.async_payment_failed':
+    case 'checkout.session.expired': {
+      const invoiceId = idOf(read.object.invoice)
+      if (invoiceId) await lockInvoiceAndItsPayment(trx, invoiceId)
+      return lockPayment(trx, idOf(read.object.payment_intent))
+    }
+    case 'invoice.paid':
+      return lockInvoiceAndItsPayment(trx, read.object.id)
+    case 'invoice_payment.paid': {
+      const invoiceId = idOf(read.object.invoice)
+      if (invoiceId) await lockInvoice(trx, invoiceId)
+      return lockPayment(trx, idOf(read.object.payment?.payment_intent))
+    }
+    case 'charge.refunded':
+    case 'charge.dispute.created':
+    case 'charge.dispute.updated':
+    case 'charge.dispute.funds_withdrawn':
+    case 'charge.dispute.funds_reinstated':
+    case 'charge.dispute.closed':
+      return lockPayment(trx, idOf(read.object.payment_intent))
+    case 'invoice.payment_failed':
+    case 'customer.subscription.deleted':
+      // They change only the plan's status: no money moves, nothing waits for them.
+      return
+  }
+}
+
+/** The invoice's lock, and its payment's when `invoice_payment.paid` has already told us which. */
+async function lockInvoiceAndItsPayment(trx: Trx, invoiceId: string) {
+  await lockInvoice(trx, invoiceId)
+  const paid = await trx.selectFrom('invoice_payments').select('payment_intent_id').where('invoice_id', '=', invoiceId).executeTakeFirst()
+  await lockPayment(trx, paid?.payment_intent_id ?? null)
 }
 
 async function donationSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
