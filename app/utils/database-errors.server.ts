@@ -15,11 +15,12 @@ export function isPermanentFailure(error: unknown): boolean {
 /**
  * Whether a write lost a race to a unique index (SQLSTATE 23505): the other request's row is
  * there, so the caller answers as if it had found it. `constraint`, when given, must appear in
- * the index's name (or in the message, where a driver leaves the name out).
+ * the index's name or in the message that names it (where a driver leaves the name out); an
+ * unnamed violation is not taken for that index's.
  */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const pgError = error as { code?: unknown; constraint?: string; message?: string } | null
   if (pgError?.code !== '23505') return false
-  if (constraint === undefined || pgError.constraint === undefined) return true
-  return `${pgError.constraint} ${pgError.message ?? ''}`.includes(constraint)
+  if (constraint === undefined) return true
+  return `${pgError.constraint ?? ''} ${pgError.message ?? ''}`.includes(constraint)
 }

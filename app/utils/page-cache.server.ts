@@ -23,6 +23,7 @@ import { singleton } from './singleton.server.ts'
 const CACHEABLE_PATH = /^\/appeals\/[a-z0-9-]{1,100}\/?$/
 /** The loader's submission id for the page being rendered into the cache (never from a client). */
 export const SUBMISSION_ID_HEADER = 'x-sanad-submission-id'
+/** Stricter than isUuid (utils/ids.ts) on purpose: only the version-4 ids our forms render. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const MAX_ENTRIES = 500
 

@@ -11,10 +11,10 @@ export function organisationTimeZone(): string {
  * time zone, so a gift at 00:30 BST on 6 April belongs to 6 April (and to the new tax year),
  * although it is still 5 April in UTC.
  */
-export function startOfDayInZone(day: string) {
-  return sql<Date>`(${day}::date)::timestamp at time zone ${organisationTimeZone()}`
+export function startOfDayInZone(day: string, timeZone = organisationTimeZone()) {
+  return sql<Date>`(${day}::date)::timestamp at time zone ${timeZone}`
 }
 
-export function startOfNextDayInZone(day: string) {
-  return sql<Date>`(${day}::date + 1)::timestamp at time zone ${organisationTimeZone()}`
+export function startOfNextDayInZone(day: string, timeZone = organisationTimeZone()) {
+  return sql<Date>`(${day}::date + 1)::timestamp at time zone ${timeZone}`
 }

@@ -36,7 +36,9 @@ describe('ids, unique violations, LIKE patterns', () => {
   test('isUniqueViolation: SQLSTATE 23505, and the named index when one is asked for', () => {
     expect(isUniqueViolation({ code: '23505', constraint: 'appeals_slug_key' }, 'slug')).toBe(true)
     expect(isUniqueViolation({ code: '23505', constraint: 'appeals_pkey' }, 'slug')).toBe(false)
-    expect(isUniqueViolation({ code: '23505' }, 'slug')).toBe(true)
+    expect(isUniqueViolation({ code: '23505', message: 'duplicate key value violates unique constraint "events_slug_key"' }, 'slug')).toBe(true)
+    expect(isUniqueViolation({ code: '23505' }, 'slug')).toBe(false)
+    expect(isUniqueViolation({ code: '23505' })).toBe(true)
     expect(isUniqueViolation({ code: '23503' })).toBe(false)
     expect(isUniqueViolation(new Error('boom'))).toBe(false)
   })

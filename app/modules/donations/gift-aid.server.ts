@@ -4,9 +4,10 @@ import type { Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { minorToDecimal } from '#app/utils/money.ts'
 import { pagedCsvStream, type CsvCell } from '#app/utils/csv.ts'
-import { organisationTimeZone, startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
+import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 import { EXPORT_PAGE_SIZE } from '#app/modules/donations/staff-donations.server.ts'
 import { isoDateField } from '#app/utils/dates.ts'
+import { GIFT_AID_TIME_ZONE } from '#app/modules/donations/gift-aid.ts'
 
 /**
  * Gift Aid on the ledger: what can be claimed, and HMRC's Charities Online schedule as CSV. The
@@ -47,7 +48,7 @@ function giftAidPage(db: Database, range: { from: string; to: string }, after: {
       'g.full_name',
       'g.house_name_or_number',
       'g.postcode',
-      sql<string>`to_char(d.confirmed_at at time zone ${organisationTimeZone()}, 'DD/MM/YY')`.as('donation_date'),
+      sql<string>`to_char(d.confirmed_at at time zone ${GIFT_AID_TIME_ZONE}, 'DD/MM/YY')`.as('donation_date'),
       sql<string>`to_char(d.confirmed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'),
     ])
     .where('d.status', '=', 'confirmed')
@@ -57,8 +58,8 @@ function giftAidPage(db: Database, range: { from: string; to: string }, after: {
     .where('d.disputed_minor', '=', 0)
     // A cancelled declaration still covers the gifts made before it was cancelled.
     .where((eb) => eb.or([eb('g.cancelled_at', 'is', null), eb('g.cancelled_at', '>', eb.ref('d.confirmed_at'))]))
-    .where('d.confirmed_at', '>=', startOfDayInZone(range.from))
-    .where('d.confirmed_at', '<', startOfNextDayInZone(range.to))
+    .where('d.confirmed_at', '>=', startOfDayInZone(range.from, GIFT_AID_TIME_ZONE))
+    .where('d.confirmed_at', '<', startOfNextDayInZone(range.to, GIFT_AID_TIME_ZONE))
   if (after) query = query.where(sql<boolean>`(d.confirmed_at, d.id) > (${after.at}::timestamptz, ${after.id}::uuid)`)
   return query.orderBy('d.confirmed_at').orderBy('d.id').limit(limit).execute()
 }

@@ -14,6 +14,12 @@ export function giftAidDeclaration(charityName: string, amountText?: string): st
   )
 }
 
+/**
+ * Gift Aid is a UK scheme, so its dates are UK dates whatever the organisation's TIME_ZONE: a
+ * gift at 00:30 BST on 6 April belongs to the new tax year, although it is still 5 April in UTC.
+ */
+export const GIFT_AID_TIME_ZONE = 'Europe/London'
+
 /** Gift Aid is a UK scheme: only a charity that claims it, and only on gifts in pounds. */
 export function isGiftAidAvailable(options: { giftAidEnabled: boolean; currency: string }): boolean {
   return options.giftAidEnabled && options.currency.toUpperCase() === 'GBP'

@@ -9,7 +9,8 @@ import { recordDonationEvent } from './ledger.server.ts'
 /**
  * Monthly gifts (recurring_plans): what a supporter sees of one, and every change of its state.
  * The payments module decides from Stripe's events when these apply; the rules of the plan's
- * life (pending → active ⇄ past_due → cancelled, never back from cancelled) live here.
+ * life (pending → active ⇄ past_due → cancelled, never back from cancelled) live here. Stopping
+ * a gift asks Stripe (or the offline checkout), so it lives in payments/monthly-gift-stop.
  */
 
 export async function getMonthlyPlan(db: Database, planId: string) {

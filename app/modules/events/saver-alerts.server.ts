@@ -4,6 +4,7 @@ import { getEmailOrganisation } from '#app/modules/organisation/organisation.ser
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
 import { saverAlertsOffUrl } from '#app/utils/signed-links.server.ts'
+import { LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
 
 /**
  * Alerts for people who saved an event and confirmed an email address (saver-links.server.ts):
@@ -70,7 +71,7 @@ async function dueAlerts(db: Database, kind: AlertKind, now: Date) {
             .select('r.id')
             .whereRef('r.event_id', '=', 'e.id')
             .where(sql<boolean>`lower(r.email) = lower(p.email)`)
-            .where('r.status', 'in', kind === 'reminder' ? ['confirmed'] : ['confirmed', 'held', 'offered', 'waitlisted']),
+            .where('r.status', 'in', kind === 'reminder' ? ['confirmed'] : LIVE_REGISTRATION_STATUSES),
         ),
       ),
     )

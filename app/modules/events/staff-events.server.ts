@@ -89,6 +89,7 @@ export async function listStaffEvents(db: Database, now = new Date()): Promise<{
 }
 
 export async function getStaffEvent(db: Database, eventId: string | undefined) {
+  // A malformed id would make PostgreSQL raise on the uuid cast; it simply matches nothing.
   if (!isUuid(eventId)) return undefined
   return db
     .selectFrom('events')

@@ -19,6 +19,7 @@ export const SEARCH_LIMIT = 50
 export async function searchConfirmedRegistrations(db: Database, eventId: string, query: string) {
   const needle = query.trim().toLowerCase()
   if (needle === '') return []
+  // Wildcards typed into the search box are searched for, not obeyed.
   const contains = `%${escapeLike(needle)}%`
   const prefix = `${escapeLike(needle)}%`
   const rows = await db
