@@ -17,6 +17,7 @@ import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
 import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
 import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from './prepare-database.server.ts'
+import { createErrorHandler, refuseMalformedRequest } from './request-guards.server.ts'
 import { startAppWorker } from '#app/worker/worker.server.ts'
 
 installGlobals({ nativeFetch: true })
@@ -96,8 +97,11 @@ app.all(
         createRequestHandler({ build, mode: 'development', getLoadContext })(request, response, next)
     : createRequestHandler({ build, mode: env.NODE_ENV, getLoadContext }),
 )
+app.use(createErrorHandler(logger))
 
 const server = http.createServer((request, response) => {
+  const started = process.hrtime.bigint()
+  if (refuseMalformedRequest(request, response)) return logRequest(request.method, request.url, response.statusCode, started)
   if (pageCache.serve(request, response, (status, started) => logRequest(request.method, request.url, status, started))) return
   app(request, response)
 })
