@@ -71,6 +71,21 @@ const envSchema = z.object({
   /** Run the background worker inside the web server (the default for `npm run dev`). */
   WORKER_IN_PROCESS: z.enum(['true', 'false', '1', '0']).optional().transform((value) => (value === undefined ? undefined : value === 'true' || value === '1')),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
+  /**
+   * Where security researchers report a vulnerability (security.txt's Contact): a mailto: or
+   * https: URI, or an email address. Unset: the organisation's contact email.
+   */
+  SECURITY_CONTACT: z
+    .string()
+    .transform((value) => (/^[^\s@:/]+@[^\s@/]+\.[^\s@/]+$/.test(value) ? `mailto:${value}` : value))
+    .refine((value) => /^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(value), 'must be an email address, a mailto: or an https: URI')
+    .optional(),
+  /** When security.txt stops being valid (an ISO date). Unset: 180 days after today, renewed daily. */
+  SECURITY_TXT_EXPIRES: z
+    .string()
+    .refine((value) => /^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value)), 'must be an ISO date, such as 2027-06-30')
+    .transform((value) => new Date(value))
+    .optional(),
   /** How many seconds to wait for requests in flight when asked to stop. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
 })
