@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto'
+import { afterEach, expect, test } from 'vitest'
+import { resetEnvForTests } from '#app/utils/env.server.ts'
+import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
+
+const saved = { ...process.env }
+afterEach(() => {
+  process.env = { ...saved }
+  resetEnvForTests()
+})
+
+function useEnvironment(values: Record<string, string>) {
+  process.env = { ...saved, ...values }
+  resetEnvForTests()
+}
+
+const request = (cookie: string) => new Request('https://donate.example.org/saved', { headers: { Cookie: cookie } })
+
+test('in production the saver cookie is __Host-: Secure, Path=/, no Domain, so no sibling subdomain can plant one', async () => {
+  useEnvironment({
+    NODE_ENV: 'production',
+    SESSION_SECRET: 'x'.repeat(32),
+    RESEND_API_KEY: 're_x',
+    RESEND_WEBHOOK_SECRET: 'whsec_x',
+    EMAIL_FROM: 'Sanad <a@example.org>',
+    STRIPE_SECRET_KEY: 'sk_test_x',
+    STRIPE_WEBHOOK_SECRET: 'whsec_x',
+    APP_URL: 'https://donate.example.org',
+  })
+  const saverId = randomUUID()
+  const header = await saverCookieHeader(saverId)
+  expect(header).toMatch(/^__Host-sanad_saver=/)
+  expect(header).toMatch(/; Secure/)
+  expect(header).toMatch(/; Path=\/(;|$)/)
+  expect(header).not.toMatch(/Domain=/i)
+  const pair = header.split(';')[0]!
+  expect(await readSaverId(request(pair))).toBe(saverId)
+  // The same signed value under the plain name, as a sibling subdomain could set it, is no saver.
+  expect(await readSaverId(request(pair.replace(/^__Host-/, '')))).toBeNull()
+})
+
+test('in development over http the cookie keeps its plain name and is not Secure', async () => {
+  useEnvironment({ NODE_ENV: 'development' })
+  const saverId = randomUUID()
+  const header = await saverCookieHeader(saverId)
+  expect(header).toMatch(/^sanad_saver=/)
+  expect(header).not.toMatch(/Secure/)
+  expect(await readSaverId(request(header.split(';')[0]!))).toBe(saverId)
+})
