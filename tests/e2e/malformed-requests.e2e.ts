@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
 import os from 'node:os'
@@ -7,6 +6,7 @@ import path from 'node:path'
 import getPort from 'get-port'
 import { beforeAll, expect, inject, test } from 'vitest'
 import { compiled } from '#scripts/build-server.ts'
+import { PRODUCTION_SETTINGS } from '#tests/setup/production-settings.ts'
 
 /**
  * Requests no browser sends but anyone can: a NUL byte in a path or a query, a malformed `%`
@@ -98,15 +98,9 @@ test('with NODE_ENV=production, a malformed escape prints no stack trace outside
   const child = spawn(process.execPath, [compiled('index')], {
     env: {
       ...process.env,
-      NODE_ENV: 'production',
+      ...PRODUCTION_SETTINGS,
       PORT: String(port),
       APP_URL: `http://127.0.0.1:${port}`,
-      SESSION_SECRET: randomBytes(32).toString('hex'),
-      RESEND_API_KEY: 're_placeholder',
-      RESEND_WEBHOOK_SECRET: 'whsec_placeholder',
-      EMAIL_FROM: 'Sanad <no-reply@sanad.localhost>',
-      STRIPE_SECRET_KEY: 'sk_test_placeholder',
-      STRIPE_WEBHOOK_SECRET: 'whsec_placeholder',
       DATABASE_URL: '',
       PGLITE_DIR: path.join(folder, 'pglite'),
       WORKER_IN_PROCESS: 'false',

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { EnvError, listenHost, parseEnv } from '#app/utils/env.server.ts'
+import { PRODUCTION_SETTINGS } from '#tests/setup/production-settings.ts'
 
 describe('parseEnv', () => {
   test('fills in defaults for a laptop with no settings', () => {
@@ -68,17 +69,7 @@ describe('HOST: the interface the server listens on', () => {
   })
 
   test('production listens on every interface, as a container needs', () => {
-    const env = parseEnv({
-      NODE_ENV: 'production',
-      SESSION_SECRET: 'x'.repeat(32),
-      RESEND_API_KEY: 're_x',
-      RESEND_WEBHOOK_SECRET: 'whsec_x',
-      EMAIL_FROM: 'Sanad <a@example.org>',
-      STRIPE_SECRET_KEY: 'sk_test_x',
-      STRIPE_WEBHOOK_SECRET: 'whsec_x',
-      APP_URL: 'https://donate.example.org',
-    })
-    expect(listenHost(env)).toBeUndefined()
+    expect(listenHost(parseEnv(PRODUCTION_SETTINGS))).toBeUndefined()
   })
 
   test('HOST overrides the default, and a value that is not an address stops start-up', () => {

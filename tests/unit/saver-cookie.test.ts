@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterEach, expect, test } from 'vitest'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
 import { readSaverId, saverCookieHeader } from '#app/utils/saver-cookie.server.ts'
+import { PRODUCTION_SETTINGS } from '#tests/setup/production-settings.ts'
 
 const saved = { ...process.env }
 afterEach(() => {
@@ -17,16 +18,7 @@ function useEnvironment(values: Record<string, string>) {
 const request = (cookie: string) => new Request('https://donate.example.org/saved', { headers: { Cookie: cookie } })
 
 test('in production the saver cookie is __Host-: Secure, Path=/, no Domain, so no sibling subdomain can plant one', async () => {
-  useEnvironment({
-    NODE_ENV: 'production',
-    SESSION_SECRET: 'x'.repeat(32),
-    RESEND_API_KEY: 're_x',
-    RESEND_WEBHOOK_SECRET: 'whsec_x',
-    EMAIL_FROM: 'Sanad <a@example.org>',
-    STRIPE_SECRET_KEY: 'sk_test_x',
-    STRIPE_WEBHOOK_SECRET: 'whsec_x',
-    APP_URL: 'https://donate.example.org',
-  })
+  useEnvironment(PRODUCTION_SETTINGS)
   const saverId = randomUUID()
   const header = await saverCookieHeader(saverId)
   expect(header).toMatch(/^__Host-sanad_saver=/)
