@@ -12,11 +12,12 @@ import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.t
 import { DATABASE_RETRY_AFTER_SECONDS } from '#app/utils/database-unavailable.server.ts'
 import { closeDb } from '#app/utils/db.server.ts'
 import { isCrossSite } from '#app/utils/same-origin.server.ts'
-import { appUrl, EnvError, getEnv } from '#app/utils/env.server.ts'
+import { appUrl, EnvError, getEnv, listenHost } from '#app/utils/env.server.ts'
 import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
 import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
 import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from './prepare-database.server.ts'
+import { createErrorHandler, refuseMalformedRequest } from './request-guards.server.ts'
 import { startAppWorker } from '#app/worker/worker.server.ts'
 
 installGlobals({ nativeFetch: true })
@@ -96,17 +97,22 @@ app.all(
         createRequestHandler({ build, mode: 'development', getLoadContext })(request, response, next)
     : createRequestHandler({ build, mode: env.NODE_ENV, getLoadContext }),
 )
+app.use(createErrorHandler(logger))
 
 const server = http.createServer((request, response) => {
+  const started = process.hrtime.bigint()
+  if (refuseMalformedRequest(request, response)) return logRequest(request.method, request.url, response.statusCode, started)
   if (pageCache.serve(request, response, (status, started) => logRequest(request.method, request.url, status, started))) return
   app(request, response)
 })
-server.listen(env.PORT, () => {
+const host = listenHost(env)
+server.listen(env.PORT, host, () => {
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
-  logger.info({ port, database: env.DATABASE_URL ? 'postgresql' : 'embedded' }, 'Sanad is listening')
+  logger.info({ host: host ?? 'all interfaces', port, database: env.DATABASE_URL ? 'postgresql' : 'embedded' }, 'Sanad is listening')
   // The e2e runner and scripts read this line to learn a port chosen by the OS.
-  console.log(`Sanad listening on http://localhost:${port}`)
+  const shown = host === undefined || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  console.log(`Sanad listening on http://${shown}:${port}`)
   if (isDevelopment) {
     void broadcastDevReady(build)
     watchForRebuilds()

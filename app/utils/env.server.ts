@@ -10,6 +10,15 @@ const booleanFromString = z
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /**
+   * The interface the server listens on. Unset: this machine only (127.0.0.1) outside production,
+   * so nobody on the same Wi-Fi can read the development mailbox and its sign-in links; every
+   * interface in production, as a container needs. An IP address or a host name, not a URL.
+   */
+  HOST: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/, 'must be an address such as 127.0.0.1 or 0.0.0.0')
+    .optional(),
   /** Public origin, used in links inside emails and for same-origin checks. */
   APP_URL: z.string().url().optional(),
   /** A real PostgreSQL server. When unset the app runs an embedded PGlite database. */
@@ -69,6 +78,21 @@ const envSchema = z.object({
   /** Run the background worker inside the web server (the default for `npm run dev`). */
   WORKER_IN_PROCESS: z.enum(['true', 'false', '1', '0']).optional().transform((value) => (value === undefined ? undefined : value === 'true' || value === '1')),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
+  /**
+   * Where security researchers report a vulnerability (security.txt's Contact): a mailto: or
+   * https: URI, or an email address. Unset: the organisation's contact email.
+   */
+  SECURITY_CONTACT: z
+    .string()
+    .transform((value) => (/^[^\s@:/]+@[^\s@/]+\.[^\s@/]+$/.test(value) ? `mailto:${value}` : value))
+    .refine((value) => /^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(value), 'must be an email address, a mailto: or an https: URI')
+    .optional(),
+  /** When security.txt stops being valid (an ISO date). Unset: 180 days after today, renewed daily. */
+  SECURITY_TXT_EXPIRES: z
+    .string()
+    .refine((value) => /^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value)), 'must be an ISO date, such as 2027-06-30')
+    .transform((value) => new Date(value))
+    .optional(),
   /** How many seconds to wait for requests in flight when asked to stop. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
 })
@@ -119,6 +143,11 @@ export const DEVELOPMENT_EMAIL_FROM = 'Sanad <no-reply@sanad.localhost>'
 /** The public address: APP_URL, or this machine in development. Links in emails use it. */
 export function appUrl(env: Env = getEnv()): string {
   return (env.APP_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '')
+}
+
+/** Where `server.listen` binds: HOST, else loopback outside production, else every interface (undefined). */
+export function listenHost(env: Env = getEnv()): string | undefined {
+  return env.HOST ?? (env.NODE_ENV === 'production' ? undefined : '127.0.0.1')
 }
 
 let parsed: Env | undefined

@@ -65,6 +65,7 @@ const VISITS: Record<string, Visit> = {
   'photos.$file.ts': { path: `/photos/${UNKNOWN}.${'0'.repeat(64)}.jpg`, as: 'anonymous' },
   'uploads.$file.ts': { path: `/uploads/${UNKNOWN}.jpg`, as: 'anonymous' },
   'healthz.ts': { path: '/healthz', as: 'anonymous' },
+  '[.]well-known.security[.]txt.ts': { path: '/.well-known/security.txt', as: 'anonymous', shared: true },
   'webhooks.stripe.ts': { path: '/webhooks/stripe', as: 'anonymous', method: 'POST' },
   'webhooks.resend.ts': { path: '/webhooks/resend', as: 'anonymous', method: 'POST', unconfigured: true },
   'dev.checkout.$id.tsx': { path: `/dev/checkout/${UNKNOWN}`, as: 'anonymous' },

@@ -181,6 +181,33 @@ describe('sign-in links', () => {
     expect(await sessionsOf(user.id)).toHaveLength(1)
   })
 
+  test('a new link revokes the older unused ones: the first no longer signs in, the second does', async () => {
+    const user = await createStaff('staff')
+    expect((await requestLink(user.email)).status).toBe(200)
+    expect((await requestLink(user.email)).status).toBe(200)
+    const [first, second] = (await outboxFor(user.email)).map((email) => new URL(email.props.signInUrl as string).searchParams.get('token')!)
+    expect(first).not.toBe(second)
+
+    const old = await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token: first! }))))
+    expect(old.status).toBe(400)
+    expect(old.headers.get('Set-Cookie')).toBeNull()
+    expect(await sessionsOf(user.id)).toHaveLength(0)
+
+    const latest = await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token: second! }))))
+    expect(latest.status).toBe(303)
+    expect(await isSignedIn(cookieFrom(latest.headers.get('Set-Cookie')))).toBe(true)
+    const unused = await db.selectFrom('staff_sign_in_tokens').select('token_hash').where('staff_user_id', '=', user.id).where('used_at', 'is', null).execute()
+    expect(unused).toHaveLength(0)
+  })
+
+  test('links asked for at the same moment leave exactly one valid', async () => {
+    const user = await createStaff('viewer')
+    const tokens = await Promise.all([1, 2, 3, 4].map(() => db.transaction().execute((trx) => createSignInToken(trx, user.id))))
+    const answers = []
+    for (const { token } of tokens) answers.push((await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token }))))).status)
+    expect(answers.filter((status) => status === 303)).toHaveLength(1)
+  })
+
   test('two clicks at once: exactly one signs in', async () => {
     const user = await createStaff('viewer')
     const { token } = await createSignInToken(db, user.id)

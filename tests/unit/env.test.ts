@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { EnvError, parseEnv } from '#app/utils/env.server.ts'
+import { EnvError, listenHost, parseEnv } from '#app/utils/env.server.ts'
+import { PRODUCTION_SETTINGS } from '#tests/setup/production-settings.ts'
 
 describe('parseEnv', () => {
   test('fills in defaults for a laptop with no settings', () => {
@@ -58,5 +59,22 @@ describe('parseEnv', () => {
       expect(problems).toMatch(/^DATABASE_URL: /m)
       expect(problems).toMatch(/^SESSION_SECRET: must be at least 32 characters/m)
     }
+  })
+})
+
+describe('HOST: the interface the server listens on', () => {
+  test('development listens on this machine only, so nobody on the same network reads the dev mailbox', () => {
+    expect(listenHost(parseEnv({}))).toBe('127.0.0.1')
+    expect(listenHost(parseEnv({ NODE_ENV: 'test' }))).toBe('127.0.0.1')
+  })
+
+  test('production listens on every interface, as a container needs', () => {
+    expect(listenHost(parseEnv(PRODUCTION_SETTINGS))).toBeUndefined()
+  })
+
+  test('HOST overrides the default, and a value that is not an address stops start-up', () => {
+    expect(listenHost(parseEnv({ HOST: '0.0.0.0' }))).toBe('0.0.0.0')
+    expect(listenHost(parseEnv({ HOST: '::1' }))).toBe('::1')
+    expect(() => parseEnv({ HOST: 'http://example.org/' })).toThrowError(/HOST/)
   })
 })

@@ -47,10 +47,19 @@ export async function signInWithPassword(db: Database, email: string, password: 
   })
 }
 
-/** A one-time link; only the token's hash is kept, so the database alone cannot sign anyone in. */
+/**
+ * A one-time link; only the token's hash is kept, so the database alone cannot sign anyone in.
+ * It revokes the user's older unused links: only the latest email can sign in, so a link left in an
+ * old email, a forwarded one or one read over someone's shoulder stops working as soon as a new one
+ * is asked for. The user's row is locked first so links asked for at the same moment (each in its
+ * own transaction) leave one valid, not several.
+ */
 export async function createSignInToken(db: Database | DatabaseTransaction, staffUserId: string) {
   const token = newSecretToken()
   const tokenHash = hashSecretToken(token)
+  await db.selectFrom('staff_users').select('id').where('id', '=', staffUserId).forUpdate().execute()
+  // Spent links stay, as the record of a sign-in; unused ones are no use to anyone once revoked.
+  await db.deleteFrom('staff_sign_in_tokens').where('staff_user_id', '=', staffUserId).where('used_at', 'is', null).execute()
   await db
     .insertInto('staff_sign_in_tokens')
     .values({ token_hash: tokenHash, staff_user_id: staffUserId, expires_at: sql<Date>`now() + make_interval(mins => ${SIGN_IN_LINK_MINUTES})` })

@@ -1,0 +1,65 @@
+import type http from 'node:http'
+import type express from 'express'
+import type { Logger } from 'pino'
+
+/** The methods the app answers. Forms post; everything else is a GET (or its HEAD). */
+export const ALLOWED_METHODS = ['GET', 'HEAD', 'POST'] as const
+
+/**
+ * Refuses, before the page cache, Express and Remix see it, a request no browser sends: an
+ * unsupported method (TRACE, PUT, PROPFIND: Remix would answer 500 for some), a path whose `%`
+ * escapes do not decode (Express would print its URIError's stack outside the logger), or a NUL
+ * byte in the path or the query (PostgreSQL refuses NUL in text, which became a 500 and an error
+ * log on any page that looks a path segment or a search up). Returns true when it answered.
+ */
+export function refuseMalformedRequest(request: http.IncomingMessage, response: http.ServerResponse): boolean {
+  const method = request.method ?? ''
+  if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
+    answer(response, 405, 'Method not allowed', { Allow: ALLOWED_METHODS.join(', ') })
+    return true
+  }
+  const url = request.url ?? '/'
+  const queryAt = url.indexOf('?')
+  const path = queryAt === -1 ? url : url.slice(0, queryAt)
+  const query = queryAt === -1 ? '' : url.slice(queryAt + 1)
+  let decodedPath: string
+  try {
+    decodedPath = decodeURIComponent(path)
+  } catch {
+    answer(response, 400, 'Malformed address')
+    return true
+  }
+  // A query's malformed escapes are kept as written by URLSearchParams, so only NUL matters there.
+  if (decodedPath.includes('\0') || /%00/i.test(query) || query.includes('\0')) {
+    answer(response, 400, 'Malformed address')
+    return true
+  }
+  return false
+}
+
+function answer(response: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
+  response.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
+  response.end(text)
+}
+
+/**
+ * Express's last error handler: its default one prints the stack to stderr, outside pino and its
+ * redaction (and a stack can carry a query's values). Errors go to the logger instead; a client's
+ * mistake (4xx, such as a malformed escape in a route parameter) answers its status, anything else 500.
+ */
+export function createErrorHandler(logger: Logger): express.ErrorRequestHandler {
+  return (error: unknown, request, response, _next) => {
+    const declared = typeof error === 'object' && error !== null ? (error as { status?: unknown; statusCode?: unknown }) : {}
+    const candidate = Number(declared.status ?? declared.statusCode)
+    const status = Number.isInteger(candidate) && candidate >= 400 && candidate < 600 ? candidate : 500
+    const path = request.originalUrl.split('?')[0]
+    if (status >= 500) logger.error({ err: error, method: request.method, path }, 'Request failed')
+    else logger.warn({ method: request.method, path, status, type: (error as Error | undefined)?.name }, 'Request refused')
+    if (response.headersSent) {
+      // Part of the answer is gone; the client must not take the rest for a whole one.
+      request.socket.destroy()
+      return
+    }
+    response.status(status).set('Cache-Control', 'no-store').type('text/plain').send(status >= 500 ? 'Something went wrong' : 'Bad request')
+  }
+}

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import getPort from 'get-port'
+import { beforeAll, expect, inject, test } from 'vitest'
+import { compiled } from '#scripts/build-server.ts'
+import { PRODUCTION_SETTINGS } from '#tests/setup/production-settings.ts'
+
+/**
+ * Requests no browser sends but anyone can: a NUL byte in a path or a query, a malformed `%`
+ * escape, a TRACE. Each is answered 400, 404 or 405, never 500, and the server's output stays
+ * pino's JSON lines (no stack trace printed outside the logger, where redaction cannot reach it).
+ * node:http sends the path exactly as written; fetch would normalise it.
+ */
+
+const baseUrl = new URL(inject('baseUrl'))
+const EVENT = 'online-briefing-enforced-disappearances'
+let staffCookie = ''
+
+beforeAll(async () => {
+  const signIn = await fetch(new URL('/staff/sign-in', baseUrl), {
+    method: 'POST',
+    headers: { origin: baseUrl.origin },
+    body: new URLSearchParams({ intent: 'password', email: 'admin@example.org', password: 'sanad-demo-admin', redirectTo: '/staff' }),
+    redirect: 'manual',
+  })
+  expect(signIn.status, 'the demo admin signs in').toBe(303)
+  staffCookie = signIn.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ')
+})
+
+function raw(method: string, path: string, headers: Record<string, string> = {}, origin: URL = baseUrl) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const request = http.request({ host: origin.hostname, port: origin.port, method, path, headers }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => (body += chunk))
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }))
+    })
+    request.on('error', reject)
+    request.end()
+  })
+}
+
+test.each([
+  ['/events/%00', 400],
+  ['/appeals/%00', 400],
+  [`/events/%00/calendar.ics`, 400],
+  [`/events/${EVENT}%00/calendar.ics`, 400],
+  ['/events?q=%00', 400],
+  ['/events/%E0%A4%A', 400],
+  ['/appeals/%E0%A4%A', 400],
+  ['/%', 400],
+  ['/build/%E0%A4%A.js', 400],
+  ['/no-such-page', 404],
+])('GET %s answers %i', async (path, status) => {
+  const response = await raw('GET', path)
+  expect(response.status).toBe(status)
+  expect(response.headers['cache-control']).toBe('no-store')
+})
+
+test('a NUL byte in a staff search answers 400, not a database error', async () => {
+  const response = await raw('GET', '/staff/donations?q=%00', { cookie: staffCookie })
+  expect(response.status).toBe(400)
+  const supporters = await raw('GET', '/staff/supporters?q=%00', { cookie: staffCookie })
+  expect(supporters.status).toBe(400)
+  // The same search without the NUL still works.
+  expect((await raw('GET', '/staff/donations?q=a', { cookie: staffCookie })).status).toBe(200)
+})
+
+// (A method Node's parser does not know, such as TRACK, is answered 400 by Node before the app.)
+test.each(['TRACE', 'OPTIONS', 'PROPFIND', 'PUT', 'PATCH', 'DELETE'])('%s / answers 405 with Allow', async (method) => {
+  const response = await raw(method, '/')
+  expect(response.status).toBe(405)
+  expect(response.headers.allow).toBe('GET, HEAD, POST')
+})
+
+test("the server's output holds only JSON log lines, none of them an error from these requests", async () => {
+  // The log is written as the server runs; give the last lines a moment to arrive.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const lines = (await readFile(inject('serverLogPath'), 'utf8')).split('\n').filter((line) => line.trim() !== '')
+  // The one plain line the server prints on purpose, for the e2e runner.
+  const notJson = lines.filter((line) => !line.startsWith('{') && !line.startsWith('Sanad listening on'))
+  expect(notJson).toEqual([])
+  const errors = lines.map((line) => (line.startsWith('{') ? (JSON.parse(line) as { level: number; msg?: string }) : undefined))
+    .filter((entry) => entry !== undefined && entry.level >= 50)
+  expect(errors).toEqual([])
+})
+
+test('with NODE_ENV=production, a malformed escape prints no stack trace outside the logger', async () => {
+  // Express's own error handler prints stacks to stderr except when NODE_ENV=test, as the shared
+  // e2e server runs: this one runs as production does, with placeholder keys that nothing uses.
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'sanad-malformed-'))
+  const port = await getPort()
+  let output = ''
+  const statuses: Record<string, number> = {}
+  const child = spawn(process.execPath, [compiled('index')], {
+    env: {
+      ...process.env,
+      ...PRODUCTION_SETTINGS,
+      PORT: String(port),
+      APP_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: '',
+      PGLITE_DIR: path.join(folder, 'pglite'),
+      WORKER_IN_PROCESS: 'false',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  try {
+    const deadline = Date.now() + 90_000
+    while (!output.includes('Sanad listening on')) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`The production server did not start:\n${output}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const origin = new URL(`http://127.0.0.1:${port}`)
+    for (const path of ['/events/%E0%A4%A', '/appeals/%E0%A4%A', '/events/%00', '/%']) {
+      statuses[path] = (await raw('GET', path, {}, origin)).status
+    }
+    statuses.TRACE = (await raw('TRACE', '/', {}, origin)).status
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+    await rm(folder, { recursive: true, force: true })
+  }
+  const lines = output.split('\n').filter((line) => line.trim() !== '')
+  expect(lines.filter((line) => !line.startsWith('{') && !line.startsWith('Sanad listening on'))).toEqual([])
+  expect(output).not.toContain('URIError')
+  expect(statuses).toEqual({ '/events/%E0%A4%A': 400, '/appeals/%E0%A4%A': 400, '/events/%00': 400, '/%': 400, TRACE: 405 })
+}, 120_000)

@@ -1,0 +1,68 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import express from 'express'
+import { afterEach, expect, test, vi } from 'vitest'
+import { createErrorHandler } from '#app/server/request-guards.server.ts'
+import { createLogger } from '#app/utils/logger.server.ts'
+
+/**
+ * Express's last error handler, which the guard in front of Express leaves for errors nothing else
+ * caught: a client's mistake answers its own 4xx, anything else 500, and each goes to pino (with its
+ * redaction), never to stderr as Express's default handler does outside NODE_ENV=test.
+ */
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+async function serve(app: express.Express) {
+  const server = http.createServer(app)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string; cacheControl?: string }>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path }, (response) => {
+          let body = ''
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()))
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body, cacheControl: response.headers['cache-control'] }))
+        })
+        .on('error', reject)
+    })
+  return { get, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+test('a malformed escape in a route parameter answers 400 and a thrown error 500, both logged through pino only', async () => {
+  const lines: string[] = []
+  const logger = createLogger({ destination: new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }) })
+  const stderr = vi.spyOn(process.stderr, 'write')
+  const consoleError = vi.spyOn(console, 'error')
+  const app = express()
+  // Express's default handler stays quiet only when its env is 'test'; this is what production sees.
+  app.set('env', 'production')
+  app.get('/events/:slug', (_request, response) => void response.send('found'))
+  app.get('/boom', () => {
+    throw Object.assign(new Error('failed for amina@example.org'), { email: 'amina@example.org' })
+  })
+  app.use(createErrorHandler(logger))
+  const { get, close } = await serve(app)
+  try {
+    const malformed = await get('/events/%E0%A4%A?token=secret')
+    expect(malformed).toMatchObject({ status: 400, body: 'Bad request', cacheControl: 'no-store' })
+    const boom = await get('/boom')
+    expect(boom).toMatchObject({ status: 500, body: 'Something went wrong', cacheControl: 'no-store' })
+  } finally {
+    await close()
+  }
+  expect(stderr).not.toHaveBeenCalled()
+  expect(consoleError).not.toHaveBeenCalled()
+  const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; path: string; status?: number; err?: { email?: string } })
+  expect(entries.map(({ level, msg, path, status }) => ({ level, msg, path, status }))).toEqual([
+    { level: 40, msg: 'Request refused', path: '/events/%E0%A4%A', status: 400 },
+    { level: 50, msg: 'Request failed', path: '/boom', status: undefined },
+  ])
+  // The query (which can carry a token) is not logged; redaction still applies to the error.
+  expect(lines.join('')).not.toContain('secret')
+  expect(entries[1]!.err?.email).toBe('[redacted]')
+})
