@@ -161,6 +161,14 @@ describe('creating an event', () => {
     expect(await counts()).toEqual(before)
   })
 
+  test('a KWD ticket price Stripe cannot charge (not ending in 0) is a field error, and nothing is written', async () => {
+    const before = await counts()
+    const answer = await create(validForm({ 'tickets[0].currency': 'KWD', 'tickets[0].price': '12.505' }))
+    expect(answer.status).toBe(400)
+    expect(errorsOf(answer)['tickets[0].price']?.[0]).toMatch(/Amounts in KWD must end in 0/)
+    expect(await counts()).toEqual(before)
+  })
+
   test('an end before the start, and an online event without a link, are field errors', async () => {
     const answer = await create(validForm({ endsAt: '2027-06-14T17:00', mode: 'online', venueName: '', venueAddress: '' }))
     expect(answer.status).toBe(400)
