@@ -13,6 +13,16 @@ import { singleton } from '#app/utils/singleton.server.ts'
 
 export type StripeEvent = Stripe.Event
 
+/**
+ * The Stripe API version every request asks for, pinned here rather than left to the installed
+ * SDK's default, so upgrading the SDK never quietly changes the shape of what Stripe sends back.
+ * It is the version stripe@23.1.0 is typed for (its Stripe.API_VERSION): a later SDK whose types
+ * name another version fails to compile here, which is the moment to read Stripe's changelog.
+ * The webhook endpoint must be set to the same version (README), because an event's object is
+ * shaped by the endpoint's version, not the client's.
+ */
+export const STRIPE_API_VERSION = '2026-10-28.endive' satisfies Stripe.LatestApiVersion
+
 /** Signs the offline checkout's events in development; never accepted in production. */
 export const OFFLINE_WEBHOOK_SECRET = 'whsec_offline_checkout_for_development_only'
 
@@ -24,7 +34,7 @@ export function isOfflineCheckout() {
 function stripe(): Stripe {
   const key = getEnv().STRIPE_SECRET_KEY
   if (!key) throw new Error('STRIPE_SECRET_KEY is not set')
-  return singleton(`stripe:${key}`, () => new Stripe(key, { maxNetworkRetries: 2, timeout: 20_000 }))
+  return singleton(`stripe:${key}`, () => new Stripe(key, { apiVersion: STRIPE_API_VERSION, maxNetworkRetries: 2, timeout: 20_000 }))
 }
 
 export function webhookSecret(): string {
