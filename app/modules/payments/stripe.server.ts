@@ -37,11 +37,24 @@ function stripe(): Stripe {
   return singleton(`stripe:${key}`, () => new Stripe(key, { apiVersion: STRIPE_API_VERSION, maxNetworkRetries: 2, timeout: 20_000 }))
 }
 
+/** The secret our own signatures use: the offline checkout's in development, else the configured one. */
 export function webhookSecret(): string {
   if (isOfflineCheckout()) return OFFLINE_WEBHOOK_SECRET
   const secret = getEnv().STRIPE_WEBHOOK_SECRET
   if (!secret) throw new Error('STRIPE_WEBHOOK_SECRET is not set')
   return secret
+}
+
+/**
+ * Every secret an incoming webhook may be signed with. Offline (development without a secret
+ * key) that is the offline checkout's own and, when set, the configured STRIPE_WEBHOOK_SECRET,
+ * so events forwarded by the Stripe CLI (`stripe listen`) are taken too. Online, only the
+ * configured one: the offline secret is public and must never be accepted there.
+ */
+export function acceptedWebhookSecrets(): string[] {
+  const configured = getEnv().STRIPE_WEBHOOK_SECRET
+  if (isOfflineCheckout()) return configured ? [configured, OFFLINE_WEBHOOK_SECRET] : [OFFLINE_WEBHOOK_SECRET]
+  return [webhookSecret()]
 }
 
 export type NewCheckoutSession = {
@@ -157,9 +170,20 @@ export async function createTicketCheckoutSession(session: NewTicketCheckoutSess
   return { id: created.id, url: created.url }
 }
 
-/** Verifies the signature over the raw body (300 s tolerance) and returns the event; throws if not. */
-export function constructWebhookEvent(rawBody: string, signatureHeader: string, secret = webhookSecret()): StripeEvent {
-  return Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret)
+/**
+ * Verifies the signature over the raw body (300 s tolerance) against each accepted secret and
+ * returns the event; throws the first secret's error when none verifies.
+ */
+export function constructWebhookEvent(rawBody: string, signatureHeader: string, secrets: string | string[] = acceptedWebhookSecrets()): StripeEvent {
+  let firstError: unknown = new Error('No Stripe webhook secret to verify with')
+  for (const [index, secret] of (typeof secrets === 'string' ? [secrets] : secrets).entries()) {
+    try {
+      return Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret)
+    } catch (error) {
+      if (index === 0) firstError = error
+    }
+  }
+  throw firstError
 }
 
 /** Signs a payload as Stripe would: for the offline checkout and for tests. */
