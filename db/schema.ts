@@ -323,6 +323,8 @@ export interface EventsTable {
   featured: Generated<boolean>
   published_at: Timestamp | null
   cancelled_at: Timestamp | null
+  /** When the time, place or joining details last changed: the public calendar file's SEQUENCE. */
+  calendar_changed_at: Timestamp | null
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
