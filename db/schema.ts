@@ -162,6 +162,8 @@ export interface AppealTotalsTable {
   donor_count: ColumnType<number, never, never>
   updated_at: ColumnType<Date, never, never>
   gift_aid_eligible_minor: ColumnType<number, never, never>
+  /** Confirmed gross less refunds and disputes (held or lost): what the public sees as raised. */
+  net_minor: ColumnType<number, never, never>
 }
 
 export interface AppealTotalShardsTable {
@@ -321,6 +323,8 @@ export interface EventsTable {
   featured: Generated<boolean>
   published_at: Timestamp | null
   cancelled_at: Timestamp | null
+  /** When the time, place or joining details last changed: the public calendar file's SEQUENCE. */
+  calendar_changed_at: Timestamp | null
   created_at: CreatedAt
   updated_at: UpdatedAt
 }

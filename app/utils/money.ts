@@ -29,6 +29,32 @@ export function minorUnitExponent(currency: string): 0 | 2 | 3 {
 }
 
 /**
+ * The step every amount sent to Stripe must be a multiple of, in minor units. Stripe charges (and
+ * refunds) three-decimal currencies only in whole hundredths: KWD 2.505 is refused, so the last
+ * digit of the thousandths must be 0. Every other currency moves in single minor units.
+ */
+export function stripeAmountStep(currency: string): 1 | 10 {
+  return minorUnitExponent(currency) === 3 ? 10 : 1
+}
+
+/** Whether Stripe would take this as a charge or refund: a whole, positive count of its step. */
+export function isStripeAmount(amountMinor: number, currency: string): boolean {
+  return Number.isSafeInteger(amountMinor) && amountMinor > 0 && amountMinor % stripeAmountStep(currency) === 0
+}
+
+/** The smallest amount Stripe takes that is at least this one (KWD 10.356 → 10.360). */
+export function roundUpToStripeAmount(amountMinor: number, currency: string): number {
+  const step = stripeAmountStep(currency)
+  return Math.ceil(amountMinor / step) * step
+}
+
+/** What to tell a person who typed an amount Stripe cannot take in this currency. */
+export function stripeStepMessage(currency: string): string {
+  const code = currency.toUpperCase()
+  return `Amounts in ${code} must end in 0, like 2.500 or 2.510: card payments in ${code} cannot use the last decimal place`
+}
+
+/**
  * Parses an amount a person typed ("25", "25.5", "1,000.00") into minor units without floating
  * point. Returns null when the text is not an amount in that currency (too many decimals, say, or
  * a comma that does not group thousands, like "12,50").

@@ -12,6 +12,8 @@ import * as invoicePayments from './0013-invoice-payments.ts'
 import * as registrationRefunds from './0014-registration-refunds.ts'
 import * as saverLinks from './0010-saver-links.ts'
 import * as appealPhotos from './0015-appeal-photos.ts'
+import * as appealNetRaised from './0016-appeal-net-raised.ts'
+import * as eventCalendarChangedAt from './0017-event-calendar-changed-at.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -31,4 +33,6 @@ export const migrations: Record<string, Migration> = {
   '0013-invoice-payments': invoicePayments,
   '0014-registration-refunds': registrationRefunds,
   '0015-appeal-photos': appealPhotos,
+  '0016-appeal-net-raised': appealNetRaised,
+  '0017-event-calendar-changed-at': eventCalendarChangedAt,
 }

@@ -237,6 +237,15 @@ describe('creating an appeal', () => {
     expect(answer.form!.result.error!.suggestedAmounts![0]).toMatch(/“2.5” is not an amount in JPY/)
   })
 
+  test('a KWD suggested amount Stripe cannot charge (not ending in 0) is a field error, and nothing is written', async () => {
+    const before = await appealCount()
+    const answer = await submitNew(validFields({ currency: 'KWD', goal: '5000', suggestedAmounts: '5, 10.505' }))
+    expect(answer.status).toBe(400)
+    expect(answer.form!.result.error!.suggestedAmounts![0]).toMatch(/Amounts in KWD must end in 0/)
+    expect(await appealCount()).toBe(before)
+    expect((await submitNew(validFields({ currency: 'KWD', goal: '5000', suggestedAmounts: '5, 10.510' }))).status).toBe(303)
+  })
+
   test('a slug another appeal uses is a field error, not a crash, on create and on edit', async () => {
     const existing = await createAppealRow()
     const before = await appealCount()

@@ -215,6 +215,16 @@ describe('one donation', () => {
     expect(stripeCalls[0]!.form.get('amount')).toBe('4000')
   })
 
+  test('a partial KWD refund Stripe cannot make (not ending in 0) is refused with 400 and never reaches Stripe', async () => {
+    const appeal = await createAppeal({ currency: 'KWD' })
+    const donation = await confirmed({ appealId: appeal.id, amountMinor: 10_000, currency: 'KWD' })
+    clearStripeCalls()
+    const answer = await post(donation.donationId, { intent: 'refund', kind: 'partial', amount: '2.505' })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toMatchObject({ ok: false, message: expect.stringMatching(/Amounts in KWD must end in 0/) })
+    expect(stripeCalls).toHaveLength(0)
+  })
+
   test('a partial refund above what is left, or bad input, is refused with 400 and never reaches Stripe', async () => {
     const appeal = await createAppeal()
     const donation = await confirmed({ appealId: appeal.id, amountMinor: 2_000 })

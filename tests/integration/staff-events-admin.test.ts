@@ -11,6 +11,7 @@ import { action as newAction, loader as newLoader } from '#app/routes/staff.even
 import { createEvent as createFixtureEvent, register, registrationRequest, registrationsOf } from './registration-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
 import { getEventForEditing } from '#app/modules/events/event-admin.server.ts'
+import { loader as calendarLoader } from '#app/routes/events.$slug_.calendar[.]ics.ts'
 
 const db = getDb()
 const args = (request: Request, params: Record<string, string> = {}) => ({ request, params, context: {} })
@@ -161,6 +162,14 @@ describe('creating an event', () => {
     expect(await counts()).toEqual(before)
   })
 
+  test('a KWD ticket price Stripe cannot charge (not ending in 0) is a field error, and nothing is written', async () => {
+    const before = await counts()
+    const answer = await create(validForm({ 'tickets[0].currency': 'KWD', 'tickets[0].price': '12.505' }))
+    expect(answer.status).toBe(400)
+    expect(errorsOf(answer)['tickets[0].price']?.[0]).toMatch(/Amounts in KWD must end in 0/)
+    expect(await counts()).toEqual(before)
+  })
+
   test('an end before the start, and an online event without a link, are field errors', async () => {
     const answer = await create(validForm({ endsAt: '2027-06-14T17:00', mode: 'online', venueName: '', venueAddress: '' }))
     expect(answer.status).toBe(400)
@@ -225,6 +234,37 @@ describe('daylight saving in Europe/London', () => {
 })
 
 describe('editing an event', () => {
+  /** The public calendar file's SEQUENCE, as a calendar app reads it. */
+  async function publicSequence(slug: string) {
+    const response = await calendarLoader(args(new Request(`http://localhost/events/${slug}/calendar.ics`), { slug }))
+    const match = /^SEQUENCE:(\d+)\r?$/m.exec(await response.text())
+    if (!match) throw new Error('the public calendar file has no SEQUENCE')
+    return Number(match[1])
+  }
+
+  test('the public calendar file raises SEQUENCE when the time or place changes, not for a new title', async () => {
+    const form = validForm()
+    expect((await create(form)).status).toBe(303)
+    const { id } = await db.selectFrom('events').select('id').where('slug', '=', form.slug!).executeTakeFirstOrThrow()
+    const first = await publicSequence(form.slug!)
+
+    expect((await edit(id, await editForm(id, { title: 'Renamed only' }))).status).toBe(303)
+    expect(await publicSequence(form.slug!)).toBe(first)
+
+    expect((await edit(id, await editForm(id, { startsAt: '2027-06-14T19:00' }))).status).toBe(303)
+    const afterTime = await publicSequence(form.slug!)
+    expect(afterTime).toBeGreaterThan(first)
+
+    expect((await edit(id, await editForm(id, { title: 'Renamed again', summary: 'New words' }))).status).toBe(303)
+    expect(await publicSequence(form.slug!)).toBe(afterTime)
+
+    // SEQUENCE counts whole seconds: take the last change back a minute so the next one outranks it.
+    await sql`update events set calendar_changed_at = calendar_changed_at - interval '1 minute', updated_at = updated_at - interval '1 minute' where id = ${id}`.execute(db)
+    const moved = await publicSequence(form.slug!)
+    expect((await edit(id, await editForm(id, { venueName: 'Another hall' }))).status).toBe(303)
+    expect(await publicSequence(form.slug!)).toBeGreaterThan(moved)
+  })
+
   test('the edit page loads, and an unknown event is 404', async () => {
     const event = await createFixtureEvent({ capacity: 5 })
     const answer = await settle(() => editLoader(args(getRequest(`/staff/events/${event.eventId}/edit`, { cookie }), { id: event.eventId })))

@@ -8,7 +8,8 @@ import { http, HttpResponse } from 'msw'
 
 export const STRIPE_API = 'https://api.stripe.com'
 
-export type StripeCall = { path: string; idempotencyKey: string | null; form: URLSearchParams }
+/** One request to the fake Stripe: `stripeVersion` is the API version the client asked for. */
+export type StripeCall = { path: string; idempotencyKey: string | null; stripeVersion: string | null; form: URLSearchParams }
 export const stripeCalls: StripeCall[] = []
 export function clearStripeCalls() {
   stripeCalls.length = 0
@@ -17,7 +18,7 @@ export function clearStripeCalls() {
 export async function recordStripeCall(request: Request) {
   const url = new URL(request.url)
   const form = new URLSearchParams(request.method === 'GET' ? url.search : await request.clone().text())
-  stripeCalls.push({ path: url.pathname, idempotencyKey: request.headers.get('idempotency-key'), form })
+  stripeCalls.push({ path: url.pathname, idempotencyKey: request.headers.get('idempotency-key'), stripeVersion: request.headers.get('stripe-version'), form })
 }
 
 /** Stripe keeps the answer to an idempotency key: the same key gives back the same session. */

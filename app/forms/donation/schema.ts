@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { formatMoney, minorUnitExponent } from '#app/utils/money.ts'
+import { formatMoney, isStripeAmount, minorUnitExponent, stripeStepMessage } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { donationLimits } from '#app/modules/donations/amounts.ts'
 import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './fields.ts'
@@ -98,6 +98,8 @@ export function createDonationFormSchema({ currency, giftAidAvailable }: Donatio
       }
       if (amountMinor < minMinor) return fail(tooSmall)
       if (amountMinor > maxMinor) return fail(tooLarge)
+      // Refused rather than rounded: the person sees exactly what they will be charged.
+      if (!isStripeAmount(amountMinor, currency)) return fail(stripeStepMessage(currency))
       return { amount, customAmount, amountMinor }
     })
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { formatMoney, minorUnitExponent, parseAmountToMinor } from '#app/utils/money.ts'
+import { formatMoney, isStripeAmount, minorUnitExponent, parseAmountToMinor, stripeStepMessage } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { ACCESS_NEEDS_HINT, ACCESS_NEEDS_MAX_CHARACTERS, ticketNeedsPayment, type RegistrationTicketType } from './fields.ts'
 import type { RegistrationRequest } from '#app/modules/registrations/registration-request.ts'
@@ -108,6 +108,8 @@ export function createRegistrationFormSchema({ ticketTypes, maxPerOrder }: Regis
           `The most we can take online for one place is ${formatMoney(maxMinor, chosen.currency)}. To give more, please make a donation`,
         )
       }
+      // Refused rather than rounded: the person sees exactly what they will be charged.
+      if (!isStripeAmount(amountMinor, chosen.currency)) return fail('chosenPrice', stripeStepMessage(chosen.currency))
       return { ticketTypeId, chosenPriceMinor: amountMinor }
     })
 

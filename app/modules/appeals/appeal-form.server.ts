@@ -1,7 +1,7 @@
 import { parseWithZod } from '@conform-to/zod'
 import { z } from 'zod'
 import { donationLimits } from '#app/modules/donations/amounts.ts'
-import { formatMoney, minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
+import { formatMoney, isStripeAmount, minorUnitExponent, parseAmountToMinor, stripeStepMessage, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { wallClockMs } from '#app/utils/dates.ts'
 import { readAppealForm, checkPhoto } from '#app/modules/appeals/photos/upload.server.ts'
@@ -91,6 +91,11 @@ function parseSuggestedAmounts(text: string, currency: string, fail: (message: s
     }
     if (minor < minMinor || minor > maxMinor) {
       fail(`Each suggested amount must be between ${formatMoney(minMinor, currency)} and ${formatMoney(maxMinor, currency)}`)
+      return null
+    }
+    // A suggested amount is sent to Stripe as it stands: it must be one Stripe takes (KWD 2.510, not 2.505).
+    if (!isStripeAmount(minor, currency)) {
+      fail(stripeStepMessage(currency))
       return null
     }
     amounts.push(minor)

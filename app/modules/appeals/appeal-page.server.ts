@@ -42,7 +42,7 @@ export async function getAppealPage(db: Database, slug: string, now = new Date()
       'a.suggested_amounts_minor',
       'a.status',
       'a.closes_at',
-      't.confirmed_gross_minor',
+      't.net_minor',
       't.donor_count',
     ])
     .where('a.slug', '=', slug)
@@ -73,7 +73,8 @@ export async function getAppealPage(db: Database, slug: string, now = new Date()
     db.selectFrom('organisation').select(['name', 'gift_aid_enabled']).where('id', '=', 1).executeTakeFirst(),
   ])
 
-  const raisedMinor = appeal.confirmed_gross_minor ?? 0
+  // Net, not gross: a refunded or disputed gift is not money raised (staff see gross beside it).
+  const raisedMinor = appeal.net_minor ?? 0
   const closed = appeal.status === 'closed' || (appeal.closes_at !== null && appeal.closes_at <= now)
   const state: AppealState = closed ? 'closed' : raisedMinor >= appeal.goal_minor ? 'goal-reached' : 'open'
 

@@ -18,7 +18,8 @@ export async function listPublicAppeals(db: Database, options: { featuredOnly?: 
       'a.currency',
       'a.goal_minor',
       'a.closes_at',
-      't.confirmed_gross_minor as raised_minor',
+      // Net, not gross: a refunded or disputed gift is not money raised.
+      't.net_minor as raised_minor',
       't.donor_count',
     ])
     .where('a.status', '=', 'published')

@@ -1,4 +1,4 @@
-import { minorUnitExponent } from '#app/utils/money.ts'
+import { minorUnitExponent, roundUpToStripeAmount } from '#app/utils/money.ts'
 
 /**
  * The smallest and largest single gift per currency, in minor units. The minimum also blunts card
@@ -16,7 +16,8 @@ export function donationLimits(currency: string): { minMinor: number; maxMinor: 
  * "Cover the processing fee": the extra that makes the charity receive the whole gift after the
  * card fee (a percentage of the total charged plus a fixed part). Solving
  * `total - (total * percent + fixed) = gift` gives `total = (gift + fixed) / (1 - percent)`,
- * rounded up to a whole minor unit so the charity is never short.
+ * rounded up to a whole minor unit (a multiple of ten for three-decimal currencies, which Stripe
+ * charges in steps of 0.010) so the charity is never short.
  */
 export type FeeFormula = { percent: number; fixedMinor: number }
 
@@ -34,6 +35,9 @@ export function coverFeeMinor(giftMinor: number, currency: string, formula: FeeF
   const { percent, fixedMinor } = feeFormulaFor(currency, formula)
   // Integer arithmetic in hundredths of a percent keeps the result exact.
   const basisPoints = Math.round(percent * 100)
-  const total = Math.ceil(((giftMinor + fixedMinor) * 10_000) / (10_000 - basisPoints))
+  const exact = Math.ceil(((giftMinor + fixedMinor) * 10_000) / (10_000 - basisPoints))
+  // Up, never down, to an amount Stripe takes (KWD in steps of 0.010): the charity is never short,
+  // and a gift Stripe takes plus this fee is one Stripe takes too.
+  const total = roundUpToStripeAmount(exact, currency)
   return total - giftMinor
 }

@@ -72,6 +72,7 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
       't.confirmed_gross_minor',
       't.refunded_minor',
       't.disputed_minor',
+      't.net_minor',
       't.donation_count',
       't.donor_count',
       't.gift_aid_eligible_minor',
@@ -84,7 +85,7 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
     .execute()
 
   const appeals = rows.map((row): AppealCampaignTotals => {
-    const netMinor = row.confirmed_gross_minor - row.refunded_minor - row.disputed_minor
+    const netMinor = row.net_minor
     return {
       appealId: row.id,
       slug: row.slug,

@@ -5,7 +5,7 @@ import { resendReceipt } from '#app/modules/donations/ledger.server.ts'
 import { isOfflineCheckout, refundPayment } from '#app/modules/payments/stripe.server.ts'
 import { escapeLike, type Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { minorToDecimal, parseAmountToMinor } from '#app/utils/money.ts'
+import { isStripeAmount, minorToDecimal, parseAmountToMinor, stripeStepMessage } from '#app/utils/money.ts'
 import { DONATION_STATUSES } from './donation-statuses.ts'
 import { uuidField, isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
@@ -331,6 +331,8 @@ export async function requestRefund(db: Database, staffUserId: string, donationI
     const parsed = parseAmountToMinor(request.amount, donation.currency)
     if (parsed === null || parsed <= 0) return { ok: false, status: 400, message: `Enter an amount in ${donation.currency}, like 10.00.` }
     if (parsed > left) return { ok: false, status: 400, message: `You can refund at most ${minorToDecimal(left, donation.currency)} ${donation.currency}.` }
+    // Stripe refunds three-decimal currencies in steps of 0.010 too; say so before asking it.
+    if (!isStripeAmount(parsed, donation.currency)) return { ok: false, status: 400, message: `${stripeStepMessage(donation.currency)}.` }
     amountMinor = parsed
   }
 

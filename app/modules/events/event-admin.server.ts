@@ -255,12 +255,16 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
 
     const publishing = event.status !== value.status
     const columns = { ...eventColumns(value), starts_at: startsAt, ends_at: endsAt }
+    // The same instant as updated_at (now() is the transaction's), so the public calendar file's
+    // SEQUENCE matches the one the change emails compute from updated_at.
+    const calendarChanged = changesWorthTelling(event, { ...event, ...columns }).length > 0
     const saved = await trx
       .updateTable('events')
       .set({
         ...columns,
         status: value.status,
         ...(publishing ? { published_at: value.status === 'published' ? sql<Date>`now()` : null } : {}),
+        ...(calendarChanged ? { calendar_changed_at: sql<Date>`now()` } : {}),
         updated_at: sql`now()`,
       })
       .where('id', '=', eventId)
@@ -316,9 +320,10 @@ class NotFound extends Error {}
 
 type EventRow = Selectable<EventsTable>
 type EventChange = 'time' | 'place' | 'online-link'
+type EventDetail = 'starts_at' | 'ends_at' | 'time_zone' | 'mode' | 'venue_name' | 'venue_address' | 'online_url'
 
 /** What registered people need to hear about; a new title, description, capacity or ticket is not. */
-function changesWorthTelling(before: EventRow, after: EventRow): EventChange[] {
+function changesWorthTelling(before: EventRow, after: Pick<EventRow, EventDetail>): EventChange[] {
   const changes: EventChange[] = []
   if (
     before.starts_at.getTime() !== after.starts_at.getTime() ||

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { EventMode, EventStatus, TicketKind } from '#db/schema.ts'
 import { localTimeToInstant } from '#app/utils/dates.ts'
-import { minorUnitExponent, parseAmountToMinor, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
+import { isStripeAmount, minorUnitExponent, parseAmountToMinor, stripeStepMessage, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { canonicalTimeZone } from '#app/utils/time-zone.ts'
 
@@ -209,6 +209,11 @@ export const eventFormSchema = z
         const minor = parseAmountToMinor(typed, currency)
         if (minor === null) {
           fail(path(name), `Enter the ${label} ${amountHint(currency)}`)
+          return undefined
+        }
+        // A price Stripe could not charge (KWD 2.505) would only fail at checkout, in front of a buyer.
+        if (minor > 0 && !isStripeAmount(minor, currency)) {
+          fail(path(name), stripeStepMessage(currency))
           return undefined
         }
         return minor

@@ -1,4 +1,4 @@
-import type { CalendarEvent } from '#app/modules/events/ics.ts'
+import { calendarSequence, type CalendarEvent } from '#app/modules/events/ics.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
 
@@ -32,6 +32,7 @@ export async function getEventPage(db: Database, slug: string, now = new Date(),
       'places_taken',
       'max_per_order',
       'status',
+      'calendar_changed_at',
     ])
     .where('slug', '=', slug)
     .where('status', 'in', ['published', 'cancelled'])
@@ -69,6 +70,8 @@ export async function getEventPage(db: Database, slug: string, now = new Date(),
       capacity: event.capacity,
       placesLeft: Math.max(0, event.capacity - event.places_taken),
       maxPerOrder: event.max_per_order,
+      /** The public calendar file's SEQUENCE: it grows when the time, place or joining details change. */
+      calendarSequence: event.calendar_changed_at ? calendarSequence(event.calendar_changed_at) : 0,
     },
     ticketTypes: ticketTypes.map((ticket) => ({
       id: ticket.id,
@@ -117,5 +120,6 @@ export function publicCalendarEntry(page: Pick<EventPage, 'event'>, pageUrl: str
     location,
     url: pageUrl,
     organiserName: event.organiserName,
+    sequence: event.calendarSequence,
   }
 }

@@ -13,6 +13,16 @@ import { singleton } from '#app/utils/singleton.server.ts'
 
 export type StripeEvent = Stripe.Event
 
+/**
+ * The Stripe API version every request asks for, pinned here rather than left to the installed
+ * SDK's default, so upgrading the SDK never quietly changes the shape of what Stripe sends back.
+ * It is the version stripe@23.1.0 is typed for (its Stripe.API_VERSION): a later SDK whose types
+ * name another version fails to compile here, which is the moment to read Stripe's changelog.
+ * The webhook endpoint must be set to the same version (README), because an event's object is
+ * shaped by the endpoint's version, not the client's.
+ */
+export const STRIPE_API_VERSION = '2026-10-28.endive' satisfies Stripe.LatestApiVersion
+
 /** Signs the offline checkout's events in development; never accepted in production. */
 export const OFFLINE_WEBHOOK_SECRET = 'whsec_offline_checkout_for_development_only'
 
@@ -24,14 +34,27 @@ export function isOfflineCheckout() {
 function stripe(): Stripe {
   const key = getEnv().STRIPE_SECRET_KEY
   if (!key) throw new Error('STRIPE_SECRET_KEY is not set')
-  return singleton(`stripe:${key}`, () => new Stripe(key, { maxNetworkRetries: 2, timeout: 20_000 }))
+  return singleton(`stripe:${key}`, () => new Stripe(key, { apiVersion: STRIPE_API_VERSION, maxNetworkRetries: 2, timeout: 20_000 }))
 }
 
+/** The secret our own signatures use: the offline checkout's in development, else the configured one. */
 export function webhookSecret(): string {
   if (isOfflineCheckout()) return OFFLINE_WEBHOOK_SECRET
   const secret = getEnv().STRIPE_WEBHOOK_SECRET
   if (!secret) throw new Error('STRIPE_WEBHOOK_SECRET is not set')
   return secret
+}
+
+/**
+ * Every secret an incoming webhook may be signed with. Offline (development without a secret
+ * key) that is the offline checkout's own and, when set, the configured STRIPE_WEBHOOK_SECRET,
+ * so events forwarded by the Stripe CLI (`stripe listen`) are taken too. Online, only the
+ * configured one: the offline secret is public and must never be accepted there.
+ */
+export function acceptedWebhookSecrets(): string[] {
+  const configured = getEnv().STRIPE_WEBHOOK_SECRET
+  if (isOfflineCheckout()) return configured ? [configured, OFFLINE_WEBHOOK_SECRET] : [OFFLINE_WEBHOOK_SECRET]
+  return [webhookSecret()]
 }
 
 export type NewCheckoutSession = {
@@ -147,9 +170,20 @@ export async function createTicketCheckoutSession(session: NewTicketCheckoutSess
   return { id: created.id, url: created.url }
 }
 
-/** Verifies the signature over the raw body (300 s tolerance) and returns the event; throws if not. */
-export function constructWebhookEvent(rawBody: string, signatureHeader: string, secret = webhookSecret()): StripeEvent {
-  return Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret)
+/**
+ * Verifies the signature over the raw body (300 s tolerance) against each accepted secret and
+ * returns the event; throws the first secret's error when none verifies.
+ */
+export function constructWebhookEvent(rawBody: string, signatureHeader: string, secrets: string | string[] = acceptedWebhookSecrets()): StripeEvent {
+  let firstError: unknown = new Error('No Stripe webhook secret to verify with')
+  for (const [index, secret] of (typeof secrets === 'string' ? [secrets] : secrets).entries()) {
+    try {
+      return Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret)
+    } catch (error) {
+      if (index === 0) firstError = error
+    }
+  }
+  throw firstError
 }
 
 /** Signs a payload as Stripe would: for the offline checkout and for tests. */
