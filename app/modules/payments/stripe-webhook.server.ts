@@ -294,10 +294,7 @@ async function confirmSession(trx: Trx, donationId: string, session: CheckoutSes
     stripeEventId: eventId,
   })
   if (paymentIntentId) await applyDeferredEvents(trx, paymentIntentId)
-  else if (session.mode === 'subscription' && invoiceId) {
-    await lockInvoice(trx, invoiceId)
-    await linkInvoicePayment(trx, donationId, invoiceId)
-  }
+  else if (session.mode === 'subscription' && invoiceId) await linkInvoicePayment(trx, donationId, invoiceId)
 }
 
 async function sessionExpired(trx: Trx, session: CheckoutSessionObject, eventId: string) {
@@ -418,7 +415,6 @@ function subscriptionOf(invoice: InvoiceObject) {
 }
 
 async function invoicePaid(trx: Trx, invoice: InvoiceObject, eventId: string, occurredAt: Date) {
-  await lockInvoice(trx, invoice.id)
   const { subscriptionId, metadata } = subscriptionOf(invoice)
   const plan = await findPlan(trx, { planId: metadata.recurring_plan_id, subscriptionId })
   if (!plan) {
@@ -448,7 +444,7 @@ async function invoicePaid(trx: Trx, invoice: InvoiceObject, eventId: string, oc
 /**
  * `invoice.paid` (or the checkout's completion) and `invoice_payment.paid` for one invoice, at the
  * same moment, would each miss the other's uncommitted row and leave the gift without its payment
- * intent; taking this lock first makes the second wait for the first's commit.
+ * intent; taking this lock first (lockSubject, before any row) makes the second wait for the first.
  */
 async function lockInvoice(trx: Trx, invoiceId: string) {
   await sql`select pg_advisory_xact_lock(hashtextextended(${`invoice:${invoiceId}`}, 0))`.execute(trx)
@@ -474,7 +470,6 @@ async function lockPayment(trx: Trx, paymentIntentId: string | null) {
 async function linkInvoicePayment(trx: Trx, donationId: string, invoiceId: string) {
   const paid = await trx.selectFrom('invoice_payments').select('payment_intent_id').where('invoice_id', '=', invoiceId).executeTakeFirst()
   if (!paid) return
-  await lockPayment(trx, paid.payment_intent_id)
   await trx
     .updateTable('donations')
     .set({ stripe_payment_intent_id: paid.payment_intent_id, updated_at: new Date() })
@@ -493,8 +488,6 @@ async function invoicePaymentPaid(trx: Trx, invoicePayment: InvoicePaymentObject
   const paymentIntentId = idOf(invoicePayment.payment?.payment_intent)
   const invoiceId = idOf(invoicePayment.invoice)
   if (!paymentIntentId || !invoiceId) return
-  await lockInvoice(trx, invoiceId)
-  await lockPayment(trx, paymentIntentId)
   await trx
     .insertInto('invoice_payments')
     .values({ payment_intent_id: paymentIntentId, invoice_id: invoiceId })
