@@ -445,11 +445,22 @@ export interface DevMailboxTable {
   created_at: CreatedAt
 }
 
-export interface DeferredStripeEventsTable {
+export type StripeInboxState = 'pending' | 'applied' | 'waiting' | 'parked'
+export type StripeInboxSource = 'webhook' | 'reconciliation' | 'offline' | 'migration'
+
+export interface StripeInboxTable {
   event_id: string
-  payment_intent_id: string
-  payload: ColumnType<Record<string, unknown>, string, string>
-  created_at: CreatedAt
+  type: string
+  stripe_created_at: Date
+  payload: string | null
+  source: ColumnType<StripeInboxSource, StripeInboxSource | undefined, StripeInboxSource>
+  state: ColumnType<StripeInboxState, StripeInboxState | undefined, StripeInboxState>
+  waits_for: string | null
+  attempts: Generated<number>
+  next_attempt_at: ColumnType<Date, Date | undefined, Date>
+  last_error: string | null
+  received_at: CreatedAt
+  applied_at: Date | null
 }
 
 export interface AppealDonorsTable {
@@ -473,7 +484,7 @@ export interface DB {
   organisation_donor_shards: OrganisationDonorShardsTable
   appeal_daily_gift_shards: AppealDailyGiftShardsTable
   appeal_plan_shards: AppealPlanShardsTable
-  deferred_stripe_events: DeferredStripeEventsTable
+  stripe_inbox: StripeInboxTable
   organisation: OrganisationTable
   testimonials: TestimonialsTable
   staff_users: StaffUsersTable

@@ -13,13 +13,16 @@ import { RELEASE_HOLD_TASK, releaseExpiredHold } from '#app/modules/registration
 import { REFUND_REGISTRATION_TASK, refundRegistration } from '#app/modules/registrations/paid-tickets.server.ts'
 import { SEND_REMINDERS_TASK, sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
 import { EXPIRE_OFFER_TASK, expireOffer } from '#app/modules/registrations/waitlist.server.ts'
-import { purgeUnseenPaymentEvents } from '#app/modules/payments/stripe-webhook.server.ts'
+import { APPLY_STRIPE_EVENTS_TASK, applyDueStripeEvents, purgeStripeInbox } from '#app/modules/payments/stripe-inbox.server.ts'
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
 export const CRONTAB = [
   // Every minute: delivery jobs for emails whose web process stopped before it could add them.
   `* * * * * ${SCHEDULE_EMAILS_TASK} ?jobKey=${SCHEDULE_EMAILS_TASK}&max=3`,
-  // Every hour, at a quarter past: apply Stripe events the webhook missed.
+  // Every minute: apply Stripe events whose wake-up was lost (the worker's own sweep, every few
+  // seconds, does the same while a worker runs; this covers a worker started without it).
+  `* * * * * ${APPLY_STRIPE_EVENTS_TASK} ?jobKey=${APPLY_STRIPE_EVENTS_TASK}&max=3`,
+  // Every hour, at a quarter past: put Stripe events the webhook missed into the inbox.
   `15 * * * * ${RECONCILE_STRIPE_TASK} ?jobKey=${RECONCILE_STRIPE_TASK}&max=3`,
   // Every ten minutes: reminders for events starting within the next day.
   `*/10 * * * * ${SEND_REMINDERS_TASK} ?jobKey=${SEND_REMINDERS_TASK}&max=3`,
@@ -49,6 +52,9 @@ export function createTaskList(): TaskList {
     async [SCHEDULE_EMAILS_TASK]() {
       await scheduleQueuedEmails(db)
     },
+    async [APPLY_STRIPE_EVENTS_TASK]() {
+      await applyDueStripeEvents(db, { maxAttempts: env.STRIPE_EVENT_MAX_ATTEMPTS, lanes: env.STRIPE_APPLY_CONCURRENCY })
+    },
     async [RECONCILE_STRIPE_TASK]() {
       await reconcileStripeEvents(db)
     },
@@ -73,7 +79,7 @@ export function createTaskList(): TaskList {
     },
     async [PURGE_ABANDONED_CHECKOUTS_TASK]() {
       await purgeAbandonedCheckouts(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
-      await purgeUnseenPaymentEvents(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
+      await purgeStripeInbox(db, { waitingDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS, appliedDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
     },
     async [EMAIL_APPEAL_UPDATE_TASK](payload) {
       await emailAppealUpdate(db, (payload as { updateId: string }).updateId)

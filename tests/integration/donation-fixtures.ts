@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { emailSchedulingSettled } from '#app/modules/email/outbox.server.ts'
+import { applyDueStripeEvents, stripeWakeSettled } from '#app/modules/payments/stripe-inbox.server.ts'
 import { signWebhookPayload } from '#app/modules/payments/stripe.server.ts'
 import { action as stripeWebhook } from '#app/routes/webhooks.stripe.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -108,11 +109,24 @@ export function signedStripeRequest(event: object, options: { secret?: string; t
   })
 }
 
+/**
+ * Delivers one event as Stripe does, through the webhook route into the inbox, then plays the
+ * worker: applies whatever is due, as the applier job woken by the delivery would. Deliveries
+ * made at the same time apply at the same time, each in its own lane.
+ */
 export async function deliver(event: object, options: Parameters<typeof signedStripeRequest>[1] = {}) {
   const response = await stripeWebhook({ request: signedStripeRequest(event, options), params: {}, context: {} })
-  // The receipt's delivery job is added just after the answer; tests look at it, so wait for it.
-  await emailSchedulingSettled()
+  await applyStripeInbox()
   return response.status
+}
+
+/** What the worker's applier job does, for tests that put events into the inbox. */
+export async function applyStripeInbox() {
+  await stripeWakeSettled()
+  const counts = await applyDueStripeEvents(getDb(), { maxAttempts: 8 })
+  // The receipt's delivery job is added just after the commit; tests look at it, so wait for it.
+  await emailSchedulingSettled()
+  return counts
 }
 
 export async function appealTotals(appealId: string) {

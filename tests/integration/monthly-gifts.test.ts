@@ -120,7 +120,7 @@ test('a refund of a monthly instalment finds its gift through the invoice paymen
     })
     const instalment = await db.selectFrom('donations').select(['refunded_minor', 'stripe_payment_intent_id']).where('stripe_invoice_id', '=', secondInvoice.id).executeTakeFirstOrThrow()
     expect(instalment).toEqual({ refunded_minor: 400, stripe_payment_intent_id: paymentIntent })
-    const waiting = await db.selectFrom('deferred_stripe_events').select('event_id').where('payment_intent_id', '=', paymentIntent).execute()
+    const waiting = await db.selectFrom('stripe_inbox').select('event_id').where('state', '=', 'waiting').where('waits_for', '=', paymentIntent).execute()
     expect(waiting).toEqual([])
   }
 })

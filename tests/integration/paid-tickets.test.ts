@@ -253,7 +253,7 @@ describe('the webhook for a ticket', () => {
     const charge = { id: `ch_${row.id.slice(0, 8)}`, object: 'charge', amount: PRICE, amount_refunded: PRICE, payment_intent: `pi_${row.id.slice(0, 8)}`, refunded: true, paid: true, status: 'succeeded' }
     expect(await deliver(stripeEvent('charge.refunded', charge))).toBe(200)
     expect((await outboxFor(row.email)).map((email) => email.template)).toEqual(['registration-cancelled'])
-    const deferred = await db.selectFrom('deferred_stripe_events').select('event_id').where('payment_intent_id', '=', `pi_${row.id.slice(0, 8)}`).execute()
+    const deferred = await db.selectFrom('stripe_inbox').select('event_id').where('state', '=', 'waiting').where('waits_for', '=', `pi_${row.id.slice(0, 8)}`).execute()
     expect(deferred).toHaveLength(0)
   })
 
@@ -482,7 +482,7 @@ describe('a refund of a ticket in Stripe', () => {
   }
 
   async function deferredFor(row: { id: string }) {
-    return db.selectFrom('deferred_stripe_events').select('event_id').where('payment_intent_id', '=', `pi_${row.id.slice(0, 8)}`).execute()
+    return db.selectFrom('stripe_inbox').select('event_id').where('state', '=', 'waiting').where('waits_for', '=', `pi_${row.id.slice(0, 8)}`).execute()
   }
 
   test('after the payment: a full refund ends the place and offers it to the next person', async () => {
@@ -706,7 +706,7 @@ test('offline (no Stripe key): the local page pays through the real webhook hand
     expect(response.headers.get('location')).toBe(manageRegistrationUrl(id))
 
     expect(await registration(id)).toMatchObject({ status: 'confirmed', stripe_payment_intent_id: `pi_offline_registration_${id}` })
-    const events = await db.selectFrom('webhook_events').select('type').where('provider', '=', 'stripe').execute()
+    const events = await db.selectFrom('stripe_inbox').select('type').where('source', '=', 'offline').where('state', '=', 'applied').execute()
     expect(events.map((row) => row.type)).toContain('checkout.session.completed')
     expect((await outboxFor(request.email)).map((email) => email.template)).toEqual(['registration-confirmed'])
     // Offline no money moved, so a refund calls no one.

@@ -4,12 +4,12 @@ import { reconcileStripeEvents } from '#app/modules/payments/reconciliation.serv
 import { getDb } from '#app/utils/db.server.ts'
 import { server } from '#tests/mocks/node.ts'
 import { clearStripeCalls, completedSession, recordStripeCall, STRIPE_API, stripeCalls, stripeEvent } from '#tests/mocks/stripe.ts'
-import { appealTotals, createAppeal, createPendingDonation, deliver, useTestStripe } from './donation-fixtures.ts'
+import { appealTotals, applyStripeInbox, createAppeal, createPendingDonation, deliver, useTestStripe } from './donation-fixtures.ts'
 
 const db = getDb()
 beforeAll(() => useTestStripe())
 
-test('applies the undelivered events of the last three days that we never recorded, once; one it cannot apply keeps no other out', async () => {
+test('puts the undelivered events of the last three days that the inbox lacks into it, once; they apply as deliveries do, and one that cannot apply is parked without keeping others out', async () => {
   const appeal = await createAppeal()
   const delivered = await createPendingDonation({ appealId: appeal.id, amountMinor: 1_000 })
   const missed = await createPendingDonation({ appealId: appeal.id, amountMinor: 2_000 })
@@ -27,8 +27,14 @@ test('applies the undelivered events of the last three days that we never record
     }),
   )
   const now = new Date()
-  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 3, applied: 1, refused: 1 })
-  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 3, applied: 0, refused: 1 })
+  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 3, stored: 2 })
+  expect(await reconcileStripeEvents(db, now)).toEqual({ seen: 3, stored: 0 })
+  expect(await applyStripeInbox()).toEqual({ applied: 1, retrying: 0, parked: 1 })
+  const stored = await db.selectFrom('stripe_inbox').select(['event_id', 'source', 'state']).where('event_id', 'in', [missedEvent.id, malformedEvent.id]).orderBy('state').execute()
+  expect(stored).toEqual([
+    { event_id: missedEvent.id, source: 'reconciliation', state: 'applied' },
+    { event_id: malformedEvent.id, source: 'reconciliation', state: 'parked' },
+  ])
 
   const query = stripeCalls[0]!.form
   expect(query.get('delivery_success')).toBe('false')

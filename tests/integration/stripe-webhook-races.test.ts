@@ -17,7 +17,7 @@ const PAIRS = 20
 beforeAll(() => useTestStripe())
 
 async function waitingEvents() {
-  const { rows } = await sql<{ n: number }>`select count(*)::bigint as n from deferred_stripe_events`.execute(db)
+  const { rows } = await sql<{ n: number }>`select count(*)::bigint as n from stripe_inbox where state = 'waiting'`.execute(db)
   return Number(rows[0]!.n)
 }
 

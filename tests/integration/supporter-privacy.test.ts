@@ -84,8 +84,16 @@ async function seedSupporter(who: Person, appeal: { id: string }, event: { event
       .execute()
   }
   await db
-    .insertInto('deferred_stripe_events')
-    .values({ event_id: `evt_${randomUUID()}`, payment_intent_id: `pi_abandoned_${supporter.id.slice(0, 8)}`, payload: JSON.stringify({ billing_details: { name: who.name, email: who.email } }) })
+    // A waiting event stored before the inbox left personal fields out (migration 0018 moved them).
+    .insertInto('stripe_inbox')
+    .values({
+      event_id: `evt_${randomUUID()}`,
+      type: 'charge.refunded',
+      stripe_created_at: new Date(),
+      state: 'waiting',
+      waits_for: `pi_abandoned_${supporter.id.slice(0, 8)}`,
+      payload: JSON.stringify({ billing_details: { name: who.name, email: who.email } }),
+    })
     .execute()
   await db.insertInto('donation_events').values({ donation_id: refunded.id, type: 'note', detail: JSON.stringify({ billingEmail: who.email }) }).execute()
 
@@ -324,7 +332,7 @@ describe('erasure', () => {
     const seeded = await seedSupporter(who, appeal, event)
     await seedSupporter(other, appeal, event, { giftAidYearsAgo: 8 })
     // Every string is somewhere before: the search below can find them.
-    expect(await whereInDatabase(who.email)).toEqual(expect.arrayContaining(['supporters.email', 'donations.donor_email', 'registrations.email', 'email_outbox.to_address', 'saver_links.email', 'audit_log.details', 'deferred_stripe_events.payload']))
+    expect(await whereInDatabase(who.email)).toEqual(expect.arrayContaining(['supporters.email', 'donations.donor_email', 'registrations.email', 'email_outbox.to_address', 'saver_links.email', 'audit_log.details', 'stripe_inbox.payload']))
     expect(await whereInDatabase(who.message)).toEqual(expect.arrayContaining(['donations.message', 'dev_mailbox.text']))
     const before = await moneySnapshot(appeal.id)
 

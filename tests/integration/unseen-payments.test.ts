@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { purgeUnseenPaymentEvents } from '#app/modules/payments/stripe-webhook.server.ts'
+import { purgeStripeInbox } from '#app/modules/payments/stripe-inbox.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { completedSession, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, createAppeal, createPendingDonation, deliver, useTestStripe } from './donation-fixtures.ts'
@@ -22,21 +22,21 @@ function chargeWithPayer(paymentIntent: string) {
 }
 
 async function waitingPayloads() {
-  const { rows } = await sql<{ payload: string }>`select payload::text as payload from deferred_stripe_events`.execute(db)
+  const { rows } = await sql<{ payload: string }>`select payload::text as payload from stripe_inbox where state = 'waiting'`.execute(db)
   return rows.map((row) => row.payload)
 }
 
 describe('refunds of payments we never saw', () => {
   test('wait without the payer’s name, email, phone, address or card, and are forgotten by the retention job', async () => {
-    await sql`delete from deferred_stripe_events`.execute(db)
+    await sql`delete from stripe_inbox where state = 'waiting'`.execute(db)
     expect(await deliver(stripeEvent('charge.refunded', chargeWithPayer('pi_never_seen_1')))).toBe(200)
     const payloads = await waitingPayloads()
     expect(payloads).toHaveLength(1)
     for (const personal of ['Stranger', 'stranger@example.net', '+447700900123', 'Secret Street', 'E1 6AN', '4242']) expect(payloads[0]).not.toContain(personal)
     expect(payloads[0]).toContain('pi_never_seen_1')
 
-    expect(await purgeUnseenPaymentEvents(db, { days: 30 })).toBe(0)
-    expect(await purgeUnseenPaymentEvents(db, { days: 30, now: new Date(Date.now() + 31 * DAY_MS) })).toBe(1)
+    expect((await purgeStripeInbox(db, { waitingDays: 30, appliedDays: 90 })).unseen).toBe(0)
+    expect((await purgeStripeInbox(db, { waitingDays: 30, appliedDays: 90, now: new Date(Date.now() + 31 * DAY_MS) })).unseen).toBe(1)
     expect(await waitingPayloads()).toEqual([])
   })
 

@@ -1,7 +1,9 @@
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
-import { processStripeWebhook } from './stripe-webhook.server.ts'
+import { applyDueStripeEvents } from './stripe-inbox.server.ts'
+import { receiveStripeWebhook } from './stripe-webhook.server.ts'
 import { isOfflineCheckout, signWebhookPayload } from './stripe.server.ts'
 
 /**
@@ -72,10 +74,17 @@ function session(donation: OfflineDonation, paymentStatus: 'paid' | 'unpaid') {
   }
 }
 
+/**
+ * Signs the event and puts it through the webhook's own intake into the inbox, then applies what
+ * is due at once: the local payment page plays both Stripe and a worker that is never behind, so
+ * a developer comes back to the result. The thank-you page's "confirming" state is the one a
+ * slower worker would show.
+ */
 async function deliver(db: Database, payload: object) {
   const body = JSON.stringify(payload)
-  const result = await processStripeWebhook(db, body, signWebhookPayload(body))
+  const result = await receiveStripeWebhook(db, body, signWebhookPayload(body), 'offline')
   if (result.status !== 200) throw new Error(`The offline checkout's event was refused: ${result.message}`)
+  await applyDueStripeEvents(db, { maxAttempts: getEnv().STRIPE_EVENT_MAX_ATTEMPTS })
 }
 
 export type OfflineOutcome = 'pay' | 'delayed'

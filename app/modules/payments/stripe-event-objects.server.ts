@@ -68,6 +68,14 @@ export const invoiceObject = z
       .nullish(),
   })
   .passthrough()
+  // Before API version 2025-03-31 an invoice named its subscription at the top level, with no
+  // `parent`: read as today's shape it would look like no monthly gift's invoice and be ignored.
+  // It is refused, so the inbox parks it where staff see it, not acknowledged and forgotten.
+  .superRefine((invoice, context) => {
+    if (invoice.parent == null && typeof (invoice as { subscription?: unknown }).subscription === 'string') {
+      context.addIssue({ code: z.ZodIssueCode.custom, path: ['subscription'], message: 'an older API version: the webhook endpoint must use the pinned one' })
+    }
+  })
 
 export const invoicePaymentObject = z
   .object({
@@ -127,7 +135,7 @@ export function readEventObject(type: string, object: unknown) {
   if (!parsed.success) {
     throw new MalformedStripeEvent(
       type,
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(object)'}: ${issue.code}`),
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(object)'}: ${issue.code === 'custom' ? issue.message : issue.code}`),
     )
   }
   return { type: handled, object: parsed.data } as ReadEventObject

@@ -126,7 +126,7 @@ async function retakePlaces(trx: Trx, registration: { id: string; event_id: stri
  * `charge.refunded` for a ticket's payment: a refund made in Stripe's dashboard, or our own. A
  * full refund ends a confirmed place (its places go back and the waitlist moves); a partial one
  * leaves it. Returns false when the payment is no ticket's, so the caller looks for a donation.
- * A refund that arrives before its payment's confirmation waits in deferred_stripe_events and is
+ * A refund that arrives before its payment's confirmation waits in the Stripe inbox and is
  * applied here once the confirmation has recorded the payment intent.
  *
  * Only a confirmed place can be refunded by someone else (staff in Stripe's dashboard): every

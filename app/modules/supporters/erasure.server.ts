@@ -133,7 +133,7 @@ export async function eraseSupporter(db: Database, staffUserId: string, rawEmail
       const paymentIntents = records.donations.flatMap((row) => (row.stripe_payment_intent_id ? [row.stripe_payment_intent_id] : []))
       const registrationIntents = records.registrations.flatMap((row) => (row.stripe_payment_intent_id ? [row.stripe_payment_intent_id] : []))
       const intents = [...paymentIntents, ...registrationIntents]
-      if (intents.length > 0) count('deferredStripeEvents', await trx.deleteFrom('deferred_stripe_events').where('payment_intent_id', 'in', intents).execute())
+      if (intents.length > 0) count('deferredStripeEvents', await trx.deleteFrom('stripe_inbox').where('state', '=', 'waiting').where('waits_for', 'in', intents).execute())
     }
     if (planIds.length > 0) {
       count('recurringPlans', await trx.updateTable('recurring_plans').set({ stripe_customer_id: null, updated_at: now }).where('id', 'in', planIds).execute())
