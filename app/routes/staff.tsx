@@ -1,6 +1,8 @@
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, isRouteErrorResponse, Link, NavLink, Outlet, useLoaderData, useRouteError } from '@remix-run/react'
+import { countParkedStripeEvents } from '#app/modules/payments/stripe-inbox.server.ts'
 import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+import { getDb } from '#app/utils/db.server.ts'
 
 /** The least role that may open this route; tests/integration/staff-routes.test.ts reads it. */
 export const handle = { staffRole: 'viewer' } as const satisfies { staffRole: StaffRole }
@@ -13,11 +15,14 @@ const ROLE_NAMES: Record<StaffRole, string> = { viewer: 'Viewer', staff: 'Staff'
 export async function loader({ request }: LoaderFunctionArgs) {
   // Child loaders run alongside this one, not after it, so each of them checks the session too.
   const staff = await requireStaff(request, handle.staffRole)
-  return { staff: { name: staff.name, role: ROLE_NAMES[staff.role], canManage: hasRole(staff.role, 'staff'), isAdmin: hasRole(staff.role, 'admin') } }
+  const canManage = hasRole(staff.role, 'staff')
+  // On every staff page: money Stripe reported that is not in the totals until someone acts.
+  const parkedPaymentEvents = canManage ? await countParkedStripeEvents(getDb()) : 0
+  return { staff: { name: staff.name, role: ROLE_NAMES[staff.role], canManage, isAdmin: hasRole(staff.role, 'admin') }, parkedPaymentEvents }
 }
 
 export default function StaffLayout() {
-  const { staff } = useLoaderData<typeof loader>()
+  const { staff, parkedPaymentEvents } = useLoaderData<typeof loader>()
   return (
     <div className="staff-area">
       <div className="staff-bar">
@@ -50,6 +55,12 @@ export default function StaffLayout() {
                     <NavLink to="/staff/emails">Failed emails</NavLink>
                   </li>
                   <li>
+                    <NavLink to="/staff/payment-events">
+                      Payment events
+                      {parkedPaymentEvents > 0 ? <span> ({parkedPaymentEvents} need attention)</span> : null}
+                    </NavLink>
+                  </li>
+                  <li>
                     <NavLink to="/staff/supporters">Supporters’ data</NavLink>
                   </li>
                 </>
@@ -76,6 +87,16 @@ export default function StaffLayout() {
           </Form>
         </div>
       </div>
+      {parkedPaymentEvents > 0 ? (
+        <div className="container">
+          <p className="notice" role="status">
+            <Link to="/staff/payment-events">
+              {parkedPaymentEvents === 1 ? '1 payment event needs' : `${parkedPaymentEvents} payment events need`} attention
+            </Link>
+            : Stripe reported money that is not in the totals yet.
+          </p>
+        </div>
+      ) : null}
       <Outlet />
     </div>
   )
