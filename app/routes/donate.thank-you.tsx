@@ -1,6 +1,7 @@
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Link, useLoaderData, useRevalidator } from '@remix-run/react'
-import { useEffect } from 'react'
+import { Form, isRouteErrorResponse, Link, useLoaderData, useNavigation, useRevalidator, useRouteError, useSearchParams } from '@remix-run/react'
+import { useEffect, useRef, useState, type RefObject } from 'react'
+import { useHydrated } from '#app/components/public-form-parts.tsx'
 import { getGiftBySession } from '#app/modules/donations/thank-you.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
@@ -24,60 +25,154 @@ export async function loader({ request }: LoaderFunctionArgs) {
   }
 }
 
-const WAITING = new Set(['pending', 'processing'])
+type Gift = Awaited<ReturnType<typeof loader>>['gift']
+
+/**
+ * How often, and for how long, an open page asks again whether a pending gift has been applied.
+ * A card payment is applied within seconds of the supporter's return; past two minutes something
+ * is slower than usual, and asking on would only load the server for someone who has left the tab.
+ */
+const CHECK_EVERY_MS = 3_000
+const CHECK_FOR_MS = 2 * 60_000
 
 export default function ThankYou() {
   const { gift } = useLoaderData<typeof loader>()
-  const revalidator = useRevalidator()
-  const waiting = WAITING.has(gift.status)
-  useEffect(() => {
-    if (!waiting) return
-    const timer = setInterval(() => {
-      if (revalidator.state === 'idle') revalidator.revalidate()
-    }, 3_000)
-    return () => clearInterval(timer)
-  }, [waiting, revalidator])
+  const heading = useRef<HTMLHeadingElement>(null)
+  const checking = useCheckWhilePending(gift.status === 'pending')
+  useFocusHeadingWhenFocusIsLost(gift.status, heading)
+  const { title, message } = pageText(gift)
+  const failed = gift.status === 'failed' || gift.status === 'abandoned'
 
   return (
     <div className="container page prose">
-      {/* Without JavaScript, the page refreshes itself while the payment is being confirmed. */}
-      {waiting ? <meta httpEquiv="refresh" content="5" /> : null}
-      {gift.status === 'confirmed' ? (
-        <>
-          <h1>Thank you</h1>
-          <p className="lead" role="status">
-            Your {gift.monthly ? 'monthly gift' : 'gift'} of {gift.amount} to {gift.appealTitle} has been received. A
-            receipt is on its way to your inbox.
-          </p>
-        </>
-      ) : waiting ? (
-        <>
-          <h1>Thank you: we are confirming your payment</h1>
-          <p className="lead" role="status" aria-live="polite">
-            Your {gift.monthly ? 'monthly gift' : 'gift'} of {gift.amount} is being processed. This page updates by itself,
-            and we will email your receipt as soon as the payment is confirmed.
-          </p>
-        </>
-      ) : (
-        <>
-          <h1>Your payment did not go through</h1>
-          <p className="lead" role="status">
-            Nothing was taken. You can try again from the appeal page.
-          </p>
-        </>
-      )}
+      {/* Focusable only from script, when the state changes under the button that had focus. */}
+      <h1 ref={heading} tabIndex={-1}>
+        {title}
+      </h1>
+      {/* The same region from the first render in every state: screen readers announce a change
+          inside a live region, but not always a region that appears with its text already in it. */}
+      <div role="status" aria-live="polite" aria-atomic="true">
+        <p className="lead">{message}</p>
+      </div>
+      {gift.status === 'pending' ? <CheckAgain checking={checking} /> : null}
       <p>
-        <Link to={`/appeals/${gift.appealSlug}`}>Back to {gift.appealTitle}</Link>
+        {failed ? (
+          <Link to={`/appeals/${gift.appealSlug}#donate`}>Try again on the appeal page</Link>
+        ) : (
+          <Link to={`/appeals/${gift.appealSlug}`}>Back to {gift.appealTitle}</Link>
+        )}
       </p>
     </div>
   )
 }
 
+function pageText(gift: Gift): { title: string; message: string } {
+  const what = `${gift.monthly ? 'monthly gift' : 'gift'} of ${gift.amount}`
+  switch (gift.status) {
+    case 'confirmed':
+      return {
+        title: 'Thank you',
+        message: `Your ${what} to ${gift.appealTitle} has been received. A receipt is on its way to your inbox.`,
+      }
+    case 'pending':
+      return {
+        title: 'Thank you: we are confirming your payment',
+        message: `We are confirming your payment… Your ${what} to ${gift.appealTitle} is with the payment provider; this usually takes a few seconds.`,
+      }
+    case 'processing':
+      // Checkout completes unpaid for a bank debit (Bacs, SEPA): the bank settles it days later.
+      return {
+        title: 'Thank you: your bank is making the payment',
+        message: `Your ${what} to ${gift.appealTitle} is being paid by bank debit, which takes a few working days to clear: usually within 3 to 5 working days. We will email your receipt as soon as it is confirmed.`,
+      }
+    case 'failed':
+      return {
+        title: 'Your payment did not go through',
+        message: `Your bank or card provider did not complete the payment for your ${what}, so nothing was taken.`,
+      }
+    case 'abandoned':
+      return {
+        title: 'This checkout expired',
+        message: `The payment page for your ${what} closed before a payment was made, so nothing was taken.`,
+      }
+  }
+}
+
+/**
+ * A GET form to this same address, so it works without JavaScript; with it, the router loads the
+ * page's data again in place. Replaces the history entry: pressing it ten times is not ten pages.
+ */
+function CheckAgain({ checking }: { checking: 'checking' | 'stopped' }) {
+  const [searchParams] = useSearchParams()
+  const hydrated = useHydrated()
+  // This form's own submission, not the supporter following a link away.
+  const pressed = useNavigation().formData?.has('session_id') ?? false
+  const hint = !hydrated
+    ? 'Press Check again in a moment to see whether it has gone through.'
+    : checking === 'checking'
+      ? 'This page checks by itself every few seconds for the next two minutes.'
+      : 'This page has stopped checking by itself. Press Check again to see whether it has gone through.'
+  return (
+    <>
+      <p>{hint} Either way, we will email your receipt as soon as the payment is confirmed.</p>
+      <Form method="get" replace preventScrollReset className="button-row">
+        <input type="hidden" name="session_id" value={searchParams.get('session_id') ?? ''} />
+        <button type="submit" className="button button--secondary">
+          {pressed ? 'Checking…' : 'Check again'}
+        </button>
+      </Form>
+    </>
+  )
+}
+
+/**
+ * With JavaScript, asks again every few seconds while the gift is pending, for at most two minutes
+ * from the first render; then leaves it to the Check again button. Waits for each answer before
+ * scheduling the next, so a slow server is never asked twice at once.
+ */
+function useCheckWhilePending(pending: boolean): 'checking' | 'stopped' {
+  const { revalidate, state } = useRevalidator()
+  const startedAt = useRef<number | null>(null)
+  const [stopped, setStopped] = useState(false)
+  useEffect(() => {
+    if (!pending || stopped || state !== 'idle') return
+    startedAt.current ??= Date.now()
+    const left = startedAt.current + CHECK_FOR_MS - Date.now()
+    if (left <= 0) {
+      setStopped(true)
+      return
+    }
+    const timer = setTimeout(() => void revalidate(), Math.min(CHECK_EVERY_MS, left))
+    return () => clearTimeout(timer)
+  }, [pending, stopped, state, revalidate])
+  return stopped ? 'stopped' : 'checking'
+}
+
+/**
+ * The live region announces a change of state wherever the reader is, so focus stays put. But if
+ * the focused control went with the old state (Check again, just pressed), the browser drops focus
+ * to the start of the page; the new heading, which names the outcome, is a better place for it.
+ */
+function useFocusHeadingWhenFocusIsLost(status: string, heading: RefObject<HTMLHeadingElement>) {
+  const previous = useRef(status)
+  useEffect(() => {
+    if (previous.current === status) return
+    previous.current = status
+    const active = document.activeElement
+    if (!active || active === document.body) heading.current?.focus()
+  }, [status, heading])
+}
+
 export function ErrorBoundary() {
+  const error = useRouteError()
+  const notFound = isRouteErrorResponse(error) && error.status === 404
+  // While the page checks by itself, a dropped connection or a busy server lands here too: that is
+  // no reason to tell someone who has just paid that their gift cannot be found.
   return (
     <div className="container page prose">
-      <h1>We could not find that gift</h1>
+      <h1>{notFound ? 'We could not find that gift' : 'We could not check on your gift just now'}</h1>
       <p>
+        {notFound ? null : 'Please reload this page in a moment. '}
         If you have just given, your receipt will arrive by email. <Link to="/appeals">See all appeals</Link>
       </p>
     </div>
