@@ -1,0 +1,396 @@
+import type { Runner } from 'graphile-worker'
+import fc from 'fast-check'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { applyDueStripeEvents, stripeWakeSettled } from '#app/modules/payments/stripe-inbox.server.ts'
+import { action as stripeWebhook } from '#app/routes/webhooks.stripe.ts'
+import { getDb } from '#app/utils/db.server.ts'
+import { resetEnvForTests } from '#app/utils/env.server.ts'
+import { startAppWorker } from '#app/worker/worker.server.ts'
+import { completedSession, invoicePayment, paidInvoice, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
+import { appealTotals, createAppeal, createPendingDonation, keptUpBesideLedger, ledgerTotals, signedStripeRequest, useTestStripe } from './donation-fixtures.ts'
+
+/**
+ * The model-based test of payments (issue 12): random histories of many payments at once are
+ * delivered as Stripe would — through the webhook route, by several clients in parallel, in
+ * random order, with repeats — while the real worker (and a second applier, as another worker
+ * process would be) applies them. The database is then compared with an oracle computed from the
+ * set of events alone, whatever their order: each donation's status, what the ledger and the
+ * kept-up totals hold, the receipts, and the inbox.
+ *
+ * `FUZZ_RUNS` sets how many histories (default 6); `FUZZ_SEED` replays one.
+ */
+
+const db = getDb()
+const RUNS = Number(process.env.FUZZ_RUNS ?? 6)
+const SEED = Number(process.env.FUZZ_SEED ?? 20261203)
+const CLIENTS = 4
+
+let worker: Runner | undefined
+beforeAll(async () => {
+  useTestStripe()
+  process.env.STRIPE_APPLY_CONCURRENCY = '3'
+  resetEnvForTests()
+  worker = await startAppWorker()
+})
+afterAll(async () => {
+  // The receipts' delivery jobs run on: the worker stops between jobs, not in the middle of one.
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from graphile_worker.jobs where locked_at is not null`.execute(db)
+    if (rows[0]!.n === 0 || Date.now() > deadline) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await worker?.stop()
+  await stripeWakeSettled()
+  delete process.env.STRIPE_APPLY_CONCURRENCY
+  resetEnvForTests()
+})
+
+type Checkout = 'paid' | 'delayed-paid' | 'delayed-failed' | 'expired'
+/** What happened to one dispute, as the sequence of (event type, dispute status) Stripe sends. */
+const DISPUTE_STORIES = {
+  'inquiry closed': [
+    ['charge.dispute.created', 'warning_needs_response'],
+    ['charge.dispute.updated', 'warning_under_review'],
+    ['charge.dispute.closed', 'warning_closed'],
+  ],
+  'inquiry escalated, then won': [
+    ['charge.dispute.created', 'warning_needs_response'],
+    ['charge.dispute.updated', 'needs_response'],
+    ['charge.dispute.funds_withdrawn', 'needs_response'],
+    ['charge.dispute.funds_reinstated', 'won'],
+    ['charge.dispute.closed', 'won'],
+  ],
+  lost: [
+    ['charge.dispute.created', 'needs_response'],
+    ['charge.dispute.funds_withdrawn', 'needs_response'],
+    ['charge.dispute.updated', 'under_review'],
+    ['charge.dispute.closed', 'lost'],
+  ],
+  won: [
+    ['charge.dispute.created', 'needs_response'],
+    ['charge.dispute.funds_withdrawn', 'needs_response'],
+    ['charge.dispute.funds_reinstated', 'won'],
+    ['charge.dispute.closed', 'won'],
+  ],
+  'still open': [
+    ['charge.dispute.created', 'needs_response'],
+    ['charge.dispute.funds_withdrawn', 'needs_response'],
+  ],
+} as const
+type DisputeStory = keyof typeof DISPUTE_STORIES
+/** Whether, once every event of the story is in, the money is held back from the charity. */
+const DISPUTE_HOLDS: Record<DisputeStory, boolean> = {
+  'inquiry closed': false,
+  'inquiry escalated, then won': false,
+  lost: true,
+  won: false,
+  'still open': true,
+}
+
+type OneOff = {
+  amountMinor: number
+  checkout: Checkout
+  /** Each refund event's cumulative refunded amount (Stripe's `amount_refunded`). */
+  refunds: number[]
+  dispute: DisputeStory | null
+}
+type Monthly = {
+  amountMinor: number
+  /** Instalments paid: the first with the checkout, the others a month apart. */
+  instalments: number
+  /** One instalment refunded (its index) and how much of it, cumulatively, in each refund event. */
+  refund: { instalment: number; cumulative: number[] } | null
+  /** The supporter stopped it (`customer.subscription.deleted`). */
+  stopped: boolean
+}
+type History = { oneOffs: OneOff[]; monthlies: Monthly[]; unseenRefunds: number[] }
+
+const oneOff: fc.Arbitrary<OneOff> = fc
+  .record({
+    amountMinor: fc.integer({ min: 100, max: 500_000 }),
+    checkout: fc.constantFrom<Checkout>('paid', 'paid', 'delayed-paid', 'delayed-failed', 'expired'),
+    after: fc.constantFrom('nothing', 'refunds', 'dispute'),
+    refundCuts: fc.uniqueArray(fc.integer({ min: 1, max: 1_000 }), { minLength: 1, maxLength: 3 }),
+    fullRefund: fc.boolean(),
+    dispute: fc.constantFrom(...(Object.keys(DISPUTE_STORIES) as DisputeStory[])),
+  })
+  .map(({ amountMinor, checkout, after, refundCuts, fullRefund, dispute }) => {
+    const paid = checkout === 'paid' || checkout === 'delayed-paid'
+    // Refunds and disputes happen only to money that was taken.
+    const cumulative = [...new Set(refundCuts.map((cut) => Math.max(1, Math.floor((amountMinor * cut) / 1_000))))].sort((a, b) => a - b)
+    if (fullRefund) cumulative.push(amountMinor)
+    return {
+      amountMinor,
+      checkout,
+      refunds: paid && after === 'refunds' ? [...new Set(cumulative)] : [],
+      dispute: paid && after === 'dispute' ? dispute : null,
+    }
+  })
+
+const monthly: fc.Arbitrary<Monthly> = fc
+  .record({
+    amountMinor: fc.integer({ min: 200, max: 50_000 }),
+    instalments: fc.integer({ min: 1, max: 3 }),
+    refunded: fc.option(fc.record({ instalment: fc.nat(2), partial: fc.boolean() })),
+    stopped: fc.boolean(),
+  })
+  .map(({ amountMinor, instalments, refunded, stopped }) => ({
+    amountMinor,
+    instalments,
+    refund: refunded
+      ? { instalment: refunded.instalment % instalments, cumulative: refunded.partial ? [Math.floor(amountMinor / 2), amountMinor] : [amountMinor] }
+      : null,
+    stopped,
+  }))
+
+const history: fc.Arbitrary<History> = fc.record({
+  oneOffs: fc.array(oneOff, { minLength: 1, maxLength: 10 }),
+  monthlies: fc.array(monthly, { maxLength: 3 }),
+  unseenRefunds: fc.array(fc.integer({ min: 100, max: 10_000 }), { maxLength: 2 }),
+})
+
+type StripeEventBody = ReturnType<typeof stripeEvent>
+
+/** The events Stripe would send for one history (each once), for the donations created for it. */
+function eventsFor(
+  run: History,
+  donations: Array<{ donationId: string }>,
+  monthlyDonations: Array<{ donationId: string; recurringPlanId: string | null }>,
+  unseenPrefix: string,
+): StripeEventBody[] {
+  const events: StripeEventBody[] = []
+  run.oneOffs.forEach((gift, index) => {
+    const { donationId } = donations[index]!
+    const paymentIntent = `pi_${donationId.replaceAll('-', '')}`
+    const session = (paymentStatus: 'paid' | 'unpaid') => completedSession({ donationId, amountMinor: gift.amountMinor, paymentIntent, paymentStatus })
+    switch (gift.checkout) {
+      case 'paid':
+        events.push(stripeEvent('checkout.session.completed', session('paid')))
+        break
+      case 'delayed-paid':
+        events.push(stripeEvent('checkout.session.completed', session('unpaid')))
+        events.push(stripeEvent('checkout.session.async_payment_succeeded', session('paid')))
+        break
+      case 'delayed-failed':
+        events.push(stripeEvent('checkout.session.completed', session('unpaid')))
+        events.push(stripeEvent('checkout.session.async_payment_failed', session('unpaid')))
+        break
+      case 'expired':
+        events.push(stripeEvent('checkout.session.expired', { ...session('unpaid'), status: 'expired', payment_intent: null }))
+        break
+    }
+    for (const refunded of gift.refunds) {
+      events.push(stripeEvent('charge.refunded', refundedCharge({ paymentIntent, amountMinor: gift.amountMinor, amountRefundedMinor: refunded })))
+    }
+    if (gift.dispute) {
+      for (const [type, status] of DISPUTE_STORIES[gift.dispute]) {
+        events.push(stripeEvent(type, { id: `dp_${donationId.replaceAll('-', '')}`, object: 'dispute', amount: gift.amountMinor, payment_intent: paymentIntent, status }))
+      }
+    }
+  })
+  run.monthlies.forEach((gift, index) => {
+    const { donationId, recurringPlanId } = monthlyDonations[index]!
+    const key = donationId.replaceAll('-', '')
+    const subscription = `sub_${key}`
+    const invoiceId = (n: number) => `in_${key}_${n}`
+    const paymentIntent = (n: number) => `pi_${key}_${n}`
+    events.push(
+      stripeEvent(
+        'checkout.session.completed',
+        completedSession({ donationId, amountMinor: gift.amountMinor, mode: 'subscription', subscription, invoice: invoiceId(0), recurringPlanId: recurringPlanId! }),
+      ),
+    )
+    for (let n = 0; n < gift.instalments; n += 1) {
+      const billingReason = n === 0 ? 'subscription_create' : 'subscription_cycle'
+      events.push(stripeEvent('invoice.paid', paidInvoice({ id: invoiceId(n), subscription, amountPaidMinor: gift.amountMinor, billingReason, recurringPlanId: recurringPlanId! })))
+      events.push(stripeEvent('invoice_payment.paid', invoicePayment({ invoice: invoiceId(n), paymentIntent: paymentIntent(n), amountMinor: gift.amountMinor })))
+    }
+    if (gift.refund) {
+      for (const refunded of gift.refund.cumulative) {
+        events.push(stripeEvent('charge.refunded', refundedCharge({ paymentIntent: paymentIntent(gift.refund.instalment), amountMinor: gift.amountMinor, amountRefundedMinor: refunded })))
+      }
+    }
+    if (gift.stopped) events.push(stripeEvent('customer.subscription.deleted', { id: subscription, object: 'subscription', status: 'canceled', metadata: { recurring_plan_id: recurringPlanId } }))
+  })
+  run.unseenRefunds.forEach((amount, index) => {
+    events.push(stripeEvent('charge.refunded', refundedCharge({ paymentIntent: `pi_${unseenPrefix}${index}`, amountMinor: amount, amountRefundedMinor: amount })))
+  })
+  return events
+}
+
+/** What the database must say, from the history alone. */
+function oracle(run: History) {
+  const donations = run.oneOffs.map((gift) => {
+    const confirmed = gift.checkout === 'paid' || gift.checkout === 'delayed-paid'
+    const status = confirmed ? 'confirmed' : gift.checkout === 'delayed-failed' ? 'failed' : 'abandoned'
+    const refunded = gift.refunds.length > 0 ? Math.max(...gift.refunds) : 0
+    const disputed = gift.dispute && DISPUTE_HOLDS[gift.dispute] ? gift.amountMinor : 0
+    return { status, gross: confirmed ? gift.amountMinor : 0, refunded, disputed, receipts: confirmed ? 1 : 0 }
+  })
+  const monthlies = run.monthlies.map((gift) => ({
+    instalments: gift.instalments,
+    gross: gift.instalments * gift.amountMinor,
+    refunded: gift.refund ? Math.max(...gift.refund.cumulative) : 0,
+    receipts: gift.instalments,
+    plan: gift.stopped ? 'cancelled' : 'active',
+  }))
+  const sum = (pick: (row: (typeof donations)[number]) => number) => donations.reduce((total, row) => total + pick(row), 0)
+  const sumMonthly = (pick: (row: (typeof monthlies)[number]) => number) => monthlies.reduce((total, row) => total + pick(row), 0)
+  return {
+    donations,
+    monthlies,
+    totals: {
+      confirmed_gross_minor: sum((row) => row.gross) + sumMonthly((row) => row.gross),
+      refunded_minor: sum((row) => row.refunded) + sumMonthly((row) => row.refunded),
+      disputed_minor: sum((row) => row.disputed),
+      donation_count: donations.filter((row) => row.status === 'confirmed').length + sumMonthly((row) => row.instalments),
+    },
+    waiting: run.unseenRefunds.length,
+  }
+}
+
+/** Sends every delivery through the webhook route from `CLIENTS` clients at once. */
+async function deliverInParallel(deliveries: StripeEventBody[]) {
+  const lanes = Array.from({ length: CLIENTS }, (_, lane) => deliveries.filter((_, index) => index % CLIENTS === lane))
+  const statuses = await Promise.all(
+    lanes.map(async (lane) => {
+      const answered: number[] = []
+      for (const event of lane) {
+        const response = await stripeWebhook({ request: signedStripeRequest(event), params: {}, context: {} })
+        answered.push(response.status)
+      }
+      return answered
+    }),
+  )
+  return statuses.flat()
+}
+
+/** Waits until none of these events is still to be applied (the worker, or the second applier). */
+async function drained(eventIds: string[]) {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from stripe_inbox where event_id = any(${eventIds}::text[]) and state = 'pending'`.execute(db)
+    if (rows[0]!.n === 0) return
+    if (Date.now() > deadline) throw new Error(`${rows[0]!.n} events still pending after a minute`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+test('random payment histories delivered in parallel, in any order, with repeats, end where the oracle says', { timeout: 600_000 }, async () => {
+  let runNumber = 0
+  await fc.assert(
+    fc.asyncProperty(
+      history.chain((run) => {
+        const count =
+          run.oneOffs.reduce((n, gift) => n + 2 + gift.refunds.length + (gift.dispute ? 5 : 0), 0) +
+          run.monthlies.reduce((n, gift) => n + 2 + gift.instalments * 2 + (gift.refund?.cumulative.length ?? 0), 0) +
+          run.unseenRefunds.length
+        return fc.tuple(
+          fc.constant(run),
+          // A random key per event for the order, and whether it is delivered twice.
+          fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean()), { minLength: count, maxLength: count }),
+        )
+      }),
+      async ([run, shuffle]) => {
+        runNumber += 1
+        const appeal = await createAppeal({ goalMinor: 1_000_000_000 })
+        const donations = []
+        for (const gift of run.oneOffs) donations.push(await createPendingDonation({ appealId: appeal.id, amountMinor: gift.amountMinor }))
+        const monthlyDonations = []
+        for (const gift of run.monthlies) monthlyDonations.push(await createPendingDonation({ appealId: appeal.id, amountMinor: gift.amountMinor, frequency: 'monthly' }))
+        const events = eventsFor(run, donations, monthlyDonations, `unseen_${appeal.id.replaceAll('-', '')}_`)
+        const deliveries = events
+          .flatMap((event, index) => {
+            const [key, twice] = shuffle[index] ?? [0.5, false]
+            return twice ? [{ event, key }, { event, key: 1 - key }] : [{ event, key }]
+          })
+          .sort((a, b) => a.key - b.key)
+          .map(({ event }) => event)
+
+        // A second worker applying beside the real one, for as long as the deliveries last.
+        let delivering = true
+        const secondWorker = (async () => {
+          while (delivering) {
+            await applyDueStripeEvents(db, { maxAttempts: 8, lanes: 2 })
+            await new Promise((resolve) => setTimeout(resolve, 5))
+          }
+        })()
+        const statuses = await deliverInParallel(deliveries).finally(() => {
+          delivering = false
+        })
+        await secondWorker
+        expect(statuses.every((status) => status === 200)).toBe(true)
+        await stripeWakeSettled()
+        await drained(events.map((event) => event.id))
+
+        const expected = oracle(run)
+        const rows = await db
+          .selectFrom('donations')
+          .select(['id', 'status', 'refunded_minor', 'disputed_minor', 'donor_email'])
+          .where('id', 'in', donations.map((donation) => donation.donationId))
+          .execute()
+        const byId = new Map(rows.map((row) => [row.id, row]))
+        const actual = []
+        for (const { donationId, email } of donations) {
+          const row = byId.get(donationId)!
+          const receipts = await db.selectFrom('email_outbox').select('id').where('to_address', '=', email).where('template', '=', 'donation-receipt').execute()
+          const gross = await db
+            .selectFrom('ledger_entries')
+            .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_minor'), eb.lit(0)).as('sum'))
+            .where('donation_id', '=', donationId)
+            .where('kind', '=', 'charge')
+            .executeTakeFirstOrThrow()
+          actual.push({ status: row.status, gross: Number(gross.sum), refunded: row.refunded_minor, disputed: row.disputed_minor, receipts: receipts.length })
+        }
+        const monthlyActual = []
+        for (const { recurringPlanId, email } of monthlyDonations) {
+          const gifts = await db
+            .selectFrom('donations')
+            .select(['id', 'status', 'refunded_minor'])
+            .where('recurring_plan_id', '=', recurringPlanId)
+            .execute()
+          const ledger = await db
+            .selectFrom('ledger_entries')
+            .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_minor'), eb.lit(0)).as('sum'))
+            .where('donation_id', 'in', gifts.map((gift) => gift.id))
+            .where('kind', '=', 'charge')
+            .executeTakeFirstOrThrow()
+          const receipts = await db.selectFrom('email_outbox').select('id').where('to_address', '=', email).where('template', 'in', ['monthly-gift-receipt', 'donation-receipt']).execute()
+          const plan = await db.selectFrom('recurring_plans').select('status').where('id', '=', recurringPlanId).executeTakeFirstOrThrow()
+          monthlyActual.push({
+            instalments: gifts.filter((gift) => gift.status === 'confirmed').length,
+            gross: Number(ledger.sum),
+            refunded: gifts.reduce((total, gift) => total + gift.refunded_minor, 0),
+            receipts: receipts.length,
+            plan: plan.status,
+          })
+        }
+        const context = `run ${runNumber}: ${JSON.stringify(run)}`
+        expect(actual, context).toEqual(expected.donations)
+        expect(monthlyActual, context).toEqual(expected.monthlies)
+        expect(await appealTotals(appeal.id), context).toMatchObject(expected.totals)
+        const ledger = await ledgerTotals(appeal.id)
+        expect({ gross: Number(ledger.gross), refunded: Number(ledger.refunded), disputed: Number(ledger.disputed) }, context).toEqual({
+          gross: expected.totals.confirmed_gross_minor,
+          refunded: expected.totals.refunded_minor,
+          disputed: expected.totals.disputed_minor,
+        })
+        const inbox = await db
+          .selectFrom('stripe_inbox')
+          .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+          .where('event_id', 'in', events.map((event) => event.id))
+          .groupBy('state')
+          .execute()
+        const states = Object.fromEntries(inbox.map((row) => [row.state, Number(row.n)]))
+        expect(states, context).toEqual({ applied: events.length - expected.waiting, ...(expected.waiting > 0 ? { waiting: expected.waiting } : {}) })
+      },
+    ),
+    { numRuns: RUNS, seed: SEED, endOnFailure: false },
+  )
+  const kept = await keptUpBesideLedger()
+  for (const day of kept.days) expect(day.kept).toBe(day.ledger)
+  for (const donors of kept.donors) expect(donors.kept).toBe(donors.ledger)
+})
