@@ -18,7 +18,8 @@ import { appealTotals, createAppeal, createPendingDonation, keptUpBesideLedger, 
  * set of events alone, whatever their order: each donation's status, what the ledger and the
  * kept-up totals hold, the receipts, and the inbox.
  *
- * `FUZZ_RUNS` sets how many histories (default 6); `FUZZ_SEED` replays one.
+ * `FUZZ_RUNS` sets how many histories (default 6); `FUZZ_SEED` replays one; `FUZZ_SHRINK=0`
+ * reports a failure without shrinking it.
  */
 
 const db = getDb()
@@ -274,7 +275,15 @@ async function drained(eventIds: string[]) {
     const { rows } = await sql<{ n: number }>`
       select count(*)::int as n from stripe_inbox where event_id = any(${eventIds}::text[]) and state = 'pending'`.execute(db)
     if (rows[0]!.n === 0) return
-    if (Date.now() > deadline) throw new Error(`${rows[0]!.n} events still pending after a minute`)
+    if (Date.now() > deadline) {
+      const stuck = await db
+        .selectFrom('stripe_inbox')
+        .select(['type', 'attempts', 'last_error', 'next_attempt_at'])
+        .where('event_id', 'in', eventIds)
+        .where('state', '=', 'pending')
+        .execute()
+      throw new Error(`${rows[0]!.n} events still pending after a minute: ${JSON.stringify(stuck)}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
 }
@@ -388,7 +397,8 @@ test('random payment histories delivered in parallel, in any order, with repeats
         expect(states, context).toEqual({ applied: events.length - expected.waiting, ...(expected.waiting > 0 ? { waiting: expected.waiting } : {}) })
       },
     ),
-    { numRuns: RUNS, seed: SEED, endOnFailure: false },
+    // FUZZ_SHRINK=0 reports the first failure as found, without shrinking it.
+    { numRuns: RUNS, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK === '0' },
   )
   const kept = await keptUpBesideLedger()
   for (const day of kept.days) expect(day.kept).toBe(day.ledger)
