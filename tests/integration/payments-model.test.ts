@@ -18,12 +18,12 @@ import { appealTotals, createAppeal, createPendingDonation, keptUpBesideLedger, 
  * set of events alone, whatever their order: each donation's status, what the ledger and the
  * kept-up totals hold, the receipts, and the inbox.
  *
- * `FUZZ_RUNS` sets how many histories (default 6); `FUZZ_SEED` replays one; `FUZZ_SHRINK=0`
+ * `FUZZ_RUNS` sets how many histories (default 15); `FUZZ_SEED` replays one; `FUZZ_SHRINK=0`
  * reports a failure without shrinking it.
  */
 
 const db = getDb()
-const RUNS = Number(process.env.FUZZ_RUNS ?? 6)
+const RUNS = Number(process.env.FUZZ_RUNS ?? 15)
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203)
 const CLIENTS = 4
 
@@ -79,6 +79,17 @@ const DISPUTE_STORIES = {
     ['charge.dispute.created', 'needs_response'],
     ['charge.dispute.funds_withdrawn', 'needs_response'],
   ],
+  // The card network's rapid resolution refunds the cardholder: refunded, not won back.
+  prevented: [
+    ['charge.dispute.created', 'needs_response'],
+    ['charge.dispute.funds_withdrawn', 'needs_response'],
+    ['charge.dispute.closed', 'prevented'],
+  ],
+  'prevented, and the charge reports the refund': [
+    ['charge.dispute.created', 'prevented'],
+    ['charge.dispute.closed', 'prevented'],
+    ['charge.refunded', 'all of it'],
+  ],
 } as const
 type DisputeStory = keyof typeof DISPUTE_STORIES
 /** Whether, once every event of the story is in, the money is held back from the charity. */
@@ -88,6 +99,18 @@ const DISPUTE_HOLDS: Record<DisputeStory, boolean> = {
   lost: true,
   won: false,
   'still open': true,
+  prevented: false,
+  'prevented, and the charge reports the refund': false,
+}
+/** Whether the story ends with the money given back to the cardholder as a refund. */
+const DISPUTE_REFUNDS: Record<DisputeStory, boolean> = {
+  'inquiry closed': false,
+  'inquiry escalated, then won': false,
+  lost: false,
+  won: false,
+  'still open': false,
+  prevented: true,
+  'prevented, and the charge reports the refund': true,
 }
 
 type OneOff = {
@@ -187,7 +210,12 @@ function eventsFor(
     }
     if (gift.dispute) {
       for (const [type, status] of DISPUTE_STORIES[gift.dispute]) {
-        events.push(stripeEvent(type, { id: `dp_${donationId.replaceAll('-', '')}`, object: 'dispute', amount: gift.amountMinor, payment_intent: paymentIntent, status }))
+        if (type === 'charge.refunded') {
+          events.push(stripeEvent(type, refundedCharge({ paymentIntent, amountMinor: gift.amountMinor, amountRefundedMinor: gift.amountMinor })))
+          continue
+        }
+        const object = { id: `dp_${donationId.replaceAll('-', '')}`, object: 'dispute', amount: gift.amountMinor, charge: `ch_${paymentIntent.slice(3)}`, payment_intent: paymentIntent, status }
+        events.push(stripeEvent(type, object))
       }
     }
   })
@@ -226,7 +254,7 @@ function oracle(run: History) {
   const donations = run.oneOffs.map((gift) => {
     const confirmed = gift.checkout === 'paid' || gift.checkout === 'delayed-paid'
     const status = confirmed ? 'confirmed' : gift.checkout === 'delayed-failed' ? 'failed' : 'abandoned'
-    const refunded = gift.refunds.length > 0 ? Math.max(...gift.refunds) : 0
+    const refunded = gift.dispute && DISPUTE_REFUNDS[gift.dispute] ? gift.amountMinor : gift.refunds.length > 0 ? Math.max(...gift.refunds) : 0
     const disputed = gift.dispute && DISPUTE_HOLDS[gift.dispute] ? gift.amountMinor : 0
     return { status, gross: confirmed ? gift.amountMinor : 0, refunded, disputed, receipts: confirmed ? 1 : 0 }
   })

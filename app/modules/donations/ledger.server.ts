@@ -274,18 +274,18 @@ export async function recordRefund(
 
 /**
  * A dispute holds its amount back from the moment funds are withdrawn; winning it (or funds
- * reinstated) releases the hold. Either may arrive first: releasing makes sure the hold exists
+ * reinstated) releases the hold, and so does its prevention (the caller then records a refund). Either may arrive first: releasing makes sure the hold exists
  * before releasing it. An inquiry withholds nothing and is only noted in the gift's history.
  */
 export async function recordDispute(
   trx: Trx,
   donationId: string,
-  dispute: { disputeId: string; amountMinor: number; outcome: 'inquiry' | 'open' | 'won' | 'lost'; stripeEventId: string; occurredAt: Date },
+  dispute: { disputeId: string; amountMinor: number; outcome: 'inquiry' | 'open' | 'won' | 'lost' | 'prevented'; stripeEventId: string; occurredAt: Date },
 ) {
   const donation = await lockDonation(trx, donationId)
   if (dispute.outcome === 'inquiry') {
     await recordDonationEvent(trx, donation.id, 'dispute_inquiry', { amountMinor: dispute.amountMinor }, dispute.stripeEventId)
-    return
+    return { released: false }
   }
   let disputedChange = 0
   const entry = async (kind: 'dispute_hold' | 'dispute_release', amount: number) => {
@@ -305,9 +305,12 @@ export async function recordDispute(
       .returning('id')
       .executeTakeFirst()
     if (inserted) disputedChange += -amount
+    return inserted !== undefined
   }
   await entry('dispute_hold', -dispute.amountMinor)
-  if (dispute.outcome === 'won') await entry('dispute_release', dispute.amountMinor)
+  // Prevented: the card network settled it by refunding the cardholder, so the hold is released
+  // here and the money counts as refunded (the caller records the refund), never as won back.
+  const released = dispute.outcome === 'won' || dispute.outcome === 'prevented' ? await entry('dispute_release', dispute.amountMinor) : false
   await recordDonationEvent(trx, donation.id, `dispute_${dispute.outcome}`, { amountMinor: dispute.amountMinor }, dispute.stripeEventId)
   if (disputedChange !== 0) {
     await trx
@@ -320,4 +323,5 @@ export async function recordDispute(
       giftAidEligibleMinor: donation.gift_aid_declaration_id === null ? 0 : -disputedChange,
     })
   }
+  return { released }
 }

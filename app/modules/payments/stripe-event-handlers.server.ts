@@ -323,7 +323,40 @@ async function disputeChanged(
   const donationId = await donationForPayment(trx, event, idOf(dispute.payment_intent))
   if (!donationId) return
   const outcome = disputeOutcome(type, dispute.status ?? '')
-  await recordDispute(trx, donationId, { disputeId: dispute.id, amountMinor: dispute.amount, outcome, stripeEventId: event.id, occurredAt })
+  const { released } = await recordDispute(trx, donationId, { disputeId: dispute.id, amountMinor: dispute.amount, outcome, stripeEventId: event.id, occurredAt })
+  // Once per dispute: the release is keyed by the dispute, so only the event that made it refunds.
+  if (outcome === 'prevented' && released) await recordPreventedDispute(trx, donationId, event.id, dispute, occurredAt)
+}
+
+/**
+ * A prevented dispute (the card network's rapid resolution) gave the money back to the
+ * cardholder: it counts as refunded. The charge's own `charge.refunded` may report the same
+ * refund before or after, cumulatively; so the refund recorded here is what was refunded before
+ * plus the dispute's amount, never more than was charged, and the charge's event then adds only
+ * what goes beyond it.
+ */
+async function recordPreventedDispute(trx: Trx, donationId: string, eventId: string, dispute: DisputeObject, occurredAt: Date) {
+  const donation = await trx
+    .selectFrom('donations')
+    .select(['refunded_minor', 'stripe_charge_id'])
+    .select((eb) =>
+      eb
+        .selectFrom('ledger_entries')
+        .select((inner) => inner.fn.coalesce(inner.fn.sum<number>('amount_minor'), inner.lit(0)).as('charged'))
+        .where('donation_id', '=', donationId)
+        .where('kind', '=', 'charge')
+        .as('charged'),
+    )
+    .where('id', '=', donationId)
+    .executeTakeFirstOrThrow()
+  const charged = Number(donation.charged ?? 0)
+  const chargeId = idOf(dispute.charge) ?? donation.stripe_charge_id ?? dispute.id
+  await recordRefund(trx, donationId, {
+    chargeId,
+    amountRefundedMinor: Math.min(charged, donation.refunded_minor + dispute.amount),
+    stripeEventId: eventId,
+    occurredAt,
+  })
 }
 
 type DisputeEventType =
@@ -338,10 +371,12 @@ type DisputeEventType =
  * (`warning_needs_response`, `warning_under_review`) withholds nothing, and `warning_closed` ends
  * one that never escalated. Once funds are withdrawn (a dispute proper, or an inquiry that
  * escalated) the amount is held; winning, or funds reinstated, releases it; losing keeps it.
- * A status we do not know yet is treated as money withdrawn: holding too much shows until Stripe
+ * `prevented` (the card network's rapid resolution) refunded the cardholder: released, and
+ * counted as a refund. A status we do not know yet is treated as money withdrawn: holding too much shows until Stripe
  * says more, where holding too little would report money the charity no longer has.
  */
-export function disputeOutcome(type: DisputeEventType, status: string): 'inquiry' | 'open' | 'won' | 'lost' {
+export function disputeOutcome(type: DisputeEventType, status: string): 'inquiry' | 'open' | 'won' | 'lost' | 'prevented' {
+  if (status === 'prevented') return 'prevented'
   if (type === 'charge.dispute.funds_reinstated') return 'won'
   if (type === 'charge.dispute.funds_withdrawn') return 'open'
   if (status.startsWith('warning_')) return 'inquiry'

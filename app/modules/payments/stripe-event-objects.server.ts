@@ -50,6 +50,7 @@ export const chargeObject = z
 export const disputeObject = z
   .object({
     id: stripeId,
+    charge: expandable,
     payment_intent: expandable,
     amount: minorAmount,
     status: openString,
