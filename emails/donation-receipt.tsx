@@ -27,6 +27,8 @@ export const schema = z.object({
   amountMinor: minorUnits.positive(),
   /** What the donor added to cover card fees; 0 when they did not. */
   feeCoverMinor: minorUnits.default(0),
+  /** What Stripe charged, when known; the receipt's total. Absent: the gift and fee cover. */
+  chargedMinor: minorUnits.optional(),
   currency: currencySchema,
   appealTitle: lineOfText,
   appealUrl: httpUrl,
@@ -40,7 +42,7 @@ export const schema = z.object({
 export type DonationReceiptProps = z.output<typeof schema>
 
 function totalMinor(props: DonationReceiptProps) {
-  return props.amountMinor + props.feeCoverMinor
+  return props.chargedMinor ?? props.amountMinor + props.feeCoverMinor
 }
 
 export function subject(props: DonationReceiptProps) {
@@ -58,6 +60,12 @@ export function Component(props: DonationReceiptProps) {
         Thank you for your gift of {money(props.amountMinor, currency)} to {props.appealTitle}. It goes straight to
         the work the appeal describes. Please keep this email as your receipt.
       </Paragraph>
+      {totalMinor(props) !== props.amountMinor + props.feeCoverMinor ? (
+        <Paragraph>
+          The amount charged, {total}, is not the {money(props.amountMinor + props.feeCoverMinor, currency)} you chose. If that
+          is not what you expected, please reply to this email and we will put it right.
+        </Paragraph>
+      ) : null}
       <Facts
         items={[
           ['Appeal', props.appealTitle],

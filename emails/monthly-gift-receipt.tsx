@@ -27,6 +27,8 @@ export const schema = z.object({
   amountMinor: minorUnits.positive(),
   /** What the donor adds each month to cover card fees; 0 when they do not. */
   feeCoverMinor: minorUnits.default(0),
+  /** What Stripe charged, when known; the receipt's total. Absent: the gift and fee cover. */
+  chargedMinor: minorUnits.optional(),
   currency: currencySchema,
   appealTitle: lineOfText,
   appealUrl: httpUrl,
@@ -44,12 +46,13 @@ export const schema = z.object({
 export type MonthlyGiftReceiptProps = z.output<typeof schema>
 
 export function subject(props: MonthlyGiftReceiptProps) {
-  return `Your monthly gift of ${money(props.amountMinor + props.feeCoverMinor, props.currency)}: receipt for ${formatDayInZone(props.instalmentDate, props.timeZone)}`
+  return `Your monthly gift of ${money(props.chargedMinor ?? props.amountMinor + props.feeCoverMinor, props.currency)}: receipt for ${formatDayInZone(props.instalmentDate, props.timeZone)}`
 }
 
 export function Component(props: MonthlyGiftReceiptProps) {
   const { organisation, currency } = props
-  const total = money(props.amountMinor + props.feeCoverMinor, currency)
+  const chosenMinor = props.amountMinor + props.feeCoverMinor
+  const total = money(props.chargedMinor ?? chosenMinor, currency)
   return (
     <EmailLayout
       organisation={organisation}
@@ -62,6 +65,12 @@ export function Component(props: MonthlyGiftReceiptProps) {
         Giving every month lets us plan ahead, and it makes a real difference. Please keep this email as your
         receipt.
       </Paragraph>
+      {props.chargedMinor !== undefined && props.chargedMinor !== chosenMinor ? (
+        <Paragraph>
+          The amount charged this month, {total}, is not the {money(chosenMinor, currency)} you chose. If that is not what you
+          expected, please reply to this email and we will put it right.
+        </Paragraph>
+      ) : null}
       <Facts
         items={[
           ['Appeal', props.appealTitle],

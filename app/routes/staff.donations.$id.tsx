@@ -137,8 +137,17 @@ export default function StaffDonation() {
         <dd>{money(donation.amountMinor)}</dd>
         <dt>Fee covered</dt>
         <dd>{money(donation.feeCoverMinor)}</dd>
-        <dt>Charged</dt>
-        <dd>{money(donation.chargedMinor)}</dd>
+        <dt>Charged by Stripe</dt>
+        <dd>
+          {money(donation.chargedMinor)}
+          {donation.chargeDiffers ? (
+            <strong className="form-error">
+              {' '}
+              Not what the donor chose: {money(donation.askedMinor)} (gift and fee cover), a difference of{' '}
+              {money(donation.chargedMinor - donation.askedMinor)}. The receipt shows what was charged.
+            </strong>
+          ) : null}
+        </dd>
         <dt>Refunded</dt>
         <dd>{money(donation.refundedMinor)}</dd>
         <dt>Disputed</dt>

@@ -221,3 +221,27 @@ describe('refunds and disputes', () => {
     expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 3_000, disputed_minor: 3_000 })
   })
 })
+
+describe('what Stripe charged', () => {
+  test('the receipt shows what Stripe charged, and staff see that it differs from what the donor chose', async () => {
+    const { renderEmail } = await import('#emails/index.ts')
+    const { getDonationDetail } = await import('#app/modules/donations/staff-donations.server.ts')
+    const appeal = await createAppeal()
+    const { donationId, email } = await createPendingDonation({ appealId: appeal.id, amountMinor: 2_500 })
+    // The session's amount was changed in Stripe: 30.00 charged for a 25.00 gift.
+    expect(await deliver(stripeEvent('checkout.session.completed', completedSession({ donationId, amountMinor: 3_000 })))).toBe(200)
+    const [receipt] = await outboxFor(email)
+    expect(receipt!.props).toMatchObject({ amountMinor: 2_500, chargedMinor: 3_000 })
+    const rendered = await renderEmail('donation-receipt', receipt!.props)
+    expect(rendered.subject).toBe('Thank you for your gift of £30.00')
+    expect(rendered.text).toContain('The amount charged, £30.00, is not the £25.00 you chose.')
+    const detail = await getDonationDetail(db, donationId)
+    expect(detail!.donation).toMatchObject({ chargedMinor: 3_000, askedMinor: 2_500, chargeDiffers: true, netMinor: 3_000 })
+
+    const { donationId: sameId, email: sameEmail } = await createPendingDonation({ appealId: appeal.id, amountMinor: 1_000 })
+    expect(await deliver(stripeEvent('checkout.session.completed', completedSession({ donationId: sameId, amountMinor: 1_000 })))).toBe(200)
+    const same = await renderEmail('donation-receipt', (await outboxFor(sameEmail))[0]!.props)
+    expect(same.text).not.toContain('is not the')
+    expect((await getDonationDetail(db, sameId))!.donation).toMatchObject({ chargedMinor: 1_000, chargeDiffers: false })
+  })
+})

@@ -141,7 +141,7 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
   // The donation is locked and its receipt's details read in one statement.
   const donation = await receiptDetails(trx, donationId, { lock: true })
   if (donation.status === 'confirmed') return false
-  await enqueueReceipt(trx, { ...donation, confirmed_at: confirmation.occurredAt })
+  await enqueueReceipt(trx, { ...donation, confirmed_at: confirmation.occurredAt }, confirmation.chargedMinor)
   await writeConfirmation(trx, donation, confirmation)
   return true
 }
@@ -152,7 +152,14 @@ export async function confirmDonation(trx: Trx, donationId: string, confirmation
  * Returns false when there is no address to send to.
  */
 export async function resendReceipt(trx: Trx, donationId: string, at: Date = new Date()): Promise<boolean> {
-  return enqueueReceipt(trx, await receiptDetails(trx, donationId), `/resend-${at.getTime()}`)
+  const charged = await trx
+    .selectFrom('ledger_entries')
+    .select((eb) => [eb.fn.sum<string>('amount_minor').as('sum'), eb.fn.countAll<string>().as('n')])
+    .where('donation_id', '=', donationId)
+    .where('kind', '=', 'charge')
+    .executeTakeFirstOrThrow()
+  const chargedMinor = Number(charged.n) > 0 ? Number(charged.sum) : undefined
+  return enqueueReceipt(trx, await receiptDetails(trx, donationId), chargedMinor, `/resend-${at.getTime()}`)
 }
 
 /** A donation with what its receipt shows: the appeal, and the organisation (joined in, not read apart). */
@@ -184,9 +191,11 @@ function receiptDetails(trx: Trx, donationId: string, options: { lock?: boolean 
     .executeTakeFirstOrThrow()
 }
 
-async function enqueueReceipt(trx: Trx, donation: Awaited<ReturnType<typeof receiptDetails>>, keySuffix = ''): Promise<boolean> {
+/** `chargedMinor`: what Stripe charged (the ledger's charge), which the receipt shows as the total. */
+async function enqueueReceipt(trx: Trx, donation: Awaited<ReturnType<typeof receiptDetails>>, chargedMinor: number | undefined, keySuffix = ''): Promise<boolean> {
   if (!donation.donor_email) return false
   const common = {
+    chargedMinor,
     organisation: toEmailOrganisation(donation.name === null ? undefined : donation),
     name: donation.donor_name,
     amountMinor: donation.amount_minor,

@@ -207,7 +207,12 @@ export async function getDonationDetail(db: Database, donationId: string) {
       .orderBy('id')
       .execute(),
   ])
-  const chargedMinor = donation.amount_minor + donation.fee_cover_minor
+  const askedMinor = donation.amount_minor + donation.fee_cover_minor
+  // What Stripe charged is what the ledger holds; it may differ from what the form asked for
+  // (an amount changed in Stripe, a currency rounding), and staff must see that it did.
+  const chargeEntries = ledger.filter((entry) => entry.kind === 'charge')
+  const stripeChargedMinor = chargeEntries.reduce((total, entry) => total + entry.amount_minor, 0)
+  const chargedMinor = chargeEntries.length > 0 ? stripeChargedMinor : askedMinor
   return {
     donation: {
       id: donation.id,
@@ -222,6 +227,8 @@ export async function getDonationDetail(db: Database, donationId: string) {
       amountMinor: donation.amount_minor,
       feeCoverMinor: donation.fee_cover_minor,
       chargedMinor,
+      askedMinor,
+      chargeDiffers: chargeEntries.length > 0 && stripeChargedMinor !== askedMinor,
       refundedMinor: donation.refunded_minor,
       disputedMinor: donation.disputed_minor,
       netMinor: donation.status === 'confirmed' ? chargedMinor - donation.refunded_minor - donation.disputed_minor : 0,
