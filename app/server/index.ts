@@ -15,9 +15,10 @@ import { isCrossSite } from '#app/utils/same-origin.server.ts'
 import { appUrl, EnvError, getEnv, listenHost } from '#app/utils/env.server.ts'
 import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
 import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
+import { PHOTO_FORM_BODY_MAX_BYTES, WEBHOOK_BODY_MAX_BYTES } from '#app/utils/request-body.server.ts'
 import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from './prepare-database.server.ts'
-import { createErrorHandler, refuseMalformedRequest } from './request-guards.server.ts'
+import { createErrorHandler, refuseMalformedRequest, refuseOversizedBody } from './request-guards.server.ts'
 import { startAppWorker } from '#app/worker/worker.server.ts'
 
 installGlobals({ nativeFetch: true })
@@ -99,9 +100,12 @@ app.all(
 )
 app.use(createErrorHandler(logger))
 
+const bodyLimits = { forms: env.REQUEST_BODY_LIMIT_KB * 1024, photoForms: PHOTO_FORM_BODY_MAX_BYTES, webhooks: WEBHOOK_BODY_MAX_BYTES }
 const server = http.createServer((request, response) => {
   const started = process.hrtime.bigint()
-  if (refuseMalformedRequest(request, response)) return logRequest(request.method, request.url, response.statusCode, started)
+  if (refuseMalformedRequest(request, response) || refuseOversizedBody(request, response, bodyLimits)) {
+    return logRequest(request.method, request.url, response.statusCode, started)
+  }
   if (pageCache.serve(request, response, (status, started) => logRequest(request.method, request.url, status, started))) return
   app(request, response)
 })

@@ -37,6 +37,45 @@ export function refuseMalformedRequest(request: http.IncomingMessage, response: 
   return false
 }
 
+/** The largest body a request to `path` may send, in bytes (Content-Length). */
+export type BodyLimits = { forms: number; photoForms: number; webhooks: number }
+
+/** Staff appeal forms carry a photo (5 MB at most) beside the story; webhooks a provider's event. */
+const PHOTO_FORM_PATH = /^\/staff\/appeals\/(?:new|[^/]+)\/?$/
+const WEBHOOK_PATH = /^\/webhooks\//
+
+export function bodyLimitFor(path: string, limits: BodyLimits): number {
+  if (PHOTO_FORM_PATH.test(path)) return limits.photoForms
+  if (WEBHOOK_PATH.test(path)) return limits.webhooks
+  return limits.forms
+}
+
+/**
+ * Refuses a POST whose body is larger than its route needs (413), or that does not say how large
+ * it is (411: every browser form and every webhook sends Content-Length), before a byte of it is
+ * read: a handful of clients sending huge or endless bodies must not hold memory or parsers.
+ * Node reads no more than the declared length as this request's body. Returns true when it answered.
+ */
+export function refuseOversizedBody(request: http.IncomingMessage, response: http.ServerResponse, limits: BodyLimits): boolean {
+  if (request.method !== 'POST') return false
+  const declared = request.headers['content-length']
+  if (declared === undefined) {
+    answer(response, 411, 'Send the length of the body (Content-Length)', { Connection: 'close' })
+    return true
+  }
+  const url = request.url ?? '/'
+  const queryAt = url.indexOf('?')
+  const limit = bodyLimitFor(queryAt === -1 ? url : url.slice(0, queryAt), limits)
+  if (Number(declared) > limit) {
+    const size = limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MB` : `${Math.round(limit / 1024)} KB`
+    answer(response, 413, `This form is larger than ${size}, the most it may send. Go back and shorten it${PHOTO_FORM_PATH.test(url) ? ', or choose a smaller photo' : ''}.`, {
+      Connection: 'close',
+    })
+    return true
+  }
+  return false
+}
+
 function answer(response: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
   response.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
   response.end(text)

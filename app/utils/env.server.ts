@@ -78,6 +78,8 @@ const envSchema = z.object({
   /** Run the background worker inside the web server (the default for `npm run dev`). */
   WORKER_IN_PROCESS: z.enum(['true', 'false', '1', '0']).optional().transform((value) => (value === undefined ? undefined : value === 'true' || value === '1')),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
+  /** The most a form post may send (KB); staff appeal forms with a photo and webhooks have their own. */
+  REQUEST_BODY_LIMIT_KB: z.coerce.number().int().min(16).max(8192).default(256),
   /** Failed attempts to apply a Stripe event before it is parked for staff (docs/decisions/014). */
   STRIPE_EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   /** How many Stripe events one worker applies at once (different payments; one payment's wait). */

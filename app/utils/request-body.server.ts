@@ -1,3 +1,8 @@
+/** The most a webhook's body may be: a provider's event is a few kilobytes. */
+export const WEBHOOK_BODY_MAX_BYTES = 1024 * 1024
+/** The most a staff appeal form may send: a photo (5 MB at most, PHOTO_MAX_BYTES) and the story. */
+export const PHOTO_FORM_BODY_MAX_BYTES = 8 * 1024 * 1024
+
 /**
  * A request's body as text, or a 413 thrown as a response once it passes `limitBytes`. A declared
  * Content-Length over the limit is refused before a byte is read; a body sent without one (chunked)

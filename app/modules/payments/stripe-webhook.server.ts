@@ -1,10 +1,9 @@
 import type { Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
+export { WEBHOOK_BODY_MAX_BYTES as STRIPE_WEBHOOK_MAX_BYTES } from '#app/utils/request-body.server.ts'
 import { receiveStripeEvent, wakeStripeApplier } from './stripe-inbox.server.ts'
 import { constructWebhookEvent, type StripeEvent } from './stripe.server.ts'
 
-/** The largest webhook body we read: Stripe's events are a few kilobytes. */
-export const STRIPE_WEBHOOK_MAX_BYTES = 1024 * 1024
 
 /**
  * Receives one Stripe webhook delivery: checks its signature and stores it in the inbox, nothing
