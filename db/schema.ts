@@ -274,6 +274,8 @@ export interface DonationsTable {
   stripe_subscription_id: string | null
   stripe_customer_id: string | null
   checkout_submission_id: string | null
+  /** The donation this one is a second payment for (the donor paid twice), or null. */
+  second_payment_of: string | null
   confirmed_at: Timestamp | null
   created_at: CreatedAt
   updated_at: UpdatedAt

@@ -93,6 +93,12 @@ export default function StaffDonation() {
         {money(donation.amountMinor)} from {donation.donorName ?? 'a donor with no name'}
       </h1>
 
+      {donation.secondPaymentOf ? (
+        <p className="notice">
+          The donor paid twice: this is a second payment for <Link to={`/staff/donations/${donation.secondPaymentOf}`}>their gift</Link>,
+          taken by Stripe when a second checkout was completed. Unless they meant to give twice, refund it in full below.
+        </p>
+      ) : null}
       {actionData ? (
         <p className={actionData.ok ? 'notice' : 'form-error'} role={actionData.ok ? 'status' : 'alert'}>
           {actionData.message}

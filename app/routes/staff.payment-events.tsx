@@ -2,6 +2,7 @@ import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunct
 import { data } from '@remix-run/node'
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
+import { listSecondPayments } from '#app/modules/donations/staff-donations.server.ts'
 import { getStripeInboxHealth, listParkedStripeEvents, retryParkedStripeEvents } from '#app/modules/payments/stripe-inbox.server.ts'
 import { recordAudit } from '#app/modules/staff/audit.server.ts'
 import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
@@ -10,6 +11,7 @@ import { readFormData } from '#app/utils/form-data.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 import { formatDateTime } from '#app/utils/time-zone.ts'
+import { formatMoney } from '#app/utils/money.ts'
 
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('retry'), eventId: z.string().regex(/^[A-Za-z0-9_]{1,255}$/, 'Choose an event to try again') }),
@@ -29,11 +31,17 @@ export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 export async function loader({ request }: LoaderFunctionArgs) {
   const staff = await requireStaff(request, handle.staffRole)
   const db = getDb()
-  const [health, parked] = await Promise.all([getStripeInboxHealth(db), listParkedStripeEvents(db)])
+  const [health, parked, seconds] = await Promise.all([getStripeInboxHealth(db), listParkedStripeEvents(db), listSecondPayments(db)])
   const timeZone = organisationTimeZone()
   const behind = health.oldestPendingAt !== null && Date.now() - health.oldestPendingAt.getTime() > BEHIND_AFTER_MS
   return {
     canRetry: hasRole(staff.role, RETRY_ROLE),
+    secondPayments: seconds.map((gift) => ({
+      id: gift.id,
+      appealTitle: gift.appeal_title,
+      amount: formatMoney(gift.amount_minor + gift.fee_cover_minor - gift.refunded_minor, gift.currency),
+      confirmedAt: gift.confirmed_at ? formatDateTime(gift.confirmed_at, timeZone) : '',
+    })),
     health: { parked: health.parked, pending: health.pending, oldestPending: behind ? formatDateTime(health.oldestPendingAt!, timeZone) : null },
     events: parked.map((event) => ({
       id: event.event_id,
@@ -68,7 +76,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function PaymentEvents() {
-  const { events, health, canRetry } = useLoaderData<typeof loader>()
+  const { events, health, canRetry, secondPayments } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   return (
     <div className="container page staff-payment-events">
@@ -87,6 +95,26 @@ export default function PaymentEvents() {
           {health.pending} {health.pending === 1 ? 'event is' : 'events are'} still waiting to be applied, the oldest received{' '}
           {health.oldestPending}. The background worker may be stopped: check that it is running.
         </p>
+      ) : null}
+      {secondPayments.length > 0 ? (
+        <section aria-labelledby="paid-twice-heading">
+          <h2 id="paid-twice-heading">Gifts paid twice</h2>
+          <p>
+            A donor completed a second checkout for a gift already paid, and Stripe took the money again. Each second payment
+            is a gift of its own in the totals, with its own receipt. Refund it on its page unless the donor meant to give
+            twice.
+          </p>
+          <ul>
+            {secondPayments.map((gift) => (
+              <li key={gift.id}>
+                <a href={`/staff/donations/${gift.id}`}>
+                  {gift.amount} to {gift.appealTitle}
+                </a>
+                , {gift.confirmedAt}
+              </li>
+            ))}
+          </ul>
+        </section>
       ) : null}
       {events.length === 0 ? (
         <p>Every payment event has been applied.</p>

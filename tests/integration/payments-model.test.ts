@@ -48,7 +48,8 @@ afterAll(async () => {
   resetEnvForTests()
 })
 
-type Checkout = 'paid' | 'delayed-paid' | 'delayed-failed' | 'expired'
+/** `paid twice`: the donor went back and paid again in a second Checkout Session. */
+type Checkout = 'paid' | 'delayed-paid' | 'delayed-failed' | 'expired' | 'paid twice'
 /** What happened to one dispute, as the sequence of (event type, dispute status) Stripe sends. */
 const DISPUTE_STORIES = {
   'inquiry closed': [
@@ -118,6 +119,8 @@ type OneOff = {
   checkout: Checkout
   /** Each refund event's cumulative refunded amount (Stripe's `amount_refunded`). */
   refunds: number[]
+  /** Paid twice: staff refunded the second payment in full. */
+  secondRefunded: boolean
   dispute: DisputeStory | null
 }
 type Monthly = {
@@ -134,14 +137,14 @@ type History = { oneOffs: OneOff[]; monthlies: Monthly[]; unseenRefunds: number[
 const oneOff: fc.Arbitrary<OneOff> = fc
   .record({
     amountMinor: fc.integer({ min: 100, max: 500_000 }),
-    checkout: fc.constantFrom<Checkout>('paid', 'paid', 'delayed-paid', 'delayed-failed', 'expired'),
+    checkout: fc.constantFrom<Checkout>('paid', 'paid', 'delayed-paid', 'delayed-failed', 'expired', 'paid twice'),
     after: fc.constantFrom('nothing', 'refunds', 'dispute'),
     refundCuts: fc.uniqueArray(fc.integer({ min: 1, max: 1_000 }), { minLength: 1, maxLength: 3 }),
     fullRefund: fc.boolean(),
     dispute: fc.constantFrom(...(Object.keys(DISPUTE_STORIES) as DisputeStory[])),
   })
   .map(({ amountMinor, checkout, after, refundCuts, fullRefund, dispute }) => {
-    const paid = checkout === 'paid' || checkout === 'delayed-paid'
+    const paid = checkout === 'paid' || checkout === 'delayed-paid' || checkout === 'paid twice'
     // Refunds and disputes happen only to money that was taken.
     const cumulative = [...new Set(refundCuts.map((cut) => Math.max(1, Math.floor((amountMinor * cut) / 1_000))))].sort((a, b) => a - b)
     if (fullRefund) cumulative.push(amountMinor)
@@ -150,6 +153,7 @@ const oneOff: fc.Arbitrary<OneOff> = fc
       checkout,
       refunds: paid && after === 'refunds' ? [...new Set(cumulative)] : [],
       dispute: paid && after === 'dispute' ? dispute : null,
+      secondRefunded: checkout === 'paid twice' && fullRefund,
     }
   })
 
@@ -204,6 +208,16 @@ function eventsFor(
       case 'expired':
         events.push(stripeEvent('checkout.session.expired', { ...session('unpaid'), status: 'expired', payment_intent: null }))
         break
+      case 'paid twice': {
+        events.push(stripeEvent('checkout.session.completed', session('paid')))
+        const secondIntent = `${paymentIntent}_again`
+        const second = { ...completedSession({ donationId, amountMinor: gift.amountMinor, paymentIntent: secondIntent }), id: `cs_again_${donationId.replaceAll('-', '')}` }
+        events.push(stripeEvent('checkout.session.completed', second))
+        if (gift.secondRefunded) {
+          events.push(stripeEvent('charge.refunded', refundedCharge({ paymentIntent: secondIntent, amountMinor: gift.amountMinor, amountRefundedMinor: gift.amountMinor })))
+        }
+        break
+      }
     }
     for (const refunded of gift.refunds) {
       events.push(stripeEvent('charge.refunded', refundedCharge({ paymentIntent, amountMinor: gift.amountMinor, amountRefundedMinor: refunded })))
@@ -252,12 +266,19 @@ function eventsFor(
 /** What the database must say, from the history alone. */
 function oracle(run: History) {
   const donations = run.oneOffs.map((gift) => {
-    const confirmed = gift.checkout === 'paid' || gift.checkout === 'delayed-paid'
+    const confirmed = gift.checkout === 'paid' || gift.checkout === 'delayed-paid' || gift.checkout === 'paid twice'
     const status = confirmed ? 'confirmed' : gift.checkout === 'delayed-failed' ? 'failed' : 'abandoned'
     const refunded = gift.dispute && DISPUTE_REFUNDS[gift.dispute] ? gift.amountMinor : gift.refunds.length > 0 ? Math.max(...gift.refunds) : 0
     const disputed = gift.dispute && DISPUTE_HOLDS[gift.dispute] ? gift.amountMinor : 0
+    if (gift.checkout === 'paid twice') {
+      // Two gifts: the one first applied and its second payment (which is which depends on the
+      // order the sessions arrive in), counted together: both charges, both receipts, the refund
+      // of the second payment beside whatever happened to the first.
+      return { status, gross: 2 * gift.amountMinor, refunded: refunded + (gift.secondRefunded ? gift.amountMinor : 0), disputed, receipts: 2 }
+    }
     return { status, gross: confirmed ? gift.amountMinor : 0, refunded, disputed, receipts: confirmed ? 1 : 0 }
   })
+  const seconds = run.oneOffs.filter((gift) => gift.checkout === 'paid twice')
   const monthlies = run.monthlies.map((gift) => ({
     instalments: gift.instalments,
     gross: gift.instalments * gift.amountMinor,
@@ -274,7 +295,7 @@ function oracle(run: History) {
       confirmed_gross_minor: sum((row) => row.gross) + sumMonthly((row) => row.gross),
       refunded_minor: sum((row) => row.refunded) + sumMonthly((row) => row.refunded),
       disputed_minor: sum((row) => row.disputed),
-      donation_count: donations.filter((row) => row.status === 'confirmed').length + sumMonthly((row) => row.instalments),
+      donation_count: donations.filter((row) => row.status === 'confirmed').length + sumMonthly((row) => row.instalments) + seconds.length,
     },
     waiting: run.unseenRefunds.length,
   }
@@ -322,7 +343,7 @@ test('random payment histories delivered in parallel, in any order, with repeats
     fc.asyncProperty(
       history.chain((run) => {
         const count =
-          run.oneOffs.reduce((n, gift) => n + 2 + gift.refunds.length + (gift.dispute ? 5 : 0), 0) +
+          run.oneOffs.reduce((n, gift) => n + 3 + gift.refunds.length + (gift.dispute ? 5 : 0), 0) +
           run.monthlies.reduce((n, gift) => n + 2 + gift.instalments * 2 + (gift.refund?.cumulative.length ?? 0), 0) +
           run.unseenRefunds.length
         return fc.tuple(
@@ -364,23 +385,29 @@ test('random payment histories delivered in parallel, in any order, with repeats
         await drained(events.map((event) => event.id))
 
         const expected = oracle(run)
-        const rows = await db
-          .selectFrom('donations')
-          .select(['id', 'status', 'refunded_minor', 'disputed_minor', 'donor_email'])
-          .where('id', 'in', donations.map((donation) => donation.donationId))
-          .execute()
-        const byId = new Map(rows.map((row) => [row.id, row]))
         const actual = []
         for (const { donationId, email } of donations) {
-          const row = byId.get(donationId)!
+          // The donation and any second payment made for it (the donor paid twice).
+          const rows = await db
+            .selectFrom('donations')
+            .select(['id', 'status', 'refunded_minor', 'disputed_minor'])
+            .where((eb) => eb.or([eb('id', '=', donationId), eb('second_payment_of', '=', donationId)]))
+            .execute()
+          const ids = rows.map((row) => row.id)
           const receipts = await db.selectFrom('email_outbox').select('id').where('to_address', '=', email).where('template', '=', 'donation-receipt').execute()
           const gross = await db
             .selectFrom('ledger_entries')
             .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_minor'), eb.lit(0)).as('sum'))
-            .where('donation_id', '=', donationId)
+            .where('donation_id', 'in', ids)
             .where('kind', '=', 'charge')
             .executeTakeFirstOrThrow()
-          actual.push({ status: row.status, gross: Number(gross.sum), refunded: row.refunded_minor, disputed: row.disputed_minor, receipts: receipts.length })
+          actual.push({
+            status: rows.find((row) => row.id === donationId)!.status,
+            gross: Number(gross.sum),
+            refunded: rows.reduce((total, row) => total + row.refunded_minor, 0),
+            disputed: rows.reduce((total, row) => total + row.disputed_minor, 0),
+            receipts: receipts.length,
+          })
         }
         const monthlyActual = []
         for (const { recurringPlanId, email } of monthlyDonations) {

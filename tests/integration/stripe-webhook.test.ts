@@ -245,3 +245,25 @@ describe('what Stripe charged', () => {
     expect((await getDonationDetail(db, sameId))!.donation).toMatchObject({ chargedMinor: 1_000, chargeDiffers: false })
   })
 })
+
+describe('a gift paid twice', () => {
+  test('a second paid Checkout Session is a gift of its own with its receipt, listed for staff until it is refunded, and its refund applies', async () => {
+    const { getDonationDetail, listSecondPayments } = await import('#app/modules/donations/staff-donations.server.ts')
+    const appeal = await createAppeal()
+    const { donationId, email } = await createPendingDonation({ appealId: appeal.id, amountMinor: 2_000 })
+    expect(await deliver(stripeEvent('checkout.session.completed', completedSession({ donationId, amountMinor: 2_000, paymentIntent: 'pi_first_of_two' })))).toBe(200)
+    const secondSession = { ...completedSession({ donationId, amountMinor: 2_000, paymentIntent: 'pi_second_of_two' }), id: 'cs_second_of_two' }
+    expect(await deliver(stripeEvent('checkout.session.completed', secondSession))).toBe(200)
+    expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 4_000, donation_count: 2 })
+    expect((await outboxFor(email)).map((row) => row.template)).toEqual(['donation-receipt', 'donation-receipt'])
+    const second = await db.selectFrom('donations').selectAll().where('second_payment_of', '=', donationId).executeTakeFirstOrThrow()
+    expect(second).toMatchObject({ status: 'confirmed', stripe_payment_intent_id: 'pi_second_of_two', stripe_checkout_session_id: 'cs_second_of_two', donor_email: email })
+    expect((await getDonationDetail(db, second.id))!.donation.secondPaymentOf).toBe(donationId)
+    expect((await listSecondPayments(db)).map((row) => row.id)).toContain(second.id)
+
+    expect(await deliver(stripeEvent('charge.refunded', refundedCharge({ paymentIntent: 'pi_second_of_two', amountMinor: 2_000, amountRefundedMinor: 2_000 })))).toBe(200)
+    expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 4_000, refunded_minor: 2_000 })
+    expect((await listSecondPayments(db)).map((row) => row.id)).not.toContain(second.id)
+    expect(await db.selectFrom('stripe_inbox').select('event_id').where('state', '=', 'waiting').where('waits_for', '=', 'pi_second_of_two').execute()).toEqual([])
+  })
+})

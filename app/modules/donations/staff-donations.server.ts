@@ -229,6 +229,7 @@ export async function getDonationDetail(db: Database, donationId: string) {
       chargedMinor,
       askedMinor,
       chargeDiffers: chargeEntries.length > 0 && stripeChargedMinor !== askedMinor,
+      secondPaymentOf: donation.second_payment_of,
       refundedMinor: donation.refunded_minor,
       disputedMinor: donation.disputed_minor,
       netMinor: donation.status === 'confirmed' ? chargedMinor - donation.refunded_minor - donation.disputed_minor : 0,
@@ -289,6 +290,23 @@ export async function getDonationDetail(db: Database, donationId: string) {
 }
 
 export type DonationDetail = NonNullable<Awaited<ReturnType<typeof getDonationDetail>>>
+
+/**
+ * Gifts paid twice: second payments Stripe took for a gift already paid, not yet refunded in full,
+ * newest first. Staff refund each in one click on its page, or leave it if the donor meant it.
+ */
+export async function listSecondPayments(db: Database, limit = 100) {
+  return db
+    .selectFrom('donations as d')
+    .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
+    .select(['d.id', 'd.second_payment_of', 'd.amount_minor', 'd.fee_cover_minor', 'd.refunded_minor', 'd.currency', 'd.confirmed_at', 'a.title as appeal_title'])
+    .where('d.second_payment_of', 'is not', null)
+    .where('d.status', '=', 'confirmed')
+    .where(sql<boolean>`d.refunded_minor < d.amount_minor + d.fee_cover_minor`)
+    .orderBy('d.confirmed_at', 'desc')
+    .limit(limit)
+    .execute()
+}
 
 /** What Stripe will still give back: the whole charge (gift and covered fee) less refunds so far. */
 function refundableMinor(donation: { status: DonationStatus; amount_minor: number; fee_cover_minor: number; refunded_minor: number }) {

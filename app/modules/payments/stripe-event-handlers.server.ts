@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { DatabaseTransaction } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { confirmDonation, markDonation, recordDispute, recordRefund } from '#app/modules/donations/ledger.server.ts'
+import { confirmDonation, markDonation, recordDispute, recordDonationEvent, recordRefund } from '#app/modules/donations/ledger.server.ts'
 import {
   readEventObject,
   type ChargeObject,
@@ -69,8 +69,8 @@ async function dispatch(trx: Trx, event: StripeEvent) {
 
 /**
  * One payment's events apply one at a time: before anything is read or written, an event takes
- * the advisory locks of what it is about, always in the same order (the invoice, then the
- * payment) and always before any row lock, so two events can wait for each other but never
+ * the advisory locks of what it is about, always in the same order (the invoice, the donation,
+ * then the payment) and always before any row lock, so two events can wait for each other but never
  * deadlock. A subscription's checkout and its first `invoice.paid` arrive together and both
  * change the same plan and donation: the session locks its invoice as `invoice.paid` does.
  */
@@ -82,6 +82,9 @@ async function lockSubject(trx: Trx, read: NonNullable<ReturnType<typeof readEve
     case 'checkout.session.expired': {
       const invoiceId = idOf(read.object.invoice)
       if (invoiceId) await lockInvoiceAndItsPayment(trx, invoiceId)
+      // Two sessions of one donation, paid with two payments, are about the same gift: the
+      // second must see that the first confirmed it (a second payment, not a lost one).
+      await lockDonation(trx, donationIdOf(read.object))
       return lockPayment(trx, idOf(read.object.payment_intent))
     }
     case 'invoice.paid':
@@ -207,9 +210,10 @@ async function sessionPaid(trx: Trx, session: CheckoutSessionObject, eventId: st
   await confirmSession(trx, donationId, session, eventId, occurredAt)
 }
 
-async function confirmSession(trx: Trx, donationId: string, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
+async function confirmSession(trx: Trx, sessionDonationId: string, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const paymentIntentId = idOf(session.payment_intent)
   const invoiceId = idOf(session.invoice)
+  const donationId = await donationForSessionPayment(trx, sessionDonationId, session, eventId)
   const chargeObjectId = paymentIntentId ?? invoiceId ?? session.id
   await confirmDonation(trx, donationId, {
     chargeObjectId,
@@ -221,6 +225,57 @@ async function confirmSession(trx: Trx, donationId: string, session: CheckoutSes
   })
   if (paymentIntentId) await applyWaitingEvents(trx, paymentIntentId)
   else if (session.mode === 'subscription' && invoiceId) await linkInvoicePayment(trx, donationId, invoiceId)
+}
+
+/**
+ * The donation a paid session's money belongs to. Usually the session's own; but when that
+ * donation was already confirmed by another payment (the donor went back and paid in a second
+ * Checkout Session), the money is real and must not vanish: it becomes a donation of its own,
+ * a copy of the first marked `second_payment_of`, confirmed with its own ledger entry and receipt,
+ * shown to staff with a one-click refund, and found by its refund when that comes.
+ */
+async function donationForSessionPayment(trx: Trx, donationId: string, session: CheckoutSessionObject, eventId: string): Promise<string> {
+  const paymentIntentId = idOf(session.payment_intent)
+  if (session.mode === 'subscription' || !paymentIntentId) return donationId
+  const current = await trx
+    .selectFrom('donations')
+    .select(['status', 'stripe_payment_intent_id'])
+    .where('id', '=', donationId)
+    .executeTakeFirstOrThrow()
+  if (current.status !== 'confirmed' || current.stripe_payment_intent_id === null || current.stripe_payment_intent_id === paymentIntentId) return donationId
+  const already = await trx.selectFrom('donations').select('id').where('stripe_payment_intent_id', '=', paymentIntentId).executeTakeFirst()
+  if (already) return already.id
+  const second = await trx
+    .insertInto('donations')
+    .columns([
+      'appeal_id', 'supporter_id', 'frequency', 'amount_minor', 'fee_cover_minor', 'currency', 'status', 'donor_name', 'donor_email',
+      'message', 'show_name', 'show_amount', 'show_message', 'updates_opt_in', 'gift_aid_declaration_id', 'stripe_checkout_session_id',
+      'stripe_customer_id', 'second_payment_of',
+    ])
+    .expression((eb) =>
+      eb
+        .selectFrom('donations')
+        .select([
+          'appeal_id', 'supporter_id', 'frequency', 'amount_minor', 'fee_cover_minor', 'currency', eb.val('pending').as('status'), 'donor_name',
+          'donor_email', 'message', 'show_name', 'show_amount', 'show_message', 'updates_opt_in', 'gift_aid_declaration_id',
+          eb.val(session.id).as('stripe_checkout_session_id'), eb.val(idOf(session.customer)).as('stripe_customer_id'), 'id',
+        ])
+        .where('id', '=', donationId),
+    )
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  await recordDonationEvent(trx, second.id, 'second_payment', { firstDonationId: donationId }, eventId)
+  getLogger().warn({ donationId, secondDonationId: second.id, eventId }, 'A donation was paid twice: the second payment is a gift of its own, for staff to refund')
+  return second.id
+}
+
+/**
+ * One donation's session events one at a time (the completions of two sessions for it carry two
+ * different payment intents, so the payment's lock alone would let them pass each other).
+ */
+async function lockDonation(trx: Trx, donationId: string | null) {
+  if (!donationId || !isUuid(donationId)) return
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`donation:${donationId}`}, 0))`.execute(trx)
 }
 
 async function sessionExpired(trx: Trx, session: CheckoutSessionObject, eventId: string) {
