@@ -276,6 +276,8 @@ export interface DonationsTable {
   checkout_submission_id: string | null
   /** The donation this one is a second payment for (the donor paid twice), or null. */
   second_payment_of: string | null
+  /** A hash of the address the checkout came from, for the card-testing limit; null after a day. */
+  checkout_client_key: string | null
   confirmed_at: Timestamp | null
   created_at: CreatedAt
   updated_at: UpdatedAt

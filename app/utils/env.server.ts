@@ -62,6 +62,8 @@ const envSchema = z.object({
    * dinner a whole room gives at once from one Wi-Fi address, so the default is generous: 200.
    */
   CHECKOUT_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** Checkouts from one address that may end unpaid (expired, failed, declined) in ten minutes. */
+  CHECKOUT_FAILURE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(20),
   REGISTRATION_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(200),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),

@@ -13,6 +13,7 @@ import { RELEASE_HOLD_TASK, releaseExpiredHold } from '#app/modules/registration
 import { REFUND_REGISTRATION_TASK, refundRegistration } from '#app/modules/registrations/paid-tickets.server.ts'
 import { SEND_REMINDERS_TASK, sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
 import { EXPIRE_OFFER_TASK, expireOffer } from '#app/modules/registrations/waitlist.server.ts'
+import { forgetCheckoutClientKeys } from '#app/modules/donations/checkout.server.ts'
 import { APPLY_STRIPE_EVENTS_TASK, applyDueStripeEvents, purgeStripeInbox } from '#app/modules/payments/stripe-inbox.server.ts'
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
@@ -79,6 +80,7 @@ export function createTaskList(): TaskList {
     },
     async [PURGE_ABANDONED_CHECKOUTS_TASK]() {
       await purgeAbandonedCheckouts(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
+      await forgetCheckoutClientKeys(db)
       await purgeStripeInbox(db, { waitingDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS, appliedDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
     },
     async [EMAIL_APPEAL_UPDATE_TASK](payload) {

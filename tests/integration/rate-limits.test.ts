@@ -110,6 +110,50 @@ describe('public forms', () => {
     expect((await give(address())).status).toBe(303)
   })
 
+  test('card testing: only checkouts that end unpaid (expired, failed, a card declined) count against an address, never open ones or completed gifts', async () => {
+    process.env.CHECKOUT_FAILURE_LIMIT = '3'
+    resetEnvForTests()
+    const { signWebhookPayload } = await import('#app/modules/payments/stripe.server.ts')
+    const { action: stripeWebhook } = await import('#app/routes/webhooks.stripe.ts')
+    const { applyDueStripeEvents, stripeWakeSettled } = await import('#app/modules/payments/stripe-inbox.server.ts')
+    const { completedSession, stripeEvent } = await import('#tests/mocks/stripe.ts')
+    const stripe = async (event: object) => {
+      const body = JSON.stringify(event)
+      const request = new Request('http://localhost/webhooks/stripe', { method: 'POST', headers: { 'stripe-signature': signWebhookPayload(body) }, body })
+      expect((await stripeWebhook({ request, params: {}, context: {} })).status).toBe(200)
+      await stripeWakeSettled()
+      await applyDueStripeEvents(db, { maxAttempts: 3 })
+    }
+    const form = () => ({ submissionId: randomUUID(), amount: '2500', name: 'Card Tester', email: `tester-${randomUUID().slice(0, 8)}@example.org` })
+    const give = (from: string) => post(appealAction, '/appeals/walk-again-yusuf', form(), from, { slug: 'walk-again-yusuf' })
+    const donationsFrom = async (from: string) =>
+      (await db.selectFrom('donations').select('id').where('checkout_client_key', '=', rateLimitKey(from)).orderBy('created_at').execute()).map((row) => row.id)
+    try {
+      // A table of donors: five open checkouts and five completed gifts from one address count nothing.
+      const room = address()
+      for (let attempt = 0; attempt < 10; attempt++) expect((await give(room)).status).toBe(303)
+      for (const donationId of (await donationsFrom(room)).slice(5)) {
+        await stripe(stripeEvent('checkout.session.completed', completedSession({ donationId, amountMinor: 2_500 })))
+      }
+      expect((await give(room)).status).toBe(303)
+
+      // A card tester: two checkouts expire unpaid and a card is declined in a third: the next is refused.
+      const tester = address()
+      for (let attempt = 0; attempt < 3; attempt++) expect((await give(tester)).status).toBe(303)
+      const [first, second, third] = await donationsFrom(tester)
+      await stripe(stripeEvent('checkout.session.expired', { ...completedSession({ donationId: first!, amountMinor: 2_500, paymentStatus: 'unpaid' }), status: 'expired', payment_intent: null }))
+      await stripe(stripeEvent('checkout.session.async_payment_failed', completedSession({ donationId: second!, amountMinor: 2_500, paymentStatus: 'unpaid' })))
+      expect((await give(tester)).status).toBe(303)
+      await stripe(stripeEvent('payment_intent.payment_failed', { id: `pi_declined_${third!.slice(0, 8)}`, object: 'payment_intent', status: 'requires_payment_method', metadata: { donation_id: third! } }))
+      const refused = await expectRefused(() => give(tester))
+      expect(messageOf(refused)).toMatch(/^Too many attempts from your connection\. Please try again in (a minute|\d+ minutes)\.$/)
+      expect((await give(room)).status).toBe(303)
+    } finally {
+      delete process.env.CHECKOUT_FAILURE_LIMIT
+      resetEnvForTests()
+    }
+  })
+
   test('registrations: REGISTRATION_RATE_LIMIT from one address, then 429 and no registration; another address still registers', async () => {
     const event = await createEvent({ capacity: 100 })
     const form = () => ({

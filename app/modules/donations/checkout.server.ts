@@ -2,7 +2,8 @@ import type { Database } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { checkoutRateLimit, consumeRateLimit } from '#app/utils/rate-limit.server.ts'
+import { checkoutRateLimit, consumeRateLimit, rateLimitKey } from '#app/utils/rate-limit.server.ts'
+import { sql } from 'kysely'
 import { coverFeeMinor } from './amounts.ts'
 import type { CheckoutOutcome, DonationRequest } from './checkout-request.ts'
 import { giftAidDeclaration } from './gift-aid.ts'
@@ -30,10 +31,20 @@ export async function startCheckout(
     return { kind: 'closed' }
   }
 
+  const clientKey = rateLimitKey(context.clientIp)
+  const failures = await recentCheckoutFailures(db, clientKey)
+  if (failures.retryAfterSeconds !== null) return { kind: 'rate-limited', retryAfterSeconds: failures.retryAfterSeconds }
+  // A generous ceiling on checkouts started at all, whatever became of them.
   const limit = await consumeRateLimit(checkoutRateLimit(), context.clientIp)
   if (!limit.allowed) return { kind: 'rate-limited', retryAfterSeconds: limit.retryAfterSeconds }
 
   const donation = await findOrCreatePendingDonation(db, request, appeal)
+  await db
+    .updateTable('donations')
+    .set({ checkout_client_key: clientKey })
+    .where('id', '=', donation.id)
+    .where('checkout_client_key', 'is', null)
+    .execute()
   const chargeMinor = donation.amount_minor + donation.fee_cover_minor
   try {
     const session = await createCheckoutSession({
@@ -63,6 +74,28 @@ export async function startCheckout(
       message: 'We could not reach our payment provider. Nothing has been charged. Please try again in a moment.',
     }
   }
+}
+
+const FAILURE_WINDOW_SECONDS = 10 * 60
+
+/**
+ * The card-testing defence counts only what is known to have gone wrong: checkouts from this
+ * address (its hash) that expired unpaid or failed, and cards declined in them, in the last ten
+ * minutes (Stripe's events, through the inbox). Open checkouts and completed gifts never count,
+ * so a room of donors on one network is not blocked at the moment the appeal is made. Returns
+ * when to try again once `CHECKOUT_FAILURE_LIMIT` is reached, else null.
+ */
+export async function recentCheckoutFailures(db: Database, clientKey: string): Promise<{ count: number; retryAfterSeconds: number | null }> {
+  const { rows } = await sql<{ n: number; oldest: Date | null }>`
+    select count(*)::int as n, min(e.created_at) as oldest
+    from donations d join donation_events e on e.donation_id = d.id
+    where d.checkout_client_key = ${clientKey}
+      and e.type in ('failed', 'abandoned', 'payment_declined')
+      and e.created_at > now() - make_interval(secs => ${FAILURE_WINDOW_SECONDS})`.execute(db)
+  const { n, oldest } = rows[0]!
+  if (n < getEnv().CHECKOUT_FAILURE_LIMIT || !oldest) return { count: n, retryAfterSeconds: null }
+  const retryAfterSeconds = Math.max(1, Math.ceil(FAILURE_WINDOW_SECONDS - (Date.now() - new Date(oldest).getTime()) / 1000))
+  return { count: n, retryAfterSeconds }
 }
 
 async function findOrCreatePendingDonation(
@@ -160,4 +193,15 @@ async function createPendingDonation(
     await trx.insertInto('donation_events').values({ donation_id: donation.id, type: 'created' }).execute()
     return donation
   })
+}
+
+/** The retention job's part: an address's hash is needed for ten minutes; it is kept a day. */
+export async function forgetCheckoutClientKeys(db: Database, now = new Date()) {
+  const cleared = await db
+    .updateTable('donations')
+    .set({ checkout_client_key: null })
+    .where('checkout_client_key', 'is not', null)
+    .where('created_at', '<', new Date(now.getTime() - 24 * 60 * 60 * 1000))
+    .executeTakeFirst()
+  return Number(cleared.numUpdatedRows)
 }

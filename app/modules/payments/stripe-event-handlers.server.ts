@@ -9,6 +9,7 @@ import {
   type DisputeObject,
   type InvoiceObject,
   type InvoicePaymentObject,
+  type PaymentIntentObject,
   type SubscriptionObject,
 } from './stripe-event-objects.server.ts'
 import type { StripeEvent } from './stripe.server.ts'
@@ -64,7 +65,19 @@ async function dispatch(trx: Trx, event: StripeEvent) {
       return invoiceFailed(trx, read.object)
     case 'customer.subscription.deleted':
       return subscriptionEnded(trx, read.object, occurredAt)
+    case 'payment_intent.payment_failed':
+      return paymentDeclined(trx, read.object, event.id)
   }
+}
+
+/**
+ * A card declined inside a donation's Checkout (the session stays open for another try): noted in
+ * the gift's history, where the card-testing defence counts it against the address it came from.
+ */
+async function paymentDeclined(trx: Trx, paymentIntent: PaymentIntentObject, eventId: string) {
+  const donationId = paymentIntent.metadata?.donation_id
+  if (!donationId || !(await donationExists(trx, donationId))) return
+  await recordDonationEvent(trx, donationId, 'payment_declined', {}, eventId)
 }
 
 /**
@@ -101,6 +114,8 @@ async function lockSubject(trx: Trx, read: NonNullable<ReturnType<typeof readEve
     case 'charge.dispute.funds_reinstated':
     case 'charge.dispute.closed':
       return lockPayment(trx, idOf(read.object.payment_intent))
+    case 'payment_intent.payment_failed':
+      return lockPayment(trx, read.object.id)
     case 'invoice.payment_failed':
     case 'customer.subscription.deleted':
       // They change only the plan's status: no money moves, nothing waits for them.

@@ -87,12 +87,15 @@ export const invoicePaymentObject = z
 
 export const subscriptionObject = z.object({ id: stripeId, metadata }).passthrough()
 
+export const paymentIntentObject = z.object({ id: stripeId, metadata }).passthrough()
+
 export type CheckoutSessionObject = z.infer<typeof checkoutSessionObject>
 export type ChargeObject = z.infer<typeof chargeObject>
 export type DisputeObject = z.infer<typeof disputeObject>
 export type InvoiceObject = z.infer<typeof invoiceObject>
 export type InvoicePaymentObject = z.infer<typeof invoicePaymentObject>
 export type SubscriptionObject = z.infer<typeof subscriptionObject>
+export type PaymentIntentObject = z.infer<typeof paymentIntentObject>
 
 /** The schema for each event type we act on; any other type is acknowledged unread. */
 const objectOfType = {
@@ -110,6 +113,7 @@ const objectOfType = {
   'invoice_payment.paid': invoicePaymentObject,
   'invoice.payment_failed': invoiceObject,
   'customer.subscription.deleted': subscriptionObject,
+  'payment_intent.payment_failed': paymentIntentObject,
 } as const
 
 export type HandledEventType = keyof typeof objectOfType
