@@ -161,6 +161,10 @@ export interface AppealTotalsTable {
   donation_count: ColumnType<number, never, never>
   donor_count: ColumnType<number, never, never>
   updated_at: ColumnType<Date, never, never>
+  /**
+   * All-time net of declared gifts, still kept up by the ledger but read by no page since ADR 017:
+   * Gift Aid figures come from gift-aid.server.ts, by tax year. To be dropped with the view.
+   */
   gift_aid_eligible_minor: ColumnType<number, never, never>
   /** Confirmed gross less refunds and disputes (held or lost): what the public sees as raised. */
   net_minor: ColumnType<number, never, never>
@@ -230,6 +234,30 @@ export interface GiftAidDeclarationsTable {
   declaration_text: string
   declared_at: ColumnType<Date, Date | string | undefined, Date | string>
   cancelled_at: Timestamp | null
+}
+
+/** A batch of gifts staff marked as claimed from HMRC in one Charities Online claim (ADR 017). */
+export interface GiftAidClaimsTable {
+  id: Generated<string>
+  /** The schedule's first and last UK days; read back with to_char, like appeal_daily_gift_shards.day. */
+  gifts_from: ColumnType<Date, string, string>
+  gifts_to: ColumnType<Date, string, string>
+  staff_user_id: string | null
+  claimed_at: CreatedAt
+}
+
+/** A gift in a claim, at the amount claimed; the primary key keeps it out of any other claim. */
+export interface GiftAidClaimGiftsTable {
+  donation_id: string
+  claim_id: string
+  amount_minor: number
+}
+
+/** Money given back after its gift was claimed, entered as an over-claim with a later claim. */
+export interface GiftAidClaimAdjustmentsTable {
+  claim_id: string
+  donation_id: string
+  amount_minor: number
 }
 
 export interface RecurringPlansTable {
@@ -503,6 +531,9 @@ export interface DB {
   appeal_total_shards: AppealTotalShardsTable
   appeal_updates: AppealUpdatesTable
   gift_aid_declarations: GiftAidDeclarationsTable
+  gift_aid_claims: GiftAidClaimsTable
+  gift_aid_claim_gifts: GiftAidClaimGiftsTable
+  gift_aid_claim_adjustments: GiftAidClaimAdjustmentsTable
   recurring_plans: RecurringPlansTable
   donations: DonationsTable
   ledger_entries: LedgerEntriesTable

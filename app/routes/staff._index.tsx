@@ -1,7 +1,8 @@
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useLoaderData } from '@remix-run/react'
+import { DateRangeFields } from '#app/components/date-range-fields.tsx'
 import { DonationsChart } from '#app/components/donations-chart.tsx'
-import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import {
   getCampaignTotals,
   getGiftsOverTime,
@@ -10,6 +11,8 @@ import {
   type GiftsRange,
   type GiftsSeries,
 } from '#app/modules/donations/campaign-totals.server.ts'
+import { getGiftAidOverview } from '#app/modules/donations/gift-aid.server.ts'
+import { taxYearAt } from '#app/modules/donations/gift-aid.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 
@@ -19,9 +22,24 @@ export const meta: MetaFunction = () => [{ title: 'Campaign totals' }, { name: '
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  await requireStaff(request, handle.staffRole)
+  const staff = await requireStaff(request, handle.staffRole)
   const db = getDb()
-  const totals = await getCampaignTotals(db)
+  // Gift Aid is claimed by UK tax year: the dashboard shows the one running now.
+  const year = taxYearAt(new Date())
+  const [campaign, { summary, adjustment }] = await Promise.all([getCampaignTotals(db), getGiftAidOverview(db, year)])
+  const totals = {
+    ...campaign,
+    giftAid: {
+      year,
+      eligibleMinor: summary.eligibleMinor,
+      giftAidMinor: summary.giftAidMinor,
+      unclaimedMinor: summary.unclaimedMinor,
+      unclaimedGiftAidMinor: summary.unclaimedGiftAidMinor,
+      incompleteCount: summary.incompleteCount,
+      adjustmentTaxMinor: adjustment.taxMinor,
+      canOpen: hasRole(staff.role, 'staff'),
+    },
+  }
   // The totals above are all time; the range only chooses which gifts the chart shows. A range
   // that is not valid is answered with the form and its error, not a failure.
   const params = new URL(request.url).searchParams
@@ -50,15 +68,14 @@ export async function loader({ request }: LoaderFunctionArgs) {
 const STATUS_NAMES = { published: 'Published', draft: 'Draft', closed: 'Closed' } as const
 
 export default function CampaignTotals() {
-  const { appeals, organisation, range, fields, rangeError, series, inRange } = useLoaderData<typeof loader>()
+  const { appeals, organisation, giftAid, range, fields, rangeError, series, inRange } = useLoaderData<typeof loader>()
   const titles = new Map(appeals.map((appeal) => [appeal.appealId, appeal.title]))
   return (
     <div className="container page">
       <h1>Campaign totals</h1>
       <p>
         Confirmed gifts only. Net is what we keep: gross less refunds and money held in open or lost disputes. Each appeal is
-        shown in its own currency. Gift Aid eligible is the net of gifts with a Gift Aid declaration; claiming it would add
-        25%.
+        shown in its own currency.
       </p>
 
       {/* Wider than the screen: focusable so that keyboard users can scroll it sideways. */}
@@ -68,13 +85,13 @@ export default function CampaignTotals() {
           <thead>
             <tr>
               <th scope="col">Appeal</th>
-              <NumericHeaders names={[...MONEY_HEADERS, 'Donations', 'Donors', 'Goal', ...MONTHLY_AND_GIFT_AID_HEADERS]} />
+              <NumericHeaders names={[...MONEY_HEADERS, 'Donations', 'Donors', 'Goal', ...MONTHLY_HEADERS]} />
             </tr>
           </thead>
           <tbody>
             {appeals.length === 0 ? (
               <tr>
-                <td colSpan={12}>There are no appeals yet.</td>
+                <td colSpan={10}>There are no appeals yet.</td>
               </tr>
             ) : null}
             {appeals.map((appeal) => (
@@ -89,7 +106,7 @@ export default function CampaignTotals() {
                 <td className="numeric">
                   {appeal.progressPercent}% of {formatMoney(appeal.goalMinor, appeal.currency)}
                 </td>
-                <MonthlyAndGiftAidCells totals={appeal} />
+                <MonthlyCells totals={appeal} />
               </tr>
             ))}
           </tbody>
@@ -102,13 +119,13 @@ export default function CampaignTotals() {
           <thead>
             <tr>
               <th scope="col">Currency</th>
-              <NumericHeaders names={['Appeals', ...MONEY_HEADERS, 'Donations', 'Donors', ...MONTHLY_AND_GIFT_AID_HEADERS]} />
+              <NumericHeaders names={['Appeals', ...MONEY_HEADERS, 'Donations', 'Donors', ...MONTHLY_HEADERS]} />
             </tr>
           </thead>
           <tbody>
             {organisation.length === 0 ? (
               <tr>
-                <td colSpan={12}>No money has been raised yet.</td>
+                <td colSpan={10}>No money has been raised yet.</td>
               </tr>
             ) : null}
             {organisation.map((totals) => (
@@ -118,12 +135,48 @@ export default function CampaignTotals() {
                 <MoneyCells totals={totals} />
                 <td className="numeric">{totals.donationCount}</td>
                 <td className="numeric">{totals.donorCount}</td>
-                <MonthlyAndGiftAidCells totals={totals} />
+                <MonthlyCells totals={totals} />
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+
+      <section className="staff-gift-aid" aria-labelledby="staff-gift-aid-heading">
+        <h2 id="staff-gift-aid-heading">Gift Aid, tax year {giftAid.year.label}</h2>
+        <p>
+          Gifts in pounds with a Gift Aid declaration, confirmed from 6 April {giftAid.year.startYear} to 5 April{' '}
+          {giftAid.year.startYear + 1} (UK dates): what donors gave, including fees they chose to cover, less refunds and
+          disputes. The schedule for HMRC lists the same gifts.
+        </p>
+        <dl className="facts">
+          <dt>Gift Aid eligible</dt>
+          <dd>{formatMoney(giftAid.eligibleMinor, 'GBP')}</dd>
+          <dt>Gift Aid claimable (25%)</dt>
+          <dd>{formatMoney(giftAid.giftAidMinor, 'GBP')}</dd>
+          <dt>Not yet claimed</dt>
+          <dd>
+            {formatMoney(giftAid.unclaimedMinor, 'GBP')} (Gift Aid {formatMoney(giftAid.unclaimedGiftAidMinor, 'GBP')})
+          </dd>
+          {giftAid.adjustmentTaxMinor > 0 ? (
+            <>
+              <dt>Over-claimed, to adjust in the next claim</dt>
+              <dd>{formatMoney(giftAid.adjustmentTaxMinor, 'GBP')}</dd>
+            </>
+          ) : null}
+        </dl>
+        {giftAid.incompleteCount > 0 ? (
+          <p>
+            {giftAid.incompleteCount === 1 ? 'One gift is' : `${giftAid.incompleteCount} gifts are`} left out: the declaration lacks
+            what HMRC’s schedule needs.
+          </p>
+        ) : null}
+        {giftAid.canOpen ? (
+          <p>
+            <Link to="/staff/gift-aid">Gift Aid claims: download the schedule, mark a claim</Link>
+          </p>
+        ) : null}
+      </section>
 
       <section className="staff-gifts" aria-labelledby="staff-gifts-heading">
         <h2 id="staff-gifts-heading">Confirmed gifts over time</h2>
@@ -132,28 +185,7 @@ export default function CampaignTotals() {
           than 92 days, and each appeal's gifts in those dates. The tables above are all time.
         </p>
         <Form method="get" className="staff-filters" aria-label="Choose dates">
-          <div className="field">
-            <label htmlFor="gifts-from">From</label>
-            <input
-              id="gifts-from"
-              name="from"
-              type="date"
-              defaultValue={fields.from}
-              aria-invalid={rangeError ? true : undefined}
-              aria-describedby={rangeError ? 'gifts-range-error' : undefined}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="gifts-to">To</label>
-            <input
-              id="gifts-to"
-              name="to"
-              type="date"
-              defaultValue={fields.to}
-              aria-invalid={rangeError ? true : undefined}
-              aria-describedby={rangeError ? 'gifts-range-error' : undefined}
-            />
-          </div>
+          <DateRangeFields idPrefix="gifts" values={fields} errorId={rangeError ? 'gifts-range-error' : undefined} />
           <div className="field">
             <label htmlFor="gifts-appeal">Appeal</label>
             <select id="gifts-appeal" name="appeal" defaultValue={fields.appeal}>
@@ -215,7 +247,7 @@ export default function CampaignTotals() {
 }
 
 const MONEY_HEADERS = ['Gross', 'Refunded', 'Disputed', 'Net']
-const MONTHLY_AND_GIFT_AID_HEADERS = ['Active monthly gifts', 'Monthly income', 'Gift Aid eligible', 'Gift Aid would add']
+const MONTHLY_HEADERS = ['Active monthly gifts', 'Monthly income']
 
 function NumericHeaders({ names }: { names: string[] }) {
   return names.map((name) => (
@@ -225,22 +257,12 @@ function NumericHeaders({ names }: { names: string[] }) {
   ))
 }
 
-/**
- * Monthly gifts and Gift Aid: the last four cells of both totals tables. Gift Aid exists only for
- * pounds given by UK taxpayers, so other currencies show a dash there.
- */
-function MonthlyAndGiftAidCells({
-  totals,
-}: {
-  totals: { activeMonthlyCount: number; monthlyIncomeMinor: number; giftAidEligibleMinor: number; giftAidClaimableMinor: number; currency: string }
-}) {
-  const giftAid = (amountMinor: number) => (totals.currency === 'GBP' ? formatMoney(amountMinor, totals.currency) : '—')
+/** Monthly gifts: the last two cells of both totals tables. */
+function MonthlyCells({ totals }: { totals: { activeMonthlyCount: number; monthlyIncomeMinor: number; currency: string } }) {
   return (
     <>
       <td className="numeric">{totals.activeMonthlyCount}</td>
       <td className="numeric">{formatMoney(totals.monthlyIncomeMinor, totals.currency)}</td>
-      <td className="numeric">{giftAid(totals.giftAidEligibleMinor)}</td>
-      <td className="numeric">{giftAid(totals.giftAidClaimableMinor)}</td>
     </>
   )
 }

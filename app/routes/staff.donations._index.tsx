@@ -205,26 +205,11 @@ export default function StaffDonations() {
       </nav>
 
       <section aria-labelledby="gift-aid-heading">
-        <h2 id="gift-aid-heading">Gift Aid claim</h2>
+        <h2 id="gift-aid-heading">Gift Aid</h2>
         <p>
-          Confirmed gifts in pounds with a Gift Aid declaration, not refunded or disputed, in the columns of HMRC&apos;s Charities
-          Online schedule. Dates are UK dates.
+          HMRC&apos;s schedule of the next claim, the claims made and any adjustment due are on the{' '}
+          <Link to="/staff/gift-aid">Gift Aid page</Link>.
         </p>
-        <form method="get" action="/staff/gift-aid/export.csv" className="staff-filters">
-          <div className="field">
-            <label htmlFor="gift-aid-from">From</label>
-            <input id="gift-aid-from" name="from" type="date" required />
-          </div>
-          <div className="field">
-            <label htmlFor="gift-aid-to">To</label>
-            <input id="gift-aid-to" name="to" type="date" required />
-          </div>
-          <div className="staff-filters__buttons">
-            <button type="submit" className="button button--secondary">
-              Download the Gift Aid schedule
-            </button>
-          </div>
-        </form>
       </section>
     </div>
   )

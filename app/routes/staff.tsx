@@ -49,6 +49,9 @@ export default function StaffLayout() {
                     <NavLink to="/staff/donations">Donations</NavLink>
                   </li>
                   <li>
+                    <NavLink to="/staff/gift-aid">Gift Aid</NavLink>
+                  </li>
+                  <li>
                     <NavLink to="/staff/events">Events</NavLink>
                   </li>
                   <li>

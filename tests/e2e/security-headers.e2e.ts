@@ -87,6 +87,7 @@ const VISITS: Record<string, Visit> = {
   'staff.donations._index.tsx': { path: '/staff/donations', as: 'staff' },
   'staff.donations.$id.tsx': { path: (ids) => `/staff/donations/${ids.donation}`, as: 'staff' },
   'staff.donations.export[.]csv.ts': { path: '/staff/donations/export.csv', as: 'staff' },
+  'staff.gift-aid._index.tsx': { path: '/staff/gift-aid', as: 'staff' },
   'staff.gift-aid.export[.]csv.ts': { path: '/staff/gift-aid/export.csv?from=2026-01-01&to=2026-12-31', as: 'staff' },
   'staff.emails.tsx': { path: '/staff/emails', as: 'staff' },
   'staff.events._index.tsx': { path: '/staff/events', as: 'staff' },

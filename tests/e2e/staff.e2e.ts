@@ -102,13 +102,21 @@ async function appealTotals(page: Page, title: string) {
 }
 
 /** A one-off gift through the appeal form and the offline checkout, as a supporter (not signed in). */
-async function donate(amountLabel: string, email: string) {
+async function donate(amountLabel: string, email: string, giftAid?: { fullName: string; house: string; address: string; postcode: string }) {
   const context = await newContext(browser)
   const page = await context.newPage()
   await page.goto(`/appeals/${APPEAL_SLUG}`)
   await page.getByLabel(amountLabel, { exact: true }).check()
   await page.getByLabel('Your name').fill('Staff Totals E2E')
   await page.getByLabel(/Your email address/).fill(email)
+  if (giftAid) {
+    await page.getByLabel('Yes, add Gift Aid to my donation').check()
+    await page.getByLabel(/I am a UK taxpayer/).check()
+    await page.getByLabel('Full name').fill(giftAid.fullName)
+    await page.getByLabel('House name or number').fill(giftAid.house)
+    await page.getByLabel('Address', { exact: true }).fill(giftAid.address)
+    await page.getByLabel('Postcode').fill(giftAid.postcode)
+  }
   await page.getByRole('button', { name: /^Donate/ }).click()
   await page.waitForURL(/\/dev\/checkout\//)
   const pay = `Pay ${amountLabel}.00`
@@ -302,6 +310,7 @@ test('the new event, audit log and staff users pages pass axe for an admin', asy
     ['/staff/events/new', /New event/],
     ['/staff/audit', /Audit/],
     ['/staff/users', /Staff users/],
+    ['/staff/gift-aid', /Gift Aid claims/],
   ] as const) {
     const response = await page.goto(path)
     expect(response?.status(), path).toBe(200)
@@ -347,6 +356,36 @@ test('an admin finds a supporter’s data, downloads it, and erases them after c
   expect(await appealTotals(page, APPEAL_TITLE)).toEqual(before)
   await page.goto('/staff/donations')
   expect(await page.locator('main').innerText()).not.toContain(email)
+})
+
+test('without JavaScript, an admin downloads the Gift Aid schedule with a new gift on it and marks it claimed', async () => {
+  const fullName = `Amina ${uniqueLetters()}`
+  await donate('£30', `e2e-gift-aid-${Date.now()}@example.org`, { fullName, house: '12', address: 'High Street, Leeds', postcode: 'ls1 4ap' })
+  const context = await newContext(browser, { javaScriptEnabled: false })
+  const page = await context.newPage()
+  await signIn(page)
+  expect(await page.locator('main').innerText()).toMatch(/Gift Aid, tax year \d{4}–\d{2}/)
+  await page.goto('/staff/gift-aid')
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Gift Aid claims')
+
+  const downloaded = page.waitForEvent('download')
+  await page.getByRole('link', { name: 'Download schedule' }).click()
+  const download = await downloaded
+  expect(download.suggestedFilename()).toMatch(/^gift-aid-unclaimed-\d{4}-04-06-to-\d{4}-04-05\.csv$/)
+  const [header, ...rows] = (await readFile(await download.path(), 'utf8')).replace(/^\uFEFF/, '').split(/\r?\n/)
+  expect(header).toBe('Title,First name,Last name,House name or number,Postcode,Aggregated donations,Sponsored event,Donation date,Amount')
+  expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^,Amina,${fullName.split(' ')[1]},12,LS1 4AP,,,\\d{2}/\\d{2}/\\d{2},30\\.00$`)))
+
+  // Not ticking the box marks nothing and says why.
+  await page.getByRole('button', { name: 'Mark as claimed' }).click()
+  await expect.poll(() => page.getByRole('alert').innerText()).toContain('Tick the box')
+  await page.goto('/staff/gift-aid')
+  await page.getByLabel(/I sent this schedule to HMRC/).check()
+  await page.getByRole('button', { name: 'Mark as claimed' }).click()
+  await expect.poll(() => page.getByRole('status').innerText()).toContain('Claim recorded')
+  expect(await page.locator('main').innerText()).toContain('There is nothing to claim in these dates.')
+  expect(await page.getByRole('table', { name: /Claims made/ }).locator('tbody tr').count()).toBeGreaterThan(0)
+  await context.close()
 })
 
 test('without JavaScript, signing in works and /staff shows the totals', async () => {

@@ -6,12 +6,11 @@ import { resetEnvForTests } from '#app/utils/env.server.ts'
 import { action as donationAction, loader as donationLoader } from '#app/routes/staff.donations.$id.tsx'
 import { loader as listLoader } from '#app/routes/staff.donations._index.tsx'
 import { loader as exportLoader } from '#app/routes/staff.donations.export[.]csv.ts'
-import { loader as giftAidLoader } from '#app/routes/staff.gift-aid.export[.]csv.ts'
 import { clearStripeCalls, completedSession, refundedCharge, stripeCalls, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, createAppeal, createPendingDonation, deliver, outboxFor, useTestStripe } from './donation-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
 import { DONATIONS_CSV_HEADER } from '#app/modules/donations/donations-csv.server.ts'
-import { GIFT_AID_CSV_HEADER, splitFullName } from '#app/modules/donations/gift-aid.server.ts'
+import { readCsv } from './csv-fixtures.ts'
 
 const db = getDb()
 const args = (request: Request, params: Record<string, string> = {}) => ({ request, params, context: {} })
@@ -53,43 +52,6 @@ function post(donationId: string, fields: Record<string, string>, headers?: Reco
 
 async function donationRow(id: string) {
   return db.selectFrom('donations').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
-}
-
-/** RFC 4180, enough to read back what we write: quoted fields, doubled quotes, CRLF. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]!
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (char === '"') quoted = false
-      else field += char
-    } else if (char === '"') quoted = true
-    else if (char === ',') {
-      row.push(field)
-      field = ''
-    } else if (char === '\r' && text[i + 1] === '\n') {
-      row.push(field)
-      rows.push(row)
-      row = []
-      field = ''
-      i++
-    } else field += char
-  }
-  if (field || row.length) rows.push([...row, field])
-  return rows
-}
-
-async function readCsv(response: Response) {
-  // Response.text() drops a byte order mark, so look at the bytes.
-  const bytes = new Uint8Array(await response.arrayBuffer())
-  expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
-  return parseCsv(new TextDecoder().decode(bytes))
 }
 
 describe('the list', () => {
@@ -396,63 +358,5 @@ describe('CSV', () => {
     expect(chunks).toBe(1 + total / 1_000)
     // The test's own set of 100,000 ids is part of this; all rows at once would be several times more.
     expect(peak - before).toBeLessThan(40 * 1024 * 1024)
-  })
-})
-
-describe('Gift Aid export', () => {
-  test("HMRC's columns: confirmed GBP gifts with a declaration in the range, UK dates as DD/MM/YY, the gift only", async () => {
-    const appeal = await createAppeal()
-    const euro = await createAppeal({ currency: 'EUR' })
-
-    async function withDeclaration(options: { appealId: string; amountMinor: number; currency?: string; fullName: string; confirmedAt: string; cancelledAt?: string }) {
-      const donation = await confirmed(options)
-      const declaration = await db
-        .insertInto('gift_aid_declarations')
-        .values({
-          supporter_id: donation.supporterId,
-          full_name: options.fullName,
-          house_name_or_number: ' 12 ',
-          address: 'Any Street, London',
-          postcode: 'n1 9gu',
-          declaration_text: 'I am a UK taxpayer…',
-          cancelled_at: options.cancelledAt ?? null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      await db
-        .updateTable('donations')
-        .set({ gift_aid_declaration_id: declaration.id, confirmed_at: new Date(options.confirmedAt), fee_cover_minor: 45 })
-        .where('id', '=', donation.donationId)
-        .execute()
-      return donation
-    }
-
-    // 23:30 UTC on 5 April is 00:30 on 6 April in London: the new tax year.
-    await withDeclaration({ appealId: appeal.id, amountMinor: 2_500, fullName: '  Mary Ann   Smith ', confirmedAt: '2025-04-05T23:30:00Z' })
-    await withDeclaration({ appealId: appeal.id, amountMinor: 1_000, fullName: 'Cher', confirmedAt: '2025-05-01T10:00:00Z' })
-    await withDeclaration({ appealId: appeal.id, amountMinor: 3_000, fullName: 'Too Early', confirmedAt: '2025-04-05T22:59:00Z' })
-    await withDeclaration({ appealId: euro.id, amountMinor: 4_000, currency: 'EUR', fullName: 'Euro Donor', confirmedAt: '2025-04-20T10:00:00Z' })
-    await withDeclaration({ appealId: appeal.id, amountMinor: 5_000, fullName: 'Cancelled Before', confirmedAt: '2025-04-20T10:00:00Z', cancelledAt: '2025-04-01T00:00:00Z' })
-    const refunded = await withDeclaration({ appealId: appeal.id, amountMinor: 6_000, fullName: 'Refunded Donor', confirmedAt: '2025-04-21T10:00:00Z' })
-    await db.updateTable('donations').set({ refunded_minor: 6_045 }).where('id', '=', refunded.donationId).execute()
-    await confirmed({ appealId: appeal.id, amountMinor: 7_000 })
-
-    const response = (await giftAidLoader(args(getRequest('/staff/gift-aid/export.csv?from=2025-04-06&to=2026-04-05', { cookie })))) as Response
-    expect(response.status).toBe(200)
-    expect(response.headers.get('Content-Disposition')).toBe('attachment; filename="gift-aid-2025-04-06-to-2026-04-05.csv"')
-    expect(response.headers.get('Cache-Control')).toBe('no-store')
-    const rows = await readCsv(response)
-    expect(rows[0]).toEqual([...GIFT_AID_CSV_HEADER])
-    expect(rows[0]).toEqual(['Title', 'First name', 'Last name', 'House name or number', 'Postcode', 'Aggregated donations', 'Sponsored event', 'Donation date', 'Amount'])
-    expect(rows.slice(1)).toEqual([
-      ['', 'Mary Ann', 'Smith', '12', 'N1 9GU', '', '', '06/04/25', '25.00'],
-      ['', '', 'Cher', '12', 'N1 9GU', '', '', '01/05/25', '10.00'],
-    ])
-
-    expect(splitFullName('Ali')).toEqual({ firstName: '', lastName: 'Ali' })
-    expect(splitFullName('Moazzam  Begg')).toEqual({ firstName: 'Moazzam', lastName: 'Begg' })
-
-    const bad = (await giftAidLoader(args(getRequest('/staff/gift-aid/export.csv?from=2025-04-06', { cookie })))) as Response
-    expect(bad.status).toBe(400)
   })
 })

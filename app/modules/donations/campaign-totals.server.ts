@@ -3,7 +3,6 @@ import { z } from 'zod'
 import type { AppealStatus } from '#db/schema.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { progressPercent } from '#app/utils/money.ts'
-import { giftAidBonusMinor } from '#app/modules/donations/gift-aid.ts'
 
 export type AppealCampaignTotals = {
   appealId: string
@@ -21,8 +20,6 @@ export type AppealCampaignTotals = {
   progressPercent: number
   activeMonthlyCount: number
   monthlyIncomeMinor: number
-  giftAidEligibleMinor: number
-  giftAidClaimableMinor: number
 }
 
 export type CurrencyTotals = {
@@ -36,14 +33,13 @@ export type CurrencyTotals = {
   donorCount: number
   activeMonthlyCount: number
   monthlyIncomeMinor: number
-  giftAidEligibleMinor: number
-  giftAidClaimableMinor: number
 }
 
 /**
  * Every appeal's money in its own currency, from the kept-up totals (constant cost per appeal),
  * and the organisation's per currency: amounts in different currencies are never added together.
- * Progress counts money kept (net), so a refunded gift does not still fill the bar.
+ * Progress counts money kept (net), so a refunded gift does not still fill the bar. Gift Aid is
+ * not counted here: it has one definition, by tax year, in gift-aid.server.ts (ADR 017).
  */
 export async function getCampaignTotals(db: Database): Promise<{ appeals: AppealCampaignTotals[]; organisation: CurrencyTotals[] }> {
   const rows = await db
@@ -75,7 +71,6 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
       't.net_minor',
       't.donation_count',
       't.donor_count',
-      't.gift_aid_eligible_minor',
       'p.plan_count',
       'p.monthly_minor',
     ])
@@ -102,8 +97,6 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
       progressPercent: progressPercent(netMinor, row.goal_minor),
       activeMonthlyCount: Number(row.plan_count ?? 0),
       monthlyIncomeMinor: Number(row.monthly_minor ?? 0),
-      giftAidEligibleMinor: row.gift_aid_eligible_minor,
-      giftAidClaimableMinor: giftAidBonusMinor(row.gift_aid_eligible_minor),
     }
   })
 
@@ -130,8 +123,6 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
       donorCount: donors.get(appeal.currency) ?? 0,
       activeMonthlyCount: 0,
       monthlyIncomeMinor: 0,
-      giftAidEligibleMinor: 0,
-      giftAidClaimableMinor: 0,
     }
     totals.appealCount += 1
     totals.grossMinor += appeal.grossMinor
@@ -141,8 +132,6 @@ export async function getCampaignTotals(db: Database): Promise<{ appeals: Appeal
     totals.donationCount += appeal.donationCount
     totals.activeMonthlyCount += appeal.activeMonthlyCount
     totals.monthlyIncomeMinor += appeal.monthlyIncomeMinor
-    totals.giftAidEligibleMinor += appeal.giftAidEligibleMinor
-    totals.giftAidClaimableMinor += appeal.giftAidClaimableMinor
     byCurrency.set(appeal.currency, totals)
   }
   const organisation = [...byCurrency.values()].sort((a, b) => a.currency.localeCompare(b.currency))

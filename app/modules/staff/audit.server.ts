@@ -4,7 +4,7 @@ import { escapeLike, type Database, type DatabaseTransaction } from '#app/utils/
 import { isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 
-export type AuditSubject = 'appeal' | 'event' | 'donation' | 'registration' | 'staff_user' | 'supporter' | 'email' | 'export' | 'stripe_event'
+export type AuditSubject = 'appeal' | 'event' | 'donation' | 'registration' | 'staff_user' | 'supporter' | 'email' | 'export' | 'stripe_event' | 'gift_aid_claim'
 
 /**
  * The one way anything writes to the audit log: who did it (null for the system or a command
@@ -159,6 +159,7 @@ function subjectHref(type: string, id: string): string | null {
   if (type === 'event') return `/staff/events/${id}`
   if (type === 'donation') return `/staff/donations/${id}`
   if (type === 'staff_user') return '/staff/users'
+  if (type === 'gift_aid_claim') return '/staff/gift-aid'
   return null
 }
 
