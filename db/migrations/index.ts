@@ -14,6 +14,7 @@ import * as saverLinks from './0010-saver-links.ts'
 import * as appealPhotos from './0015-appeal-photos.ts'
 import * as appealNetRaised from './0016-appeal-net-raised.ts'
 import * as eventCalendarChangedAt from './0017-event-calendar-changed-at.ts'
+import * as emailBatches from './0020-email-batches.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0015-appeal-photos': appealPhotos,
   '0016-appeal-net-raised': appealNetRaised,
   '0017-event-calendar-changed-at': eventCalendarChangedAt,
+  '0020-email-batches': emailBatches,
 }
