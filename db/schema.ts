@@ -460,6 +460,32 @@ export interface EmailOutboxTable {
   updated_at: UpdatedAt
   /** When its delivery job was added; null until then (migration 0012). */
   job_scheduled_at: Timestamp | null
+  /** One request per email, or up to 100 to a batch request (migration 0020). */
+  delivery: ColumnType<EmailDelivery, EmailDelivery | undefined, EmailDelivery>
+}
+
+export type EmailDelivery = 'single' | 'batch'
+export type EmailBatchStatus = 'sending' | 'waiting' | 'sent' | 'failed' | 'split'
+
+/** One batch request to Resend (migration 0020, docs/decisions/018-email-batches.md). */
+export interface EmailBatchesTable {
+  id: Generated<string>
+  status: ColumnType<EmailBatchStatus, EmailBatchStatus | undefined, EmailBatchStatus>
+  attempts: Generated<number>
+  claimed_by: string | null
+  claimed_at: Timestamp | null
+  next_attempt_at: Timestamp | null
+  last_error: string | null
+  sent_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+/** Which outbox rows a batch request carries, in request order. */
+export interface EmailBatchMembersTable {
+  batch_id: string
+  position: number
+  outbox_id: string
 }
 
 /** An attachment as the outbox keeps it: small files only (a calendar entry, a ticket). */
@@ -546,6 +572,8 @@ export interface DB {
   saver_links: SaverLinksTable
   webhook_events: WebhookEventsTable
   email_outbox: EmailOutboxTable
+  email_batches: EmailBatchesTable
+  email_batch_members: EmailBatchMembersTable
   dev_mailbox: DevMailboxTable
 }
 

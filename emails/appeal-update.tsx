@@ -70,4 +70,7 @@ export const previewProps: z.input<typeof schema> = {
   unsubscribeUrl: 'https://example.org/updates/unsubscribe?token=preview-token',
 }
 
-export default defineEmailTemplate({ schema, subject, Component, previewProps, unsubscribeUrl: (props) => props.unsubscribeUrl })
+/** Sent to many at once: in batches, its people's own values put into one rendering (emails/index.ts). */
+const batch = { personalised: ['name', 'unsubscribeUrl'] } as const
+
+export default defineEmailTemplate({ schema, subject, Component, previewProps, unsubscribeUrl: (props) => props.unsubscribeUrl, batch })

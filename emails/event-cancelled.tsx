@@ -94,4 +94,4 @@ export const previewProps: z.input<typeof schema> = {
   currency: 'GBP',
 }
 
-export default defineEmailTemplate({ schema, subject, Component, previewProps })
+export default defineEmailTemplate({ schema, subject, Component, previewProps, batch: { personalised: ['name'] } })

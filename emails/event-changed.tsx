@@ -151,4 +151,4 @@ export const previewProps: z.input<typeof schema> = {
   hasCalendarAttachment: true,
 }
 
-export default defineEmailTemplate({ schema, subject, Component, previewProps })
+export default defineEmailTemplate({ schema, subject, Component, previewProps, batch: { personalised: ['name', 'cancelUrl'] } })

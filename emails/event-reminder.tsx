@@ -90,4 +90,4 @@ export const previewProps: z.input<typeof schema> = {
   cancelUrl: 'https://example.org/registrations/cancel?token=preview-token',
 }
 
-export default defineEmailTemplate({ schema, subject, Component, previewProps })
+export default defineEmailTemplate({ schema, subject, Component, previewProps, batch: { personalised: ['name', 'cancelUrl', 'checkinCode'] } })

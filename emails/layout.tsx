@@ -139,7 +139,19 @@ export type EmailTemplate<Schema extends z.ZodTypeAny> = {
    * visible link in the body. Receipts, confirmations and sign-in links have none.
    */
   unsubscribeUrl?: (props: z.output<Schema>) => string
+  /**
+   * For email that goes to many people at once (news, alerts, event notices): it may be sent
+   * through Resend's batch endpoint, up to 100 to a request, when it has no attachments (the batch
+   * endpoint takes none; docs/decisions/018-email-batches.md). `personalised` names the string
+   * props that differ from one person to the next (a name, a signed link): a batch renders the
+   * email once with stand-ins for them and puts each person's values in, which
+   * tests/unit/email-batch-rendering.test.ts checks gives exactly what rendering each one would.
+   */
+  batch?: { personalised: readonly StringPropName<z.output<Schema>>[] }
 }
+
+/** The names of a template's props that hold text (or nothing). */
+type StringPropName<Props> = { [Key in keyof Props]-?: Props[Key] extends string | null | undefined ? Key : never }[keyof Props] & string
 
 /** Ties a template's parts to its schema, so each part is type-checked against the props. */
 export function defineEmailTemplate<Schema extends z.ZodTypeAny>(template: EmailTemplate<Schema>) {

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
-import { getMailboxEmail } from '#app/modules/email/dev-mailbox.server.ts'
+import { getMailboxBatch, getMailboxEmail } from '#app/modules/email/dev-mailbox.server.ts'
 import { isDevMailboxEnabled } from '#app/modules/email/sender.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 
@@ -13,7 +13,9 @@ export async function loader({ params }: LoaderFunctionArgs) {
   if (!isDevMailboxEnabled()) throw new Response('Not found', { status: 404 })
   const email = await getMailboxEmail(getDb(), params.id ?? '').catch(() => undefined)
   if (!email) throw new Response('Not found', { status: 404 })
+  const batch = await getMailboxBatch(getDb(), email.outbox_id)
   return {
+    batch,
     email: {
       id: email.id,
       subject: email.subject,
@@ -30,7 +32,7 @@ export async function loader({ params }: LoaderFunctionArgs) {
 }
 
 export default function DevMailboxEmail() {
-  const { email } = useLoaderData<typeof loader>()
+  const { email, batch } = useLoaderData<typeof loader>()
   return (
     <div className="container page">
       <p>
@@ -44,6 +46,8 @@ export default function DevMailboxEmail() {
         <dd>{email.to}</dd>
         <dt>Sent</dt>
         <dd>{email.createdAt.toISOString()}</dd>
+        <dt>How</dt>
+        <dd>{batch ? `In a batch of ${batch.size} (batch ${batch.id}), as Resend's batch endpoint would take it` : 'On its own'}</dd>
       </dl>
       {email.attachments.length > 0 ? (
         <section aria-labelledby="attachments-title">

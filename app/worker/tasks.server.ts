@@ -1,7 +1,15 @@
 import type { TaskList } from '#app/modules/jobs/jobs.server.ts'
 import { settleOfflinePayment, SETTLE_OFFLINE_PAYMENT_TASK } from '#app/modules/payments/offline-checkout.server.ts'
 import { reconcileStripeEvents, RECONCILE_STRIPE_TASK } from '#app/modules/payments/reconciliation.server.ts'
-import { deliverOutboxEmail, scheduleQueuedEmails, SCHEDULE_EMAILS_TASK, SEND_EMAIL_TASK } from '#app/modules/email/outbox.server.ts'
+import { randomUUID } from 'node:crypto'
+import {
+  deliverOutboxEmail,
+  scheduleQueuedEmails,
+  SCHEDULE_EMAILS_TASK,
+  SEND_EMAIL_BATCHES_TASK,
+  SEND_EMAIL_TASK,
+} from '#app/modules/email/outbox.server.ts'
+import { createBatchRunner, scheduleDueBatches } from '#app/modules/email/batches.server.ts'
 import { sendSaverAlerts, SEND_SAVER_ALERTS_TASK } from '#app/modules/events/saver-alerts.server.ts'
 import { getEmailSender } from '#app/modules/email/sender.server.ts'
 import { createThrottle } from '#app/modules/email/throttle.server.ts'
@@ -18,7 +26,8 @@ import { APPLY_STRIPE_EVENTS_TASK, applyDueStripeEvents, purgeStripeInbox } from
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
 export const CRONTAB = [
-  // Every minute: delivery jobs for emails whose web process stopped before it could add them.
+  // Every minute: delivery jobs for emails whose web process stopped before it could add them, and
+  // for batches whose worker stopped mid-send.
   `* * * * * ${SCHEDULE_EMAILS_TASK} ?jobKey=${SCHEDULE_EMAILS_TASK}&max=3`,
   // Every minute: apply Stripe events whose wake-up was lost (the worker's own sweep, every few
   // seconds, does the same while a worker runs; this covers a worker started without it).
@@ -38,20 +47,28 @@ export function createTaskList(): TaskList {
   const env = getEnv()
   const db = getDb()
   const sender = getEmailSender(db)
+  // One throttle for both ways of sending: a batch of 100 is one request to Resend, as an email alone is.
   const throttle = createThrottle(env.EMAIL_RATE_PER_SECOND)
+  const delivery = {
+    sender,
+    throttle,
+    from: env.EMAIL_FROM ?? DEVELOPMENT_EMAIL_FROM,
+    replyTo: env.EMAIL_REPLY_TO,
+    giveUpAfterMs: env.EMAIL_GIVE_UP_AFTER_HOURS * 60 * 60 * 1000,
+  }
+  const worker = { id: randomUUID(), startedAt: new Date() }
+  const runBatches = createBatchRunner()
   return {
     async [SEND_EMAIL_TASK](payload) {
       const { outboxId } = payload as { outboxId: string }
-      await deliverOutboxEmail(db, outboxId, {
-        sender,
-        throttle,
-        from: env.EMAIL_FROM ?? DEVELOPMENT_EMAIL_FROM,
-        replyTo: env.EMAIL_REPLY_TO,
-        giveUpAfterMs: env.EMAIL_GIVE_UP_AFTER_HOURS * 60 * 60 * 1000,
-      })
+      await deliverOutboxEmail(db, outboxId, delivery)
+    },
+    async [SEND_EMAIL_BATCHES_TASK](_payload, helpers) {
+      await runBatches(db, { ...delivery, worker, signal: helpers.abortSignal })
     },
     async [SCHEDULE_EMAILS_TASK]() {
       await scheduleQueuedEmails(db)
+      await scheduleDueBatches(db)
     },
     async [APPLY_STRIPE_EVENTS_TASK]() {
       await applyDueStripeEvents(db, { maxAttempts: env.STRIPE_EVENT_MAX_ATTEMPTS, lanes: env.STRIPE_APPLY_CONCURRENCY })

@@ -16,6 +16,7 @@ import * as appealNetRaised from './0016-appeal-net-raised.ts'
 import * as eventCalendarChangedAt from './0017-event-calendar-changed-at.ts'
 import * as stripeInbox from './0018-stripe-inbox.ts'
 import * as giftAidClaims from './0019-gift-aid-claims.ts'
+import * as emailBatches from './0020-email-batches.ts'
 import * as secondPayments from './0021-second-payments.ts'
 import * as checkoutClientKey from './0022-checkout-client-key.ts'
 
@@ -41,6 +42,7 @@ export const migrations: Record<string, Migration> = {
   '0017-event-calendar-changed-at': eventCalendarChangedAt,
   '0018-stripe-inbox': stripeInbox,
   '0019-gift-aid-claims': giftAidClaims,
+  '0020-email-batches': emailBatches,
   '0021-second-payments': secondPayments,
   '0022-checkout-client-key': checkoutClientKey,
 }

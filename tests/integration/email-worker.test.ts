@@ -76,6 +76,38 @@ test('without a Resend key, the worker delivers into the development mailbox', a
   }
 })
 
+test('without a Resend key, emails sent in a batch land in the development mailbox like the others', async () => {
+  delete process.env.RESEND_API_KEY
+  resetEnvForTests()
+  const runner = await startAppWorker()
+  try {
+    const base = emailTemplates['appeal-update'].previewProps
+    const ids = await db.transaction().execute(async (trx) => {
+      const queued: string[] = []
+      for (const name of ['Amina', 'Yusuf', 'Zoë']) {
+        const email = await enqueueEmail(trx, {
+          template: 'appeal-update',
+          to: `${name.toLowerCase()}-news@example.org`.replace('ë', 'e'),
+          props: { ...base, name, unsubscribeUrl: `https://example.org/updates/stop?who=${encodeURIComponent(name)}` },
+          idempotencyKey: `appeal-update:mailbox:${name}`,
+        })
+        queued.push(email.id)
+      }
+      return queued
+    })
+    for (const id of ids) await waitFor(() => status(id, 'sent'))
+    const { emails } = await mailboxLoader({ request: new Request('http://localhost/dev/mailbox'), params: {}, context: {} })
+    const listed = emails.filter((email) => email.to_address.endsWith('-news@example.org'))
+    expect(listed.map((email) => email.to_address).sort()).toEqual(['amina-news@example.org', 'yusuf-news@example.org', 'zoe-news@example.org'])
+    const { email, batch } = await mailboxEmailLoader({ params: { id: listed.find((email) => email.to_address.startsWith('zoe'))!.id }, request: new Request('http://localhost'), context: {} })
+    expect(email.text).toContain('Dear Zoë,')
+    expect(batch).toEqual({ id: expect.any(String), size: 3 })
+    expect(resendCalls).toHaveLength(0)
+  } finally {
+    await runner.stop()
+  }
+})
+
 test('with a Resend key, the worker sends through Resend and honours Retry-After', async () => {
   process.env.RESEND_API_KEY = 're_test_worker_key'
   resetEnvForTests()

@@ -3,12 +3,12 @@ import { parseCrontab } from 'graphile-worker'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { createResendSender } from '#app/modules/email/resend.server.ts'
-import { deliverOutboxEmail } from '#app/modules/email/outbox.server.ts'
+import { sendEmailBatches } from '#app/modules/email/batches.server.ts'
 import { CRONTAB, createTaskList } from '#app/worker/tasks.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { action as supportersAction, loader as supportersLoader } from '#app/routes/staff.supporters.tsx'
 import { action as exportAction, loader as exportLoader } from '#app/routes/staff.supporters.export[.]json.ts'
-import { clearResendCalls, resendCalls } from '#tests/mocks/resend.ts'
+import { clearResendCalls, resendBatchCalls, resendCalls } from '#tests/mocks/resend.ts'
 import { completedSession, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, createAppeal, deliver, keptUpBesideLedger, ledgerTotals, useTestStripe } from './donation-fixtures.ts'
 import { createEvent, register, registrationRequest } from './registration-fixtures.ts'
@@ -409,9 +409,13 @@ describe('erasure', () => {
       .executeTakeFirstOrThrow()
     expect(reminder.to_address).toMatch(/@erased\.invalid$/)
     clearResendCalls()
-    const result = await deliverOutboxEmail(db, reminder.id, { sender: createResendSender('re_test_key'), from: 'CAGE <appeals@example.org>', giveUpAfterMs: DAY })
-    expect(result.outcome).toBe('suppressed')
+    // Erased, the place has no check-in code and the reminder no QR code: it would go in a batch.
+    const worker = { id: randomUUID(), startedAt: new Date() }
+    const result = await sendEmailBatches(db, { sender: createResendSender('re_test_key'), from: 'CAGE <appeals@example.org>', giveUpAfterMs: DAY, worker })
+    expect(result.suppressed).toBeGreaterThanOrEqual(1)
+    expect((await db.selectFrom('email_outbox').select('status').where('id', '=', reminder.id).executeTakeFirstOrThrow()).status).toBe('suppressed')
     expect(resendCalls).toHaveLength(0)
+    expect(resendBatchCalls.flatMap((call) => call.emails.map((email) => email.to))).not.toContainEqual([reminder.to_address])
   })
 
   test('is refused while a monthly gift runs or a payment is in flight, and changes nothing', async () => {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import MarkdownIt from 'markdown-it'
 import { z } from 'zod'
-import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { enqueueEmails } from '#app/modules/email/outbox.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
@@ -113,17 +113,18 @@ export async function emailAppealUpdate(db: Database, updateId: string): Promise
     if (after) query = query.where('s.id', '>', after)
     const batch = await query.execute()
     if (batch.length === 0) break
-    await db.transaction().execute(async (trx) => {
-      for (const supporter of batch) {
-        const { created } = await enqueueEmail(trx, {
-          template: 'appeal-update',
+    const results = await db.transaction().execute((trx) =>
+      enqueueEmails(
+        trx,
+        batch.map((supporter) => ({
+          template: 'appeal-update' as const,
           to: supporter.email!,
           props: { ...common, name: supporter.name, unsubscribeUrl: stopAppealUpdatesUrl(update.appeal_id, supporter.id) },
           idempotencyKey: `appeal-update:${update.id}:${supporter.id}`,
-        })
-        if (created) enqueued += 1
-      }
-    })
+        })),
+      ),
+    )
+    enqueued += results.filter((result) => result.created).length
     after = batch[batch.length - 1]!.id
     if (batch.length < EMAIL_BATCH) break
   }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { parseEmailProps, renderEmail, type EmailTemplateName } from '#emails/index.ts'
+import { isBatchTemplate, parseEmailProps, renderEmail, type EmailTemplateName } from '#emails/index.ts'
 import type { EmailAttachment } from '#db/schema.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
@@ -8,15 +8,20 @@ import type { Throttle } from './throttle.server.ts'
 
 /**
  * The email outbox (docs/decisions/004-email-outbox.md). A business change and its email are
- * written in one transaction; a graphile-worker job, added in that same transaction, delivers it.
+ * written in one transaction; a graphile-worker job, added in that same transaction, delivers it:
+ * `send_email` for an email sent alone, or `send_email_batches` for the emails that go up to 100
+ * to a request (batches.server.ts, docs/decisions/018-email-batches.md).
  */
 
 export const SEND_EMAIL_TASK = 'send_email'
+export const SEND_EMAIL_BATCHES_TASK = 'send_email_batches'
 /** Unexpected errors (a bug, the database gone) are retried by graphile-worker this many times. */
 const MAX_JOB_ATTEMPTS = 10
 /** A claim older than this belongs to a worker that died mid-send; the email may be taken again. */
 const STALE_CLAIM_MS = 5 * 60 * 1000
 const FIRST_RETRY_MS = 30 * 1000
+/** A 429 without Retry-After holds this process's requests back this long (Resend's window is a second). */
+export const FIRST_RATE_LIMIT_PAUSE_MS = 1000
 const LONGEST_RETRY_MS = 60 * 60 * 1000
 
 export type EnqueueEmail = {
@@ -37,31 +42,78 @@ export async function enqueueEmail(
   trx: DatabaseTransaction,
   email: EnqueueEmail,
 ): Promise<{ id: string; created: boolean }> {
-  const props = parseEmailProps(email.template, email.props)
+  return (await enqueueEmails(trx, [email]))[0]!
+}
+
+/**
+ * Many emails in one statement (an appeal update enqueues its supporters 200 at a time): as
+ * enqueueEmail for each, answering in the same order.
+ */
+export async function enqueueEmails(trx: DatabaseTransaction, emails: EnqueueEmail[]): Promise<{ id: string; created: boolean }[]> {
+  if (emails.length === 0) return []
   const jobAfterCommit = jobsAfterCommit.has(trx)
+  const rows = [...new Map(emails.map((email) => [email.idempotencyKey, email])).values()].map((email) => ({
+    template: email.template,
+    idempotency_key: email.idempotencyKey,
+    to_address: email.to,
+    props: JSON.stringify(parseEmailProps(email.template, email.props)),
+    attachments: JSON.stringify(email.attachments ?? []),
+    job_scheduled_at: jobAfterCommit ? null : sql<Date>`now()`,
+    delivery: emailDelivery(email.template, email.attachments ?? []),
+  }))
   const inserted = await trx
     .insertInto('email_outbox')
-    .values({
-      template: email.template,
-      idempotency_key: email.idempotencyKey,
-      to_address: email.to,
-      props: JSON.stringify(props),
-      attachments: JSON.stringify(email.attachments ?? []),
-      job_scheduled_at: jobAfterCommit ? null : sql<Date>`now()`,
-    })
+    .values(rows)
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .returning('id')
-    .executeTakeFirst()
-  if (!inserted) {
-    const existing = await trx
-      .selectFrom('email_outbox')
-      .select('id')
-      .where('idempotency_key', '=', email.idempotencyKey)
-      .executeTakeFirstOrThrow()
-    return { id: existing.id, created: false }
+    .returning(['id', 'idempotency_key', 'delivery'])
+    .execute()
+  const created = new Map(inserted.map((row) => [row.idempotency_key, row]))
+  const missing = rows.filter((row) => !created.has(row.idempotency_key)).map((row) => row.idempotency_key)
+  const existing = new Map(
+    missing.length === 0
+      ? []
+      : (await trx.selectFrom('email_outbox').select(['id', 'idempotency_key']).where('idempotency_key', 'in', missing).execute()).map((row) => [
+          row.idempotency_key,
+          row.id,
+        ]),
+  )
+  if (!jobAfterCommit) {
+    for (const row of inserted) if (row.delivery === 'single') await scheduleDelivery(trx, row.id)
+    if (inserted.some((row) => row.delivery === 'batch') && !batchJobAdded.has(trx)) {
+      // One job for all of a transaction's bulk emails.
+      batchJobAdded.add(trx)
+      await scheduleBatchDelivery(trx)
+    }
   }
-  if (!jobAfterCommit) await scheduleDelivery(trx, inserted.id)
-  return { id: inserted.id, created: true }
+  return emails.map((email) => {
+    const row = created.get(email.idempotencyKey)
+    return row ? { id: row.id, created: true } : { id: existing.get(email.idempotencyKey)!, created: false }
+  })
+}
+
+/**
+ * News, alerts and event notices go through Resend's batch endpoint, up to 100 to a request;
+ * an email with attachments (a calendar file, a QR code ticket) cannot, and goes alone, as does
+ * every transactional email (a receipt, a sign-in link), which someone is waiting for.
+ */
+export function emailDelivery(template: string, attachments: EmailAttachment[]): 'single' | 'batch' {
+  return isBatchTemplate(template) && attachments.length === 0 ? 'batch' : 'single'
+}
+
+const batchJobAdded = new WeakSet<DatabaseTransaction>()
+
+/**
+ * Asks for the batch sender to run: now, or at `runAt` for a batch waiting to be retried. One job
+ * key each way, so a burst of enqueued emails is one job, and a retry time never pushes back a
+ * run that was asked for now. A job already running keeps going: graphile-worker adds a new one
+ * beside it, which the running one's process folds into its own (batches.server.ts).
+ */
+export async function scheduleBatchDelivery(db: Database | DatabaseTransaction, runAt?: Date) {
+  await addJob(db, SEND_EMAIL_BATCHES_TASK, {}, {
+    jobKey: runAt ? `${SEND_EMAIL_BATCHES_TASK}:later` : SEND_EMAIL_BATCHES_TASK,
+    runAt,
+    maxAttempts: MAX_JOB_ATTEMPTS,
+  })
 }
 
 /** Transactions whose emails get their delivery jobs after the commit (see below). */
@@ -92,7 +144,7 @@ export async function scheduleQueuedEmails(db: Database): Promise<number> {
     const batch = await db.transaction().execute(async (trx) => {
       const picked = await trx
         .selectFrom('email_outbox')
-        .select('id')
+        .select(['id', 'delivery'])
         .where('job_scheduled_at', 'is', null)
         .orderBy('created_at')
         .limit(SCHEDULE_BATCH)
@@ -100,15 +152,18 @@ export async function scheduleQueuedEmails(db: Database): Promise<number> {
         .skipLocked()
         .execute()
       if (picked.length === 0) return 0
-      const ids = picked.map((row) => row.id)
-      await trx.updateTable('email_outbox').set({ job_scheduled_at: sql`now()` }).where('id', 'in', ids).execute()
-      await sql`
-        select graphile_worker.add_jobs(array(
-          select row(${SEND_EMAIL_TASK}::text, json_build_object('outboxId', id), null::text, null::timestamptz,
-                     ${MAX_JOB_ATTEMPTS}::smallint, 'email:' || id, null::smallint, null::text[])::graphile_worker.job_spec
-          from unnest(${ids}::uuid[]) as id
-        ))`.execute(trx)
-      return ids.length
+      await trx.updateTable('email_outbox').set({ job_scheduled_at: sql`now()` }).where('id', 'in', picked.map((row) => row.id)).execute()
+      const single = picked.filter((row) => row.delivery === 'single').map((row) => row.id)
+      if (single.length > 0) {
+        await sql`
+          select graphile_worker.add_jobs(array(
+            select row(${SEND_EMAIL_TASK}::text, json_build_object('outboxId', id), null::text, null::timestamptz,
+                       ${MAX_JOB_ATTEMPTS}::smallint, 'email:' || id, null::smallint, null::text[])::graphile_worker.job_spec
+            from unnest(${single}::uuid[]) as id
+          ))`.execute(trx)
+      }
+      if (single.length < picked.length) await scheduleBatchDelivery(trx)
+      return picked.length
     })
     scheduled += batch
     if (batch < SCHEDULE_BATCH) return scheduled
@@ -193,6 +248,8 @@ export async function deliverOutboxEmail(
     .updateTable('email_outbox')
     .set({ status: 'sending', attempts: sql`attempts + 1`, claimed_at: claimedAt, updated_at: claimedAt })
     .where('id', '=', outboxId)
+    // Bulk emails are the batch sender's (batches.server.ts), never sent alone as well.
+    .where('delivery', '=', 'single')
     .where((eb) =>
       eb.or([
         eb('status', '=', 'queued'),
@@ -237,6 +294,9 @@ export async function deliverOutboxEmail(
     idempotencyKey: email.idempotency_key,
     outboxId,
   }).catch((error: unknown) => ({ kind: 'retry' as const, error: `The sender failed: ${(error as Error).message}` }))
+
+  // Resend counts requests per team: when it says slow down, nobody in this process asks sooner.
+  if (result.kind === 'retry' && result.rateLimited) dependencies.throttle?.pause(result.retryAfterMs ?? FIRST_RATE_LIMIT_PAUSE_MS)
 
   const finishedAt = now()
   if (result.kind === 'sent') {
@@ -285,7 +345,11 @@ async function finish(
     .execute()
 }
 
-/** Staff: send a failed email again, with the same idempotency key. */
+/**
+ * Staff: send a failed email again. One sent alone keeps its idempotency key; a bulk one goes in a
+ * new batch, whose key is new: Resend refused it or never answered for a day, and keeps a key
+ * for only 24 hours anyway.
+ */
 export async function retryEmail(db: Database, outboxId: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const updated = await trx
@@ -293,10 +357,11 @@ export async function retryEmail(db: Database, outboxId: string): Promise<boolea
       .set({ status: 'queued', last_error: null, next_attempt_at: null, retry_window_started_at: sql`now()`, updated_at: sql`now()` })
       .where('id', '=', outboxId)
       .where('status', '=', 'failed')
-      .returning('id')
+      .returning(['id', 'delivery'])
       .executeTakeFirst()
     if (!updated) return false
-    await scheduleDelivery(trx, outboxId)
+    if (updated.delivery === 'batch') await scheduleBatchDelivery(trx)
+    else await scheduleDelivery(trx, outboxId)
     return true
   })
 }
