@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { emailSchedulingSettled } from '#app/modules/email/outbox.server.ts'
+import { stripeWakeSettled } from '#app/modules/payments/stripe-inbox.server.ts'
 import { signWebhookPayload } from '#app/modules/payments/stripe.server.ts'
 import { action as resendWebhook } from '#app/routes/webhooks.resend.ts'
 import { action as stripeWebhook } from '#app/routes/webhooks.stripe.ts'
@@ -183,6 +184,8 @@ async function postStripe(body: string, signature: string | null) {
   const headers = new Headers({ 'content-type': 'application/json' })
   if (signature !== null) headers.set('stripe-signature', signature)
   const response = await stripeWebhook({ request: new Request('http://localhost/webhooks/stripe', { method: 'POST', headers, body }), params: {}, context: {} })
+  // A stored event asks the worker for a job just after the answer: settled before the next snapshot.
+  await stripeWakeSettled()
   await emailSchedulingSettled()
   return response
 }
