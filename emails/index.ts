@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { plainTextSelectors, render } from '@react-email/components'
 import { compile } from 'html-to-text'
 import { createElement } from 'react'
@@ -162,7 +161,8 @@ export async function renderEmails(emails: { template: string; props: unknown }[
 }
 
 /** Marks a stand-in: random per process, so no text a person wrote can look like one. */
-const STAND_IN = `zpersonal${randomBytes(6).toString('hex')}v`
+// Web Crypto, not node:crypto: this module is also in the browser bundle of the dev mailbox's page.
+const STAND_IN = `zpersonal${Array.from(globalThis.crypto.getRandomValues(new Uint8Array(6)), (byte) => byte.toString(16).padStart(2, '0')).join('')}v`
 
 /** The shared HTML, or null when any stand-in did not come through exactly as it went in. */
 async function renderWithStandIns(template: EmailTemplate<z.ZodTypeAny>, standIns: Record<string, unknown>, count: number) {
