@@ -90,6 +90,7 @@ const VISITS: Record<string, Visit> = {
   'staff.gift-aid._index.tsx': { path: '/staff/gift-aid', as: 'staff' },
   'staff.gift-aid.export[.]csv.ts': { path: '/staff/gift-aid/export.csv?from=2026-01-01&to=2026-12-31', as: 'staff' },
   'staff.emails.tsx': { path: '/staff/emails', as: 'staff' },
+  'staff.payment-events.tsx': { path: '/staff/payment-events', as: 'staff' },
   'staff.events._index.tsx': { path: '/staff/events', as: 'staff' },
   'staff.events.new.tsx': { path: '/staff/events/new', as: 'staff' },
   'staff.events.$id.tsx': { path: (ids) => `/staff/events/${ids.event}`, as: 'staff' },
