@@ -7,7 +7,6 @@ import { broadcastDevReady, installGlobals, type AppLoadContext, type ServerBuil
 import compression from 'compression'
 import express from 'express'
 import onHeaders from 'on-headers'
-import type { Runner } from '#app/modules/jobs/jobs.server.ts'
 import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.ts'
 import { DATABASE_RETRY_AFTER_SECONDS } from '#app/utils/database-unavailable.server.ts'
 import { closeDb } from '#app/utils/db.server.ts'
@@ -19,7 +18,7 @@ import { PHOTO_FORM_BODY_MAX_BYTES, WEBHOOK_BODY_MAX_BYTES } from '#app/utils/re
 import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from './prepare-database.server.ts'
 import { createErrorHandler, refuseMalformedRequest, refuseOversizedBody } from './request-guards.server.ts'
-import { startAppWorker } from '#app/worker/worker.server.ts'
+import { startAppWorker, type AppWorker } from '#app/worker/worker.server.ts'
 
 installGlobals({ nativeFetch: true })
 
@@ -41,7 +40,7 @@ if (env.MIGRATE_ON_START) {
   await prepareDatabase({ seed: env.SEED_ON_START || (isDevelopment && !env.DATABASE_URL) })
 }
 // In development the worker runs here; in production it is its own process (`npm run worker`).
-const worker: Runner | undefined = (env.WORKER_IN_PROCESS ?? isDevelopment) ? await startAppWorker() : undefined
+const worker: AppWorker | undefined = (env.WORKER_IN_PROCESS ?? isDevelopment) ? await startAppWorker() : undefined
 
 let build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild
 

@@ -29,9 +29,6 @@ export const CRONTAB = [
   // Every minute: delivery jobs for emails whose web process stopped before it could add them, and
   // for batches whose worker stopped mid-send.
   `* * * * * ${SCHEDULE_EMAILS_TASK} ?jobKey=${SCHEDULE_EMAILS_TASK}&max=3`,
-  // Every minute: apply Stripe events whose wake-up was lost (the worker's own sweep, every few
-  // seconds, does the same while a worker runs; this covers a worker started without it).
-  `* * * * * ${APPLY_STRIPE_EVENTS_TASK} ?jobKey=${APPLY_STRIPE_EVENTS_TASK}&max=3`,
   // Every hour, at a quarter past: put Stripe events the webhook missed into the inbox.
   `15 * * * * ${RECONCILE_STRIPE_TASK} ?jobKey=${RECONCILE_STRIPE_TASK}&max=3`,
   // Every ten minutes: reminders for events starting within the next day.
@@ -41,6 +38,13 @@ export const CRONTAB = [
   // Every night at 03:40: forget the personal data of checkouts that never completed.
   `40 3 * * * ${PURGE_ABANDONED_CHECKOUTS_TASK} ?jobKey=${PURGE_ABANDONED_CHECKOUTS_TASK}&max=3`,
 ].join('\n')
+
+/**
+ * The payments runner's schedule. Every minute: apply Stripe events whose wake-up was lost (the
+ * worker's own sweep, every few seconds, does the same while a worker runs; this covers a worker
+ * started without it).
+ */
+export const PAYMENTS_CRONTAB = `* * * * * ${APPLY_STRIPE_EVENTS_TASK} ?jobKey=${APPLY_STRIPE_EVENTS_TASK}&max=3`
 
 /** Every background task the worker runs. */
 export function createTaskList(): TaskList {

@@ -1,4 +1,3 @@
-import type { Runner } from 'graphile-worker'
 import { http, HttpResponse } from 'msw'
 import { afterAll, expect, test } from 'vitest'
 import { emailTemplates } from '#emails/index.ts'
@@ -9,12 +8,12 @@ import { loader as attachmentLoader } from '#app/routes/dev.mailbox.$id_.attachm
 import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
-import { startAppWorker } from '#app/worker/worker.server.ts'
+import { startAppWorker, type AppWorker } from '#app/worker/worker.server.ts'
 import { server } from '#tests/mocks/node.ts'
 import { clearResendCalls, recordResendCall, RESEND_EMAILS_URL, resendCalls } from '#tests/mocks/resend.ts'
 
 const db = getDb()
-let worker: Runner | undefined
+let worker: AppWorker | undefined
 
 afterAll(async () => {
   await worker?.stop()

@@ -1,12 +1,14 @@
-import type { Runner } from 'graphile-worker'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { applyDueStripeEvents, APPLY_STRIPE_EVENTS_TASK, purgeStripeInbox, stripeWakeSettled } from '#app/modules/payments/stripe-inbox.server.ts'
 import { action as paymentEventsAction, loader as paymentEventsLoader } from '#app/routes/staff.payment-events.tsx'
 import { loader as staffLayoutLoader } from '#app/routes/staff.tsx'
 import { action as stripeWebhook } from '#app/routes/webhooks.stripe.ts'
+import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
-import { startAppWorker } from '#app/worker/worker.server.ts'
+import { resetEnvForTests } from '#app/utils/env.server.ts'
+import { emailTemplates } from '#emails/index.ts'
+import { startAppWorker, type AppWorker } from '#app/worker/worker.server.ts'
 import { completedSession, paidInvoice, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, applyStripeInbox, createAppeal, createPendingDonation, deliver, signedStripeRequest, useTestStripe } from './donation-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
@@ -189,7 +191,7 @@ describe('applying', () => {
     const appeal = await createAppeal()
     const { donationId } = await createPendingDonation({ appealId: appeal.id, amountMinor: 1_500 })
     const event = stripeEvent('checkout.session.completed', completedSession({ donationId, amountMinor: 1_500 }))
-    let worker: Runner | undefined
+    let worker: AppWorker | undefined
     try {
       worker = await startAppWorker()
       expect((await receive(signedStripeRequest(event))).status).toBe(200)
@@ -201,6 +203,51 @@ describe('applying', () => {
     expect(await donationStatus(donationId)).toBe('confirmed')
     expect(await inboxRow(event.id)).toMatchObject({ state: 'applied' })
   })
+  test("payments are applied at once while every general worker slot is busy sending receipts at Resend's rate", async () => {
+    // A burst of gifts leaves many receipts to send at EMAIL_RATE_PER_SECOND; each send_email job
+    // holds its slot while it waits for its turn. Here: 8 receipts at one per 2 s hold both slots
+    // for about 14 s. The payment that arrives meanwhile must not wait behind them.
+    process.env.EMAIL_RATE_PER_SECOND = '0.5'
+    process.env.WORKER_CONCURRENCY = '2'
+    resetEnvForTests()
+    const appeal = await createAppeal()
+    const { donationId } = await createPendingDonation({ appealId: appeal.id, amountMinor: 2_500 })
+    const event = stripeEvent('checkout.session.completed', completedSession({ donationId, amountMinor: 2_500 }))
+    let worker: AppWorker | undefined
+    let appliedAfterMs: number | undefined
+    try {
+      for (let index = 0; index < 8; index++) {
+        await db.transaction().execute((trx) =>
+          enqueueEmail(trx, {
+            template: 'donation-receipt',
+            to: `queued-${index}@example.org`,
+            props: emailTemplates['donation-receipt'].previewProps as Record<string, unknown>,
+            idempotencyKey: `busy-slots/${appeal.id}/${index}`,
+          }),
+        )
+      }
+      worker = await startAppWorker()
+      // Both slots are taken by receipts before the payment arrives.
+      const busy = Date.now() + 10_000
+      for (;;) {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'send_email' and locked_at is not null`.execute(db)
+        if (rows[0]!.n >= 2 || Date.now() > busy) break
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const delivered = Date.now()
+      expect((await receive(signedStripeRequest(event))).status).toBe(200)
+      const deadline = delivered + 5_000
+      while ((await donationStatus(donationId)) !== 'confirmed' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+      appliedAfterMs = Date.now() - delivered
+    } finally {
+      await worker?.stop()
+      delete process.env.EMAIL_RATE_PER_SECOND
+      delete process.env.WORKER_CONCURRENCY
+      resetEnvForTests()
+    }
+    expect(await donationStatus(donationId), `still not applied ${appliedAfterMs} ms after delivery`).toBe('confirmed')
+    expect(appliedAfterMs).toBeLessThan(5_000)
+  }, 60_000)
 })
 
 describe('retention', () => {

@@ -143,6 +143,12 @@ async function applyClaimed(db: Database, row: Claimed, maxAttempts: number): Pr
     if (!row.payload) throw new MalformedStripeEvent(row.type, ['(event): forgotten by the retention job'])
     const event = JSON.parse(row.payload) as StripeEvent
     await db.transaction().execute(async (trx) => {
+      // The event is durable already (its inbox row was committed before Stripe got its 200), so
+      // this commit need not wait for its WAL to reach the disk: a database crash can lose at most
+      // the last moments of applying, and those events are pending again and applied again. Anything
+      // seen outside (a receipt's job) is committed later and synchronously, which flushes this
+      // commit first (docs/decisions/019).
+      await sql`set local synchronous_commit = off`.execute(trx)
       addEmailJobsAfterCommit(trx)
       await applyStripeEvent(trx, event)
       // A handler that found the payment unknown has made the row `waiting`: that stays.
