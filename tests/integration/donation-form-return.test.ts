@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { action, headers, loader } from '#app/routes/appeals.$slug.tsx'
 import { checkoutCookieHeader, readCheckoutSubmissionId } from '#app/utils/checkout-cookie.server.ts'
@@ -172,9 +173,9 @@ describe('back from the payment page', () => {
     // The same cookie on another appeal's page.
     expect((await load(pair, '', 'medical-care-karim')).data.restored).toBeNull()
 
-    await db.updateTable('donations').set({ created_at: new Date(Date.now() - 61 * 60 * 1000) }).where('checkout_submission_id', '=', values.submissionId).execute()
+    await sql`update donations set created_at = now() - interval '61 minutes' where checkout_submission_id = ${values.submissionId}`.execute(db)
     expect((await load(pair)).data.restored).toBeNull()
-    await db.updateTable('donations').set({ created_at: new Date(), status: 'confirmed', confirmed_at: new Date() }).where('checkout_submission_id', '=', values.submissionId).execute()
+    await sql`update donations set created_at = now(), status = 'confirmed', confirmed_at = now() where checkout_submission_id = ${values.submissionId}`.execute(db)
     expect((await load(pair)).data.restored).toBeNull()
   })
 
