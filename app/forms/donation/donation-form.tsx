@@ -80,7 +80,9 @@ export function DonationForm({
   // Without JavaScript the box is always there (a typed amount wins: fields.ts); with it, only
   // for "Other amount", and disabled otherwise so that what it still holds is not sent.
   const customBoxShown = !hydrated || otherChosen
-  const typedMinor = chosenAmountMinor(amountChoice, text(fields.customAmount.value), currency)
+  // The form's values are read as an input happens, before the box is disabled: a suggestion
+  // just chosen must not lose to what the box held.
+  const typedMinor = chosenAmountMinor(amountChoice, customBoxShown ? text(fields.customAmount.value) : undefined, currency)
   const { minMinor, maxMinor } = donationLimits(currency, maxGbp)
   // Only a gift the form would take is named on the button and in the labels: never "Donate £99,999,999".
   const amountMinor =
