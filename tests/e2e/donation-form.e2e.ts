@@ -131,6 +131,26 @@ describe.each([
   })
 })
 
+test('with JavaScript: a Back the browser serves from its own cache (rendered before the checkout) still brings the form back', async () => {
+  const context = await newContext(browser)
+  const page = await context.newPage()
+  await open(page, true)
+  await page.getByLabel('Your name').fill('Cached Back')
+  await page.getByLabel(/Your email address/).fill(`e2e-cached-${Date.now()}@example.org`)
+  await page.getByRole('button', { name: /^Donate/ }).click()
+  await page.waitForURL(/\/dev\/checkout\//)
+  // Back within the app, then away to another document, then Back to the appeal's first
+  // document: the browser shows its stored copy, an empty form from before the checkout, as it
+  // would on coming back from Stripe's own site.
+  await page.goBack()
+  await page.waitForURL(/\/appeals\//)
+  await page.goto('/about')
+  const back = await page.goBack()
+  expect(back?.headers()['cache-control'], 'the copy stored before the checkout').toBe('no-cache')
+  await expect.poll(() => page.getByLabel('Your name').inputValue()).toBe('Cached Back')
+  await context.close()
+})
+
 test('without JavaScript: £50 ticked and 7 typed is a gift of £7; the fee is told by its rule', async () => {
   const context = await newContext(browser, { javaScriptEnabled: false })
   const page = await context.newPage()
