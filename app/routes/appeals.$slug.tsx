@@ -2,17 +2,23 @@ import {
   data,
   redirect,
   type ActionFunctionArgs,
+  type HeadersFunction,
   type LinksFunction,
   type LoaderFunctionArgs,
   type MetaFunction,
 } from '@remix-run/node'
-import { isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
+import { isRouteErrorResponse, Link, useActionData, useLoaderData, useRevalidator, useRouteError } from '@remix-run/react'
+import { useEffect, useRef } from 'react'
 import { ProgressBar } from '#app/components/appeal-card.tsx'
 import { DonationForm } from '#app/forms/donation/donation-form.tsx'
 import { ShareLinks } from '#app/components/share-links.tsx'
 import { getAppealPage, type AppealPage } from '#app/modules/appeals/appeal-page.server.ts'
 import { startCheckout } from '#app/modules/donations/checkout.server.ts'
-import { parseDonationForm, toDonationRequest } from '#app/forms/donation/parse.server.ts'
+import { getReturningDonation } from '#app/modules/donations/checkout-return.server.ts'
+import { CHECKOUT_RETURN_ANCHOR } from '#app/modules/donations/checkout-request.ts'
+import { parseDonationForm, restoredDonationForm, toDonationRequest } from '#app/forms/donation/parse.server.ts'
+import { checkoutCookieHeader, readCheckoutSubmissionId } from '#app/utils/checkout-cookie.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/appeal.css'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
@@ -24,7 +30,24 @@ import { readFormData } from '#app/utils/form-data.server.ts'
 import { submissionIdFor } from '#app/utils/page-cache.server.ts'
 
 function donationFormOptions(page: Pick<AppealPage, 'appeal' | 'giftAidAvailable'>) {
-  return { currency: page.appeal.currency, giftAidAvailable: page.giftAidAvailable }
+  return { currency: page.appeal.currency, giftAidAvailable: page.giftAidAvailable, maxGbp: getEnv().DONATION_MAX_GBP }
+}
+
+/**
+ * A page holding a returning donor's own details must not be kept anywhere but on the screen: not
+ * by the browser's cache, not by a proxy, not by the public page cache (ADR 010 and 024).
+ */
+const PRIVATE_PAGE = 'private, no-store'
+
+export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders }) => {
+  const result = new Headers()
+  for (const source of [loaderHeaders, actionHeaders]) {
+    for (const name of ['Cache-Control', 'Retry-After']) {
+      const value = source.get(name)
+      if (value) result.set(name, value)
+    }
+  }
+  return result
 }
 
 const CLOSED_MESSAGE = 'This appeal has closed'
@@ -64,17 +87,32 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => {
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const url = new URL(request.url)
-  const page = await getAppealPage(getDb(), params.slug ?? '', new Date(), { origin: url.origin })
+  const db = getDb()
+  const page = await getAppealPage(db, params.slug ?? '', new Date(), { origin: url.origin })
   if (!page) throw new Response('Not found', { status: 404 })
-  return {
-    ...page,
-    // Share cards need absolute addresses; the request's own origin keeps them on this site.
-    pageUrl: new URL(`/appeals/${page.appeal.slug}`, url.origin).href,
-    imageUrl: page.appeal.photoPath ? new URL(page.appeal.photoPath, url.origin).href : null,
-    // One id per page view: a double submit or a retry is recognised as the same donation.
-    submissionId: submissionIdFor(request),
-    checkoutCancelled: url.searchParams.get('checkout') === 'cancelled',
-  }
+  // Only the browser that started a checkout holds its cookie, so only it sees its form again.
+  const returningSubmissionId = await readCheckoutSubmissionId(request)
+  const returning =
+    returningSubmissionId && page.state !== 'closed'
+      ? await getReturningDonation(db, { submissionId: returningSubmissionId, appealId: page.appeal.id })
+      : null
+  const env = getEnv()
+  return data(
+    {
+      ...page,
+      // Share cards need absolute addresses; the request's own origin keeps them on this site.
+      pageUrl: new URL(`/appeals/${page.appeal.slug}`, url.origin).href,
+      imageUrl: page.appeal.photoPath ? new URL(page.appeal.photoPath, url.origin).href : null,
+      // One id per page view: a double submit or a retry is recognised as the same donation. A
+      // restored form gets a new one too, so a changed gift is a new donation, not the old one.
+      submissionId: submissionIdFor(request),
+      checkoutCancelled: url.searchParams.get('checkout') === 'cancelled',
+      restored: returning ? restoredDonationForm(returning, page.appeal) : null,
+      maxGbp: env.DONATION_MAX_GBP,
+      feeFormula: { percent: env.PROCESSING_FEE_PERCENT, fixedMinor: env.PROCESSING_FEE_FIXED_MINOR },
+    },
+    { headers: returningSubmissionId ? { 'Cache-Control': PRIVATE_PAGE } : undefined },
+  )
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -97,7 +135,11 @@ export async function action({ request, params }: ActionFunctionArgs) {
   })
   switch (outcome.kind) {
     case 'redirect':
-      return redirect(outcome.url, 303)
+      // The way back to this form, filled in, for this browser only (the loader reads it).
+      return redirect(outcome.url, {
+        status: 303,
+        headers: { 'Set-Cookie': await checkoutCookieHeader(submission.value.submissionId), 'Cache-Control': 'no-store' },
+      })
     case 'rate-limited':
       return data(submission.reply({ formErrors: [rateLimitMessage(outcome.retryAfterSeconds)] }), {
         status: 429,
@@ -117,6 +159,24 @@ export default function AppealRoute() {
   const percent = progressPercent(totals.raisedMinor, appeal.goalMinor)
   const raised = formatMoneyShort(totals.raisedMinor, appeal.currency)
   const goal = formatMoneyShort(appeal.goalMinor, appeal.currency)
+  const returnNotice = lastResult ? null : returnNoticeText(page.checkoutCancelled, page.restored !== null)
+  const noticeRef = useRef<HTMLParagraphElement>(null)
+  const revalidator = useRevalidator()
+
+  // Back at the form from the payment page: the notice takes focus, which scrolls it into view
+  // (without JavaScript the return address's #checkout-return anchor does that).
+  useEffect(() => {
+    if (returnNotice) noticeRef.current?.focus()
+  }, [returnNotice])
+
+  // A page the browser's history showed from its cache was rendered before the checkout began;
+  // asking the loader again brings this browser's details back (once per page load).
+  useEffect(() => {
+    if (historyLoadChecked || page.restored) return
+    historyLoadChecked = true
+    const entry = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined
+    if (entry?.type === 'back_forward') revalidator.revalidate()
+  }, [page.restored, revalidator])
 
   return (
     <article className="container page appeal" aria-labelledby="appeal-title">
@@ -195,18 +255,29 @@ export default function AppealRoute() {
           {state !== 'closed' ? (
             <section className="appeal__section appeal__donate" id="donate" aria-labelledby="donate-title">
               <h2 id="donate-title">Give to this appeal</h2>
-              {page.checkoutCancelled && !lastResult ? (
-                <p className="appeal__banner" role="status">
-                  You left the payment page, so no money was taken. You can try again below.
+              {returnNotice ? (
+                <p
+                  id={CHECKOUT_RETURN_ANCHOR}
+                  ref={noticeRef}
+                  className="appeal__banner appeal__return-notice"
+                  role="status"
+                  tabIndex={-1}
+                >
+                  {returnNotice}
                 </p>
               ) : null}
               <DonationForm
+                // A form filled in again by a later answer of the loader starts from its values.
+                key={page.restored ? 'restored' : 'new'}
                 currency={appeal.currency}
                 suggestedAmountsMinor={appeal.suggestedAmountsMinor}
                 giftAidAvailable={page.giftAidAvailable}
                 organisationName={page.organisationName}
                 submissionId={page.submissionId}
                 lastResult={lastResult}
+                maxGbp={page.maxGbp}
+                feeFormula={page.feeFormula}
+                restored={page.restored}
               />
             </section>
           ) : null}
@@ -279,6 +350,17 @@ export function ErrorBoundary() {
       </p>
     </div>
   )
+}
+
+/** Whether this page load has looked for a history navigation served from the browser's cache. */
+let historyLoadChecked = false
+
+function returnNoticeText(cancelled: boolean, restored: boolean): string | null {
+  const filledIn = 'What you typed is filled in below: check it and try again.'
+  if (cancelled) return `You left the payment page, so no money was taken. ${restored ? filledIn : 'You can try again below.'}`
+  // Back without Stripe's word for it: a payment made a moment ago may not have reached us yet.
+  if (restored) return `You came back from the payment page. If you did not finish paying, no money was taken. ${filledIn}`
+  return null
 }
 
 function daysLeftText(days: number) {

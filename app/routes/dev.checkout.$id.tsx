@@ -6,6 +6,7 @@ import { completeOfflineCheckout, getOfflineCheckout } from '#app/modules/paymen
 import { isOfflineCheckout } from '#app/modules/payments/stripe.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { checkoutCancelUrl } from '#app/modules/donations/checkout-request.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 
 const schema = z.object({ intent: z.enum(['pay', 'decline', 'delayed', 'cancel']) })
@@ -37,7 +38,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (!result.success) return data({ error: 'Choose how to pay.' }, { status: 400 })
   const { intent } = result.data
   const origin = new URL(request.url).origin
-  if (intent === 'cancel') return redirect(`${origin}/appeals/${donation.appeal_slug}?checkout=cancelled`, 303)
+  if (intent === 'cancel') return redirect(checkoutCancelUrl(origin, donation.appeal_slug), 303)
   if (intent === 'decline') {
     return data({ error: 'Your card was declined. This is the test card for a refusal: nothing was charged.' }, { status: 402 })
   }

@@ -52,6 +52,11 @@ const envSchema = z.object({
   TIME_ZONE: z.string().default(DEFAULT_TIME_ZONE).refine(isValidTimeZone, 'must be an IANA time zone, such as Europe/London'),
   PROCESSING_FEE_PERCENT: z.coerce.number().min(0).max(20).default(1.5),
   PROCESSING_FEE_FIXED_MINOR: z.coerce.number().int().min(0).max(1000).default(20),
+  /**
+   * The largest single gift the donation form takes, in pounds; appeals in other currencies take
+   * about the same (donations/amounts.ts). Larger gifts are asked to contact the organisation.
+   */
+  DONATION_MAX_GBP: z.coerce.number().int().min(10).max(1_000_000).default(25_000),
   /** How many proxies in front of the app add to X-Forwarded-For; 0 trusts no header. */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   /** Where rate-limit counters live: memory for one instance, postgres when several share the work. */

@@ -55,13 +55,41 @@ export function stripeStepMessage(currency: string): string {
 }
 
 /**
- * Parses an amount a person typed ("25", "25.5", "1,000.00") into minor units without floating
- * point. Returns null when the text is not an amount in that currency (too many decimals, say, or
- * a comma that does not group thousands, like "12,50").
+ * The ways a person may mark an amount as this currency: its code and its en-GB symbols, longest
+ * first ("US$" before "$"): GBP → GBP, £; USD → USD, US$, $; JPY → JPY, JP¥, ¥; KWD → KWD.
+ * Another currency's symbol is not among them: "$20" on an appeal in pounds is not an amount.
+ */
+export function currencyMarks(currency: string): string[] {
+  const code = currency.toUpperCase()
+  const marks = new Set([code])
+  for (const currencyDisplay of ['symbol', 'narrowSymbol'] as const) {
+    const part = numberFormat('en-GB', { style: 'currency', currency: code, currencyDisplay })
+      .formatToParts(0)
+      .find((piece) => piece.type === 'currency')
+    if (part) marks.add(part.value)
+  }
+  return [...marks].sort((a, b) => b.length - a.length)
+}
+
+/** "£20", "20 GBP", "gbp 20" → "20": one mark of this currency, before or after the number. */
+function withoutCurrencyMark(text: string, currency: string): string {
+  const upper = text.toUpperCase()
+  for (const mark of currencyMarks(currency)) {
+    const wanted = mark.toUpperCase()
+    if (upper.startsWith(wanted)) return text.slice(mark.length)
+    if (upper.endsWith(wanted)) return text.slice(0, text.length - mark.length)
+  }
+  return text
+}
+
+/**
+ * Parses an amount a person typed ("25", "25.5", "£20", "1,000.00") into minor units without
+ * floating point. Returns null when the text is not an amount in that currency (too many decimals,
+ * say, a comma that does not group thousands, like "12,50", or another currency's symbol).
  */
 export function parseAmountToMinor(input: string, currency: string): number | null {
   const exponent = minorUnitExponent(currency)
-  const spaced = input.trim().replace(/\s/g, '')
+  const spaced = withoutCurrencyMark(input.replace(/\s/g, ''), currency)
   // A comma only ever groups thousands: "12,50" is someone's decimal comma, not 1,250.
   if (spaced.includes(',') && !/^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(spaced)) return null
   const cleaned = spaced.replace(/,/g, '')

@@ -107,12 +107,11 @@ async function donate(amountLabel: string, email: string, giftAid?: { fullName: 
   const page = await context.newPage()
   await page.goto(`/appeals/${APPEAL_SLUG}`)
   await page.getByLabel(amountLabel, { exact: true }).check()
-  await page.getByLabel('Your name').fill('Staff Totals E2E')
+  // Issue 13: Gift Aid takes the name given once, and one tick is the declaration.
+  await page.getByLabel('Your name').fill(giftAid ? giftAid.fullName : 'Staff Totals E2E')
   await page.getByLabel(/Your email address/).fill(email)
   if (giftAid) {
-    await page.getByLabel('Yes, add Gift Aid to my donation').check()
-    await page.getByLabel(/I am a UK taxpayer/).check()
-    await page.getByLabel('Full name').fill(giftAid.fullName)
+    await page.getByLabel(/Yes, add Gift Aid: I am a UK taxpayer/).check()
     await page.getByLabel('House name or number').fill(giftAid.house)
     await page.getByLabel('Address', { exact: true }).fill(giftAid.address)
     await page.getByLabel('Postcode').fill(giftAid.postcode)

@@ -16,12 +16,14 @@ const db = getDb()
 const ORIGIN = 'https://appeals.example.org'
 const DAY = 24 * 60 * 60 * 1000
 
-function loadAppeal(slug: string, search = '') {
-  return loader({
+/** The loader's data; it answers with data(…) so that a returning donor's page can say no-store. */
+async function loadAppeal(slug: string, search = '') {
+  const result = await loader({
     request: new Request(`${ORIGIN}/appeals/${slug}${search}`),
     params: { slug },
     context: {},
   })
+  return result.data
 }
 
 /** What the loader threw (a Response for a 404), or a failure if it returned. */

@@ -25,7 +25,7 @@ async function confirmedGift(appealId: string, amountMinor: number) {
 }
 
 async function publicRaised(slug: string) {
-  const page = await appealLoader({ request: new Request(`https://appeals.example.org/appeals/${slug}`), params: { slug }, context: {} })
+  const { data: page } = await appealLoader({ request: new Request(`https://appeals.example.org/appeals/${slug}`), params: { slug }, context: {} })
   const card = (await appealsLoader()).appeals.find((appeal) => appeal.slug === slug)
   const homeCard = (await homeLoader()).appeals.find((appeal) => appeal.slug === slug)
   return { page: page.totals.raisedMinor, card: card?.raised_minor, homeCard: homeCard?.raised_minor }

@@ -41,10 +41,10 @@ function errorsOf(submission: ReturnType<typeof parse>) {
   return submission.error ?? {}
 }
 
+// Issue 13: one tick for the declaration, and the name given once (no ukTaxpayer, no fullName).
 const giftAidDetails = {
   giftAid: 'on',
-  ukTaxpayer: 'on',
-  fullName: 'Maryam Ahmed',
+  name: 'Maryam Ahmed',
   houseNameOrNumber: '12',
   address: 'High Street, Leeds',
   postcode: 'ls1 4ap',
@@ -78,7 +78,7 @@ describe('the amount', () => {
 
   test('an amount above the maximum is refused', () => {
     expect(errorsOf(parse({ amount: 'other', customAmount: '25000.01' })).customAmount?.[0]).toMatch(
-      /largest gift we can take online is £25,000\.00/,
+      /largest gift we can take online is £25,000\./,
     )
   })
 
@@ -90,11 +90,14 @@ describe('the amount', () => {
     expect(errorsOf(parse({ amount: 'other', customAmount: '' })).customAmount).toEqual([
       'Enter the amount you would like to give',
     ])
-    expect(errorsOf(parse({ amount: 'other', customAmount: 'ten pounds' })).customAmount?.[0]).toMatch(/like 25 or 25\.50/)
+    expect(errorsOf(parse({ amount: 'other', customAmount: 'ten pounds' })).customAmount?.[0]).toMatch(/like 25, 25\.50 or 1,000/)
   })
 
-  test('a typed amount is ignored when a suggested amount is chosen', () => {
-    expect(valueOf(parse({ amount: '1000', customAmount: 'rubbish' })).amountMinor).toBe(1_000)
+  // Issue 13 reversed this: without JavaScript both can be filled in, and the typed amount is meant.
+  test('a typed amount wins over a ticked suggestion, and its mistakes are the box\'s', () => {
+    expect(valueOf(parse({ amount: '5000', customAmount: '7' })).amountMinor).toBe(700)
+    expect(errorsOf(parse({ amount: '1000', customAmount: 'rubbish' })).customAmount?.[0]).toMatch(/Enter the amount in GBP/)
+    expect(valueOf(parse({ amount: '5000', customAmount: '   ' })).amountMinor).toBe(5_000)
   })
 
   test('no amount chosen at all is an error', () => {
@@ -107,7 +110,31 @@ describe('the amount', () => {
     expect(chosenAmountMinor('other', '12.5', 'GBP')).toBe(1_250)
     expect(chosenAmountMinor('other', '', 'GBP')).toBeNull()
     expect(chosenAmountMinor('other', '5.5', 'JPY')).toBeNull()
-    expect(chosenAmountMinor(undefined, '10', 'GBP')).toBeNull()
+    expect(chosenAmountMinor(undefined, '10', 'GBP')).toBe(1_000)
+    expect(chosenAmountMinor('5000', '7', 'GBP')).toBe(700)
+  })
+
+  test('"£20", "20.00", "1,000" and "1,000.50" are all amounts; another currency\'s symbol is not', () => {
+    expect(valueOf(parse({ amount: 'other', customAmount: '£20' })).amountMinor).toBe(2_000)
+    expect(valueOf(parse({ amount: 'other', customAmount: '20.00' })).amountMinor).toBe(2_000)
+    expect(valueOf(parse({ amount: 'other', customAmount: '1,000' })).amountMinor).toBe(100_000)
+    expect(valueOf(parse({ amount: 'other', customAmount: '£1,000.50' })).amountMinor).toBe(100_050)
+    expect(errorsOf(parse({ amount: 'other', customAmount: '$20' })).customAmount?.[0]).toMatch(/in GBP/)
+    const yen = { currency: 'JPY', giftAidAvailable: false }
+    expect(valueOf(parse({ amount: 'other', customAmount: '¥1,500' }, yen)).amountMinor).toBe(1_500)
+    const dinar = { currency: 'KWD', giftAidAvailable: false }
+    expect(valueOf(parse({ amount: 'other', customAmount: 'KWD 1,000.50' }, dinar)).amountMinor).toBe(1_000_500)
+  })
+
+  test('the ceiling is the DONATION_MAX_GBP setting, about the same in other currencies, and says whom to ask', () => {
+    expect(errorsOf(parse({ amount: 'other', customAmount: '99,999,999,999' })).customAmount?.[0]).toBe(
+      'The largest gift we can take online is £25,000. For a larger gift, please contact us',
+    )
+    const lower = { ...GBP, maxGbp: 10_000 }
+    expect(errorsOf(parse({ amount: 'other', customAmount: '10,000.01' }, lower)).customAmount?.[0]).toMatch(/£10,000\./)
+    expect(valueOf(parse({ amount: 'other', customAmount: '10,000' }, lower)).amountMinor).toBe(1_000_000)
+    const dinar = { currency: 'KWD', giftAidAvailable: false }
+    expect(errorsOf(parse({ amount: 'other', customAmount: '25,000' }, dinar)).customAmount?.[0]).toMatch(/largest gift/)
   })
 })
 
@@ -165,20 +192,18 @@ describe('the donor', () => {
   test('every mistake is reported at once, not one refinement at a time', () => {
     const errors = errorsOf(parse({ email: '', amount: 'other', customAmount: '1', giftAid: 'on' }))
     expect(Object.keys(errors)).toEqual(
-      expect.arrayContaining(['email', 'customAmount', 'ukTaxpayer', 'fullName', 'houseNameOrNumber', 'address', 'postcode']),
+      expect.arrayContaining(['email', 'customAmount', 'houseNameOrNumber', 'address', 'postcode']),
     )
   })
 })
 
 describe('Gift Aid', () => {
   test('its details are not needed when Gift Aid is not ticked', () => {
-    expect(valueOf(parse({ fullName: '', postcode: 'nonsense' })).giftAid).toBeNull()
+    expect(valueOf(parse({ houseNameOrNumber: '', postcode: 'nonsense' })).giftAid).toBeNull()
   })
 
   test('its details are all required when it is ticked', () => {
-    const errors = errorsOf(parse({ giftAid: 'on' }))
-    expect(errors.ukTaxpayer?.[0]).toMatch(/Confirm you are a UK taxpayer/)
-    expect(errors.fullName).toEqual(['Enter your full name for the Gift Aid declaration'])
+    const errors = errorsOf(parse({ giftAid: 'on', name: 'Maryam Ahmed' }))
     expect(errors.houseNameOrNumber).toEqual(['Enter your house name or number'])
     expect(errors.address).toEqual(['Enter your address'])
     expect(errors.postcode?.[0]).toMatch(/Enter your postcode/)
@@ -191,6 +216,17 @@ describe('Gift Aid', () => {
       address: 'High Street, Leeds',
       postcode: 'LS1 4AP',
     })
+  })
+
+  test('one tick is the declaration, and the donor\'s name is its name: nothing is typed twice', () => {
+    const value = valueOf(parse({ giftAid: 'on', name: '  Amina  Yusuf ', houseNameOrNumber: '3', address: 'Mill Road, Leeds', postcode: 'ls1 4ap' }))
+    expect(value.giftAid).toEqual({ fullName: 'Amina  Yusuf', houseNameOrNumber: '3', address: 'Mill Road, Leeds', postcode: 'LS1 4AP' })
+  })
+
+  test('a one-word name cannot go on HMRC\'s schedule, so Gift Aid asks for the full name on the name field', () => {
+    const errors = errorsOf(parse({ ...giftAidDetails, name: 'Maryam' }))
+    expect(errors.name).toEqual(['For Gift Aid, enter your full name, with your first name and surname: HMRC needs both'])
+    expect(valueOf(parse({ ...giftAidDetails, name: 'Maryam', giftAid: '' })).giftAid).toBeNull()
   })
 
   test('a postcode that is not a UK one is refused', () => {
@@ -232,7 +268,7 @@ describe('toDonationRequest', () => {
       frequency: 'one_off',
       amountMinor: 3_000,
       coverFee: false,
-      name: 'Maryam',
+      name: 'Maryam Ahmed',
       email: 'maryam@example.org',
       message: 'With you',
       showName: false,

@@ -1,10 +1,10 @@
 import { Form, useNavigation } from '@remix-run/react'
 import { type ReactNode } from 'react'
-import { coverFeeMinor, DEFAULT_FEE_FORMULA, feeFormulaFor } from '#app/modules/donations/amounts.ts'
+import { coverFeeMinor, donationLimits, feeFormulaFor, type FeeFormula } from '#app/modules/donations/amounts.ts'
 import type { DonationFormInput } from './schema.ts'
 import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './fields.ts'
 import { giftAidBonusMinor, giftAidDeclaration } from '#app/modules/donations/gift-aid.ts'
-import { formatMoney, formatMoneyShort, minorUnitExponent } from '#app/utils/money.ts'
+import { formatMoney, formatMoneyShort, isStripeAmount, minorUnitExponent } from '#app/utils/money.ts'
 import { useDeferredValidation } from '#app/components/deferred-validation.ts'
 import { currencySymbol, ErrorSummary, FieldError, text, useHydrated, type SummaryItem, useErrorSummaryFocus } from '#app/components/public-form-parts.tsx'
 import {
@@ -23,6 +23,12 @@ type DonationFormProps = {
   organisationName: string
   submissionId: string
   lastResult?: FormReply | null
+  /** The `DONATION_MAX_GBP` setting, so the browser checks the same ceiling as the server. */
+  maxGbp: number
+  /** The fee the checkout adds when the fee is covered (PROCESSING_FEE_* settings). */
+  feeFormula: FeeFormula
+  /** What this browser typed before it went to the payment page and came back (parse.server.ts). */
+  restored?: Partial<Record<keyof DonationFormInput, string>> | null
 }
 
 const FORM_ID = 'donation'
@@ -41,9 +47,12 @@ export function DonationForm({
   organisationName,
   submissionId,
   lastResult,
+  maxGbp,
+  feeFormula: configuredFeeFormula,
+  restored,
 }: DonationFormProps) {
-  const validation = useDeferredValidation(`${currency} ${giftAidAvailable}`, () =>
-    import('./donation-validation.ts').then(({ donationValidator }) => donationValidator({ currency, giftAidAvailable })),
+  const validation = useDeferredValidation(`${currency} ${giftAidAvailable} ${maxGbp}`, () =>
+    import('./donation-validation.ts').then(({ donationValidator }) => donationValidator({ currency, giftAidAvailable, maxGbp })),
   )
   const defaultAmount = suggestedAmountsMinor[1] ?? suggestedAmountsMinor[0]
   const form = usePublicForm<DonationFormInput>({
@@ -53,6 +62,7 @@ export function DonationForm({
       submissionId,
       frequency: 'one_off',
       amount: defaultAmount === undefined ? OTHER_AMOUNT : String(defaultAmount),
+      ...restored,
     },
     validate: validation.validate,
   })
@@ -66,17 +76,28 @@ export function DonationForm({
   // Everything below is derived from the live form value (the server's defaults before hydration).
   const frequency = text(fields.frequency.value) === 'monthly' ? 'monthly' : 'one_off'
   const amountChoice = text(fields.amount.value)
-  const amountMinor = chosenAmountMinor(amountChoice, text(fields.customAmount.value), currency)
-  const feeMinor = amountMinor === null ? 0 : coverFeeMinor(amountMinor, currency)
+  const otherChosen = amountChoice === OTHER_AMOUNT
+  // Without JavaScript the box is always there (a typed amount wins: fields.ts); with it, only
+  // for "Other amount", and disabled otherwise so that what it still holds is not sent.
+  const customBoxShown = !hydrated || otherChosen
+  // The form's values are read as an input happens, before the box is disabled: a suggestion
+  // just chosen must not lose to what the box held.
+  const typedMinor = chosenAmountMinor(amountChoice, customBoxShown ? text(fields.customAmount.value) : undefined, currency)
+  const { minMinor, maxMinor } = donationLimits(currency, maxGbp)
+  // Only a gift the form would take is named on the button and in the labels: never "Donate £99,999,999".
+  const amountMinor =
+    typedMinor !== null && typedMinor >= minMinor && typedMinor <= maxMinor && isStripeAmount(typedMinor, currency) ? typedMinor : null
+  const feeMinor = amountMinor === null ? 0 : coverFeeMinor(amountMinor, currency, configuredFeeFormula)
   const coverFee = text(fields.coverFee.value) === 'on'
   const giftAidTicked = text(fields.giftAid.value) === 'on'
   const message = text(fields.message.value) ?? ''
+  const name = text(fields.name.value) ?? ''
   const amountText = amountMinor === null ? null : formatMoneyShort(amountMinor, currency)
   // Without JavaScript these could not follow a change of amount, so they leave it out.
   const liveAmountText = hydrated ? amountText : null
   const totalText =
     hydrated && amountMinor !== null ? formatMoneyShort(amountMinor + (coverFee ? feeMinor : 0), currency) : null
-  const feeFormula = describeFeeFormula(currency)
+  const feeFormula = describeFeeFormula(currency, configuredFeeFormula)
 
   const amountOptions = [...suggestedAmountsMinor.map(String), OTHER_AMOUNT]
   const amountRadios = radioProps(fields.amount, amountOptions)
@@ -92,8 +113,6 @@ export function DonationForm({
     { errors: fields.name.errors, target: fields.name.id },
     { errors: fields.email.errors, target: fields.email.id },
     { errors: fields.message.errors, target: fields.message.id },
-    { errors: fields.ukTaxpayer.errors, target: fields.ukTaxpayer.id },
-    { errors: fields.fullName.errors, target: fields.fullName.id },
     { errors: fields.houseNameOrNumber.errors, target: fields.houseNameOrNumber.id },
     { errors: fields.address.errors, target: fields.address.id },
     { errors: fields.postcode.errors, target: fields.postcode.id },
@@ -142,15 +161,24 @@ export function DonationForm({
             </div>
           ))}
         </div>
-        <div className="field donation-form__other">
+        <div className="field donation-form__other" hidden={!customBoxShown}>
           <label htmlFor={fields.customAmount.id}>Your amount, in {currency.toUpperCase()}</label>
+          {hydrated ? null : (
+            <p className="field__hint" id={`${fields.customAmount.id}-hint`}>
+              If you type an amount here, it is the one we take, whichever amount is ticked above.
+            </p>
+          )}
           <FieldError field={fields.customAmount} />
           <div className="money-input">
             <span className="money-input__symbol" aria-hidden="true">
               {currencySymbol(currency)}
             </span>
             <input
-              {...inputProps(fields.customAmount, { type: 'text' })}
+              {...inputProps(fields.customAmount, {
+                type: 'text',
+                ariaDescribedBy: hydrated ? undefined : `${fields.customAmount.id}-hint`,
+              })}
+              disabled={!customBoxShown}
               inputMode={minorUnitExponent(currency) === 0 ? 'numeric' : 'decimal'}
               autoComplete="off"
               onInput={() => {
@@ -166,14 +194,15 @@ export function DonationForm({
       <div className="choice choice--checkbox">
         <input {...inputProps(fields.coverFee, { type: 'checkbox' })} />
         <label htmlFor={fields.coverFee.id}>
-          {amountMinor !== null && amountText ? (
+          {/* Without JavaScript a figure could not follow the amount chosen, so the rule is given instead. */}
+          {hydrated && amountMinor !== null && amountText ? (
             <>
               Cover the processing fee: add <strong>{formatMoney(feeMinor, currency)}</strong> to your gift of {amountText}{' '}
               ({feeFormula}), so {organisationName} receives all of it
             </>
           ) : (
             <>
-              Cover the processing fee ({feeFormula} of your gift), so {organisationName} receives all of it
+              Cover the card processing fee of {feeFormula}, so {organisationName} receives all of your gift
             </>
           )}
         </label>
@@ -237,26 +266,29 @@ export function DonationForm({
               : ''}
             .
           </p>
+          <p className="gift-aid__declaration" id="gift-aid-declaration">
+            {giftAidDeclaration(
+              organisationName,
+              liveAmountText ? (frequency === 'monthly' ? `${liveAmountText} each month` : liveAmountText) : undefined,
+            )}
+          </p>
+          {/* One tick is the declaration: the words it agrees to are just above it. */}
           <div className="choice choice--checkbox">
             <input
-              {...inputProps(fields.giftAid, { type: 'checkbox' })}
+              {...inputProps(fields.giftAid, { type: 'checkbox', ariaDescribedBy: 'gift-aid-declaration' })}
               aria-controls="gift-aid-details"
               aria-expanded={hydrated ? giftAidTicked : undefined}
             />
-            <label htmlFor={fields.giftAid.id}>Yes, add Gift Aid to my donation</label>
+            <label htmlFor={fields.giftAid.id}>
+              Yes, add Gift Aid: I am a UK taxpayer and I agree to the declaration above
+            </label>
           </div>
-          {/* Without JavaScript the details are always shown; with it they open when the box is ticked. */}
+          {/* Without JavaScript the address is always shown; with it, once the box is ticked. */}
           <div id="gift-aid-details" className="gift-aid__details" hidden={hydrated && !giftAidTicked}>
-            <p className="gift-aid__declaration">
-              {giftAidDeclaration(
-                organisationName,
-                liveAmountText ? (frequency === 'monthly' ? `${liveAmountText} each month` : liveAmountText) : undefined,
-              )}
+            <p className="field__hint">
+              HMRC needs your home address, and your full name as you gave it above
+              {hydrated && name.trim() ? ` (${name.trim()})` : ''}.
             </p>
-            <Checkbox field={fields.ukTaxpayer}>
-              I am a UK taxpayer and I agree to this declaration
-            </Checkbox>
-            <TextField field={fields.fullName} label="Full name" autoComplete="name" />
             <TextField field={fields.houseNameOrNumber} label="House name or number" autoComplete="address-line1" />
             <div className="field">
               <label htmlFor={fields.address.id}>Address</label>
@@ -342,8 +374,9 @@ function CharacterCount({ id, used }: { id: string; used: number }) {
   )
 }
 
-function describeFeeFormula(currency: string) {
-  const { percent, fixedMinor } = feeFormulaFor(currency, DEFAULT_FEE_FORMULA)
+/** "1.5% + 20p", from the settings the checkout charges by. */
+function describeFeeFormula(currency: string, formula: FeeFormula) {
+  const { percent, fixedMinor } = feeFormulaFor(currency, formula)
   const fixed =
     currency.toUpperCase() === 'GBP' && fixedMinor < 100 ? `${fixedMinor}p` : formatMoney(fixedMinor, currency)
   return `${percent}% + ${fixed}`

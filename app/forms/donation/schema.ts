@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { formatMoney, isStripeAmount, minorUnitExponent, stripeStepMessage } from '#app/utils/money.ts'
+import { formatMoney, formatMoneyShort, isStripeAmount, minorUnitExponent, stripeStepMessage } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { donationLimits } from '#app/modules/donations/amounts.ts'
 import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './fields.ts'
@@ -14,11 +14,15 @@ import type { DonationRequest } from '#app/modules/donations/checkout-request.ts
 export { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT }
 const NAME_MAX = 100
 const EMAIL_MAX = 254
-const GIFT_AID_NAME_MAX = 200
 const HOUSE_MAX = 100
 const ADDRESS_MAX = 300
 
-export type DonationFormOptions = { currency: string; giftAidAvailable: boolean }
+export type DonationFormOptions = {
+  currency: string
+  giftAidAvailable: boolean
+  /** The `DONATION_MAX_GBP` setting; the default when left out (donations/amounts.ts). */
+  maxGbp?: number
+}
 
 /** "sw1a1aa" → "SW1A 1AA"; null when it is not the shape of a UK postcode. */
 export function normaliseUkPostcode(input: string): string | null {
@@ -30,17 +34,17 @@ export function normaliseUkPostcode(input: string): string | null {
 
 function amountFormatHint(currency: string): string {
   const exponent = minorUnitExponent(currency)
-  if (exponent === 0) return 'Enter the amount as a whole number, like 1500'
-  return `Enter the amount as a number, like 25 or 25.${'5'.padEnd(exponent, '0')}`
+  if (exponent === 0) return `Enter the amount in ${currency.toUpperCase()} as a whole number, like 1500 or 1,500`
+  return `Enter the amount in ${currency.toUpperCase()} as a number, like 25, 25.${'5'.padEnd(exponent, '0')} or 1,000`
 }
 
 const checkbox = () => z.boolean().default(false)
 
 
-export function createDonationFormSchema({ currency, giftAidAvailable }: DonationFormOptions) {
-  const { minMinor, maxMinor } = donationLimits(currency)
+export function createDonationFormSchema({ currency, giftAidAvailable, maxGbp }: DonationFormOptions) {
+  const { minMinor, maxMinor } = donationLimits(currency, maxGbp)
   const tooSmall = `The smallest gift we can take is ${formatMoney(minMinor, currency)}`
-  const tooLarge = `The largest gift we can take online is ${formatMoney(maxMinor, currency)}. For a larger gift, please contact us`
+  const tooLarge = `The largest gift we can take online is ${formatMoneyShort(maxMinor, currency)}. For a larger gift, please contact us`
 
   const donor = z.object({
     submissionId: z
@@ -82,19 +86,17 @@ export function createDonationFormSchema({ currency, giftAidAvailable }: Donatio
       customAmount: z.string().optional(),
     })
     .transform(({ amount, customAmount }, ctx) => {
-      const field = amount === OTHER_AMOUNT ? 'customAmount' : 'amount'
+      // A typed amount wins over a ticked suggestion (fields.ts), so its mistakes are the box's.
+      const typed = Boolean(customAmount?.trim())
+      const field = amount === OTHER_AMOUNT || typed ? 'customAmount' : 'amount'
       const fail = (message: string) => {
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message })
         return z.NEVER
       }
-      if (amount === OTHER_AMOUNT && !customAmount?.trim()) return fail('Enter the amount you would like to give')
+      if (amount === OTHER_AMOUNT && !typed) return fail('Enter the amount you would like to give')
       const amountMinor = chosenAmountMinor(amount, customAmount, currency)
       if (amountMinor === null) {
-        return fail(
-          amount === OTHER_AMOUNT
-            ? amountFormatHint(currency)
-            : 'Choose an amount, or choose Other amount and type one in',
-        )
+        return fail(typed ? amountFormatHint(currency) : 'Choose an amount, or choose Other amount and type one in')
       }
       if (amountMinor < minMinor) return fail(tooSmall)
       if (amountMinor > maxMinor) return fail(tooLarge)
@@ -106,9 +108,11 @@ export function createDonationFormSchema({ currency, giftAidAvailable }: Donatio
   const optionalText = plainText().transform((text) => text.trim()).optional()
   const giftAid = z
     .object({
+      // One tick: the label says "I am a UK taxpayer and I agree to the declaration".
       giftAid: checkbox(),
-      ukTaxpayer: checkbox(),
-      fullName: optionalText,
+      // The donor's name, given once at the top of the form, is the declaration's name too (its
+      // own checks are the donor part's; this only reads it).
+      name: z.string().optional().transform((text) => text?.trim()),
       houseNameOrNumber: optionalText,
       address: optionalText,
       postcode: optionalText,
@@ -128,8 +132,12 @@ export function createDonationFormSchema({ currency, giftAidAvailable }: Donatio
         return value
       }
 
-      if (!value.ukTaxpayer) issue('ukTaxpayer', 'Confirm you are a UK taxpayer, or untick Gift Aid if you are not')
-      const fullName = text('fullName', value.fullName, 'Enter your full name for the Gift Aid declaration', 'Your full name', GIFT_AID_NAME_MAX)
+      // HMRC's schedule needs a first name and a last name (gift-aid.server.ts splits at the last
+      // space); an empty name is the donor part's error already.
+      const fullName = value.name ?? ''
+      if (fullName && !/\S\s+\S/.test(fullName)) {
+        issue('name', 'For Gift Aid, enter your full name, with your first name and surname: HMRC needs both')
+      }
       const houseNameOrNumber = text('houseNameOrNumber', value.houseNameOrNumber, 'Enter your house name or number', 'Your house name or number', HOUSE_MAX)
       const address = text('address', value.address, 'Enter your address', 'Your address', ADDRESS_MAX)
       const postcode = value.postcode ? normaliseUkPostcode(value.postcode) : null

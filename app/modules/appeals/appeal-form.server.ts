@@ -6,6 +6,7 @@ import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { wallClockMs } from '#app/utils/dates.ts'
 import { readAppealForm, checkPhoto } from '#app/modules/appeals/photos/upload.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
 
 /**
  * The staff appeal form: its schema (shared by the new and edit pages), the text helpers that
@@ -81,7 +82,8 @@ function parseSuggestedAmounts(text: string, currency: string, fail: (message: s
     fail(`Suggest at most ${MAX_SUGGESTED_AMOUNTS} amounts`)
     return null
   }
-  const { minMinor, maxMinor } = donationLimits(currency)
+  // The same ceiling as the donation form, or a suggested amount could be one the form refuses.
+  const { minMinor, maxMinor } = donationLimits(currency, getEnv().DONATION_MAX_GBP)
   const amounts: number[] = []
   for (const part of parts) {
     const minor = parseAmountToMinor(part, currency)

@@ -26,3 +26,11 @@ export type CheckoutOutcome =
   | { kind: 'rate-limited'; retryAfterSeconds: number }
   | { kind: 'closed' }
   | { kind: 'unavailable'; message: string }
+
+/** Where the notice "no money was taken" sits on the appeal page; Stripe's return jumps to it. */
+export const CHECKOUT_RETURN_ANCHOR = 'checkout-return'
+
+/** Stripe's cancel_url: the appeal, saying the donor left, scrolled to the form and its notice. */
+export function checkoutCancelUrl(origin: string, slug: string): string {
+  return `${origin}/appeals/${slug}?checkout=cancelled#${CHECKOUT_RETURN_ANCHOR}`
+}

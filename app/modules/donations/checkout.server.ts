@@ -5,7 +5,7 @@ import { getLogger } from '#app/utils/logger.server.ts'
 import { checkoutRateLimit, consumeRateLimit, rateLimitKey } from '#app/utils/rate-limit.server.ts'
 import { sql } from 'kysely'
 import { coverFeeMinor } from './amounts.ts'
-import type { CheckoutOutcome, DonationRequest } from './checkout-request.ts'
+import { checkoutCancelUrl, type CheckoutOutcome, type DonationRequest } from './checkout-request.ts'
 import { giftAidDeclaration } from './gift-aid.ts'
 import { createCheckoutSession } from '#app/modules/payments/stripe.server.ts'
 import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
@@ -57,7 +57,7 @@ export async function startCheckout(
       productName: donation.frequency === 'monthly' ? `Monthly gift: ${appeal.title}` : `Gift: ${appeal.title}`,
       customerEmail: request.email,
       successUrl: `${context.origin}/donate/thank-you?session_id={CHECKOUT_SESSION_ID}`,
-      cancelUrl: `${context.origin}/appeals/${appeal.slug}?checkout=cancelled`,
+      cancelUrl: checkoutCancelUrl(context.origin, appeal.slug),
     })
     await db
       .updateTable('donations')
