@@ -18,6 +18,7 @@ import { PHOTO_FORM_BODY_MAX_BYTES, WEBHOOK_BODY_MAX_BYTES } from '#app/utils/re
 import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from './prepare-database.server.ts'
 import { createErrorHandler, refuseMalformedRequest, refuseOversizedBody } from './request-guards.server.ts'
+import { answerStripeWebhook } from './stripe-webhook-endpoint.server.ts'
 import { startAppWorker, type AppWorker } from '#app/worker/worker.server.ts'
 
 installGlobals({ nativeFetch: true })
@@ -106,6 +107,9 @@ const server = http.createServer((request, response) => {
     return logRequest(request.method, request.url, response.statusCode, started)
   }
   if (pageCache.serve(request, response, (status, started) => logRequest(request.method, request.url, status, started))) return
+  // Stripe's events, stored and answered without Express (docs/decisions/019).
+  const production = env.NODE_ENV === 'production'
+  if (answerStripeWebhook(request, response, { production, log: (status) => logRequest(request.method, request.url, status, started) })) return
   app(request, response)
 })
 const host = listenHost(env)
