@@ -397,7 +397,7 @@ describe('the registration action, answering what the registrations module decid
   })
 
   test('checkout: a 303 to the payment page', async () => {
-    vi.mocked(registerForEvent).mockResolvedValueOnce({ kind: 'checkout', url: 'https://checkout.stripe.com/c/pay/cs_test_1' })
+    vi.mocked(registerForEvent).mockResolvedValueOnce({ kind: 'checkout', url: 'https://checkout.stripe.com/c/pay/cs_test_1', checkoutSessionId: 'cs_test_1' })
     const result = await register(IN_PERSON, validForm({ ticketTypeId: witness.payWhatYouCan, chosenPrice: '10' }))
     expect(asRedirect(result)).toEqual({ status: 303, location: 'https://checkout.stripe.com/c/pay/cs_test_1' })
   })
