@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { formatMoney, isStripeAmount, minorUnitExponent, stripeStepMessage } from '#app/utils/money.ts'
-import { plainText, requiredText } from '#app/utils/text-input.ts'
+import { personNameProblem, personNameText, plainText, requiredText } from '#app/utils/text-input.ts'
 import { donationLimits } from '#app/modules/donations/amounts.ts'
 import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './fields.ts'
 import type { DonationRequest } from '#app/modules/donations/checkout-request.ts'
@@ -50,9 +50,8 @@ export function createDonationFormSchema({ currency, giftAidAvailable }: Donatio
       .enum(['one_off', 'monthly'], { errorMap: () => ({ message: 'Choose whether to give once or every month' }) })
       .default('one_off'),
     coverFee: checkbox(),
-    name: requiredText('Enter your name').pipe(
-      z.string().max(NAME_MAX, `Your name must be ${NAME_MAX} characters or fewer`),
-    ),
+    // Printed in the email to the address typed below: a name, never a line of text or a link.
+    name: personNameText('Enter your name', NAME_MAX, `Your name must be ${NAME_MAX} characters or fewer`),
     email: requiredText('Enter your email address so we can send your receipt').pipe(
       z
         .string()
@@ -130,6 +129,8 @@ export function createDonationFormSchema({ currency, giftAidAvailable }: Donatio
 
       if (!value.ukTaxpayer) issue('ukTaxpayer', 'Confirm you are a UK taxpayer, or untick Gift Aid if you are not')
       const fullName = text('fullName', value.fullName, 'Enter your full name for the Gift Aid declaration', 'Your full name', GIFT_AID_NAME_MAX)
+      const fullNameProblem = fullName ? personNameProblem(fullName) : null
+      if (fullNameProblem) issue('fullName', fullNameProblem)
       const houseNameOrNumber = text('houseNameOrNumber', value.houseNameOrNumber, 'Enter your house name or number', 'Your house name or number', HOUSE_MAX)
       const address = text('address', value.address, 'Enter your address', 'Your address', ADDRESS_MAX)
       const postcode = value.postcode ? normaliseUkPostcode(value.postcode) : null
