@@ -64,9 +64,9 @@ const keyFacts: Record<EmailTemplateName, (props: Record<string, any>) => string
 }
 
 describe('every template', () => {
-  test('the registry has the fifteen templates', () => {
+  test('the registry has the sixteen templates', () => {
     expect([...emailTemplateNames].sort()).toEqual(Object.keys(keyFacts).sort())
-    expect(emailTemplateNames).toHaveLength(15)
+    expect(emailTemplateNames).toHaveLength(16)
   })
 
   test.each(emailTemplateNames)('%s renders its preview props to HTML and plain text with the key facts', async (name) => {

@@ -10,7 +10,8 @@ import { getLogger } from '#app/utils/logger.server.ts'
  * link. They are the templates the daily limit counts (and migration 0024's index covers).
  */
 export const FORM_EMAIL_TEMPLATES = ['registration-confirmed', 'waitlist-joined', 'registration-exists', 'saved-events-link'] as const
-export type FormEmailTemplate = (typeof FORM_EMAIL_TEMPLATES)[number]
+/** Which form wanted to send: for the log line, which never names the address. */
+export type EmailingForm = 'registration' | 'registration-exists' | 'saved-events-link'
 
 /**
  * Whether a public form may send one more email to this address now (docs/decisions/021). An
@@ -20,25 +21,20 @@ export type FormEmailTemplate = (typeof FORM_EMAIL_TEMPLATES)[number]
  * caller carries on as if it had sent (the form's answer must not say which happened) and the
  * refusal is logged, without the address.
  */
-export async function mayEmailUnconfirmed(trx: DatabaseTransaction, email: string, template: FormEmailTemplate): Promise<boolean> {
+export async function mayEmailUnconfirmed(trx: DatabaseTransaction, email: string, form: EmailingForm): Promise<boolean> {
   const address = normaliseEmail(email)
   await sql`select pg_advisory_xact_lock(hashtextextended(${`form-email:${address}`}, 0))`.execute(trx)
-  const confirmed = await trx
-    .selectFrom('supporters')
-    .select('id')
-    .where(sql<boolean>`lower(email) = ${address}`)
-    .where('email_confirmed_at', 'is not', null)
-    .executeTakeFirst()
-  if (confirmed) return true
-  const { count } = await trx
-    .selectFrom('email_outbox')
-    .select((eb) => eb.fn.countAll<string>().as('count'))
-    .where(sql<boolean>`lower(to_address) = ${address}`)
-    .where('template', 'in', FORM_EMAIL_TEMPLATES)
-    .where('created_at', '>', sql<Date>`now() - interval '1 day'`)
-    .executeTakeFirstOrThrow()
-  if (Number(count) < getEnv().UNCONFIRMED_EMAILS_PER_DAY) return true
-  getLogger().warn({ template, limit: getEnv().UNCONFIRMED_EMAILS_PER_DAY }, 'Form email not sent: the address is unconfirmed and had its daily limit')
+  // One statement for both questions: this runs inside every free registration's transaction.
+  const { rows } = await sql<{ confirmed: boolean; sent: string }>`
+    select
+      exists (select 1 from supporters where lower(email) = ${address} and email_confirmed_at is not null) as confirmed,
+      (select count(*) from email_outbox
+        where lower(to_address) = ${address}
+          and template in (${sql.join(FORM_EMAIL_TEMPLATES.map((name) => sql.lit(name)))})
+          and created_at > now() - interval '1 day') as sent`.execute(trx)
+  const { confirmed, sent } = rows[0]!
+  if (confirmed || Number(sent) < getEnv().UNCONFIRMED_EMAILS_PER_DAY) return true
+  getLogger().warn({ form, limit: getEnv().UNCONFIRMED_EMAILS_PER_DAY }, 'Form email not sent: the address is unconfirmed and had its daily limit')
   return false
 }
 

@@ -154,6 +154,9 @@ async function registerInTransaction(
   const existing = await findExisting(trx, request)
   if (existing) return alreadyRegistered(trx, existing, request)
   const supporterId = await upsertSupporter(trx, { email: request.email, name: request.name })
+  // Asked before the places are taken: everyone registering for this event waits on its row from
+  // then until their commit, so nothing that can be done earlier is done after.
+  const mayEmail = await mayEmailUnconfirmed(trx, request.email, 'registration')
 
   const place = await takePlaces(trx, event.id, request.quantity)
   const paid = pricePerPlace > 0
@@ -200,10 +203,10 @@ async function registerInTransaction(
   }
   // A free place is never made to wait for a confirmed address; only its email may be withheld.
   if (registration.status === 'confirmed') {
-    if (await mayEmailUnconfirmed(trx, request.email, 'registration-confirmed')) await sendConfirmation(trx, registration.id)
+    if (mayEmail) await sendConfirmation(trx, registration.id)
     return { kind: 'confirmed', registrationId: registration.id, manageUrl }
   }
-  if (await mayEmailUnconfirmed(trx, request.email, 'waitlist-joined')) await sendWaitlisted(trx, registration.id)
+  if (mayEmail) await sendWaitlisted(trx, registration.id)
   return { kind: 'waitlisted', registrationId: registration.id, position: await waitlistPosition(trx, registration.id), manageUrl }
 }
 
