@@ -155,8 +155,9 @@ async function registerInTransaction(
   if (existing) return alreadyRegistered(trx, existing, request)
   const supporterId = await upsertSupporter(trx, { email: request.email, name: request.name })
   // Asked before the places are taken: everyone registering for this event waits on its row from
-  // then until their commit, so nothing that can be done earlier is done after.
-  const mayEmail = await mayEmailUnconfirmed(trx, request.email, 'registration')
+  // then until their commit, so nothing that can be done earlier is done after. A paid place
+  // sends nothing until it is paid; only a paid request that ends up waiting asks, below.
+  const freeMayEmail = pricePerPlace > 0 ? null : await mayEmailUnconfirmed(trx, request.email, 'registration')
 
   const place = await takePlaces(trx, event.id, request.quantity)
   const paid = pricePerPlace > 0
@@ -203,10 +204,10 @@ async function registerInTransaction(
   }
   // A free place is never made to wait for a confirmed address; only its email may be withheld.
   if (registration.status === 'confirmed') {
-    if (mayEmail) await sendConfirmation(trx, registration.id)
+    if (freeMayEmail) await sendConfirmation(trx, registration.id)
     return { kind: 'confirmed', registrationId: registration.id, manageUrl }
   }
-  if (mayEmail) await sendWaitlisted(trx, registration.id)
+  if (freeMayEmail ?? (await mayEmailUnconfirmed(trx, request.email, 'registration'))) await sendWaitlisted(trx, registration.id)
   return { kind: 'waitlisted', registrationId: registration.id, position: await waitlistPosition(trx, registration.id), manageUrl }
 }
 
