@@ -104,6 +104,8 @@ export interface SupportersTable {
   created_at: CreatedAt
   updated_at: UpdatedAt
   erased_at: Timestamp | null
+  /** When the person showed they read this address (a saved-events link confirmed); migration 0024. */
+  email_confirmed_at: Timestamp | null
 }
 
 export interface EmailSuppressionsTable {

@@ -13,6 +13,7 @@ import monthlyGiftReceipt from '#emails/monthly-gift-receipt.tsx'
 import placeOffered from '#emails/place-offered.tsx'
 import registrationCancelled from '#emails/registration-cancelled.tsx'
 import registrationConfirmed from '#emails/registration-confirmed.tsx'
+import registrationExists from '#emails/registration-exists.tsx'
 import registrationRefunded from '#emails/registration-refunded.tsx'
 import savedEventAlert from '#emails/saved-event-alert.tsx'
 import savedEventsLink from '#emails/saved-events-link.tsx'
@@ -30,6 +31,7 @@ export const emailTemplates = {
   'monthly-gift-cancelled': monthlyGiftCancelled,
   'registration-confirmed': registrationConfirmed,
   'waitlist-joined': waitlistJoined,
+  'registration-exists': registrationExists,
   'place-offered': placeOffered,
   'registration-cancelled': registrationCancelled,
   'registration-refunded': registrationRefunded,

@@ -13,6 +13,7 @@ import {
   organisationSchema,
   Paragraph,
   personName,
+  PlainLink,
   previewOrganisation,
   timeZoneSchema,
 } from '#emails/layout.tsx'
@@ -25,6 +26,8 @@ export const schema = z.object({
   startsAt: isoDateTime,
   endsAt: isoDateTime.nullish(),
   timeZone: timeZoneSchema,
+  /** The person's own page (leave the list); the form no longer shows it (docs/decisions/021). */
+  manageUrl: httpUrl.nullish(),
 })
 export type WaitlistJoinedProps = z.output<typeof schema>
 
@@ -49,6 +52,11 @@ export function Component(props: WaitlistJoinedProps) {
         ]}
       />
       <Paragraph>You do not need to do anything for now.</Paragraph>
+      {props.manageUrl ? (
+        <Paragraph>
+          If you can no longer come, <PlainLink href={props.manageUrl}>leave the waiting list</PlainLink>.
+        </Paragraph>
+      ) : null}
       <ActionButton href={props.eventUrl} colour={organisation.primaryColour}>
         See the event
       </ActionButton>
@@ -64,6 +72,7 @@ export const previewProps: z.input<typeof schema> = {
   startsAt: '2026-03-14T18:30:00.000Z',
   endsAt: '2026-03-14T20:30:00.000Z',
   timeZone: 'Europe/London',
+  manageUrl: 'https://example.org/registrations/00000000-0000-4000-8000-000000000000?signature=preview',
 }
 
 export default defineEmailTemplate({ schema, subject, Component, previewProps })

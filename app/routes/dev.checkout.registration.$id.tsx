@@ -6,7 +6,7 @@ import { completeOfflineTicketCheckout, getOfflineTicketCheckout } from '#app/mo
 import { isOfflineCheckout } from '#app/modules/payments/stripe.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
-import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
+import { TICKET_CHECKOUT_RETURN_PATH } from '#app/modules/registrations/ticket-checkout.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 
 const schema = z.object({ intent: z.enum(['pay', 'decline', 'expire', 'cancel']) })
@@ -41,7 +41,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
     return data({ error: 'Your card was declined. This is the test card for a refusal: nothing was charged.' }, { status: 402 })
   }
   if (intent !== 'cancel' && registration.status === 'held') await completeOfflineTicketCheckout(getDb(), registration, intent)
-  return redirect(manageRegistrationUrl(registration.id), 303)
+  // Where Stripe would send the person back: the session's id only (docs/decisions/021).
+  const sessionId = registration.stripe_checkout_session_id ?? `cs_offline_registration_${registration.id}`
+  return redirect(`${TICKET_CHECKOUT_RETURN_PATH}${intent === 'cancel' ? '' : `?session_id=${encodeURIComponent(sessionId)}`}`, 303)
 }
 
 export default function OfflineTicketCheckout() {

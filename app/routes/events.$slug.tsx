@@ -23,6 +23,7 @@ import { formatMoney } from '#app/utils/money.ts'
 import { placesLeftLabel } from '#app/utils/places.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId } from '#app/utils/saver-cookie.server.ts'
+import { bookingCookieHeader } from '#app/utils/checkout-cookie.server.ts'
 import { registerForEvent } from '#app/modules/registrations/register.server.ts'
 
 function registrationFormOptions(page: Pick<EventPage, 'event' | 'ticketTypes'>) {
@@ -97,9 +98,6 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   }
 }
 
-const ALREADY_REGISTERED_MESSAGE =
-  'This email address is already registered for this event. We have sent the link to manage the place to that address.'
-
 export async function action({ request, params }: ActionFunctionArgs) {
   const db = getDb()
   const page = await getEventPage(db, params.slug ?? '')
@@ -121,15 +119,15 @@ export async function action({ request, params }: ActionFunctionArgs) {
     clientIp: clientIpFromRequest(request),
   })
   switch (outcome.kind) {
+    // One answer whether the address was new or already had a place, and whichever place it got:
+    // the page says "check your email", and the email carries the link (docs/decisions/021).
     case 'confirmed':
     case 'waitlisted':
-      return redirect(outcome.manageUrl, 303)
     case 'already-registered':
-      if (outcome.manageUrl) return redirect(outcome.manageUrl, 303)
-      // Someone else may have typed this address: the page reveals nothing, the email does.
-      return data(submission.reply({ formErrors: [ALREADY_REGISTERED_MESSAGE] }), { status: 409 })
+      return redirect(`/events/${page.event.slug}/registered`, 303)
     case 'checkout':
-      return redirect(outcome.url, 303)
+      // Only this browser may see the booking when Stripe sends it back (registrations.checkout.tsx).
+      return redirect(outcome.url, { status: 303, headers: { 'Set-Cookie': await bookingCookieHeader(outcome.checkoutSessionId) } })
     case 'rate-limited':
       return data(submission.reply({ formErrors: [rateLimitMessage(outcome.retryAfterSeconds)] }), {
         status: 429,

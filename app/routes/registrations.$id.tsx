@@ -1,5 +1,5 @@
 import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
 import { z } from 'zod'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
@@ -7,10 +7,12 @@ import { getDb } from '#app/utils/db.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
-import { LINK_PURPOSE, verifySignature } from '#app/utils/signed-links.server.ts'
+import { LINK_PURPOSE, registrationLinkExpiresAt, verifySignature } from '#app/utils/signed-links.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { getRegistration, cancellationRefund, cancelRegistration } from '#app/modules/registrations/self-service.server.ts'
 import { claimOffer } from '#app/modules/registrations/waitlist-claim.server.ts'
+import { checkoutSessionOf } from '#app/modules/registrations/ticket-checkout.server.ts'
+import { bookingCookieHeader } from '#app/utils/checkout-cookie.server.ts'
 
 const actionSchema = z.object({ signature: z.string().min(10).max(200), intent: z.enum(['cancel', 'claim']) })
 
@@ -22,8 +24,11 @@ async function registrationFromLink(id: string | undefined, signature: string | 
   if (!id || !signature || !verifySignature(LINK_PURPOSE.registration, id, signature)) throw new Response('This link is not valid', { status: 404 })
   const registration = await getRegistration(getDb(), id)
   if (!registration) throw new Response('Not found', { status: 404 })
+  if (registrationLinkExpiresAt(registration.ends_at) <= new Date()) throw new Response(EXPIRED_MESSAGE, { status: 410 })
   return registration
 }
+
+const EXPIRED_MESSAGE = 'This link has expired: the links in our registration emails stop working a few weeks after the event.'
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const signature = new URL(request.url).searchParams.get('signature')
@@ -67,7 +72,11 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (parsed.data.intent === 'cancel') return { done: await cancelRegistration(getDb(), registration.id), message: null }
   // A paid place is paid for through Checkout, like a new registration; a free one is confirmed here.
   const claimed = await claimOffer(getDb(), registration.id, { origin: new URL(request.url).origin })
-  if (claimed.outcome === 'checkout') return redirect(claimed.url, 303)
+  if (claimed.outcome === 'checkout') {
+    // As for a new booking: only this browser sees the booking when Stripe sends it back.
+    const sessionId = await checkoutSessionOf(getDb(), registration.id)
+    return redirect(claimed.url, { status: 303, headers: sessionId ? { 'Set-Cookie': await bookingCookieHeader(sessionId) } : undefined })
+  }
   return { done: claimed.outcome, message: claimed.outcome === 'unavailable' ? claimed.message : null }
 }
 
@@ -184,11 +193,14 @@ export default function ManageRegistration() {
 }
 
 export function ErrorBoundary() {
+  const error = useRouteError()
+  const expired = isRouteErrorResponse(error) && error.status === 410
   return (
     <div className="container page prose">
-      <h1>We could not find that registration</h1>
+      <h1>{expired ? 'This link has expired' : 'We could not find that registration'}</h1>
       <p>
-        Please use the link in your email. <Link to="/events">See all events</Link>
+        {expired ? `${EXPIRED_MESSAGE} ` : 'Please use the link in your email. '}
+        <Link to="/events">See all events</Link>
       </p>
     </div>
   )

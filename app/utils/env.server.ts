@@ -30,6 +30,15 @@ const envSchema = z.object({
   WAITLIST_OFFER_HOURS: z.coerce.number().int().min(1).max(168).default(24),
   /** How long before an event starts its reminder email goes to everyone confirmed. */
   EVENT_REMINDER_HOURS: z.coerce.number().int().min(1).max(168).default(24),
+  /** Days after an event ends that the signed links in its registration emails still open the registration. */
+  REGISTRATION_LINK_DAYS_AFTER_EVENT: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Days a "stop my monthly gift" link works after the receipt that carried it was sent. */
+  MONTHLY_STOP_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * Emails the public forms (registrations, "you already have a place", saved-events links) may send
+   * to one address that has never been confirmed, in 24 hours; more are not sent (docs/decisions/021).
+   */
+  UNCONFIRMED_EMAILS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(5),
   /** A paid ticket cancelled by its holder more than this many days before the event is refunded. */
   TICKET_REFUND_DAYS_BEFORE: z.coerce.number().int().min(0).max(365).default(7),
   /** Days after which the personal data of a checkout that never completed is purged (docs/decisions/011). */

@@ -30,9 +30,43 @@ export function verifySignature(purpose: LinkPurpose, id: string, signature: str
   return expected.length === given.length && timingSafeEqual(expected, given)
 }
 
-/** The link in every monthly receipt that lets the supporter stop the gift, no account needed. */
-export function stopMonthlyGiftUrl(planId: string) {
-  return `${appUrl()}/donate/monthly/stop?plan=${encodeURIComponent(planId)}&signature=${sign(LINK_PURPOSE.stopMonthlyGift, planId)}`
+/**
+ * The link in every monthly receipt that lets the supporter stop the gift, no account needed. It
+ * works for MONTHLY_STOP_LINK_DAYS after the receipt (its `expires`, in seconds, is signed with the
+ * plan), so an old receipt found in a mailbox years on no longer stops the gift; each monthly
+ * receipt brings a fresh one.
+ */
+export function stopMonthlyGiftUrl(planId: string, issuedAt: Date = new Date()) {
+  const expires = Math.floor((issuedAt.getTime() + getEnv().MONTHLY_STOP_LINK_DAYS * DAY_MS) / 1000)
+  return `${appUrl()}/donate/monthly/stop?plan=${encodeURIComponent(planId)}&expires=${expires}&signature=${sign(LINK_PURPOSE.stopMonthlyGift, `${planId}:${expires}`)}`
+}
+
+/**
+ * Links sent before stop links expired carry no `expires` and are signed over the plan alone.
+ * They keep working until this date, long enough for every monthly gift to have had a receipt
+ * with a new link (docs/decisions/021), and never after.
+ */
+export const UNDATED_STOP_LINKS_END = new Date('2027-03-31T00:00:00Z')
+
+/** Whether a stop link's signature is ours: 'valid', 'expired', or 'invalid' (never signed here). */
+export function checkStopMonthlyGiftLink(link: { plan: string; signature: string; expires?: number }, now = new Date()): 'valid' | 'expired' | 'invalid' {
+  if (link.expires === undefined) {
+    if (!verifySignature(LINK_PURPOSE.stopMonthlyGift, link.plan, link.signature)) return 'invalid'
+    return now < UNDATED_STOP_LINKS_END ? 'valid' : 'expired'
+  }
+  if (!verifySignature(LINK_PURPOSE.stopMonthlyGift, `${link.plan}:${link.expires}`, link.signature)) return 'invalid'
+  return now.getTime() < link.expires * 1000 ? 'valid' : 'expired'
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/**
+ * When a registration's links stop working: REGISTRATION_LINK_DAYS_AFTER_EVENT days after its
+ * event ends. Worked out from the event (not written into the link), so every link ever sent,
+ * older ones included, ends on the same day, and an event moved later keeps its links with it.
+ */
+export function registrationLinkExpiresAt(eventEndsAt: Date): Date {
+  return new Date(eventEndsAt.getTime() + getEnv().REGISTRATION_LINK_DAYS_AFTER_EVENT * DAY_MS)
 }
 
 /** The link in every registration email: see, cancel or claim the place, no account needed. */

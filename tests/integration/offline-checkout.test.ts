@@ -107,7 +107,8 @@ test('a monthly gift is stopped from the signed link in its receipt; a forged li
   expect(page.plan).toMatchObject({ amount: '£20.00', stopped: false })
 
   const result = await stopAction({
-    request: post(link.toString(), { plan: planId!, signature: link.searchParams.get('signature')! }),
+    // The page's form posts the link's fields, its signed expiry among them (docs/decisions/021).
+    request: post(link.toString(), { plan: planId!, expires: link.searchParams.get('expires')!, signature: link.searchParams.get('signature')! }),
     params: {},
     context: {},
   })

@@ -685,7 +685,7 @@ describe('the holder cancelling a paid place', () => {
   })
 })
 
-test('offline (no Stripe key): the local page pays through the real webhook handler and leads to the manage page', async () => {
+test('offline (no Stripe key): the local page pays through the real webhook handler and leads back to the checkout return page', async () => {
   delete process.env.STRIPE_SECRET_KEY
   delete process.env.STRIPE_WEBHOOK_SECRET
   resetEnvForTests()
@@ -703,7 +703,8 @@ test('offline (no Stripe key): the local page pays through the real webhook hand
     const post = (intent: string) => new Request(outcome.url, { method: 'POST', body: new URLSearchParams({ intent }) })
     const response = (await checkoutAction({ request: post('pay'), params: { id }, context: {} })) as Response
     expect(response.status).toBe(303)
-    expect(response.headers.get('location')).toBe(manageRegistrationUrl(id))
+    // Back where Stripe would send the person: the session's id only, no signed link (docs/decisions/021).
+    expect(response.headers.get('location')).toBe(`/registrations/checkout?session_id=cs_offline_registration_${id}`)
 
     expect(await registration(id)).toMatchObject({ status: 'confirmed', stripe_payment_intent_id: `pi_offline_registration_${id}` })
     const events = await db.selectFrom('stripe_inbox').select('type').where('source', '=', 'offline').where('state', '=', 'applied').execute()

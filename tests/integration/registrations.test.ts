@@ -55,8 +55,9 @@ describe('free registration', () => {
     const again = await register({ ...registrationRequest(event), email: request.email.toUpperCase() })
     expect(again).toMatchObject({ kind: 'already-registered', manageUrl: null })
     const emails = await outbox(request.email)
-    expect(emails.map((email) => email.template)).toEqual(['registration-confirmed', 'registration-confirmed'])
-    expect(emails[1]!.idempotency_key).toMatch(/\/resent-\d{4}-\d{2}-\d{2}$/)
+    // docs/decisions/021: "you already have a place", with the link, at most once a day.
+    expect(emails.map((email) => email.template)).toEqual(['registration-confirmed', 'registration-exists'])
+    expect(emails[1]!.idempotency_key).toMatch(/\/\d{4}-\d{2}-\d{2}$/)
     expect(await registrationsOf(event.eventId)).toHaveLength(1)
     expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 1 })
   })

@@ -44,7 +44,8 @@ const keyFacts: Record<EmailTemplateName, (props: Record<string, any>) => string
     p.cancelUrl,
     'calendar file is attached',
   ],
-  'waitlist-joined': (p) => [p.eventTitle, p.eventUrl, '18:30 GMT', 'waiting list'],
+  'waitlist-joined': (p) => [p.eventTitle, p.eventUrl, '18:30 GMT', 'waiting list', p.manageUrl],
+  'registration-exists': (p) => [p.eventTitle, '18:30 GMT', 'You already have a place', p.manageUrl, 'If this was not you'],
   'place-offered': (p) => [p.eventTitle, p.claimUrl, '12 March 2026, 18:00 GMT'],
   'registration-cancelled': (p) => [p.eventTitle, '18:30 GMT', formatMoney(p.refundMinor, p.currency)],
   'registration-refunded': (p) => [p.eventTitle, '18:30 GMT', formatMoney(p.refundMinor, p.currency), 'the card you paid with', 'your place is still booked', p.manageUrl, p.organisation.contactEmail],
@@ -63,9 +64,9 @@ const keyFacts: Record<EmailTemplateName, (props: Record<string, any>) => string
 }
 
 describe('every template', () => {
-  test('the registry has the fifteen templates', () => {
+  test('the registry has the sixteen templates', () => {
     expect([...emailTemplateNames].sort()).toEqual(Object.keys(keyFacts).sort())
-    expect(emailTemplateNames).toHaveLength(15)
+    expect(emailTemplateNames).toHaveLength(16)
   })
 
   test.each(emailTemplateNames)('%s renders its preview props to HTML and plain text with the key facts', async (name) => {

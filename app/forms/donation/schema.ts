@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { formatMoney, formatMoneyShort, isStripeAmount, minorUnitExponent, stripeStepMessage } from '#app/utils/money.ts'
-import { plainText, requiredText } from '#app/utils/text-input.ts'
+import { personNameText, plainText, requiredText } from '#app/utils/text-input.ts'
 import { donationLimits } from '#app/modules/donations/amounts.ts'
 import { characterCount, chosenAmountMinor, MESSAGE_MAX_CHARACTERS, OTHER_AMOUNT } from './fields.ts'
 import type { DonationRequest } from '#app/modules/donations/checkout-request.ts'
@@ -54,9 +54,8 @@ export function createDonationFormSchema({ currency, giftAidAvailable, maxGbp }:
       .enum(['one_off', 'monthly'], { errorMap: () => ({ message: 'Choose whether to give once or every month' }) })
       .default('one_off'),
     coverFee: checkbox(),
-    name: requiredText('Enter your name').pipe(
-      z.string().max(NAME_MAX, `Your name must be ${NAME_MAX} characters or fewer`),
-    ),
+    // Printed in the email to the address typed below: a name, never a line of text or a link.
+    name: personNameText('Enter your name', NAME_MAX, `Your name must be ${NAME_MAX} characters or fewer`),
     email: requiredText('Enter your email address so we can send your receipt').pipe(
       z
         .string()

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { formatMoney, isStripeAmount, minorUnitExponent, parseAmountToMinor, stripeStepMessage } from '#app/utils/money.ts'
-import { plainText, requiredText } from '#app/utils/text-input.ts'
+import { personNameText, plainText, requiredText } from '#app/utils/text-input.ts'
 import { ACCESS_NEEDS_HINT, ACCESS_NEEDS_MAX_CHARACTERS, ticketNeedsPayment, type RegistrationTicketType } from './fields.ts'
 import type { RegistrationRequest } from '#app/modules/registrations/registration-request.ts'
 
@@ -55,9 +55,8 @@ export function createRegistrationFormSchema({ ticketTypes, maxPerOrder }: Regis
       .int(tooMany)
       .min(1, 'Book at least 1 place')
       .max(maxPerOrder, tooMany),
-    name: requiredText('Enter your name').pipe(
-      z.string().max(NAME_MAX, `Your name must be ${NAME_MAX} characters or fewer`),
-    ),
+    // Printed in the email to the address typed below: a name, never a line of text or a link.
+    name: personNameText('Enter your name', NAME_MAX, `Your name must be ${NAME_MAX} characters or fewer`),
     email: requiredText('Enter your email address so we can send your confirmation').pipe(
       z
         .string()

@@ -7,6 +7,9 @@ import { checkRateLimit, rateLimit } from '#app/utils/rate-limit.server.ts'
 import { saverLinkUrl } from '#app/utils/signed-links.server.ts'
 import { resolveSaver } from './saved-events.server.ts'
 import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
+import { markEmailConfirmed, mayEmailUnconfirmed } from '#app/modules/email/unconfirmed-limit.server.ts'
+import { normaliseEmail } from '#app/utils/email-address.ts'
+import { getLogger } from '#app/utils/logger.server.ts'
 
 /**
  * Keeping saved events on several devices, still without an account. A browser asks for a link
@@ -35,7 +38,10 @@ function hashToken(token: string) {
 
 /**
  * Emails a one-time link. Only the token's hash is kept, so the table alone opens nothing. The
- * limits stop the form being used to flood someone's inbox.
+ * limits stop the form being used to flood someone's inbox: too many requests from one connection
+ * are refused (429, which says nothing about the address), while too many links to one address,
+ * or an unconfirmed address's daily limit of form emails, answer exactly as a sent link does and
+ * send nothing (docs/decisions/021): the page never tells a stranger what was asked of an address.
  */
 export async function requestSaverLink(
   db: Database,
@@ -48,17 +54,17 @@ export async function requestSaverLink(
       kind: 'rate-limited',
       retryAfterSeconds: byClient.retryAfterSeconds,
     }
-  const byAddress = await checkRateLimit('saver-link-email', request.email.toLowerCase())
-  if (!byAddress.allowed)
-    return {
-      kind: 'rate-limited',
-      retryAfterSeconds: byAddress.retryAfterSeconds,
-    }
-
   const saverId = typeof request.saverId === 'string' ? request.saverId : await request.saverId()
+  const byAddress = await checkRateLimit('saver-link-email', normaliseEmail(request.email))
+  if (!byAddress.allowed) {
+    getLogger().warn({ limit: 'saver-link-email' }, 'Saved-events link not sent: too many links to one address this hour')
+    return { kind: 'sent', saverId }
+  }
+
   const token = randomBytes(32).toString('base64url')
   const tokenHash = hashToken(token)
   await db.transaction().execute(async (trx) => {
+    if (!(await mayEmailUnconfirmed(trx, request.email, 'saved-events-link'))) return
     await trx
       .insertInto('saver_links')
       .values({
@@ -223,6 +229,8 @@ export async function confirmSaverLink(
     // The upsert locks the supporter row: two links to one address confirmed at once wait here,
     // and the second finds the saver the first made instead of making another.
     const supporterId = await upsertSupporter(trx, { email: link.email })
+    // The link reached its reader, who typed the address: it is theirs, and no longer limited.
+    await markEmailConfirmed(trx, supporterId)
     const target =
       (await addressSaver(trx, supporterId)) ??
       (await trx.insertInto('savers').values({ supporter_id: supporterId }).returning('id').executeTakeFirstOrThrow()).id

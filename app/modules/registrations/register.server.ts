@@ -9,7 +9,8 @@ import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
 import { newCheckinToken } from '#app/modules/registrations/check-in.server.ts'
 import { type Hold, holdDeadline, RELEASE_HOLD_TASK } from '#app/modules/registrations/holds.server.ts'
 import { takePlaces } from '#app/modules/registrations/places.server.ts'
-import { sendConfirmation, sendWaitlisted } from '#app/modules/registrations/registration-emails.server.ts'
+import { sendConfirmation, sendRegistrationExists, sendWaitlisted } from '#app/modules/registrations/registration-emails.server.ts'
+import { mayEmailUnconfirmed } from '#app/modules/email/unconfirmed-limit.server.ts'
 import { type LiveRegistrationStatus, LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
 import { startTicketCheckout } from '#app/modules/registrations/ticket-checkout.server.ts'
 import { waitlistPosition } from '#app/modules/registrations/waitlist.server.ts'
@@ -68,10 +69,11 @@ export async function registerForEvent(
 }
 
 /**
- * A second registration for one person. The same form (same submission id) may see its own
- * place, or go back to paying for the place it holds; anyone else who typed that email address
- * learns nothing from the page: the link to the place is emailed to the address instead, at most
- * once a day.
+ * A second registration for one person. The same form (same submission id) may go back to paying
+ * for the place it holds. Anyone else who typed a registered address is answered exactly as a new
+ * registrant is (docs/decisions/021): the page says "check your email", and the email to the
+ * address says it already has a place, with its link, at most once a day per registration and
+ * within the address's daily limit.
  */
 async function alreadyRegistered(trx: Trx, existing: ExistingRegistration, request: RegistrationRequest): Promise<RegistrationOutcome | Hold> {
   if (existing.submission_id === request.submissionId) {
@@ -90,9 +92,7 @@ async function alreadyRegistered(trx: Trx, existing: ExistingRegistration, reque
     return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: manageRegistrationUrl(existing.id) }
   }
   const day = new Date().toISOString().slice(0, 10)
-  if (existing.status === 'confirmed') await sendConfirmation(trx, existing.id, `resent-${day}`)
-  // Nothing is true to send about a place still being paid for: no email until the payment.
-  else if (existing.status !== 'held') await sendWaitlisted(trx, existing.id, `resent-${day}`)
+  if (await mayEmailUnconfirmed(trx, existing.email, 'registration-exists')) await sendRegistrationExists(trx, existing.id, existing.status, day)
   return { kind: 'already-registered', registrationId: existing.id, status: existing.status, manageUrl: null }
 }
 
@@ -154,6 +154,10 @@ async function registerInTransaction(
   const existing = await findExisting(trx, request)
   if (existing) return alreadyRegistered(trx, existing, request)
   const supporterId = await upsertSupporter(trx, { email: request.email, name: request.name })
+  // Asked before the places are taken: everyone registering for this event waits on its row from
+  // then until their commit, so nothing that can be done earlier is done after. A paid place
+  // sends nothing until it is paid; only a paid request that ends up waiting asks, below.
+  const freeMayEmail = pricePerPlace > 0 ? null : await mayEmailUnconfirmed(trx, request.email, 'registration')
 
   const place = await takePlaces(trx, event.id, request.quantity)
   const paid = pricePerPlace > 0
@@ -198,11 +202,12 @@ async function registerInTransaction(
       holdExpiresAt,
     }
   }
+  // A free place is never made to wait for a confirmed address; only its email may be withheld.
   if (registration.status === 'confirmed') {
-    await sendConfirmation(trx, registration.id)
+    if (freeMayEmail) await sendConfirmation(trx, registration.id)
     return { kind: 'confirmed', registrationId: registration.id, manageUrl }
   }
-  await sendWaitlisted(trx, registration.id)
+  if (freeMayEmail ?? (await mayEmailUnconfirmed(trx, request.email, 'registration'))) await sendWaitlisted(trx, registration.id)
   return { kind: 'waitlisted', registrationId: registration.id, position: await waitlistPosition(trx, registration.id), manageUrl }
 }
 

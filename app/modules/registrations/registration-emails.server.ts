@@ -101,8 +101,26 @@ export async function checkinQrAttachment(checkinToken: string) {
   return { filename: 'check-in.png', contentType: 'image/png', contentBase64: png.toString('base64') }
 }
 
-export async function sendWaitlisted(trx: Trx, registrationId: string, resend?: string) {
+export async function sendWaitlisted(trx: Trx, registrationId: string) {
   const { row, common } = await registrationEmailFacts(trx, registrationId)
-  const idempotencyKey = resend ? `waitlist-joined/${row.id}/${resend}` : `waitlist-joined/${row.id}`
-  await enqueueEmail(trx, { template: 'waitlist-joined', to: row.email, props: common, idempotencyKey })
+  await enqueueEmail(trx, {
+    template: 'waitlist-joined',
+    to: row.email,
+    props: { ...common, manageUrl: manageRegistrationUrl(row.id) },
+    idempotencyKey: `waitlist-joined/${row.id}`,
+  })
+}
+
+/**
+ * To an address registered again from another form: it already has this place (or waits for
+ * it), and here is its link. At most one a day for each registration (`day`, YYYY-MM-DD).
+ */
+export async function sendRegistrationExists(trx: Trx, registrationId: string, status: 'confirmed' | 'waitlisted' | 'offered' | 'held', day: string) {
+  const { row, common } = await registrationEmailFacts(trx, registrationId)
+  await enqueueEmail(trx, {
+    template: 'registration-exists',
+    to: row.email,
+    props: { ...common, status, manageUrl: manageRegistrationUrl(row.id) },
+    idempotencyKey: `registration-exists/${row.id}/${day}`,
+  })
 }

@@ -23,7 +23,8 @@ export type RegistrationOutcome =
    * does not: the link goes by email to that address instead, and `manageUrl` is null.
    */
   | { kind: 'already-registered'; registrationId: string; status: 'confirmed' | 'waitlisted' | 'held' | 'offered'; manageUrl: string | null }
-  | { kind: 'checkout'; url: string }
+  /** `checkoutSessionId` is for the cookie that lets this browser alone see the booking on its return. */
+  | { kind: 'checkout'; url: string; checkoutSessionId: string }
   | { kind: 'rate-limited'; retryAfterSeconds: number }
   | { kind: 'closed'; reason: 'not-found' | 'past' | 'cancelled' }
   | { kind: 'invalid'; field: 'ticketTypeId' | 'quantity' | 'chosenPriceMinor'; message: string }

@@ -1,7 +1,6 @@
 import { createTicketCheckoutSession } from '#app/modules/payments/stripe.server.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
 import type { RegistrationOutcome } from './registration-request.ts'
 import { type Hold, OFFER_KEPT_MESSAGE, releaseHold, returnHoldToOffer } from '#app/modules/registrations/holds.server.ts'
 
@@ -12,6 +11,9 @@ import { type Hold, OFFER_KEPT_MESSAGE, releaseHold, returnHoldToOffer } from '#
  * otherwise it is refunded. An event is never oversold, whatever order things happen in.
  */
 
+
+/** Where Stripe Checkout returns a ticket buyer (app/routes/registrations.checkout.tsx). */
+export const TICKET_CHECKOUT_RETURN_PATH = '/registrations/checkout'
 
 const UNAVAILABLE_MESSAGE =
   'We could not reach our payment provider, so we have not kept your place. Nothing has been charged. Please try again in a moment.'
@@ -25,9 +27,12 @@ export async function startTicketCheckout(
   hold: Hold,
   context: { origin: string; eventTitle: string; ticketName: string },
 ): Promise<RegistrationOutcome> {
-  // The manage page on the address the person used, so the offline page stays on this server too.
-  const manage = new URL(manageRegistrationUrl(hold.registrationId))
-  const manageUrl = `${context.origin}${manage.pathname}${manage.search}`
+  // The page Stripe sends the person back to carries only the session's id, never a signed link:
+  // Stripe, the browser's history and anyone the address is shared with would hold the place
+  // otherwise. That page shows the booking only to the browser holding the checkout cookie set
+  // as the person left for Checkout (docs/decisions/021). Paths on the address the person used,
+  // so the offline page stays on this server too.
+  const returnPage = `${context.origin}${TICKET_CHECKOUT_RETURN_PATH}`
   try {
     const session = await createTicketCheckoutSession({
       registrationId: hold.registrationId,
@@ -36,9 +41,9 @@ export async function startTicketCheckout(
       currency: hold.currency,
       productName: `${hold.quantity === 1 ? '' : `${hold.quantity} × `}${context.ticketName}: ${context.eventTitle}`,
       customerEmail: hold.email,
-      successUrl: manageUrl,
-      // The manage page shows the hold and lets the person give the places back at once.
-      cancelUrl: manageUrl,
+      successUrl: `${returnPage}?session_id={CHECKOUT_SESSION_ID}`,
+      // The same page: with the cookie it shows the hold, with a way back to payment.
+      cancelUrl: returnPage,
       expiresAt: hold.holdExpiresAt,
     })
     await db
@@ -47,7 +52,7 @@ export async function startTicketCheckout(
       .where('id', '=', hold.registrationId)
       .where('stripe_checkout_session_id', 'is', null)
       .execute()
-    return { kind: 'checkout', url: session.url }
+    return { kind: 'checkout', url: session.url, checkoutSessionId: session.id }
   } catch (error) {
     getLogger().error({ err: error, registrationId: hold.registrationId }, 'Could not create a Checkout Session for a registration')
     // Places nobody can pay for go back now, not in half an hour. A hold that already has a
@@ -61,4 +66,37 @@ export async function startTicketCheckout(
     }
     return { kind: 'unavailable', message: UNAVAILABLE_MESSAGE }
   }
+}
+
+/**
+ * The booking a ticket Checkout Session paid (or was to pay) for, for the page Stripe returns
+ * to. Only the route decides who may see it: the browser whose checkout cookie names the session.
+ */
+export async function getTicketCheckoutBooking(db: Database, checkoutSessionId: string) {
+  return db
+    .selectFrom('registrations as r')
+    .innerJoin('events as e', 'e.id', 'r.event_id')
+    .innerJoin('ticket_types as t', 't.id', 'r.ticket_type_id')
+    .select([
+      'r.id',
+      'r.status',
+      'r.name',
+      'r.email',
+      'r.quantity',
+      'r.amount_minor',
+      'r.currency',
+      'r.hold_expires_at',
+      'e.title as event_title',
+      'e.slug as event_slug',
+      'e.time_zone',
+      't.name as ticket_name',
+    ])
+    .where('r.stripe_checkout_session_id', '=', checkoutSessionId)
+    .executeTakeFirst()
+}
+
+/** The Checkout Session a registration's hold is being paid through, if it has one. */
+export async function checkoutSessionOf(db: Database, registrationId: string): Promise<string | null> {
+  const row = await db.selectFrom('registrations').select('stripe_checkout_session_id').where('id', '=', registrationId).executeTakeFirst()
+  return row?.stripe_checkout_session_id ?? null
 }
