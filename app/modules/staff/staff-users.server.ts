@@ -14,7 +14,7 @@ export type UpsertStaffUser = { email: string; role: StaffRole; name?: string; p
 export function findStaffUserByEmail(db: Database | DatabaseTransaction, email: string) {
   return db
     .selectFrom('staff_users')
-    .select(['id', 'email', 'name', 'role', 'password_hash', 'disabled_at'])
+    .select(['id', 'email', 'name', 'role', 'password_hash', 'disabled_at', 'totp_enabled_at'])
     .where(sql`lower(email)`, '=', normaliseEmail(email))
     .executeTakeFirst()
 }
