@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
+import { signInInBrowser } from './demo-admin.ts'
 
 /**
  * A real 16×8 JPEG (left half red, right half blue) as a phone stores a portrait shot: pixels
@@ -45,8 +46,6 @@ afterAll(async () => {
   await browser?.close()
 })
 
-const ADMIN_EMAIL = 'admin@example.org'
-const ADMIN_PASSWORD = 'sanad-demo-admin'
 const APPEAL_SLUG = 'medical-care-karim'
 const APPEAL_TITLE = 'Medical care for Karim after release'
 const EVENT_SLUG = 'online-briefing-enforced-disappearances'
@@ -60,15 +59,10 @@ function uniqueLetters(length = 8) {
   return Array.from({ length }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')
 }
 
+/** The demo admin's password, then the code from their authenticator (worked out from the demo secret). */
 async function signIn(page: Page) {
-  await page.goto('/staff/sign-in')
-  const form = page.getByRole('region', { name: 'With your password' })
-  await form.getByLabel('Email address').fill(ADMIN_EMAIL)
-  await form.getByRole('textbox', { name: 'Password' }).fill(ADMIN_PASSWORD)
-  await form.getByRole('button', { name: 'Sign in', exact: true }).click()
-  // With JavaScript the client router follows the redirect: poll until the new page has rendered.
+  await signInInBrowser(page)
   await expect.poll(() => page.locator('h1').innerText(), { timeout: 15_000 }).toBe('Campaign totals')
-  expect(new URL(page.url()).pathname).toBe('/staff')
 }
 
 /** The signed-in staff page, signing in once if no earlier test did. */
