@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
+import { Secret, TOTP } from 'otpauth'
+import { expectAccessible, launchBrowser, newContext, recordRequests, waitForEmailTo, waitForHydration } from './browser.ts'
 import { signInInBrowser } from './demo-admin.ts'
 
 /**
@@ -390,5 +391,52 @@ test('without JavaScript, signing in works and /staff shows the totals', async (
   expect(totals.grossMinor).toBeGreaterThan(0)
   expect(totals.donations).toBeGreaterThan(0)
   expect(await page.locator('main').innerText()).toContain('Organisation totals by currency')
+  await context.close()
+})
+
+test('without JavaScript, an invited administrator must set up two-step sign-in first: our own QR code, a code, then recovery codes', async () => {
+  const email = `e2e-new-admin-${Date.now()}@example.org`
+  const admin = await staffPage()
+  await admin.goto('/staff/users')
+  const invite = admin.locator('section', { has: admin.getByRole('heading', { name: 'Invite someone' }) })
+  await invite.getByLabel('Name').fill(`Nadia ${uniqueLetters()}`)
+  await invite.getByLabel('Email address').fill(email)
+  await invite.getByLabel('Role').selectOption('admin')
+  await invite.getByRole('button', { name: 'Send the invitation' }).click()
+  await expect.poll(() => admin.getByRole('status').first().innerText()).toContain('invitation is on its way')
+
+  const context = await newContext(browser, { javaScriptEnabled: false })
+  const page = await context.newPage()
+  const requests = recordRequests(page)
+  const row = await waitForEmailTo(page, email)
+  await row.getByRole('link').first().click()
+  const link = /https?:\/\/\S+\/staff\/sign-in\/verify\?token=[A-Za-z0-9_-]+/.exec(await page.getByTestId('email-text').innerText())?.[0]
+  expect(link, 'the invitation carries a sign-in link').toBeTruthy()
+  await page.goto(link!)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+
+  // Straight to setting up the second factor, whatever the link led to.
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Two-step sign-in')
+  expect(new URL(page.url()).pathname).toBe('/staff/two-factor')
+  expect(await page.getByRole('alert').innerText()).toContain('Administrators must use two-step sign-in')
+  await page.goto('/staff/donations')
+  expect(new URL(page.url()).pathname).toBe('/staff/two-factor')
+  await page.getByRole('button', { name: 'Set up an authenticator app' }).click()
+  const qr = page.getByRole('img', { name: 'QR code for your authenticator app' })
+  await qr.waitFor()
+  expect(await qr.locator('svg path').count()).toBeGreaterThan(0)
+  await expectAccessible(page)
+  const key = (await page.getByLabel('Setup key').innerText()).replace(/\s/g, '')
+  const code = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(key) }).generate()
+  await page.getByLabel('Code from the app').fill(code)
+  await page.getByRole('button', { name: 'Turn on two-step sign-in' }).click()
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Your recovery codes')
+  expect(await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').count()).toBe(10)
+  await expectAccessible(page)
+  await page.getByRole('link', { name: 'Go to the staff area' }).click()
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Campaign totals')
+  // Nothing on these pages came from another origin: the QR code was drawn by our server.
+  const origin = new URL(page.url()).origin
+  expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith('data:'))).toEqual([])
   await context.close()
 })
