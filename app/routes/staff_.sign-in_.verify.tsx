@@ -14,13 +14,15 @@ import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
  * latter would be a child of the sign-in page, rendered only inside its (absent) <Outlet/>.
  */
 
-// The token must not leak to another site through the Referer of a later request.
+// The token must not leak to another site through the Referer of a later request. `same-origin`,
+// not `no-referrer`: with `no-referrer` the browser posts the page's one form with `Origin: null`,
+// which Remix's own CSRF check (and ours) refuses, so the link could never sign anyone in.
 export const meta: MetaFunction = () => [
   { title: 'Sign in' },
   { name: 'robots', content: 'noindex' },
-  { name: 'referrer', content: 'no-referrer' },
+  { name: 'referrer', content: 'same-origin' },
 ]
-export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' })
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'same-origin' })
 
 const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/)
 

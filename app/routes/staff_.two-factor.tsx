@@ -16,7 +16,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 export const handle = { staffRole: 'viewer' } as const satisfies { staffRole: StaffRole }
 
 export const meta: MetaFunction = () => [{ title: 'Two-step sign-in' }, { name: 'robots', content: 'noindex' }]
-export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' })
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 const actionSchema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('start') }),

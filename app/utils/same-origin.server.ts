@@ -13,14 +13,9 @@ export function isCrossSiteRequest(request: Request): boolean {
 
 /** The same judgement from the headers alone, for the HTTP server in front of Remix. */
 export function isCrossSite(headers: Headers, ownOrigin: string): boolean {
-  const fetchSite = headers.get('Sec-Fetch-Site')
-  if (fetchSite === 'cross-site') return true
+  if (headers.get('Sec-Fetch-Site') === 'cross-site') return true
   const origin = headers.get('Origin')
   if (origin === null) return false
-  // A page sent with `Referrer-Policy: no-referrer` (the sign-in link's, whose address holds the
-  // token) makes the browser send `Origin: null` on its form's POST; Sec-Fetch-Site still says
-  // where it came from. An opaque origin with no such word is refused.
-  if (origin === 'null') return fetchSite !== 'same-origin'
   return origin !== ownOrigin && origin !== new URL(appUrl()).origin
 }
 

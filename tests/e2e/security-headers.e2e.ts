@@ -117,8 +117,9 @@ function expectSecurityHeaders(response: APIResponse, label: string) {
   expect(policy, `${label}: no inline scripts`).not.toContain("'unsafe-inline'")
   expect(policy, `${label}: no eval`).not.toContain("'unsafe-eval'")
   expect(headers['x-content-type-options'], label).toBe('nosniff')
-  // Pages with a token in their address send no referrer at all; the rest send only our origin.
-  expect(['strict-origin-when-cross-origin', 'no-referrer'], label).toContain(headers['referrer-policy'])
+  // Pages with a token in their address send no referrer to other sites (the staff sign-in link's
+  // page sends it to us only, as its form must carry our Origin); the rest send only our origin.
+  expect(['strict-origin-when-cross-origin', 'no-referrer', 'same-origin'], label).toContain(headers['referrer-policy'])
   expect(headers['x-frame-options'], label).toBe('DENY')
   expect(headers['permissions-policy'], label).toMatch(/camera=\(\).*geolocation=\(\).*microphone=\(\)/)
   expect(headers['x-powered-by'], label).toBeUndefined()
