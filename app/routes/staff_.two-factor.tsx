@@ -125,7 +125,7 @@ export default function TwoFactor() {
           {/* Drawn by the server (qrcode's SVG): nothing is loaded from another origin. */}
           <figure className="totp-qr" role="img" aria-label="QR code for your authenticator app" dangerouslySetInnerHTML={{ __html: pending.qrSvg }} />
           <p>
-            Key to type instead: <code aria-label="Setup key">{pending.secret.match(/.{1,4}/g)!.join(' ')}</code>
+            Key to type instead: <code className="totp-key">{pending.secret.match(/.{1,4}/g)!.join(' ')}</code>
           </p>
           <Form method="post" noValidate>
             <input type="hidden" name="intent" value="confirm" />
