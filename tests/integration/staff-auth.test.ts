@@ -9,7 +9,7 @@ import { action as verifyAction, loader as verifyLoader } from '#app/routes/staf
 import { action as signOutAction } from '#app/routes/staff_.sign-out.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
-import { delayAfterFailures } from '#app/modules/staff/sign-in-throttle.server.ts'
+import { delayAfterFailures, purgeStaleSignInFailures } from '#app/modules/staff/sign-in-throttle.server.ts'
 import { slowDownMessage } from '#app/routes/staff_.sign-in.tsx'
 import { rateLimit } from '#app/utils/rate-limit.server.ts'
 import { cookieFrom, createStaff, freshIp, getRequest, ORIGIN, postRequest, runSignInLinkJobs, sessionCookieFor, settle, tokenFromCookie } from './staff-fixtures.ts'
@@ -165,6 +165,19 @@ describe('password sign-in', () => {
     const used = await settle(() => verifyAction(args(postRequest('/staff/sign-in/verify', { token }, { ip }))))
     expect(used.status).toBe(303)
     expect(await isSignedIn(cookieFrom(used.headers.get('Set-Cookie')))).toBe(true)
+  })
+
+  test('the nightly job forgets failure counts nobody added to for a day', async () => {
+    const user = await createStaff('staff', { password: PASSWORD })
+    const [stale, fresh] = [freshIp(), freshIp()]
+    await signIn({ email: user.email, password: 'wrong once' }, { ip: stale })
+    await signIn({ email: user.email, password: 'wrong once' }, { ip: fresh })
+    await db.updateTable('staff_sign_in_failures').set({ last_failed_at: sql`now() - interval '25 hours'` }).where('last_failed_at', '<', sql<Date>`now() + interval '1 hour'`).execute()
+    await signIn({ email: user.email, password: 'wrong twice' }, { ip: fresh })
+    expect(await purgeStaleSignInFailures(db)).toBeGreaterThanOrEqual(1)
+    const left = await db.selectFrom('staff_sign_in_failures').select(['failures']).execute()
+    // The fresh address's stale count started again at one; the stale address's row is gone.
+    expect(left).toEqual([{ failures: 1 }])
   })
 
   test('the failure counts hold hashes, never the email or the address', async () => {
