@@ -69,6 +69,43 @@ export interface StaffUsersTable {
   disabled_at: Timestamp | null
   created_at: CreatedAt
   updated_at: UpdatedAt
+  /** When the last sign-in link email was queued for this member (at most one every few minutes). */
+  sign_in_link_sent_at: Timestamp | null
+  /** The TOTP secret, encrypted (app/modules/staff/two-factor.server.ts); null until set up. */
+  totp_secret: string | null
+  /** A secret being set up, encrypted, until the member proves it with a code. */
+  totp_pending_secret: string | null
+  totp_pending_at: Timestamp | null
+  totp_enabled_at: Timestamp | null
+  /** The last 30-second step whose code was accepted: a code is never accepted twice. */
+  totp_last_step: number | null
+}
+
+export interface StaffSignInFailuresTable {
+  /** sha256 of the normalised email typed in (known account or not). */
+  account_key: string
+  /** sha256 of the client address. */
+  client_key: string
+  failures: number
+  last_failed_at: Generated<Date>
+}
+
+export interface StaffRecoveryCodesTable {
+  id: Generated<string>
+  staff_user_id: string
+  code_hash: string
+  used_at: Timestamp | null
+  created_at: CreatedAt
+}
+
+export interface StaffSignInChallengesTable {
+  token_hash: string
+  staff_user_id: string
+  method: 'password' | 'link'
+  redirect_to: Generated<string>
+  attempts: Generated<number>
+  expires_at: Timestamp
+  created_at: CreatedAt
 }
 
 export interface StaffSessionsTable {
@@ -550,6 +587,9 @@ export interface DB {
   staff_users: StaffUsersTable
   staff_sessions: StaffSessionsTable
   staff_sign_in_tokens: StaffSignInTokensTable
+  staff_sign_in_failures: StaffSignInFailuresTable
+  staff_recovery_codes: StaffRecoveryCodesTable
+  staff_sign_in_challenges: StaffSignInChallengesTable
   audit_log: AuditLogTable
   supporters: SupportersTable
   email_suppressions: EmailSuppressionsTable

@@ -78,6 +78,9 @@ export default function StaffLayout() {
                   </li>
                 </>
               ) : null}
+              <li>
+                <NavLink to="/staff/two-factor">Two-step sign-in</NavLink>
+              </li>
             </ul>
           </nav>
           <Form method="post" action="/staff/sign-out" className="staff-bar__sign-out" reloadDocument>

@@ -11,6 +11,7 @@ import {
   enableStaffMember,
   inviteStaffUser,
   listStaffUsers,
+  resetStaffTwoFactor,
   type StaffUserListItem,
 } from '#app/modules/staff/staff-users.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -43,6 +44,7 @@ const memberSchema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('role'), userId: z.string().refine((id) => isUuid(id)), role: roleSchema }),
   z.object({ intent: z.literal('disable'), userId: z.string().refine((id) => isUuid(id)) }),
   z.object({ intent: z.literal('enable'), userId: z.string().refine((id) => isUuid(id)) }),
+  z.object({ intent: z.literal('reset-two-factor'), userId: z.string().refine((id) => isUuid(id)) }),
 ])
 
 const DONE_MESSAGES: Record<string, string> = {
@@ -50,6 +52,7 @@ const DONE_MESSAGES: Record<string, string> = {
   role: 'The role is changed.',
   disable: 'The account is disabled and signed out everywhere.',
   enable: 'The account is enabled again. They can ask for a sign-in link on the sign-in page.',
+  'reset-two-factor': 'Their two-step sign-in is reset and they are signed out. They set it up again when they next sign in.',
 }
 
 
@@ -69,6 +72,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
       disabledAt: user.disabledAt ? formatDateTime(user.disabledAt, organisationTimeZone()) : null,
       lastSignIn: user.lastSignInAt ? formatDateTime(user.lastSignInAt, organisationTimeZone()) : null,
       hasPassword: user.hasPassword,
+      twoFactor: user.twoFactor,
     })),
   }
 }
@@ -110,7 +114,9 @@ export async function action({ request }: ActionFunctionArgs) {
       ? await changeStaffRole(db, me.id, change.userId, change.role)
       : change.intent === 'disable'
         ? await disableStaffMember(db, me.id, change.userId)
-        : await enableStaffMember(db, me.id, change.userId)
+        : change.intent === 'reset-two-factor'
+          ? await resetStaffTwoFactor(db, me.id, change.userId)
+          : await enableStaffMember(db, me.id, change.userId)
   if (!result.ok) return data({ intent: 'member', userId: change.userId, fieldErrors: result.fieldErrors } satisfies MemberErrors, { status: 400 })
   return done(change.intent)
 }
@@ -136,6 +142,7 @@ export default function StaffUsers() {
               <th scope="col">Email</th>
               <th scope="col">Role</th>
               <th scope="col">Last sign-in</th>
+              <th scope="col">Two-step sign-in</th>
               <th scope="col">Account</th>
             </tr>
           </thead>
@@ -145,6 +152,7 @@ export default function StaffUsers() {
               const roleErrorId = `role-error-${user.id}`
               const accountErrorId = `account-error-${user.id}`
               const accountError = errors.disable ?? errors.form
+              const twoFactorErrorId = `two-factor-error-${user.id}`
               return (
                 <tr key={user.id}>
                   <th scope="row">
@@ -184,6 +192,28 @@ export default function StaffUsers() {
                     </Form>
                   </td>
                   <td>{user.lastSignIn ?? (user.hasPassword ? 'Not yet' : 'Not yet (invited)')}</td>
+                  <td>
+                    {user.twoFactor ? (
+                      <Form method="post">
+                        <input type="hidden" name="intent" value="reset-two-factor" />
+                        <input type="hidden" name="userId" value={user.id} />
+                        <span>On. </span>
+                        {errors.twoFactor ? (
+                          <p id={twoFactorErrorId} className="field-error">
+                            <span className="visually-hidden">Error: </span>
+                            {errors.twoFactor}
+                          </p>
+                        ) : null}
+                        {user.id === meId ? null : (
+                          <button type="submit" className="button button--secondary" aria-describedby={errors.twoFactor ? twoFactorErrorId : undefined}>
+                            Reset<span className="visually-hidden"> two-step sign-in of {user.name}</span>
+                          </button>
+                        )}
+                      </Form>
+                    ) : (
+                      <span>{user.role === 'admin' ? 'Off (set up at next sign-in)' : 'Off'}</span>
+                    )}
+                  </td>
                   <td>
                     <Form method="post">
                       <input type="hidden" name="intent" value={user.disabled ? 'enable' : 'disable'} />

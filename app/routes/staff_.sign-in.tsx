@@ -4,13 +4,10 @@ import { z } from 'zod'
 import { MAX_PASSWORD_LENGTH } from '#app/modules/staff/passwords.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { getStaffSession } from '#app/modules/staff/sessions.server.ts'
-import {
-  consumeSignInRateLimits,
-  requestSignInLink,
-  safeStaffRedirect,
-  signInWithPassword,
-} from '#app/modules/staff/sign-in.server.ts'
+import { requestSignInLink, safeStaffRedirect, signInWithPassword } from '#app/modules/staff/sign-in.server.ts'
+import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { checkRateLimit } from '#app/utils/rate-limit.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Staff sign in' }, { name: 'robots', content: 'noindex' }]
@@ -40,10 +37,20 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { redirectTo }
 }
 
-function tooMany(intent: ActionResult['intent'], retryAfterSeconds: number) {
-  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60))
+function waitText(seconds: number) {
+  if (seconds < 60) return seconds === 1 ? 'a second' : `${seconds} seconds`
+  const minutes = Math.ceil(seconds / 60)
+  return minutes === 1 ? 'a minute' : `${minutes} minutes`
+}
+
+/** After several wrong passwords for one account from one connection (docs/decisions/020). */
+export function slowDownMessage(retryAfterSeconds: number) {
+  return `Several wrong passwords have been tried for this account from your connection, so each new try has to wait. Please try again in ${waitText(retryAfterSeconds)}, or use “Email me a sign-in link” below, which works straight away.`
+}
+
+function tooMany(intent: ActionResult['intent'], retryAfterSeconds: number, formError?: string) {
   return data<ActionResult>(
-    { intent, formError: `Too many attempts. Please wait ${minutes === 1 ? 'a minute' : `${minutes} minutes`} and try again.` },
+    { intent, formError: formError ?? `Too many attempts from your connection. Please wait ${waitText(retryAfterSeconds)} and try again.` },
     { status: 429, headers: { 'Retry-After': String(retryAfterSeconds), 'Cache-Control': 'no-store' } },
   )
 }
@@ -58,8 +65,10 @@ export async function action({ request }: ActionFunctionArgs) {
     if (!parsed.success) {
       return data<ActionResult>({ intent: 'link', fieldErrors: parsed.error.flatten().fieldErrors }, { status: 400 })
     }
-    const limit = await consumeSignInRateLimits(request, parsed.data.email, 'link')
+    // Per address only: per account, the worker sends at most one email every few minutes.
+    const limit = await checkRateLimit('staff-link-ip', clientIpFromRequest(request))
     if (!limit.allowed) return tooMany('link', limit.retryAfterSeconds)
+    // The same work for any address: the answer goes before anyone looks the address up.
     await requestSignInLink(db, parsed.data.email)
     return data<ActionResult>({ intent: 'link', message: LINK_SENT_MESSAGE }, { headers: { 'Cache-Control': 'no-store' } })
   }
@@ -68,11 +77,15 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!parsed.success) {
     return data<ActionResult>({ intent: 'password', fieldErrors: parsed.error.flatten().fieldErrors }, { status: 400 })
   }
-  const limit = await consumeSignInRateLimits(request, parsed.data.email, 'password')
-  if (!limit.allowed) return tooMany('password', limit.retryAfterSeconds)
-  const result = await signInWithPassword(db, parsed.data.email, parsed.data.password, request)
+  const redirectTo = safeStaffRedirect(parsed.data.redirectTo)
+  const result = await signInWithPassword(db, parsed.data.email, parsed.data.password, request, redirectTo)
+  if (!result.ok && result.refused) {
+    const { reason, retryAfterSeconds } = result.refused
+    return tooMany('password', retryAfterSeconds, reason === 'slow-down' ? slowDownMessage(retryAfterSeconds) : undefined)
+  }
   if (!result.ok) return data<ActionResult>({ intent: 'password', formError: GENERIC_SIGN_IN_ERROR }, { status: 400 })
-  return redirect(safeStaffRedirect(parsed.data.redirectTo), {
+  // With a second factor, the password only leads to the code page.
+  return redirect(result.needsCode ? '/staff/sign-in/code' : redirectTo, {
     status: 303,
     headers: { 'Set-Cookie': result.setCookie, 'Cache-Control': 'no-store' },
   })

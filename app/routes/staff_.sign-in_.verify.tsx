@@ -5,7 +5,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { consumeSignInToken } from '#app/modules/staff/sign-in.server.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
-import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
+import { checkRateLimit, rateLimitedReply, refundRateLimit } from '#app/utils/rate-limit.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
 
@@ -14,13 +14,15 @@ import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
  * latter would be a child of the sign-in page, rendered only inside its (absent) <Outlet/>.
  */
 
-// The token must not leak to another site through the Referer of a later request.
+// The token must not leak to another site through the Referer of a later request. `same-origin`,
+// not `no-referrer`: with `no-referrer` the browser posts the page's one form with `Origin: null`,
+// which Remix's own CSRF check (and ours) refuses, so the link could never sign anyone in.
 export const meta: MetaFunction = () => [
   { title: 'Sign in' },
   { name: 'robots', content: 'noindex' },
-  { name: 'referrer', content: 'no-referrer' },
+  { name: 'referrer', content: 'same-origin' },
 ]
-export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' })
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'same-origin' })
 
 const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/)
 
@@ -37,12 +39,19 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
-  const limit = await checkRateLimit('staff-link-verify', clientIpFromRequest(request))
+  // Only links that did not work count: a working one gives its point back.
+  const clientIp = clientIpFromRequest(request)
+  const limit = await checkRateLimit('staff-link-verify', clientIp)
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
   const parsed = tokenSchema.safeParse((await readFormData(request)).get('token'))
   const result = parsed.success ? await consumeSignInToken(getDb(), parsed.data, request) : { ok: false as const }
   if (!result.ok) return data({ error: INVALID_LINK_MESSAGE }, { status: 400, headers: { 'Cache-Control': 'no-store' } })
-  return redirect('/staff', { status: 303, headers: { 'Set-Cookie': result.setCookie, 'Cache-Control': 'no-store' } })
+  await refundRateLimit('staff-link-verify', clientIp)
+  // A member with a second factor is asked for their code: the link alone does not sign them in.
+  return redirect(result.needsCode ? '/staff/sign-in/code' : '/staff', {
+    status: 303,
+    headers: { 'Set-Cookie': result.setCookie, 'Cache-Control': 'no-store' },
+  })
 }
 
 export default function VerifySignInLink() {

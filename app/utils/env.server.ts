@@ -79,6 +79,19 @@ const envSchema = z.object({
   /** Checkouts from one address that may end unpaid (expired, failed, declined) in ten minutes. */
   CHECKOUT_FAILURE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(20),
   REGISTRATION_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(200),
+  /**
+   * Wrong staff passwords one address may try for one account before each further try waits
+   * (2 s, then 4 s, doubling to 15 minutes). Nothing else is ever slowed or blocked by them
+   * (docs/decisions/020).
+   */
+  STAFF_SIGN_IN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** At most one sign-in link email per staff member in this many minutes, however often it is asked for. */
+  STAFF_SIGN_IN_LINK_EMAIL_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
+  /**
+   * The key that encrypts staff members' TOTP secrets (at least 32 characters). Unset: derived
+   * from SESSION_SECRET. Set it separately so that changing SESSION_SECRET keeps second factors.
+   */
+  TOTP_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   RESEND_API_KEY: z.string().startsWith('re_').optional(),

@@ -39,13 +39,18 @@ const LIMITS = {
    * alerts, cancel or claim a place): a guessed signature cannot succeed, but every guess costs.
    */
   'signed-link': () => ({ points: 30, durationSeconds: 10 * MINUTE }),
-  /** Staff sign-in, per address and per account, for passwords and for emailed links. */
-  'staff-password-ip': () => ({ points: 10, durationSeconds: 15 * MINUTE }),
-  'staff-password-email': () => ({ points: 10, durationSeconds: 15 * MINUTE }),
-  'staff-link-ip': () => ({ points: 10, durationSeconds: 15 * MINUTE }),
-  'staff-link-email': () => ({ points: 10, durationSeconds: 15 * MINUTE }),
-  /** Sign-in links opened, per address. */
+  /**
+   * Staff sign-in, per client address only (spraying many accounts): only failures count, since a
+   * success gives its point back (docs/decisions/020). Per account, wrong passwords slow down that
+   * account from that address alone (modules/staff/sign-in-throttle), which never locks anyone out.
+   */
+  'staff-password-ip': () => ({ points: 100, durationSeconds: 15 * MINUTE }),
+  /** Sign-in links asked for, per address; the email itself goes at most every few minutes per account. */
+  'staff-link-ip': () => ({ points: 30, durationSeconds: 15 * MINUTE }),
+  /** Sign-in links opened that did not work, per address. */
   'staff-link-verify': () => ({ points: 20, durationSeconds: 15 * MINUTE }),
+  /** Second-factor codes that were wrong, per address (each sign-in also allows only a few). */
+  'staff-code-ip': () => ({ points: 30, durationSeconds: 15 * MINUTE }),
 } satisfies Record<string, () => Omit<LimiterOptions, 'keyPrefix'>>
 
 export type RateLimitName = keyof typeof LIMITS
@@ -165,6 +170,11 @@ export async function consumeWith(limiter: RateLimiterAbstract, key: string): Pr
     }
     throw rejection
   }
+}
+
+/** Gives back the point an attempt took: a success is never counted against anyone. */
+export async function refundRateLimit(name: RateLimitName, key: string): Promise<void> {
+  await (await limiter(rateLimit(name))).reward(rateLimitKey(key), 1)
 }
 
 /** Takes one attempt from a named limit. */

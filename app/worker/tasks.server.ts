@@ -23,6 +23,8 @@ import { SEND_REMINDERS_TASK, sendEventReminders } from '#app/modules/registrati
 import { EXPIRE_OFFER_TASK, expireOffer } from '#app/modules/registrations/waitlist.server.ts'
 import { forgetCheckoutClientKeys } from '#app/modules/donations/checkout.server.ts'
 import { APPLY_STRIPE_EVENTS_TASK, applyDueStripeEvents, purgeStripeInbox } from '#app/modules/payments/stripe-inbox.server.ts'
+import { SEND_SIGN_IN_LINK_TASK, sendRequestedSignInLink } from '#app/modules/staff/sign-in.server.ts'
+import { purgeStaleSignInFailures } from '#app/modules/staff/sign-in-throttle.server.ts'
 
 /** The worker's schedule (graphile-worker crontab): one job per slot, even with several workers. */
 export const CRONTAB = [
@@ -103,6 +105,10 @@ export function createTaskList(): TaskList {
       await purgeAbandonedCheckouts(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
       await forgetCheckoutClientKeys(db)
       await purgeStripeInbox(db, { waitingDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS, appliedDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
+      await purgeStaleSignInFailures(db)
+    },
+    async [SEND_SIGN_IN_LINK_TASK](payload) {
+      await sendRequestedSignInLink(db, (payload as { email: string }).email)
     },
     async [EMAIL_APPEAL_UPDATE_TASK](payload) {
       await emailAppealUpdate(db, (payload as { updateId: string }).updateId)

@@ -19,6 +19,7 @@ import * as giftAidClaims from './0019-gift-aid-claims.ts'
 import * as emailBatches from './0020-email-batches.ts'
 import * as secondPayments from './0021-second-payments.ts'
 import * as checkoutClientKey from './0022-checkout-client-key.ts'
+import * as staffSignInSecurity from './0023-staff-sign-in-security.ts'
 import * as unconfirmedEmailLimit from './0024-unconfirmed-email-limit.ts'
 
 /**
@@ -46,5 +47,6 @@ export const migrations: Record<string, Migration> = {
   '0020-email-batches': emailBatches,
   '0021-second-payments': secondPayments,
   '0022-checkout-client-key': checkoutClientKey,
+  '0023-staff-sign-in-security': staffSignInSecurity,
   '0024-unconfirmed-email-limit': unconfirmedEmailLimit,
 }

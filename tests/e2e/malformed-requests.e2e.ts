@@ -7,6 +7,7 @@ import getPort from 'get-port'
 import { beforeAll, expect, inject, test } from 'vitest'
 import { compiled } from '#scripts/build-server.ts'
 import { PRODUCTION_SETTINGS } from '#tests/setup/production-settings.ts'
+import { signInWithFetch } from './demo-admin.ts'
 
 /**
  * Requests no browser sends but anyone can: a NUL byte in a path or a query, a malformed `%`
@@ -20,14 +21,7 @@ const EVENT = 'online-briefing-enforced-disappearances'
 let staffCookie = ''
 
 beforeAll(async () => {
-  const signIn = await fetch(new URL('/staff/sign-in', baseUrl), {
-    method: 'POST',
-    headers: { origin: baseUrl.origin },
-    body: new URLSearchParams({ intent: 'password', email: 'admin@example.org', password: 'sanad-demo-admin', redirectTo: '/staff' }),
-    redirect: 'manual',
-  })
-  expect(signIn.status, 'the demo admin signs in').toBe(303)
-  staffCookie = signIn.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ')
+  staffCookie = await signInWithFetch(baseUrl)
 })
 
 function raw(method: string, path: string, headers: Record<string, string> = {}, origin: URL = baseUrl) {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { APIRequestContext, APIResponse, Browser, BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { launchBrowser, newContext } from './browser.ts'
+import { signInWithRequest } from './demo-admin.ts'
 
 let browser: Browser
 let anonymous: BrowserContext
@@ -12,11 +13,7 @@ beforeAll(async () => {
   browser = await launchBrowser()
   anonymous = await newContext(browser)
   staff = await newContext(browser)
-  const signIn = await staff.request.post('/staff/sign-in', {
-    form: { intent: 'password', email: 'admin@example.org', password: 'sanad-demo-admin', redirectTo: '/staff' },
-    maxRedirects: 0,
-  })
-  expect(signIn.status(), 'the demo admin signs in').toBe(303)
+  await signInWithRequest(staff.request)
 })
 afterAll(async () => {
   await anonymous?.close()
@@ -79,6 +76,8 @@ const VISITS: Record<string, Visit> = {
   'dev.mailbox.test-email.ts': { path: '/dev/mailbox/test-email', as: 'anonymous', method: 'POST' },
   'staff_.sign-in.tsx': { path: '/staff/sign-in', as: 'anonymous' },
   'staff_.sign-in_.verify.tsx': { path: '/staff/sign-in/verify?token=forged', as: 'anonymous' },
+  'staff_.sign-in_.code.tsx': { path: '/staff/sign-in/code', as: 'anonymous' },
+  'staff_.two-factor.tsx': { path: '/staff/two-factor', as: 'staff' },
   'staff_.sign-out.ts': { path: '/staff/sign-out', as: 'anonymous', method: 'POST' },
   'staff.tsx': { path: '/staff', as: 'staff' },
   'staff._index.tsx': { path: '/staff?from=2020-01-01', as: 'staff' },
@@ -120,8 +119,9 @@ function expectSecurityHeaders(response: APIResponse, label: string) {
   expect(policy, `${label}: no inline scripts`).not.toContain("'unsafe-inline'")
   expect(policy, `${label}: no eval`).not.toContain("'unsafe-eval'")
   expect(headers['x-content-type-options'], label).toBe('nosniff')
-  // Pages with a token in their address send no referrer at all; the rest send only our origin.
-  expect(['strict-origin-when-cross-origin', 'no-referrer'], label).toContain(headers['referrer-policy'])
+  // Pages with a token in their address send no referrer to other sites (the staff sign-in link's
+  // page sends it to us only, as its form must carry our Origin); the rest send only our origin.
+  expect(['strict-origin-when-cross-origin', 'no-referrer', 'same-origin'], label).toContain(headers['referrer-policy'])
   expect(headers['x-frame-options'], label).toBe('DENY')
   expect(headers['permissions-policy'], label).toMatch(/camera=\(\).*geolocation=\(\).*microphone=\(\)/)
   expect(headers['x-powered-by'], label).toBeUndefined()

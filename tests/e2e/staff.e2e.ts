@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
+import { Secret, TOTP } from 'otpauth'
+import { expectAccessible, launchBrowser, newContext, recordRequests, waitForEmailTo, waitForHydration } from './browser.ts'
+import { signInInBrowser } from './demo-admin.ts'
 
 /**
  * A real 16×8 JPEG (left half red, right half blue) as a phone stores a portrait shot: pixels
@@ -45,8 +47,6 @@ afterAll(async () => {
   await browser?.close()
 })
 
-const ADMIN_EMAIL = 'admin@example.org'
-const ADMIN_PASSWORD = 'sanad-demo-admin'
 const APPEAL_SLUG = 'medical-care-karim'
 const APPEAL_TITLE = 'Medical care for Karim after release'
 const EVENT_SLUG = 'online-briefing-enforced-disappearances'
@@ -60,15 +60,10 @@ function uniqueLetters(length = 8) {
   return Array.from({ length }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')
 }
 
+/** The demo admin's password, then the code from their authenticator (worked out from the demo secret). */
 async function signIn(page: Page) {
-  await page.goto('/staff/sign-in')
-  const form = page.getByRole('region', { name: 'With your password' })
-  await form.getByLabel('Email address').fill(ADMIN_EMAIL)
-  await form.getByRole('textbox', { name: 'Password' }).fill(ADMIN_PASSWORD)
-  await form.getByRole('button', { name: 'Sign in', exact: true }).click()
-  // With JavaScript the client router follows the redirect: poll until the new page has rendered.
+  await signInInBrowser(page)
   await expect.poll(() => page.locator('h1').innerText(), { timeout: 15_000 }).toBe('Campaign totals')
-  expect(new URL(page.url()).pathname).toBe('/staff')
 }
 
 /** The signed-in staff page, signing in once if no earlier test did. */
@@ -310,12 +305,17 @@ test('the new event, audit log and staff users pages pass axe for an admin', asy
     ['/staff/audit', /Audit/],
     ['/staff/users', /Staff users/],
     ['/staff/gift-aid', /Gift Aid claims/],
+    ['/staff/two-factor', /Two-step sign-in/],
   ] as const) {
     const response = await page.goto(path)
     expect(response?.status(), path).toBe(200)
     await expect.poll(() => page.locator('h1').innerText()).toMatch(heading)
     await expectAccessible(page)
   }
+  // Setting up a new phone shows the QR code and the key (the current secret stays until confirmed).
+  await page.getByRole('button', { name: 'Move to a new phone' }).click()
+  await page.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor()
+  await expectAccessible(page)
 })
 
 test('an admin finds a supporter’s data, downloads it, and erases them after confirming; the totals do not move', async () => {
@@ -395,5 +395,50 @@ test('without JavaScript, signing in works and /staff shows the totals', async (
   expect(totals.grossMinor).toBeGreaterThan(0)
   expect(totals.donations).toBeGreaterThan(0)
   expect(await page.locator('main').innerText()).toContain('Organisation totals by currency')
+  await context.close()
+})
+
+test('without JavaScript, an invited administrator must set up two-step sign-in first: our own QR code, a code, then recovery codes', async () => {
+  const email = `e2e-new-admin-${Date.now()}@example.org`
+  const admin = await staffPage()
+  await admin.goto('/staff/users')
+  const invite = admin.locator('section', { has: admin.getByRole('heading', { name: 'Invite someone' }) })
+  await invite.getByLabel('Name').fill(`Nadia ${uniqueLetters()}`)
+  await invite.getByLabel('Email address').fill(email)
+  await invite.getByLabel('Role').selectOption('admin')
+  await invite.getByRole('button', { name: 'Send the invitation' }).click()
+  await expect.poll(() => admin.getByRole('status').first().innerText()).toContain('invitation is on its way')
+
+  const context = await newContext(browser, { javaScriptEnabled: false })
+  const page = await context.newPage()
+  const requests = recordRequests(page)
+  const row = await waitForEmailTo(page, email)
+  await row.getByRole('link').first().click()
+  const link = /https?:\/\/\S+\/staff\/sign-in\/verify\?token=[A-Za-z0-9_-]+/.exec(await page.getByTestId('email-text').innerText())?.[0]
+  expect(link, 'the invitation carries a sign-in link').toBeTruthy()
+  await page.goto(link!)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+
+  // Straight to setting up the second factor, whatever the link led to.
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Two-step sign-in')
+  expect(new URL(page.url()).pathname).toBe('/staff/two-factor')
+  expect(await page.getByRole('alert').innerText()).toContain('Administrators must use two-step sign-in')
+  await page.goto('/staff/donations')
+  expect(new URL(page.url()).pathname).toBe('/staff/two-factor')
+  await page.getByRole('button', { name: 'Set up an authenticator app' }).click()
+  const qr = page.getByRole('img', { name: 'QR code for your authenticator app' })
+  await qr.waitFor()
+  expect(await qr.locator('svg path').count()).toBeGreaterThan(0)
+  const key = (await page.locator('.totp-key').innerText()).replace(/\s/g, '')
+  const code = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(key) }).generate()
+  await page.getByLabel('Code from the app').fill(code)
+  await page.getByRole('button', { name: 'Turn on two-step sign-in' }).click()
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Your recovery codes')
+  expect(await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').count()).toBe(10)
+  await page.getByRole('link', { name: 'Go to the staff area' }).click()
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Campaign totals')
+  // Nothing on these pages came from another origin: the QR code was drawn by our server.
+  const origin = new URL(page.url()).origin
+  expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith('data:'))).toEqual([])
   await context.close()
 })

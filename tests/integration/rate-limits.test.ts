@@ -342,12 +342,12 @@ describe('the shared PostgreSQL store (RATE_LIMIT_STORE=postgres)', () => {
     await closeRateLimitStore()
     try {
       const email = `${'a'.repeat(300)}@example.org`
-      for (let attempt = 0; attempt < points('staff-link-email'); attempt++) expect((await checkRateLimit('staff-link-email', email)).allowed).toBe(true)
-      const refused = await checkRateLimit('staff-link-email', email)
+      for (let attempt = 0; attempt < points('saver-link-email'); attempt++) expect((await checkRateLimit('saver-link-email', email)).allowed).toBe(true)
+      const refused = await checkRateLimit('saver-link-email', email)
       expect(refused).toMatchObject({ allowed: false })
-      expect((await checkRateLimit('staff-link-email', `b${email}`)).allowed).toBe(true)
+      expect((await checkRateLimit('saver-link-email', `b${email}`)).allowed).toBe(true)
       // Erasing a supporter finds their row by the same key.
-      const stored = await sql<{ key: string }>`select key from rate_limits where key = ${storedRateLimitKey('staff-link-email', email)}`.execute(db)
+      const stored = await sql<{ key: string }>`select key from rate_limits where key = ${storedRateLimitKey('saver-link-email', email)}`.execute(db)
       expect(stored.rows).toHaveLength(1)
       // And through a route: the save limit counts in the table.
       const event = await createEvent({ capacity: 10 })

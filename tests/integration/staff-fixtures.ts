@@ -1,7 +1,10 @@
 import { expect } from 'vitest'
 import type { StaffRole } from '#db/schema.ts'
+import { sql } from 'kysely'
 import { startStaffSession } from '#app/modules/staff/sessions.server.ts'
+import { SEND_SIGN_IN_LINK_TASK, sendRequestedSignInLink } from '#app/modules/staff/sign-in.server.ts'
 import { upsertStaffUser } from '#app/modules/staff/staff-users.server.ts'
+import { codeFor, enableTotpWithSecret } from '#app/modules/staff/two-factor.server.ts'
 import { CLIENT_IP_HEADER } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 
@@ -57,12 +60,41 @@ export function tokenFromCookie(cookie: string) {
   return cookie.slice(cookie.indexOf('=') + 1)
 }
 
+/** The TOTP secret of every test administrator (and of anyone made with `secondFactor: true`). */
+export const TEST_TOTP_SECRET = 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU'
+
+/** The code for the test secret, `steps` periods of 30 s from now (the server takes ±1). */
+export function testCode(steps = 0, secret = TEST_TOTP_SECRET) {
+  return codeFor(secret, Date.now() + steps * 30_000)
+}
+
 let userCounter = 0
-export async function createStaff(role: StaffRole, options: { password?: string } = {}) {
+/**
+ * A staff member. Administrators must have a second factor, so a test administrator has TOTP on
+ * with `TEST_TOTP_SECRET` unless `secondFactor: false` (an administrator who has not set it up).
+ */
+export async function createStaff(role: StaffRole, options: { password?: string; secondFactor?: boolean } = {}) {
   userCounter += 1
   const email = `staff-${role}-${userCounter}-${Date.now()}@example.org`
   const { id } = await upsertStaffUser(getDb(), { email, role, name: `Test ${role}`, password: options.password })
+  if (options.secondFactor ?? role === 'admin') await enableTotpWithSecret(getDb(), id, TEST_TOTP_SECRET)
   return { id, email }
+}
+
+/**
+ * Runs the sign-in link jobs the form added (as the worker would), oldest first, and removes them.
+ * Returns how many ran.
+ */
+export async function runSignInLinkJobs(): Promise<number> {
+  const db = getDb()
+  const { rows } = await sql<{ id: string; payload: { email: string } }>`
+    select j.id, j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+    where t.identifier = ${SEND_SIGN_IN_LINK_TASK} order by j.id`.execute(db)
+  for (const job of rows) {
+    await sendRequestedSignInLink(db, job.payload.email)
+    await sql`select graphile_worker.complete_jobs(array[${job.id}]::bigint[])`.execute(db)
+  }
+  return rows.length
 }
 
 /** A signed-in staff member's cookie, without going through the sign-in form. */

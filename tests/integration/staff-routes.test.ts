@@ -7,7 +7,9 @@ import type { StaffRole } from '#db/schema.ts'
 import { hasRole, requireStaff } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
-import { DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD } from '#scripts/seed/demo-staff.ts'
+import { DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOTP_SECRET } from '#scripts/seed/demo-staff.ts'
+import { action as codeAction } from '#app/routes/staff_.sign-in_.code.tsx'
+import { codeFor } from '#app/modules/staff/two-factor.server.ts'
 import { seedDemoData } from '#scripts/seed/demo-data.ts'
 import { loader as totalsLoader } from '#app/routes/staff._index.tsx'
 import { action as signInAction } from '#app/routes/staff_.sign-in.tsx'
@@ -154,10 +156,15 @@ describe('campaign totals with the demo data', () => {
 
   beforeAll(async () => {
     await seedDemoData(db)
-    // The demo admin signs in through the real form with the documented password.
+    // The demo admin signs in through the real form with the documented password, then the code
+    // from the demo data's TOTP secret (administrators must have a second factor).
     const answer = await settle(() => signInAction(args(postRequest('/staff/sign-in', { intent: 'password', email: DEMO_ADMIN_EMAIL, password: DEMO_ADMIN_PASSWORD }), {})))
     expect(answer.status).toBe(303)
-    cookie = cookieFrom(answer.headers.get('Set-Cookie'))
+    expect(answer.headers.get('Location')).toBe('/staff/sign-in/code')
+    const challenge = cookieFrom(answer.headers.get('Set-Cookie'))
+    const signedIn = await settle(() => codeAction(args(postRequest('/staff/sign-in/code', { code: codeFor(DEMO_ADMIN_TOTP_SECRET) }, { cookie: challenge }), {})))
+    expect(signedIn.status).toBe(303)
+    cookie = signedIn.headers.getSetCookie().map((value) => value.split(';')[0]!).find((value) => value.startsWith('sanad_staff='))!
   })
 
   async function ledgerFor(appealId: string) {

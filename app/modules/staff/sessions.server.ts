@@ -12,7 +12,8 @@ export const ABSOLUTE_TIMEOUT_HOURS = 12
 
 const ROLE_RANK: Record<StaffRole, number> = { viewer: 0, staff: 1, admin: 2 }
 
-export type StaffMember = { id: string; email: string; name: string; role: StaffRole }
+/** `secondFactor`: whether the member has TOTP turned on (an administrator must, docs/decisions/020). */
+export type StaffMember = { id: string; email: string; name: string; role: StaffRole; secondFactor: boolean }
 export type StaffSession = { tokenHash: string; staff: StaffMember }
 
 export function hasRole(actual: StaffRole, required: StaffRole): boolean {
@@ -56,7 +57,32 @@ export function clearSessionCookie(env: Env = getEnv()): string {
 }
 
 export function readSessionToken(request: Request): string | null {
-  const name = sessionCookieName()
+  return readTokenCookie(request, sessionCookieName())
+}
+
+/**
+ * The cookie of a sign-in that has passed its first step (password or link) and waits for the
+ * second factor: short-lived, and worth nothing without the code.
+ */
+export const CHALLENGE_MINUTES = 10
+
+export function challengeCookieName(env: Env = getEnv()): string {
+  return env.NODE_ENV === 'production' ? '__Host-sanad_staff_code' : 'sanad_staff_code'
+}
+
+export function challengeCookie(token: string, env: Env = getEnv()): string {
+  return `${challengeCookieName(env)}=${token}; ${cookieAttributes(env, CHALLENGE_MINUTES * 60)}`
+}
+
+export function clearChallengeCookie(env: Env = getEnv()): string {
+  return `${challengeCookieName(env)}=; ${cookieAttributes(env, 0)}`
+}
+
+export function readChallengeToken(request: Request): string | null {
+  return readTokenCookie(request, challengeCookieName())
+}
+
+function readTokenCookie(request: Request, name: string): string | null {
   for (const part of (request.headers.get('Cookie') ?? '').split(';')) {
     const index = part.indexOf('=')
     if (index === -1 || part.slice(0, index).trim() !== name) continue
@@ -103,7 +129,7 @@ export async function getStaffSession(request: Request, db: Database = getDb()):
   const row = await db
     .selectFrom('staff_sessions as s')
     .innerJoin('staff_users as u', 'u.id', 's.staff_user_id')
-    .select(['u.id', 'u.email', 'u.name', 'u.role'])
+    .select(['u.id', 'u.email', 'u.name', 'u.role', 'u.totp_enabled_at'])
     .where('s.token_hash', '=', tokenHash)
     .where('s.expires_at', '>', sql<Date>`now()`)
     .where('s.last_seen_at', '>', sql<Date>`now() - make_interval(mins => ${IDLE_TIMEOUT_MINUTES})`)
@@ -116,8 +142,12 @@ export async function getStaffSession(request: Request, db: Database = getDb()):
     .where('token_hash', '=', tokenHash)
     .where('last_seen_at', '<', sql<Date>`now() - interval '1 minute'`)
     .execute()
-  return { tokenHash, staff: row }
+  const { totp_enabled_at, ...member } = row
+  return { tokenHash, staff: { ...member, secondFactor: totp_enabled_at !== null } }
 }
+
+/** Where an administrator without a second factor is sent, before anything else. */
+export const TWO_FACTOR_PATH = '/staff/two-factor'
 
 function signInUrl(request: Request) {
   const url = new URL(request.url)
@@ -126,11 +156,20 @@ function signInUrl(request: Request) {
 
 /**
  * The guard of every staff loader and action. No good session: a redirect to sign in, which
- * comes back here afterwards. A role below the one asked for: 403.
+ * comes back here afterwards. An administrator without a second factor: a redirect to set one up,
+ * whatever they asked for (only the set-up page itself passes `allowWithoutSecondFactor`). A role
+ * below the one asked for: 403.
  */
-export async function requireStaff(request: Request, role: StaffRole = 'viewer'): Promise<StaffMember> {
+export async function requireStaff(
+  request: Request,
+  role: StaffRole = 'viewer',
+  options: { allowWithoutSecondFactor?: boolean } = {},
+): Promise<StaffMember> {
   const session = await getStaffSession(request)
   if (!session) throw redirect(signInUrl(request), { status: 303, headers: { 'Cache-Control': 'no-store' } })
+  if (session.staff.role === 'admin' && !session.staff.secondFactor && !options.allowWithoutSecondFactor) {
+    throw redirect(TWO_FACTOR_PATH, { status: 303, headers: { 'Cache-Control': 'no-store' } })
+  }
   if (!hasRole(session.staff.role, role)) {
     throw new Response('You do not have permission to see this page', {
       status: 403,

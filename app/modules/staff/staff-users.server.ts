@@ -8,13 +8,14 @@ import { hashSecretToken, newSecretToken, signInLinkUrl, signOutEverywhere } fro
 import { normaliseEmail } from '#app/utils/email-address.ts'
 import { recordAudit } from '#app/modules/staff/audit.server.ts'
 import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
+import { resetTwoFactor } from './two-factor.server.ts'
 
 export type UpsertStaffUser = { email: string; role: StaffRole; name?: string; password?: string }
 
 export function findStaffUserByEmail(db: Database | DatabaseTransaction, email: string) {
   return db
     .selectFrom('staff_users')
-    .select(['id', 'email', 'name', 'role', 'password_hash', 'disabled_at'])
+    .select(['id', 'email', 'name', 'role', 'password_hash', 'disabled_at', 'totp_enabled_at'])
     .where(sql`lower(email)`, '=', normaliseEmail(email))
     .executeTakeFirst()
 }
@@ -79,6 +80,7 @@ export type StaffUserListItem = {
   createdAt: Date
   lastSignInAt: Date | null
   hasPassword: boolean
+  twoFactor: boolean
 }
 
 /**
@@ -88,7 +90,7 @@ export type StaffUserListItem = {
 export async function listStaffUsers(db: Database): Promise<StaffUserListItem[]> {
   const rows = await db
     .selectFrom('staff_users as u')
-    .select(['u.id', 'u.name', 'u.email', 'u.role', 'u.disabled_at', 'u.created_at', 'u.password_hash'])
+    .select(['u.id', 'u.name', 'u.email', 'u.role', 'u.disabled_at', 'u.created_at', 'u.password_hash', 'u.totp_enabled_at'])
     .select(
       sql<Date | null>`greatest(
         (select max(a.created_at) from audit_log a where a.staff_user_id = u.id and a.action = 'staff.signed_in'),
@@ -107,6 +109,7 @@ export async function listStaffUsers(db: Database): Promise<StaffUserListItem[]>
     createdAt: row.created_at,
     lastSignInAt: row.last_sign_in_at === null ? null : new Date(row.last_sign_in_at),
     hasPassword: row.password_hash !== null,
+    twoFactor: row.totp_enabled_at !== null,
   }))
 }
 
@@ -228,6 +231,20 @@ export async function enableStaffMember(db: Database, actorId: string, targetId:
     if (target.disabled_at === null) return targetId
     await trx.updateTable('staff_users').set({ disabled_at: null, updated_at: sql`now()` }).where('id', '=', targetId).execute()
     await auditStaffChange(trx, actorId, 'staff.enable', targetId)
+    return targetId
+  })
+}
+
+/**
+ * Another administrator turns off a member's two-step sign-in (a lost phone, no recovery codes
+ * left): they are signed out and set it up again at their next sign-in. Never one's own: the
+ * point is that a second person checks who is asking.
+ */
+export async function resetStaffTwoFactor(db: Database, actorId: string, targetId: string): Promise<StaffChangeResult> {
+  return refusable(db, async (trx) => {
+    await lockForStaffChange(trx, actorId, targetId)
+    if (targetId === actorId) throw new StaffChangeRefused({ twoFactor: 'You cannot reset your own two-step sign-in. Ask another administrator' })
+    await resetTwoFactor(trx, actorId, targetId)
     return targetId
   })
 }

@@ -97,8 +97,8 @@ const PERSONAL_DATA_SQL = [
   .flatMap(([table, columns]) => (columns as string[]).map((column) => `select ${column}::text as value from ${table as string}`))
   .join(' union ')
 
-/** The demo admin's password, which the tests type in to sign in. */
-const TYPED_SECRETS = ['sanad-demo-admin']
+/** The demo admin's password, which the tests type in to sign in, and their TOTP secret. */
+const TYPED_SECRETS = ['sanad-demo-admin', 'JBSWY3DPEHPK3PXPSANADDEMOADMIN23']
 const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+/g
 
 /**
