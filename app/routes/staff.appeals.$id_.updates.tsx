@@ -1,11 +1,9 @@
 import { getFormProps, getInputProps, getTextareaProps, useForm } from '@conform-to/react'
 import { parseWithZod } from '@conform-to/zod'
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
-import formStyles from '#app/styles/forms.css'
-import styles from '#app/styles/staff-forms.css'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
@@ -18,10 +16,6 @@ import { listAppealUpdates, updateFormSchema, postAppealUpdate } from '#app/modu
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
-export const links: LinksFunction = () => [
-  { rel: 'stylesheet', href: formStyles },
-  { rel: 'stylesheet', href: styles },
-]
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data ? `Updates: ${data.appeal.title}` : 'Updates' },
   { name: 'robots', content: 'noindex' },
