@@ -6,7 +6,7 @@ import { isOfflineCheckout, refundPayment } from '#app/modules/payments/stripe.s
 import { escapeLike, type Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { isStripeAmount, minorToDecimal, parseAmountToMinor, stripeStepMessage } from '#app/utils/money.ts'
-import { DONATION_STATUSES } from './donation-statuses.ts'
+import { ALL_STATUSES, DONATION_STATUSES, GIFT_STATUSES } from './donation-statuses.ts'
 import { uuidField, isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 import { isoDateField } from '#app/utils/dates.ts'
@@ -28,7 +28,8 @@ export const DONATION_FREQUENCIES = ['one_off', 'monthly'] as const satisfies re
 export const donationFiltersSchema = z
   .object({
     appeal: uuidField('Choose an appeal from the list').optional(),
-    status: z.enum(DONATION_STATUSES, { message: 'Choose a status from the list' }).optional(),
+    // No status means gifts only (GIFT_STATUSES); 'all' adds the checkouts that never paid.
+    status: z.enum([...DONATION_STATUSES, ALL_STATUSES], { message: 'Choose a status from the list' }).optional(),
     from: isoDateField().optional(),
     to: isoDateField().optional(),
     frequency: z.enum(DONATION_FREQUENCIES, { message: 'Choose one-off or monthly' }).optional(),
@@ -76,7 +77,8 @@ export function filtersToSearchParams(filters: DonationFilters): URLSearchParams
 function filtered(db: Database, filters: DonationFilters) {
   let query = db.selectFrom('donations as d').innerJoin('appeals as a', 'a.id', 'd.appeal_id')
   if (filters.appeal) query = query.where('d.appeal_id', '=', filters.appeal)
-  if (filters.status) query = query.where('d.status', '=', filters.status)
+  if (!filters.status) query = query.where('d.status', 'in', GIFT_STATUSES)
+  else if (filters.status !== ALL_STATUSES) query = query.where('d.status', '=', filters.status)
   if (filters.frequency) query = query.where('d.frequency', '=', filters.frequency)
   if (filters.from) query = query.where('d.created_at', '>=', startOfDayInZone(filters.from))
   if (filters.to) query = query.where('d.created_at', '<', startOfNextDayInZone(filters.to))
