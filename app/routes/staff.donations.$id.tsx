@@ -8,6 +8,7 @@ import {
   resendDonationReceipt,
   type StaffActionResult,
 } from '#app/modules/donations/staff-donations.server.ts'
+import { refundOfflinePayment } from '#app/modules/payments/offline-checkout.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -59,7 +60,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (!refund.success) {
     return answer('refund', { ok: false, status: 400, message: refund.error.issues[0]?.message ?? 'Choose a full or a partial refund.' })
   }
-  return answer('refund', await requestRefund(db, staff.id, donationId, refund.data))
+  const result = await requestRefund(db, staff.id, donationId, refund.data)
+  // The demo (no Stripe key): the offline checkout reports the refund as Stripe would.
+  if (result.offlineRefund) await refundOfflinePayment(db, donationId, result.offlineRefund)
+  return answer('refund', result)
 }
 
 /** A moment in the organisation's time zone, to the second; a dash for none. */
@@ -80,7 +84,7 @@ const STRIPE_ID_NAMES = {
 
 export default function StaffDonation() {
   const when = useWhen()
-  const { donation, giftAid, plan, events, ledger, refundsPossible } = useLoaderData<typeof loader>()
+  const { donation, giftAid, plan, events, ledger, offlineCheckout } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const busy = useNavigation().state === 'submitting'
   const money = (minor: number) => formatMoney(minor, donation.currency)
@@ -207,12 +211,13 @@ export default function StaffDonation() {
       </dl>
 
       <h2>Refund</h2>
-      {!refundsPossible ? (
+      {offlineCheckout ? (
         <p className="notice">
-          Refunds are not possible here: the site runs without a Stripe key (offline checkout), so no money moved and there is
-          nothing to give back.
+          This is the demo: the site runs without a Stripe key (offline checkout), so no money moved. A refund here is reported
+          at once, the way Stripe would report it, so you can see what it does to the amounts and the totals.
         </p>
-      ) : donation.status !== 'confirmed' ? (
+      ) : null}
+      {donation.status !== 'confirmed' ? (
         <p>Only a confirmed donation can be refunded.</p>
       ) : donation.refundableMinor <= 0 ? (
         <p>This donation has been refunded in full.</p>

@@ -139,7 +139,7 @@ describe('one donation', () => {
     expect(body.donation.stripe.paymentIntent).toBe(donation.paymentIntent)
     expect(body.events.map((event) => event.type)).toEqual(['confirmed'])
     expect(body.ledger).toEqual([expect.objectContaining({ kind: 'charge', amountMinor: 4_000 })])
-    expect(body.refundsPossible).toBe(true)
+    expect(body.offlineCheckout).toBe(false)
 
     const missing = await settle(() => donationLoader(args(getRequest('/staff/donations/x', { cookie }), { id: 'not-a-uuid' })))
     expect(missing.status).toBe(404)
@@ -210,17 +210,19 @@ describe('one donation', () => {
     expect(stripeCalls).toHaveLength(0)
   })
 
-  test('offline (no Stripe key), a refund is not possible and the page says so', async () => {
+  // Issue 13 changed this: offline (the demo) a refund is made without Stripe, and reported by the
+  // offline checkout as Stripe would (tests/integration/offline-checkout.test.ts follows it through).
+  test('offline (no Stripe key), a refund asks no one and the page says it is the demo', async () => {
     const appeal = await createAppeal()
     const donation = await confirmed({ appealId: appeal.id, amountMinor: 2_000 })
     delete process.env.STRIPE_SECRET_KEY
     resetEnvForTests()
     clearStripeCalls()
-    const answer = await post(donation.donationId, { intent: 'refund', kind: 'full' })
-    expect(answer.status).toBe(409)
-    expect((answer.body as { message: string }).message).toMatch(/not possible offline/)
     const page = await settle(() => donationLoader(args(getRequest(`/staff/donations/${donation.donationId}`, { cookie }), { id: donation.donationId })))
-    expect((page.body as DetailData).refundsPossible).toBe(false)
+    expect((page.body as DetailData).offlineCheckout).toBe(true)
+    const answer = await post(donation.donationId, { intent: 'refund', kind: 'full' })
+    expect(answer.status).toBe(200)
+    expect((answer.body as { message: string }).message).toMatch(/made in the demo/)
     expect(stripeCalls).toHaveLength(0)
   })
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import { z } from 'zod'
 import type { DonationFrequency, DonationStatus } from '#db/schema.ts'
@@ -287,7 +288,8 @@ export async function getDonationDetail(db: Database, donationId: string) {
       stripeEventId: entry.stripe_event_id,
       occurredAt: entry.occurred_at.toISOString(),
     })),
-    refundsPossible: !isOfflineCheckout(),
+    // Offline (the demo) a refund is made and reported at once by the offline checkout, as Stripe would.
+    offlineCheckout: isOfflineCheckout(),
   }
 }
 
@@ -318,6 +320,13 @@ function refundableMinor(donation: { status: DonationStatus; amount_minor: numbe
 
 export type StaffActionResult = { ok: true; message: string } | { ok: false; status: number; message: string }
 
+/**
+ * A refund asked for. Offline (no Stripe key, the demo) nobody else will report it: the caller
+ * hands `offlineRefund` to the offline checkout, which sends the signed `charge.refunded` Stripe
+ * would, through the same inbox.
+ */
+export type RefundResult = StaffActionResult & { offlineRefund?: { refundId: string; amountMinor: number } }
+
 export const refundFormSchema = z.discriminatedUnion('kind', [
   z.object({ intent: z.literal('refund'), kind: z.literal('full') }),
   z.object({
@@ -335,10 +344,7 @@ export type RefundRequest = z.infer<typeof refundFormSchema>
  * money given back. The idempotency key names the amount and the refunds so far, so a double
  * submit (or a retry after a timeout) makes one refund, while a later, deliberate one is new.
  */
-export async function requestRefund(db: Database, staffUserId: string, donationId: string, request: RefundRequest): Promise<StaffActionResult> {
-  if (isOfflineCheckout()) {
-    return { ok: false, status: 409, message: 'Refunds are not possible offline: no money moved, and there is no Stripe account to ask. Set STRIPE_SECRET_KEY to refund real payments.' }
-  }
+export async function requestRefund(db: Database, staffUserId: string, donationId: string, request: RefundRequest): Promise<RefundResult> {
   const donation = await db
     .selectFrom('donations')
     .select(['id', 'status', 'amount_minor', 'fee_cover_minor', 'refunded_minor', 'disputed_minor', 'currency', 'stripe_payment_intent_id'])
@@ -364,9 +370,14 @@ export async function requestRefund(db: Database, staffUserId: string, donationI
   }
 
   const idempotencyKey = `refund:${donation.id}:${amountMinor}:${donation.refunded_minor}`
+  const offline = isOfflineCheckout()
   let refundId: string
   try {
-    const refund = await refundPayment({ paymentIntentId: donation.stripe_payment_intent_id, amountMinor, idempotencyKey })
+    // Offline no money moved and there is no Stripe to ask: the refund's id comes from its
+    // idempotency key, so a double submit names one refund, as Stripe's would.
+    const refund = offline
+      ? { id: `re_offline_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}` }
+      : await refundPayment({ paymentIntentId: donation.stripe_payment_intent_id, amountMinor, idempotencyKey })
     if (!refund) return { ok: false, status: 400, message: 'Refunds need Stripe: without a Stripe key no money moved, so there is nothing to give back.' }
     refundId = refund.id
   } catch (error) {
@@ -381,6 +392,13 @@ export async function requestRefund(db: Database, staffUserId: string, donationI
       .execute()
     await recordAudit(trx, { staffUserId, action: 'donation.refund', subjectType: 'donation', subjectId: donation.id, details })
   })
+  if (offline) {
+    return {
+      ok: true,
+      message: `Refund of ${minorToDecimal(amountMinor, donation.currency)} ${donation.currency} made in the demo: no money moved, and the offline checkout reported it as Stripe would.`,
+      offlineRefund: { refundId, amountMinor },
+    }
+  }
   return {
     ok: true,
     message: `Refund of ${minorToDecimal(amountMinor, donation.currency)} ${donation.currency} requested. The amounts change when Stripe confirms it, usually within a minute.`,
