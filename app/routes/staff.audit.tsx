@@ -8,6 +8,7 @@ import {
   parseAuditFilters,
   type AuditEntry,
 } from '#app/modules/staff/audit.server.ts'
+import { describeAuditAction } from '#app/modules/staff/audit-actions.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
@@ -54,7 +55,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 type Presented = ReturnType<typeof present>
 
 function present(entry: AuditEntry) {
-  return { ...entry, createdAt: entry.createdAt.toISOString(), when: formatDateTime(entry.createdAt, organisationTimeZone(), { seconds: true }) }
+  return { ...entry, actionName: describeAuditAction(entry.action), createdAt: entry.createdAt.toISOString(), when: formatDateTime(entry.createdAt, organisationTimeZone(), { seconds: true }) }
 }
 
 export default function StaffAudit() {
@@ -140,7 +141,11 @@ export default function StaffAudit() {
                 </td>
                 <td>{entry.who}</td>
                 <th scope="row">
-                  <code>{entry.action}</code>
+                  {entry.actionName}
+                  {/* The stored key, which the "Action starts with" filter searches by. */}
+                  <span className="staff-totals__status">
+                    <code>{entry.action}</code>
+                  </span>
                 </th>
                 <td>
                   {entry.subject ? (

@@ -17,6 +17,8 @@ import { readFormData } from '#app/utils/form-data.server.ts'
 import { useOrganisationTimeZone } from '#app/components/use-organisation-time-zone.ts'
 import { formatDateTime } from '#app/utils/time-zone.ts'
 import { isUuid } from '#app/utils/ids.ts'
+import { DONATION_STATUS_NAMES } from '#app/modules/donations/donation-statuses.ts'
+import type { LedgerEntryKind, RecurringPlanStatus } from '#db/schema.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -73,6 +75,21 @@ function useWhen() {
 }
 const yesNo = (value: boolean) => (value ? 'Yes' : 'No')
 
+const LEDGER_KIND_NAMES: Record<LedgerEntryKind, string> = {
+  charge: 'Payment',
+  refund: 'Refund',
+  dispute_hold: 'Held back by a dispute',
+  dispute_release: 'Returned after a dispute',
+  dispute_loss: 'Lost in a dispute',
+}
+const PLAN_STATUS_NAMES: Record<RecurringPlanStatus, string> = {
+  pending: 'not started yet',
+  active: 'active',
+  past_due: 'a payment failed, Stripe is retrying',
+  cancelled: 'stopped',
+  abandoned: 'never started (checkout abandoned)',
+}
+
 const STRIPE_ID_NAMES = {
   checkoutSession: 'Checkout Session',
   paymentIntent: 'Payment intent',
@@ -111,7 +128,7 @@ export default function StaffDonation() {
 
       <dl className="facts">
         <dt>Status</dt>
-        <dd>{donation.status}</dd>
+        <dd>{DONATION_STATUS_NAMES[donation.status]}</dd>
         <dt>Appeal</dt>
         <dd>{donation.appealTitle}</dd>
         <dt>Frequency</dt>
@@ -134,7 +151,7 @@ export default function StaffDonation() {
           <>
             <dt>Monthly gift</dt>
             <dd>
-              {money(plan.amountMinor)} a month, {plan.status}
+              {money(plan.amountMinor)} a month, {PLAN_STATUS_NAMES[plan.status]}
               {plan.cancelledAt ? `, stopped ${when(plan.cancelledAt)}` : ''}
             </dd>
           </>
@@ -281,10 +298,8 @@ export default function StaffDonation() {
             {events.map((event) => (
               <tr key={event.id}>
                 <td>{when(event.createdAt)}</td>
-                <td>{event.type}</td>
-                <td>
-                  <code>{event.detail}</code>
-                </td>
+                <td>{event.what}</td>
+                <td>{event.details || '—'}</td>
                 <td>{event.stripeEventId ? <code>{event.stripeEventId}</code> : ''}</td>
               </tr>
             ))}
@@ -312,7 +327,7 @@ export default function StaffDonation() {
             {ledger.map((entry) => (
               <tr key={entry.id}>
                 <td>{when(entry.occurredAt)}</td>
-                <td>{entry.kind}</td>
+                <td>{LEDGER_KIND_NAMES[entry.kind]}</td>
                 <td className="numeric">{formatMoney(entry.amountMinor, entry.currency)}</td>
                 <td>
                   <code>{entry.stripeObjectId}</code>

@@ -1,5 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { DONATION_STATUS_NAMES } from '#app/modules/donations/donation-statuses.ts'
+import { REGISTRATION_STATUS_NAMES } from '#app/modules/registrations/statuses.ts'
 import { z } from 'zod'
 import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -109,7 +111,7 @@ function summarise(records: SupporterRecords) {
       date: when(row.confirmed_at ?? row.created_at),
       appeal: row.appeal_title,
       amount: formatMoney(row.amount_minor, row.currency),
-      status: row.status,
+      status: DONATION_STATUS_NAMES[row.status],
       monthly: row.frequency === 'monthly',
     })),
     registrations: records.registrations.map((row) => ({
@@ -117,7 +119,7 @@ function summarise(records: SupporterRecords) {
       event: row.event_title,
       eventDate: when(row.event_starts_at),
       places: Number(row.quantity),
-      status: row.status,
+      status: REGISTRATION_STATUS_NAMES[row.status],
     })),
     giftAidDeclarations: kept.length,
     blockers: erasureBlockers(records).map((blocker) => blocker.message),

@@ -6,7 +6,7 @@ import { resendReceipt } from '#app/modules/donations/ledger.server.ts'
 import { isOfflineCheckout, refundPayment } from '#app/modules/payments/stripe.server.ts'
 import { escapeLike, type Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { isStripeAmount, minorToDecimal, parseAmountToMinor, stripeStepMessage } from '#app/utils/money.ts'
+import { formatMoney, isStripeAmount, minorToDecimal, parseAmountToMinor, stripeStepMessage } from '#app/utils/money.ts'
 import { ALL_STATUSES, DONATION_STATUSES, GIFT_STATUSES } from './donation-statuses.ts'
 import { uuidField, isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
@@ -275,7 +275,7 @@ export async function getDonationDetail(db: Database, donationId: string) {
     events: events.map((event) => ({
       id: event.id,
       type: event.type,
-      detail: JSON.stringify(event.detail),
+      ...describeDonationEvent(event.type, event.detail, donation.currency),
       stripeEventId: event.stripe_event_id,
       createdAt: event.created_at.toISOString(),
     })),
@@ -291,6 +291,41 @@ export async function getDonationDetail(db: Database, donationId: string) {
     // Offline (the demo) a refund is made and reported at once by the offline checkout, as Stripe would.
     offlineCheckout: isOfflineCheckout(),
   }
+}
+
+const EVENT_NAMES: Record<string, string> = {
+  created: 'Checkout started',
+  processing: 'Payment on its way (bank payment)',
+  confirmed: 'Payment confirmed',
+  failed: 'Payment failed',
+  abandoned: 'Checkout abandoned',
+  payment_declined: 'Card declined (the donor could try again)',
+  refund_requested: 'Refund asked for',
+  refunded: 'Refunded',
+  second_payment: 'Paid a second time',
+  dispute_inquiry: 'Card issuer asked about the payment',
+  dispute_open: 'Disputed: money held back',
+  dispute_won: 'Dispute won: money returned',
+  dispute_lost: 'Dispute lost',
+  dispute_prevented: 'Dispute settled by a refund',
+}
+
+/**
+ * One entry of a donation's history in words staff read: what happened, and its amounts as
+ * money rather than the stored JSON (`{"chargedMinor":5097}` becomes "£50.97 charged").
+ */
+export function describeDonationEvent(type: string, detail: unknown, currency: string): { what: string; details: string } {
+  const fields = detail && typeof detail === 'object' ? (detail as Record<string, unknown>) : {}
+  const money = (key: string) => (typeof fields[key] === 'number' ? formatMoney(fields[key] as number, currency) : null)
+  const parts: string[] = []
+  if (money('chargedMinor')) parts.push(`${money('chargedMinor')} charged`)
+  if (money('amountMinor')) parts.push(money('amountMinor')!)
+  if (money('totalRefundedMinor')) parts.push(`${money('totalRefundedMinor')} refunded in all`)
+  if (fields.instalment === true) parts.push('a monthly instalment')
+  if (typeof fields.refundId === 'string') parts.push(`Stripe refund ${fields.refundId}`)
+  if (typeof fields.firstDonationId === 'string') parts.push('the gift was already paid')
+  const what = EVENT_NAMES[type] ?? (type.charAt(0).toUpperCase() + type.slice(1)).replaceAll('_', ' ')
+  return { what, details: parts.join(', ') }
 }
 
 export type DonationDetail = NonNullable<Awaited<ReturnType<typeof getDonationDetail>>>
