@@ -11,6 +11,7 @@ import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { getStaffAppeal } from '#app/modules/appeals/appeal-admin.server.ts'
 import { listAppealUpdates, updateFormSchema, postAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 // The form's schema is updateFormSchema in appeals/appeal-updates.server.ts: title, Markdown body, "email it".
 
@@ -80,7 +81,7 @@ export default function AppealUpdates() {
       ) : null}
       {appeal.status === 'draft' ? <p>This appeal is a draft: its updates show on the public page once it is published.</p> : null}
 
-      <div className="table-scroll">
+      <TableScroll label="Posted updates">
         <table className="table staff-totals">
           <caption>Posted updates</caption>
           <thead>
@@ -105,7 +106,7 @@ export default function AppealUpdates() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
 
       <section aria-labelledby="new-update-title" className="staff-appeal-form">
         <h2 id="new-update-title">Post an update</h2>

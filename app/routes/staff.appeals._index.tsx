@@ -7,6 +7,7 @@ import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { listStaffAppeals } from '#app/modules/appeals/appeal-admin.server.ts'
 import { closingDay } from '#app/modules/appeals/appeal-form.server.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -45,7 +46,7 @@ export default function StaffAppeals() {
           New appeal
         </Link>
       </p>
-      <div className="table-scroll">
+      <TableScroll label="All appeals">
         <table className="table staff-totals">
           <caption>All appeals, newest first</caption>
           <thead>
@@ -94,7 +95,7 @@ export default function StaffAppeals() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </div>
   )
 }

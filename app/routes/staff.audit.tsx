@@ -13,6 +13,7 @@ import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server
 import { getDb } from '#app/utils/db.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 import { formatDateTime } from '#app/utils/time-zone.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 export const handle = { staffRole: 'admin' } as const satisfies { staffRole: StaffRole }
 
@@ -116,7 +117,7 @@ export default function StaffAudit() {
         </p>
       ) : null}
 
-      <div className="table-scroll">
+      <TableScroll label="Audit log entries">
         <table className="table staff-totals">
           <caption>{isFirstPage ? 'Newest entries' : 'Older entries'}</caption>
           <thead>
@@ -178,7 +179,7 @@ export default function StaffAudit() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
 
       <nav aria-label="Audit log pages" className="staff-pager">
         {!isFirstPage ? <Link to={newestHref}>Newest entries</Link> : null} {nextHref ? <Link to={nextHref}>Older entries</Link> : null}

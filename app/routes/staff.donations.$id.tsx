@@ -19,6 +19,7 @@ import { formatDateTime } from '#app/utils/time-zone.ts'
 import { isUuid } from '#app/utils/ids.ts'
 import { DONATION_STATUS_NAMES } from '#app/modules/donations/donation-statuses.ts'
 import type { LedgerEntryKind, RecurringPlanStatus } from '#db/schema.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -278,7 +279,7 @@ export default function StaffDonation() {
         <p>A receipt is sent once the donation is confirmed, to the address the donor gave.</p>
       )}
 
-      <div className="table-scroll">
+      <TableScroll label="History">
         <table className="table">
           <caption>History, oldest first</caption>
           <thead>
@@ -305,9 +306,9 @@ export default function StaffDonation() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
 
-      <div className="table-scroll">
+      <TableScroll label="Ledger entries">
         <table className="table staff-totals">
           <caption>Ledger entries</caption>
           <thead>
@@ -336,7 +337,7 @@ export default function StaffDonation() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </div>
   )
 }

@@ -13,6 +13,7 @@ import { formatDateTime } from '#app/utils/time-zone.ts'
 import { eraseSupporter, erasureBlockers } from '#app/modules/supporters/erasure.server.ts'
 import { findSupporterRecords, lookUpSupporter, type SupporterRecords, holdsAnything, RECORD_KINDS } from '#app/modules/supporters/supporter-records.server.ts'
 import { supporterEmailSchema } from '#app/modules/supporters/supporters.server.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 /**
  * `/staff/supporters`: what we hold about one supporter, found by email, to export it or (for
@@ -217,7 +218,7 @@ function Held({ summary }: { summary: Summary }) {
         </table>
       ) : null}
       {summary.donations.length > 0 ? (
-        <div className="table-scroll">
+        <TableScroll label="Donations">
           <table className="table">
             <caption>Donations</caption>
             <thead>
@@ -242,10 +243,10 @@ function Held({ summary }: { summary: Summary }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       ) : null}
       {summary.registrations.length > 0 ? (
-        <div className="table-scroll">
+        <TableScroll label="Event registrations">
           <table className="table">
             <caption>Event registrations</caption>
             <thead>
@@ -267,7 +268,7 @@ function Held({ summary }: { summary: Summary }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       ) : null}
     </>
   )
