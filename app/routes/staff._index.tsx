@@ -320,15 +320,15 @@ function HeadlineFigures({ headline, giftAid }: { headline: Headline; giftAid: G
   const several = lines.length > 1
   // Money carries its own symbol; a count says which currency's donors it is when there are several.
   const money = (value: (line: Headline['currencies'][number]) => string) => (lines.length === 0 ? ['Nothing yet'] : lines.map(value))
-  const count = (value: (line: Headline['currencies'][number]) => number) =>
-    lines.length === 0 ? ['None yet'] : lines.map((line) => `${value(line).toLocaleString('en-GB')}${several ? ` giving in ${line.currency}` : ''}`)
+  const count = (value: (line: Headline['currencies'][number]) => number, inCurrency: string) =>
+    lines.length === 0 ? ['None yet'] : lines.map((line) => `${value(line).toLocaleString('en-GB')}${several ? ` ${inCurrency} ${line.currency}` : ''}`)
   const figures: { label: string; values: string[]; note?: string }[] = [
     { label: `Net raised in ${headline.month}`, values: money((line) => formatMoney(line.netThisMonthMinor, line.currency)) },
     { label: 'Net raised in total', values: money((line) => formatMoney(line.netMinor, line.currency)) },
-    { label: 'Supporters who have given', values: count((line) => line.donorCount) },
+    { label: 'Supporters who have given', values: count((line) => line.donorCount, 'giving in') },
     {
       label: 'Active monthly gifts',
-      values: count((line) => line.activeMonthlyCount),
+      values: count((line) => line.activeMonthlyCount, 'in'),
       note: lines.length === 0 ? undefined : `${lines.map((line) => formatMoney(line.monthlyIncomeMinor, line.currency)).join(' and ')} a month`,
     },
     {
