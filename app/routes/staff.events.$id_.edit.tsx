@@ -41,7 +41,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const staff = await requireStaff(request, handle.staffRole)
   if (!isUuid(params.id)) throw notFound()
   const submission = parseWithZod(await readFormData(request), { schema })
-  if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
+  // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
+  if (submission.status !== 'success') return data(submission.reply(), { status: submission.status === 'error' ? 400 : 200 })
   const result = await updateEvent(getDb(), staff.id, params.id, submission.value)
   if (!result.ok) {
     if (result.notFound) throw notFound()

@@ -37,7 +37,8 @@ export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
   const submission = parseWithZod(await readFormData(request), { schema })
-  if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
+  // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
+  if (submission.status !== 'success') return data(submission.reply(), { status: submission.status === 'error' ? 400 : 200 })
   const result = await createEvent(getDb(), staff.id, submission.value)
   if (!result.ok) return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })
   return redirect(`/staff/events/${result.eventId}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })
