@@ -43,7 +43,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       emailedOn: update.emailed_at ? formatDay(update.emailed_at) : null,
     })),
     notice:
-      posted === 'emailing'
+      posted === 'edited'
+        ? 'The update is changed on the appeal page. Emails already sent keep what they said.'
+        : posted === 'emailing'
         ? 'The update is posted. The emails to supporters who asked for news are being sent.'
         : posted === 'yes'
           ? 'The update is posted.'
@@ -89,12 +91,13 @@ export default function AppealUpdates() {
               <th scope="col">Title</th>
               <th scope="col">Posted</th>
               <th scope="col">Emailed</th>
+              <th scope="col">Change</th>
             </tr>
           </thead>
           <tbody>
             {updates.length === 0 ? (
               <tr>
-                <td colSpan={3}>No updates yet.</td>
+                <td colSpan={4}>No updates yet.</td>
               </tr>
             ) : null}
             {updates.map((update) => (
@@ -102,6 +105,11 @@ export default function AppealUpdates() {
                 <th scope="row">{update.title}</th>
                 <td>{update.publishedOn}</td>
                 <td>{update.emailedOn ?? 'No'}</td>
+                <td>
+                  <Link to={`/staff/appeals/${appeal.id}/updates/${update.id}`}>
+                    Edit<span className="visually-hidden"> {update.title}</span>
+                  </Link>
+                </td>
               </tr>
             ))}
           </tbody>
