@@ -10,6 +10,7 @@ import {
   Scripts,
   ScrollRestoration,
   useLoaderData,
+  useLocation,
   useRouteError,
   useRouteLoaderData,
 } from '@remix-run/react'
@@ -41,6 +42,8 @@ export function Layout({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>('root')
   const organisationName = data?.organisationName ?? 'Sanad'
   const nonce = useNonce()
+  // The staff area has its own navigation; the public one beside it would offer two "Appeals".
+  const inStaffArea = /^\/staff(\/|$)/.test(useLocation().pathname)
   return (
     <html lang="en-GB">
       <head>
@@ -59,22 +62,24 @@ export function Layout({ children }: { children: ReactNode }) {
             <Link to="/" className="site-header__brand">
               {organisationName}
             </Link>
-            <nav aria-label="Main">
-              <ul className="site-nav">
-                <li>
-                  <NavLink to="/appeals">Appeals</NavLink>
-                </li>
-                <li>
-                  <NavLink to="/events">Events</NavLink>
-                </li>
-                <li>
-                  <NavLink to="/about">About</NavLink>
-                </li>
-                <li>
-                  <NavLink to="/saved">Saved</NavLink>
-                </li>
-              </ul>
-            </nav>
+            {inStaffArea ? null : (
+              <nav aria-label="Main">
+                <ul className="site-nav">
+                  <li>
+                    <NavLink to="/appeals">Appeals</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/events">Events</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/about">About</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/saved">Saved</NavLink>
+                  </li>
+                </ul>
+              </nav>
+            )}
           </div>
         </header>
         <main id="main" tabIndex={-1}>

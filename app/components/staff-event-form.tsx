@@ -71,6 +71,10 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
   const submitting = navigation.state !== 'idle' && navigation.formMethod?.toUpperCase() === 'POST'
   const ticketRows = fields.tickets.getFieldList()
   const hint = (field: FieldMetadata<unknown>) => `${field.id}-hint`
+  const lastTicket = ticketRows.at(-1)?.getFieldset().currency.value
+  const ticketCurrency = typeof lastTicket === 'string' ? lastTicket : 'GBP'
+  const currentZone = typeof fields.timeZone.value === 'string' ? fields.timeZone.value : ''
+  const zoneChoices = currentZone && !timeZones.includes(currentZone) ? [currentZone, ...timeZones] : timeZones
 
   const summaryItems: SummaryItem[] = [
     ...[
@@ -129,15 +133,17 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
         <div className="field">
           <label htmlFor={fields.timeZone.id}>Time zone</label>
           <p className="field__hint" id={hint(fields.timeZone)}>
-            A place name such as Europe/London or America/New_York.
+            The place whose clocks the times follow, such as Europe/London.
           </p>
           <FieldError field={fields.timeZone} />
-          <input {...withoutKey(getInputProps(fields.timeZone, { type: 'text', ariaDescribedBy: hint(fields.timeZone) }))} list="staff-event-time-zones" autoComplete="off" spellCheck={false} />
-          <datalist id="staff-event-time-zones">
-            {timeZones.map((zone) => (
-              <option key={zone} value={zone} />
+          {/* Every zone this server knows (Intl.supportedValuesOf), and the event's own if it is an older name. */}
+          <select {...withoutKey(getSelectProps(fields.timeZone, { ariaDescribedBy: hint(fields.timeZone) }))}>
+            {zoneChoices.map((zone) => (
+              <option key={zone} value={zone}>
+                {zone.replaceAll('_', ' ')}
+              </option>
             ))}
-          </datalist>
+          </select>
         </div>
         <TextField field={fields.startsAt} label="Starts" type="datetime-local" />
         <TextField field={fields.endsAt} label="Ends" type="datetime-local" />
@@ -194,7 +200,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
         </legend>
         <p className="field__hint">
           Prices are in the currency’s main unit (12.50). A pay-what-you-can ticket has a minimum (blank for none) and may
-          suggest an amount. Blank rows are ignored; save to get more blank rows. A ticket people have registered with
+          suggest an amount. Blank rows are ignored; “Add a ticket” adds another row. A ticket people have registered with
           cannot be removed, and its price cannot change.
         </p>
         <FieldError field={fields.tickets} />
@@ -219,8 +225,13 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
                   ))}
                 </select>
               </div>
-              <TextField field={ticket.price} label="Price (paid) or suggested amount (pay what you can)" inputMode="decimal" />
-              <TextField field={ticket.minPrice} label="Minimum (pay what you can)" inputMode="decimal" />
+              {/* Hidden by CSS (:has) while the kind is Free, with or without JavaScript. */}
+              <div className="staff-event-form__price">
+                <TextField field={ticket.price} label="Price (paid) or suggested amount (pay what you can)" inputMode="decimal" />
+              </div>
+              <div className="staff-event-form__minimum">
+                <TextField field={ticket.minPrice} label="Minimum (pay what you can)" inputMode="decimal" />
+              </div>
               <div className="field">
                 <label htmlFor={ticket.currency.id}>Currency</label>
                 <FieldError field={ticket.currency} />
@@ -244,6 +255,13 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
             </fieldset>
           )
         })}
+        {/* A submit button: without JavaScript the server answers with the form and one more row. */}
+        <button
+          className="button button--secondary"
+          {...form.insert.getButtonProps({ name: fields.tickets.name, defaultValue: { kind: 'free', currency: ticketCurrency } })}
+        >
+          Add a ticket
+        </button>
       </fieldset>
 
       <fieldset>

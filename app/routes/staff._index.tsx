@@ -1,11 +1,13 @@
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useLoaderData } from '@remix-run/react'
+import type { ReactNode } from 'react'
 import { DateRangeFields } from '#app/components/date-range-fields.tsx'
 import { DonationsChart } from '#app/components/donations-chart.tsx'
 import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import {
   getCampaignTotals,
   getGiftsOverTime,
+  getNetThisMonth,
   parseGiftsRange,
   type AppealGiftsInRange,
   type GiftsRange,
@@ -15,6 +17,7 @@ import { getGiftAidOverview } from '#app/modules/donations/gift-aid.server.ts'
 import { taxYearAt } from '#app/modules/donations/gift-aid.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 
 export const handle = { staffRole: 'viewer' } as const satisfies { staffRole: StaffRole }
 
@@ -26,9 +29,27 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const db = getDb()
   // Gift Aid is claimed by UK tax year: the dashboard shows the one running now.
   const year = taxYearAt(new Date())
-  const [campaign, { summary, adjustment }] = await Promise.all([getCampaignTotals(db), getGiftAidOverview(db, year)])
+  const timeZone = organisationTimeZone()
+  const now = new Date()
+  const [campaign, { summary, adjustment }, netThisMonth] = await Promise.all([
+    getCampaignTotals(db),
+    getGiftAidOverview(db, year),
+    getNetThisMonth(db, timeZone, now),
+  ])
   const totals = {
     ...campaign,
+    headline: {
+      month: new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone }).format(now),
+      // One line per currency: amounts in different currencies are never added together.
+      currencies: campaign.organisation.map((totals) => ({
+        currency: totals.currency,
+        netThisMonthMinor: netThisMonth.get(totals.currency) ?? 0,
+        netMinor: totals.netMinor,
+        donorCount: totals.donorCount,
+        activeMonthlyCount: totals.activeMonthlyCount,
+        monthlyIncomeMinor: totals.monthlyIncomeMinor,
+      })),
+    },
     giftAid: {
       year,
       eligibleMinor: summary.eligibleMinor,
@@ -68,18 +89,20 @@ export async function loader({ request }: LoaderFunctionArgs) {
 const STATUS_NAMES = { published: 'Published', draft: 'Draft', closed: 'Closed' } as const
 
 export default function CampaignTotals() {
-  const { appeals, organisation, giftAid, range, fields, rangeError, series, inRange } = useLoaderData<typeof loader>()
+  const { appeals, organisation, headline, giftAid, range, fields, rangeError, series, inRange } = useLoaderData<typeof loader>()
   const titles = new Map(appeals.map((appeal) => [appeal.appealId, appeal.title]))
   return (
     <div className="container page">
       <h1>Campaign totals</h1>
+      <HeadlineFigures headline={headline} giftAid={giftAid} />
+
       <p>
         Confirmed gifts only. Net is what we keep: gross less refunds and money held in open or lost disputes. Each appeal is
         shown in its own currency.
       </p>
 
-      {/* Wider than the screen: focusable so that keyboard users can scroll it sideways. */}
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Totals by appeal">
+      {/* A table where there is room for its ten columns; on a phone the same figures as one card per row. */}
+      <div className="table-scroll staff-wide-only" tabIndex={0} role="region" aria-label="Totals by appeal">
         <table className="table staff-totals">
           <caption>Totals by appeal</caption>
           <thead>
@@ -103,8 +126,8 @@ export default function CampaignTotals() {
                 <MoneyCells totals={appeal} />
                 <td className="numeric">{appeal.donationCount}</td>
                 <td className="numeric">{appeal.donorCount}</td>
-                <td className="numeric">
-                  {appeal.progressPercent}% of {formatMoney(appeal.goalMinor, appeal.currency)}
+                <td className="numeric staff-totals__goal">
+                  {appeal.progressPercent}% <span>of {formatMoney(appeal.goalMinor, appeal.currency)}</span>
                 </td>
                 <MonthlyCells totals={appeal} />
               </tr>
@@ -112,8 +135,30 @@ export default function CampaignTotals() {
           </tbody>
         </table>
       </div>
+      <section className="staff-narrow-only" aria-labelledby="appeal-cards-heading">
+        <h2 id="appeal-cards-heading">Totals by appeal</h2>
+        {appeals.length === 0 ? <p>There are no appeals yet.</p> : null}
+        <ul className="staff-cards">
+          {appeals.map((appeal) => (
+            <li key={appeal.appealId} className="staff-card">
+              <h3>
+                {appeal.status === 'published' ? <Link to={`/appeals/${appeal.slug}`}>{appeal.title}</Link> : appeal.title}
+              </h3>
+              <p className="staff-totals__status">
+                {STATUS_NAMES[appeal.status]}, {appeal.currency}
+              </p>
+              <TotalsFacts totals={appeal}>
+                <dt>Goal</dt>
+                <dd>
+                  {appeal.progressPercent}% of {formatMoney(appeal.goalMinor, appeal.currency)}
+                </dd>
+              </TotalsFacts>
+            </li>
+          ))}
+        </ul>
+      </section>
 
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Organisation totals by currency">
+      <div className="table-scroll staff-wide-only" tabIndex={0} role="region" aria-label="Organisation totals by currency">
         <table className="table staff-totals">
           <caption>Organisation totals by currency</caption>
           <thead>
@@ -141,6 +186,21 @@ export default function CampaignTotals() {
           </tbody>
         </table>
       </div>
+      <section className="staff-narrow-only" aria-labelledby="currency-cards-heading">
+        <h2 id="currency-cards-heading">Organisation totals by currency</h2>
+        {organisation.length === 0 ? <p>No money has been raised yet.</p> : null}
+        <ul className="staff-cards">
+          {organisation.map((totals) => (
+            <li key={totals.currency} className="staff-card">
+              <h3>{totals.currency}</h3>
+              <TotalsFacts totals={totals}>
+                <dt>Appeals</dt>
+                <dd>{totals.appealCount}</dd>
+              </TotalsFacts>
+            </li>
+          ))}
+        </ul>
+      </section>
 
       <section className="staff-gift-aid" aria-labelledby="staff-gift-aid-heading">
         <h2 id="staff-gift-aid-heading">Gift Aid, tax year {giftAid.year.label}</h2>
@@ -247,6 +307,102 @@ export default function CampaignTotals() {
 }
 
 const MONEY_HEADERS = ['Gross', 'Refunded', 'Disputed', 'Net']
+
+type Headline = ReturnType<typeof useLoaderData<typeof loader>>['headline']
+type GiftAidFigures = ReturnType<typeof useLoaderData<typeof loader>>['giftAid']
+
+/**
+ * What staff look for first, above the tables: money kept this month and in all, who gives, the
+ * monthly gifts and the Gift Aid still to claim. Each currency on a line of its own.
+ */
+function HeadlineFigures({ headline, giftAid }: { headline: Headline; giftAid: GiftAidFigures }) {
+  const lines = headline.currencies
+  const several = lines.length > 1
+  // Money carries its own symbol; a count says which currency's donors it is when there are several.
+  const money = (value: (line: Headline['currencies'][number]) => string) => (lines.length === 0 ? ['Nothing yet'] : lines.map(value))
+  const count = (value: (line: Headline['currencies'][number]) => number, inCurrency: string) =>
+    lines.length === 0 ? ['None yet'] : lines.map((line) => `${value(line).toLocaleString('en-GB')}${several ? ` ${inCurrency} ${line.currency}` : ''}`)
+  const figures: { label: string; values: string[]; note?: string }[] = [
+    { label: `Net raised in ${headline.month}`, values: money((line) => formatMoney(line.netThisMonthMinor, line.currency)) },
+    { label: 'Net raised in total', values: money((line) => formatMoney(line.netMinor, line.currency)) },
+    { label: 'Supporters who have given', values: count((line) => line.donorCount, 'giving in') },
+    {
+      label: 'Active monthly gifts',
+      values: count((line) => line.activeMonthlyCount, 'in'),
+      note: lines.length === 0 ? undefined : `${lines.map((line) => formatMoney(line.monthlyIncomeMinor, line.currency)).join(' and ')} a month`,
+    },
+    {
+      label: `Gift Aid to claim, ${giftAid.year.label}`,
+      values: [formatMoney(giftAid.unclaimedGiftAidMinor, 'GBP')],
+      note: `on ${formatMoney(giftAid.unclaimedMinor, 'GBP')} of gifts`,
+    },
+  ]
+  return (
+    <section aria-labelledby="staff-figures-heading">
+      <h2 id="staff-figures-heading" className="visually-hidden">
+        At a glance
+      </h2>
+      <dl className="staff-figures">
+        {figures.map((figure) => (
+          <div key={figure.label} className="staff-figure">
+            <dt>{figure.label}</dt>
+            {figure.values.map((value) => (
+              <dd key={value} className="staff-figure__value">
+                {value}
+              </dd>
+            ))}
+            {figure.note ? <dd className="staff-figure__note">{figure.note}</dd> : null}
+          </div>
+        ))}
+      </dl>
+      {giftAid.canOpen ? (
+        <p>
+          <Link to="/staff/gift-aid">Claim Gift Aid</Link> · <Link to="/staff/donations">See the donations</Link>
+        </p>
+      ) : null}
+    </section>
+  )
+}
+
+type Totals = {
+  currency: string
+  grossMinor: number
+  refundedMinor: number
+  disputedMinor: number
+  netMinor: number
+  donationCount: number
+  donorCount: number
+  activeMonthlyCount: number
+  monthlyIncomeMinor: number
+}
+
+/** One row of a totals table as a card's list of facts, for a phone. */
+function TotalsFacts({ totals, children }: { totals: Totals; children?: ReactNode }) {
+  const money = (minor: number) => formatMoney(minor, totals.currency)
+  return (
+    <dl className="facts">
+      <dt>Net</dt>
+      <dd>
+        <strong>{money(totals.netMinor)}</strong>
+      </dd>
+      <dt>Gross</dt>
+      <dd>{money(totals.grossMinor)}</dd>
+      <dt>Refunded</dt>
+      <dd>{money(totals.refundedMinor)}</dd>
+      <dt>Disputed</dt>
+      <dd>{money(totals.disputedMinor)}</dd>
+      <dt>Donations</dt>
+      <dd>{totals.donationCount}</dd>
+      <dt>Donors</dt>
+      <dd>{totals.donorCount}</dd>
+      {children}
+      <dt>Active monthly gifts</dt>
+      <dd>{totals.activeMonthlyCount}</dd>
+      <dt>Monthly income</dt>
+      <dd>{money(totals.monthlyIncomeMinor)}</dd>
+    </dl>
+  )
+}
 const MONTHLY_HEADERS = ['Active monthly gifts', 'Monthly income']
 
 function NumericHeaders({ names }: { names: string[] }) {

@@ -1,11 +1,9 @@
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import type { AppealStatus } from '#db/schema.ts'
 import { StaffAppealForm, type AppealFormResult } from '#app/components/staff-appeal-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
-import formStyles from '#app/styles/forms.css'
-import styles from '#app/styles/staff-forms.css'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
@@ -22,10 +20,6 @@ const statusSchema = z.object({ intent: z.enum(['publish', 'close', 'reopen']) }
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
-export const links: LinksFunction = () => [
-  { rel: 'stylesheet', href: formStyles },
-  { rel: 'stylesheet', href: styles },
-]
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data ? `Edit appeal: ${data.appeal.title}` : 'Edit appeal' },
   { name: 'robots', content: 'noindex' },

@@ -1,11 +1,9 @@
 import { getFormProps, getInputProps, getTextareaProps, useForm } from '@conform-to/react'
 import { parseWithZod } from '@conform-to/zod'
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
-import formStyles from '#app/styles/forms.css'
-import styles from '#app/styles/staff-forms.css'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
@@ -13,15 +11,12 @@ import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { getStaffAppeal } from '#app/modules/appeals/appeal-admin.server.ts'
 import { listAppealUpdates, updateFormSchema, postAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 // The form's schema is updateFormSchema in appeals/appeal-updates.server.ts: title, Markdown body, "email it".
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
-export const links: LinksFunction = () => [
-  { rel: 'stylesheet', href: formStyles },
-  { rel: 'stylesheet', href: styles },
-]
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data ? `Updates: ${data.appeal.title}` : 'Updates' },
   { name: 'robots', content: 'noindex' },
@@ -48,7 +43,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       emailedOn: update.emailed_at ? formatDay(update.emailed_at) : null,
     })),
     notice:
-      posted === 'emailing'
+      posted === 'edited'
+        ? 'The update is changed on the appeal page. Emails already sent keep what they said.'
+        : posted === 'emailing'
         ? 'The update is posted. The emails to supporters who asked for news are being sent.'
         : posted === 'yes'
           ? 'The update is posted.'
@@ -86,7 +83,7 @@ export default function AppealUpdates() {
       ) : null}
       {appeal.status === 'draft' ? <p>This appeal is a draft: its updates show on the public page once it is published.</p> : null}
 
-      <div className="table-scroll">
+      <TableScroll label="Posted updates">
         <table className="table staff-totals">
           <caption>Posted updates</caption>
           <thead>
@@ -94,12 +91,13 @@ export default function AppealUpdates() {
               <th scope="col">Title</th>
               <th scope="col">Posted</th>
               <th scope="col">Emailed</th>
+              <th scope="col">Change</th>
             </tr>
           </thead>
           <tbody>
             {updates.length === 0 ? (
               <tr>
-                <td colSpan={3}>No updates yet.</td>
+                <td colSpan={4}>No updates yet.</td>
               </tr>
             ) : null}
             {updates.map((update) => (
@@ -107,11 +105,16 @@ export default function AppealUpdates() {
                 <th scope="row">{update.title}</th>
                 <td>{update.publishedOn}</td>
                 <td>{update.emailedOn ?? 'No'}</td>
+                <td>
+                  <Link to={`/staff/appeals/${appeal.id}/updates/${update.id}`}>
+                    Edit<span className="visually-hidden"> {update.title}</span>
+                  </Link>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
 
       <section aria-labelledby="new-update-title" className="staff-appeal-form">
         <h2 id="new-update-title">Post an update</h2>

@@ -1,18 +1,16 @@
-import type { HeadersFunction, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import type { AppealStatus } from '#db/schema.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
-import formStyles from '#app/styles/forms.css'
 import { listStaffAppeals } from '#app/modules/appeals/appeal-admin.server.ts'
 import { closingDay } from '#app/modules/appeals/appeal-form.server.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
-// forms.css holds .visually-hidden, which names each row's links for screen readers.
-export const links: LinksFunction = () => [{ rel: 'stylesheet', href: formStyles }]
 export const meta: MetaFunction = () => [{ title: 'Appeals' }, { name: 'robots', content: 'noindex' }]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
@@ -48,7 +46,7 @@ export default function StaffAppeals() {
           New appeal
         </Link>
       </p>
-      <div className="table-scroll">
+      <TableScroll label="All appeals">
         <table className="table staff-totals">
           <caption>All appeals, newest first</caption>
           <thead>
@@ -97,7 +95,7 @@ export default function StaffAppeals() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </div>
   )
 }

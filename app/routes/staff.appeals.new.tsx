@@ -1,9 +1,7 @@
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffAppealForm, type AppealFormResult } from '#app/components/staff-appeal-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
-import formStyles from '#app/styles/forms.css'
-import styles from '#app/styles/staff-forms.css'
 import { getDb } from '#app/utils/db.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
@@ -16,10 +14,6 @@ import { UploadRefused } from '#app/modules/appeals/photos/upload.server.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
-export const links: LinksFunction = () => [
-  { rel: 'stylesheet', href: formStyles },
-  { rel: 'stylesheet', href: styles },
-]
 export const meta: MetaFunction = () => [{ title: 'New appeal' }, { name: 'robots', content: 'noindex' }]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 

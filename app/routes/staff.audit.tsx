@@ -8,10 +8,12 @@ import {
   parseAuditFilters,
   type AuditEntry,
 } from '#app/modules/staff/audit.server.ts'
+import { describeAuditAction } from '#app/modules/staff/audit-actions.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 import { formatDateTime } from '#app/utils/time-zone.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 export const handle = { staffRole: 'admin' } as const satisfies { staffRole: StaffRole }
 
@@ -54,7 +56,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 type Presented = ReturnType<typeof present>
 
 function present(entry: AuditEntry) {
-  return { ...entry, createdAt: entry.createdAt.toISOString(), when: formatDateTime(entry.createdAt, organisationTimeZone(), { seconds: true }) }
+  return { ...entry, actionName: describeAuditAction(entry.action), createdAt: entry.createdAt.toISOString(), when: formatDateTime(entry.createdAt, organisationTimeZone(), { seconds: true }) }
 }
 
 export default function StaffAudit() {
@@ -115,7 +117,7 @@ export default function StaffAudit() {
         </p>
       ) : null}
 
-      <div className="table-scroll">
+      <TableScroll label="Audit log entries">
         <table className="table staff-totals">
           <caption>{isFirstPage ? 'Newest entries' : 'Older entries'}</caption>
           <thead>
@@ -140,7 +142,11 @@ export default function StaffAudit() {
                 </td>
                 <td>{entry.who}</td>
                 <th scope="row">
-                  <code>{entry.action}</code>
+                  {entry.actionName}
+                  {/* The stored key, which the "Action starts with" filter searches by. */}
+                  <span className="staff-totals__status">
+                    <code>{entry.action}</code>
+                  </span>
                 </th>
                 <td>
                   {entry.subject ? (
@@ -173,7 +179,7 @@ export default function StaffAudit() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
 
       <nav aria-label="Audit log pages" className="staff-pager">
         {!isFirstPage ? <Link to={newestHref}>Newest entries</Link> : null} {nextHref ? <Link to={nextHref}>Older entries</Link> : null}

@@ -8,6 +8,7 @@ import {
   resendDonationReceipt,
   type StaffActionResult,
 } from '#app/modules/donations/staff-donations.server.ts'
+import { refundOfflinePayment } from '#app/modules/payments/offline-checkout.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -16,6 +17,9 @@ import { readFormData } from '#app/utils/form-data.server.ts'
 import { useOrganisationTimeZone } from '#app/components/use-organisation-time-zone.ts'
 import { formatDateTime } from '#app/utils/time-zone.ts'
 import { isUuid } from '#app/utils/ids.ts'
+import { DONATION_STATUS_NAMES } from '#app/modules/donations/donation-statuses.ts'
+import type { LedgerEntryKind, RecurringPlanStatus } from '#db/schema.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -59,7 +63,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (!refund.success) {
     return answer('refund', { ok: false, status: 400, message: refund.error.issues[0]?.message ?? 'Choose a full or a partial refund.' })
   }
-  return answer('refund', await requestRefund(db, staff.id, donationId, refund.data))
+  const result = await requestRefund(db, staff.id, donationId, refund.data)
+  // The demo (no Stripe key): the offline checkout reports the refund as Stripe would.
+  if (result.offlineRefund) await refundOfflinePayment(db, donationId, result.offlineRefund)
+  return answer('refund', result)
 }
 
 /** A moment in the organisation's time zone, to the second; a dash for none. */
@@ -68,6 +75,21 @@ function useWhen() {
   return (iso: string | null) => (iso ? formatDateTime(iso, timeZone, { seconds: true }) : '—')
 }
 const yesNo = (value: boolean) => (value ? 'Yes' : 'No')
+
+const LEDGER_KIND_NAMES: Record<LedgerEntryKind, string> = {
+  charge: 'Payment',
+  refund: 'Refund',
+  dispute_hold: 'Held back by a dispute',
+  dispute_release: 'Returned after a dispute',
+  dispute_loss: 'Lost in a dispute',
+}
+const PLAN_STATUS_NAMES: Record<RecurringPlanStatus, string> = {
+  pending: 'not started yet',
+  active: 'active',
+  past_due: 'a payment failed, Stripe is retrying',
+  cancelled: 'stopped',
+  abandoned: 'never started (checkout abandoned)',
+}
 
 const STRIPE_ID_NAMES = {
   checkoutSession: 'Checkout Session',
@@ -80,7 +102,7 @@ const STRIPE_ID_NAMES = {
 
 export default function StaffDonation() {
   const when = useWhen()
-  const { donation, giftAid, plan, events, ledger, refundsPossible } = useLoaderData<typeof loader>()
+  const { donation, giftAid, plan, events, ledger, offlineCheckout } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const busy = useNavigation().state === 'submitting'
   const money = (minor: number) => formatMoney(minor, donation.currency)
@@ -107,7 +129,7 @@ export default function StaffDonation() {
 
       <dl className="facts">
         <dt>Status</dt>
-        <dd>{donation.status}</dd>
+        <dd>{DONATION_STATUS_NAMES[donation.status]}</dd>
         <dt>Appeal</dt>
         <dd>{donation.appealTitle}</dd>
         <dt>Frequency</dt>
@@ -130,7 +152,7 @@ export default function StaffDonation() {
           <>
             <dt>Monthly gift</dt>
             <dd>
-              {money(plan.amountMinor)} a month, {plan.status}
+              {money(plan.amountMinor)} a month, {PLAN_STATUS_NAMES[plan.status]}
               {plan.cancelledAt ? `, stopped ${when(plan.cancelledAt)}` : ''}
             </dd>
           </>
@@ -207,12 +229,13 @@ export default function StaffDonation() {
       </dl>
 
       <h2>Refund</h2>
-      {!refundsPossible ? (
+      {offlineCheckout ? (
         <p className="notice">
-          Refunds are not possible here: the site runs without a Stripe key (offline checkout), so no money moved and there is
-          nothing to give back.
+          This is the demo: the site runs without a Stripe key (offline checkout), so no money moved. A refund here is reported
+          at once, the way Stripe would report it, so you can see what it does to the amounts and the totals.
         </p>
-      ) : donation.status !== 'confirmed' ? (
+      ) : null}
+      {donation.status !== 'confirmed' ? (
         <p>Only a confirmed donation can be refunded.</p>
       ) : donation.refundableMinor <= 0 ? (
         <p>This donation has been refunded in full.</p>
@@ -256,7 +279,7 @@ export default function StaffDonation() {
         <p>A receipt is sent once the donation is confirmed, to the address the donor gave.</p>
       )}
 
-      <div className="table-scroll">
+      <TableScroll label="History">
         <table className="table">
           <caption>History, oldest first</caption>
           <thead>
@@ -276,18 +299,16 @@ export default function StaffDonation() {
             {events.map((event) => (
               <tr key={event.id}>
                 <td>{when(event.createdAt)}</td>
-                <td>{event.type}</td>
-                <td>
-                  <code>{event.detail}</code>
-                </td>
+                <td>{event.what}</td>
+                <td>{event.details || '—'}</td>
                 <td>{event.stripeEventId ? <code>{event.stripeEventId}</code> : ''}</td>
               </tr>
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
 
-      <div className="table-scroll">
+      <TableScroll label="Ledger entries">
         <table className="table staff-totals">
           <caption>Ledger entries</caption>
           <thead>
@@ -307,7 +328,7 @@ export default function StaffDonation() {
             {ledger.map((entry) => (
               <tr key={entry.id}>
                 <td>{when(entry.occurredAt)}</td>
-                <td>{entry.kind}</td>
+                <td>{LEDGER_KIND_NAMES[entry.kind]}</td>
                 <td className="numeric">{formatMoney(entry.amountMinor, entry.currency)}</td>
                 <td>
                   <code>{entry.stripeObjectId}</code>
@@ -316,7 +337,7 @@ export default function StaffDonation() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </div>
   )
 }

@@ -8,7 +8,7 @@ import {
   parseDonationFilters,
   type DonationListItem,
 } from '#app/modules/donations/staff-donations.server.ts'
-import { DONATION_STATUSES } from '#app/modules/donations/donation-statuses.ts'
+import { ALL_STATUSES, DONATION_STATUSES, DONATION_STATUS_NAMES } from '#app/modules/donations/donation-statuses.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
@@ -60,13 +60,6 @@ function filtersToFields(filters: Record<string, string | undefined>) {
   return Object.fromEntries(Object.entries(filters).filter((entry): entry is [string, string] => Boolean(entry[1])))
 }
 
-const STATUS_NAMES: Record<(typeof DONATION_STATUSES)[number], string> = {
-  pending: 'Pending',
-  processing: 'Processing',
-  confirmed: 'Confirmed',
-  failed: 'Failed',
-  abandoned: 'Abandoned',
-}
 
 
 export default function StaffDonations() {
@@ -95,10 +88,11 @@ export default function StaffDonations() {
         <div className="field">
           <label htmlFor="filter-status">Status</label>
           <select id="filter-status" name="status" defaultValue={fields.status ?? ''}>
-            <option value="">Any status</option>
+            <option value="">Gifts (confirmed, or payment on its way)</option>
+            <option value={ALL_STATUSES}>Everything, with unfinished and declined checkouts</option>
             {DONATION_STATUSES.map((status) => (
               <option key={status} value={status}>
-                {STATUS_NAMES[status]}
+                Only: {DONATION_STATUS_NAMES[status]}
               </option>
             ))}
           </select>
@@ -182,7 +176,7 @@ export default function StaffDonations() {
                   ) : null}
                 </td>
                 <td className="numeric">{donation.refundedMinor > 0 ? formatMoney(donation.refundedMinor, donation.currency) : ''}</td>
-                <td>{STATUS_NAMES[donation.status]}</td>
+                <td>{DONATION_STATUS_NAMES[donation.status]}</td>
                 <td>{donation.frequency === 'monthly' ? 'Monthly' : 'One-off'}</td>
                 <td>{donation.giftAid ? 'Yes' : 'No'}</td>
               </tr>

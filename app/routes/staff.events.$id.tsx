@@ -1,5 +1,6 @@
 import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { cancelEvent } from '#app/modules/registrations/cancel-event.server.ts'
@@ -120,7 +121,7 @@ export default function StaffEventRegistrations() {
         </li>
       </ul>
 
-      <div className="table-scroll">
+      <TableScroll label="Confirmed registrations">
         <table className="table staff-totals">
           <caption>
             Confirmed: {confirmed.length} ({checkedIn.length} checked in)
@@ -153,9 +154,9 @@ export default function StaffEventRegistrations() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
 
-      <div className="table-scroll">
+      <TableScroll label="Waitlist">
         <table className="table staff-totals">
           <caption>Waitlist: {waitlist.length}, first come first served</caption>
           <thead>
@@ -186,7 +187,7 @@ export default function StaffEventRegistrations() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
 
       <PeopleTable
         caption={`Offered a freed place: ${offered.length}`}
@@ -260,7 +261,7 @@ function PeopleTable(props: {
   rows: { id: string; name: string; email: string; quantity: number; ticketName: string; last: string }[]
 }) {
   return (
-    <div className="table-scroll">
+    <TableScroll label={props.caption}>
       <table className="table staff-totals">
         <caption>{props.caption}</caption>
         <thead>
@@ -289,6 +290,6 @@ function PeopleTable(props: {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   )
 }

@@ -1,12 +1,10 @@
 import { parseWithZod } from '@conform-to/zod'
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
-import formStyles from '#app/styles/forms.css'
-import staffFormStyles from '#app/styles/staff-forms.css'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
 import { getEventForEditing, updateEvent } from '#app/modules/events/event-admin.server.ts'
@@ -15,10 +13,6 @@ import { timeZoneChoices } from '#app/utils/time-zone.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
-export const links: LinksFunction = () => [
-  { rel: 'stylesheet', href: formStyles },
-  { rel: 'stylesheet', href: staffFormStyles },
-]
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data ? `Edit: ${data.event.title}` : 'Edit event' },
   { name: 'robots', content: 'noindex' },
@@ -47,7 +41,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const staff = await requireStaff(request, handle.staffRole)
   if (!isUuid(params.id)) throw notFound()
   const submission = parseWithZod(await readFormData(request), { schema })
-  if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
+  // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
+  if (submission.status !== 'success') return data(submission.reply(), { status: submission.status === 'error' ? 400 : 200 })
   const result = await updateEvent(getDb(), staff.id, params.id, submission.value)
   if (!result.ok) {
     if (result.notFound) throw notFound()

@@ -5,6 +5,7 @@ import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { listStaffEvents, type StaffEventRow } from '#app/modules/events/staff-events.server.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
@@ -42,7 +43,7 @@ export default function StaffEvents() {
 
 function EventTable(props: { caption: string; events: Row[]; empty: string }) {
   return (
-    <div className="table-scroll">
+    <TableScroll label={props.caption}>
       <table className="table staff-totals">
         <caption>{props.caption}</caption>
         <thead>
@@ -84,6 +85,6 @@ function EventTable(props: { caption: string; events: Row[]; empty: string }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   )
 }

@@ -1,12 +1,10 @@
 import { parseWithZod } from '@conform-to/zod'
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
-import formStyles from '#app/styles/forms.css'
-import staffFormStyles from '#app/styles/staff-forms.css'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 import { eventFormSchema } from '#app/modules/events/event-form.server.ts'
@@ -15,10 +13,6 @@ import { timeZoneChoices } from '#app/utils/time-zone.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
 
-export const links: LinksFunction = () => [
-  { rel: 'stylesheet', href: formStyles },
-  { rel: 'stylesheet', href: staffFormStyles },
-]
 export const meta: MetaFunction = () => [{ title: 'New event' }, { name: 'robots', content: 'noindex' }]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
@@ -43,7 +37,8 @@ export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
   const submission = parseWithZod(await readFormData(request), { schema })
-  if (submission.status !== 'success') return data(submission.reply(), { status: 400 })
+  // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
+  if (submission.status !== 'success') return data(submission.reply(), { status: submission.status === 'error' ? 400 : 200 })
   const result = await createEvent(getDb(), staff.id, submission.value)
   if (!result.ok) return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })
   return redirect(`/staff/events/${result.eventId}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })

@@ -12,6 +12,7 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 import { formatDateTime } from '#app/utils/time-zone.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('retry'), eventId: z.string().regex(/^[A-Za-z0-9_]{1,255}$/, 'Choose an event to try again') }),
@@ -127,7 +128,7 @@ export default function PaymentEvents() {
               </button>
             </Form>
           ) : null}
-          <div className="table-scroll">
+          <TableScroll label="Payment events set aside">
             <table className="table">
               <caption>Events set aside, oldest first</caption>
               <thead>
@@ -177,7 +178,7 @@ export default function PaymentEvents() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         </>
       )}
     </div>

@@ -1,5 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { DONATION_STATUS_NAMES } from '#app/modules/donations/donation-statuses.ts'
+import { REGISTRATION_STATUS_NAMES } from '#app/modules/registrations/statuses.ts'
 import { z } from 'zod'
 import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
@@ -11,6 +13,7 @@ import { formatDateTime } from '#app/utils/time-zone.ts'
 import { eraseSupporter, erasureBlockers } from '#app/modules/supporters/erasure.server.ts'
 import { findSupporterRecords, lookUpSupporter, type SupporterRecords, holdsAnything, RECORD_KINDS } from '#app/modules/supporters/supporter-records.server.ts'
 import { supporterEmailSchema } from '#app/modules/supporters/supporters.server.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 /**
  * `/staff/supporters`: what we hold about one supporter, found by email, to export it or (for
@@ -109,7 +112,7 @@ function summarise(records: SupporterRecords) {
       date: when(row.confirmed_at ?? row.created_at),
       appeal: row.appeal_title,
       amount: formatMoney(row.amount_minor, row.currency),
-      status: row.status,
+      status: DONATION_STATUS_NAMES[row.status],
       monthly: row.frequency === 'monthly',
     })),
     registrations: records.registrations.map((row) => ({
@@ -117,7 +120,7 @@ function summarise(records: SupporterRecords) {
       event: row.event_title,
       eventDate: when(row.event_starts_at),
       places: Number(row.quantity),
-      status: row.status,
+      status: REGISTRATION_STATUS_NAMES[row.status],
     })),
     giftAidDeclarations: kept.length,
     blockers: erasureBlockers(records).map((blocker) => blocker.message),
@@ -215,7 +218,7 @@ function Held({ summary }: { summary: Summary }) {
         </table>
       ) : null}
       {summary.donations.length > 0 ? (
-        <div className="table-scroll">
+        <TableScroll label="Donations">
           <table className="table">
             <caption>Donations</caption>
             <thead>
@@ -240,10 +243,10 @@ function Held({ summary }: { summary: Summary }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       ) : null}
       {summary.registrations.length > 0 ? (
-        <div className="table-scroll">
+        <TableScroll label="Event registrations">
           <table className="table">
             <caption>Event registrations</caption>
             <thead>
@@ -265,7 +268,7 @@ function Held({ summary }: { summary: Summary }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       ) : null}
     </>
   )

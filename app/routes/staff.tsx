@@ -1,11 +1,22 @@
-import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import type { HeadersFunction, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, isRouteErrorResponse, Link, NavLink, Outlet, useLoaderData, useRouteError } from '@remix-run/react'
 import { countParkedStripeEvents } from '#app/modules/payments/stripe-inbox.server.ts'
 import { hasRole, requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import formStyles from '#app/styles/forms.css'
+import staffFormStyles from '#app/styles/staff-forms.css'
 
 /** The least role that may open this route; tests/integration/staff-routes.test.ts reads it. */
 export const handle = { staffRole: 'viewer' } as const satisfies { staffRole: StaffRole }
+
+/**
+ * Every staff page has forms (filters, role pickers, the cancel box) and visually hidden labels:
+ * the layout loads their styles once, so no page can forget them and show bare controls.
+ */
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: formStyles },
+  { rel: 'stylesheet', href: staffFormStyles },
+]
 
 export const meta: MetaFunction = () => [{ title: 'Staff' }, { name: 'robots', content: 'noindex' }]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })

@@ -21,6 +21,7 @@ import { readFormData } from '#app/utils/form-data.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
 import { formatDateTime } from '#app/utils/time-zone.ts'
 import { isUuid } from '#app/utils/ids.ts'
+import { TableScroll } from '#app/components/table-scroll.tsx'
 
 export const handle = { staffRole: 'admin' } as const satisfies { staffRole: StaffRole }
 
@@ -133,7 +134,7 @@ export default function StaffUsers() {
           {done}
         </p>
       ) : null}
-      <div className="table-scroll">
+      <TableScroll label="Staff users">
         <table className="table staff-totals">
           <caption>Everyone who can sign in to the staff area</caption>
           <thead>
@@ -236,7 +237,7 @@ export default function StaffUsers() {
             })}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       <InviteForm lastResult={result && result.intent === 'invite' ? result.invite : null} />
     </div>
   )

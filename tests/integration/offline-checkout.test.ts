@@ -7,9 +7,11 @@ import { stopMonthlyGiftUrl } from '#app/utils/signed-links.server.ts'
 import { action as checkoutAction, loader as checkoutLoader } from '#app/routes/dev.checkout.$id.tsx'
 import { action as stopAction, loader as stopLoader } from '#app/routes/donate.monthly.stop.tsx'
 import { loader as thankYouLoader } from '#app/routes/donate.thank-you.tsx'
+import { action as staffDonationAction, loader as staffDonationLoader } from '#app/routes/staff.donations.$id.tsx'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
-import { createAppeal, outboxFor } from './donation-fixtures.ts'
+import { appealTotals, createAppeal, outboxFor } from './donation-fixtures.ts'
+import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
 
 const db = getDb()
 const origin = 'http://localhost:3000'
@@ -115,4 +117,40 @@ test('a monthly gift is stopped from the signed link in its receipt; a forged li
   expect(result).toEqual({ outcome: 'stopping' })
   expect((await plan()).status).toBe('cancelled')
   expect((await outboxFor(email)).map((row) => row.template).sort()).toEqual(['monthly-gift-cancelled', 'monthly-gift-receipt'])
+})
+
+test('in the demo a staff refund goes through as Stripe\'s would: a signed charge.refunded into the inbox, then applied', async () => {
+  const { url, donationId, appeal } = await offlineDonation()
+  await checkoutAction({ request: post(url, { intent: 'pay' }), params: { id: donationId }, context: {} })
+  expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 2_000, refunded_minor: 0, net_minor: 2_000 })
+
+  const cookie = await sessionCookieFor((await createStaff('staff')).id)
+  const refund = (fields: Record<string, string>) =>
+    settle(() => staffDonationAction({ request: postRequest(`/staff/donations/${donationId}`, fields, { cookie }), params: { id: donationId }, context: {} }))
+  const page = await settle(() => staffDonationLoader({ request: getRequest(`/staff/donations/${donationId}`, { cookie }), params: { id: donationId }, context: {} }))
+  expect(page.body).toMatchObject({ offlineCheckout: true, donation: { refundableMinor: 2_000 } })
+
+  // Part of it: the totals, the ledger and the history move at once, as when Stripe reports it.
+  const partial = await refund({ intent: 'refund', kind: 'partial', amount: '7.50' })
+  expect(partial.status).toBe(200)
+  expect(partial.body).toMatchObject({ ok: true, message: expect.stringMatching(/^Refund of 7\.50 GBP made in the demo/) })
+  expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 2_000, refunded_minor: 750, net_minor: 1_250 })
+  const inbox = await db.selectFrom('stripe_inbox').select(['type', 'state', 'source']).where('type', '=', 'charge.refunded').where('waits_for', 'is', null).execute()
+  expect(inbox).toContainEqual({ type: 'charge.refunded', state: 'applied', source: 'offline' })
+  const ledger = await db.selectFrom('ledger_entries').select(['kind', 'amount_minor']).where('donation_id', '=', donationId).orderBy('id').execute()
+  expect(ledger).toEqual([
+    { kind: 'charge', amount_minor: 2_000 },
+    { kind: 'refund', amount_minor: -750 },
+  ])
+
+  // The rest: refunded in full, and nothing more can be refunded.
+  expect((await refund({ intent: 'refund', kind: 'full' })).status).toBe(200)
+  const donation = await db.selectFrom('donations').select(['refunded_minor', 'stripe_charge_id']).where('id', '=', donationId).executeTakeFirstOrThrow()
+  expect(donation).toEqual({ refunded_minor: 2_000, stripe_charge_id: `ch_offline_${donationId}` })
+  expect(await appealTotals(appeal.id)).toMatchObject({ refunded_minor: 2_000, net_minor: 0 })
+  const history = await db.selectFrom('donation_events').select('type').where('donation_id', '=', donationId).orderBy('id').execute()
+  expect(history.map((row) => row.type)).toEqual(['created', 'confirmed', 'refund_requested', 'refunded', 'refund_requested', 'refunded'])
+  const again = await refund({ intent: 'refund', kind: 'full' })
+  expect(again.status).toBe(400)
+  expect(again.body).toMatchObject({ message: 'This donation has been refunded in full already.' })
 })

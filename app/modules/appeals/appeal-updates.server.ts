@@ -62,6 +62,46 @@ export async function postAppealUpdate(
   })
 }
 
+/** The form to correct a posted update: its words only (an email already sent cannot be changed). */
+export const editUpdateFormSchema = updateFormSchema.pick({ title: true, bodyMarkdown: true })
+export type EditUpdateInput = z.output<typeof editUpdateFormSchema>
+
+export async function getAppealUpdate(db: Database, appealId: string, updateId: string) {
+  if (!isUuid(appealId) || !isUuid(updateId)) return undefined
+  return db
+    .selectFrom('appeal_updates')
+    .select(['id', 'title', 'body_markdown', 'published_at', 'emailed_at'])
+    .where('appeal_id', '=', appealId)
+    .where('id', '=', updateId)
+    .executeTakeFirst()
+}
+
+/**
+ * Corrects a posted update's title and words on the appeal page. Emails already sent keep what
+ * they said; the audit log keeps who changed it and when.
+ */
+export async function editAppealUpdate(
+  db: Database,
+  appealId: string,
+  updateId: string,
+  input: EditUpdateInput,
+  options: { staffUserId: string | null },
+): Promise<{ outcome: 'edited' } | { outcome: 'not-found' }> {
+  if (!isUuid(appealId) || !isUuid(updateId)) return { outcome: 'not-found' }
+  return db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('appeal_updates')
+      .set({ title: input.title, body_markdown: input.bodyMarkdown })
+      .where('appeal_id', '=', appealId)
+      .where('id', '=', updateId)
+      .returning('id')
+      .executeTakeFirst()
+    if (!updated) return { outcome: 'not-found' as const }
+    await recordAudit(trx, { staffUserId: options.staffUserId, action: 'appeal.update.edit', subjectType: 'appeal', subjectId: appealId, details: { updateId } })
+    return { outcome: 'edited' as const }
+  })
+}
+
 /**
  * The job: one email per supporter who asked for news on any confirmed gift to this appeal,
  * unless their address is suppressed (bounced, complained) or they were erased. Supporters are

@@ -258,3 +258,30 @@ export async function getGiftsOverTime(
     .map(([currency, sums]) => ({ currency, buckets: starts.map((start) => ({ start, grossMinor: sums.get(start) ?? 0 })) }))
   return { series, byAppeal: [...byAppeal.values()] }
 }
+
+/**
+ * Net money kept since the start of this calendar month in the organisation's time zone, per
+ * currency: the ledger's signed entries (charges less refunds and disputed money) that happened
+ * this month, whenever the gift was made. Read appeal by appeal so each read is a range scan of
+ * ledger_entries_appeal_idx: the cost follows this month's entries, not the whole ledger.
+ */
+export async function getNetThisMonth(db: Database, timeZone: string, now = new Date()): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('appeals as a')
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('ledger_entries as l')
+          .select(['l.currency', sql<number>`sum(l.amount_minor)::bigint`.as('net')])
+          .whereRef('l.appeal_id', '=', 'a.id')
+          .where('l.occurred_at', '>=', sql<Date>`date_trunc('month', ${now}::timestamptz at time zone ${timeZone}) at time zone ${timeZone}`)
+          .groupBy('l.currency')
+          .as('m'),
+      (join) => join.onTrue(),
+    )
+    .select(['m.currency', 'm.net'])
+    .execute()
+  const byCurrency = new Map<string, number>()
+  for (const row of rows) byCurrency.set(row.currency.trim(), (byCurrency.get(row.currency.trim()) ?? 0) + Number(row.net))
+  return byCurrency
+}

@@ -4,6 +4,7 @@ import { minorToDecimal } from '#app/utils/money.ts'
 import { pagedCsvStream, type CsvCell } from '#app/utils/csv.ts'
 import { type DonationFilters, donationPage, EXPORT_PAGE_SIZE, type ListRow } from '#app/modules/donations/staff-donations.server.ts'
 import { recordAudit } from '#app/modules/staff/audit.server.ts'
+import { DONATION_STATUS_NAMES } from '#app/modules/donations/donation-statuses.ts'
 
 /** The donations list as CSV, streamed a page at a time, with the same filters as the page. */
 
@@ -38,7 +39,7 @@ export function donationsCsvStream(db: Database, filters: DonationFilters, pageS
       minorToDecimal(row.fee_cover_minor, row.currency),
       minorToDecimal(row.refunded_minor, row.currency),
       row.currency,
-      row.status,
+      DONATION_STATUS_NAMES[row.status],
       row.frequency === 'monthly' ? 'Monthly' : 'One-off',
       row.gift_aid ? 'Yes' : 'No',
     ],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import { z } from 'zod'
 import type { DonationFrequency, DonationStatus } from '#db/schema.ts'
@@ -5,8 +6,8 @@ import { resendReceipt } from '#app/modules/donations/ledger.server.ts'
 import { isOfflineCheckout, refundPayment } from '#app/modules/payments/stripe.server.ts'
 import { escapeLike, type Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { isStripeAmount, minorToDecimal, parseAmountToMinor, stripeStepMessage } from '#app/utils/money.ts'
-import { DONATION_STATUSES } from './donation-statuses.ts'
+import { formatMoney, isStripeAmount, minorToDecimal, parseAmountToMinor, stripeStepMessage } from '#app/utils/money.ts'
+import { ALL_STATUSES, DONATION_STATUSES, GIFT_STATUSES } from './donation-statuses.ts'
 import { uuidField, isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 import { isoDateField } from '#app/utils/dates.ts'
@@ -28,7 +29,8 @@ export const DONATION_FREQUENCIES = ['one_off', 'monthly'] as const satisfies re
 export const donationFiltersSchema = z
   .object({
     appeal: uuidField('Choose an appeal from the list').optional(),
-    status: z.enum(DONATION_STATUSES, { message: 'Choose a status from the list' }).optional(),
+    // No status means gifts only (GIFT_STATUSES); 'all' adds the checkouts that never paid.
+    status: z.enum([...DONATION_STATUSES, ALL_STATUSES], { message: 'Choose a status from the list' }).optional(),
     from: isoDateField().optional(),
     to: isoDateField().optional(),
     frequency: z.enum(DONATION_FREQUENCIES, { message: 'Choose one-off or monthly' }).optional(),
@@ -76,7 +78,8 @@ export function filtersToSearchParams(filters: DonationFilters): URLSearchParams
 function filtered(db: Database, filters: DonationFilters) {
   let query = db.selectFrom('donations as d').innerJoin('appeals as a', 'a.id', 'd.appeal_id')
   if (filters.appeal) query = query.where('d.appeal_id', '=', filters.appeal)
-  if (filters.status) query = query.where('d.status', '=', filters.status)
+  if (!filters.status) query = query.where('d.status', 'in', GIFT_STATUSES)
+  else if (filters.status !== ALL_STATUSES) query = query.where('d.status', '=', filters.status)
   if (filters.frequency) query = query.where('d.frequency', '=', filters.frequency)
   if (filters.from) query = query.where('d.created_at', '>=', startOfDayInZone(filters.from))
   if (filters.to) query = query.where('d.created_at', '<', startOfNextDayInZone(filters.to))
@@ -272,7 +275,7 @@ export async function getDonationDetail(db: Database, donationId: string) {
     events: events.map((event) => ({
       id: event.id,
       type: event.type,
-      detail: JSON.stringify(event.detail),
+      ...describeDonationEvent(event.type, event.detail, donation.currency),
       stripeEventId: event.stripe_event_id,
       createdAt: event.created_at.toISOString(),
     })),
@@ -285,8 +288,44 @@ export async function getDonationDetail(db: Database, donationId: string) {
       stripeEventId: entry.stripe_event_id,
       occurredAt: entry.occurred_at.toISOString(),
     })),
-    refundsPossible: !isOfflineCheckout(),
+    // Offline (the demo) a refund is made and reported at once by the offline checkout, as Stripe would.
+    offlineCheckout: isOfflineCheckout(),
   }
+}
+
+const EVENT_NAMES: Record<string, string> = {
+  created: 'Checkout started',
+  processing: 'Payment on its way (bank payment)',
+  confirmed: 'Payment confirmed',
+  failed: 'Payment failed',
+  abandoned: 'Checkout abandoned',
+  payment_declined: 'Card declined (the donor could try again)',
+  refund_requested: 'Refund asked for',
+  refunded: 'Refunded',
+  second_payment: 'Paid a second time',
+  dispute_inquiry: 'Card issuer asked about the payment',
+  dispute_open: 'Disputed: money held back',
+  dispute_won: 'Dispute won: money returned',
+  dispute_lost: 'Dispute lost',
+  dispute_prevented: 'Dispute settled by a refund',
+}
+
+/**
+ * One entry of a donation's history in words staff read: what happened, and its amounts as
+ * money rather than the stored JSON (`{"chargedMinor":5097}` becomes "£50.97 charged").
+ */
+export function describeDonationEvent(type: string, detail: unknown, currency: string): { what: string; details: string } {
+  const fields = detail && typeof detail === 'object' ? (detail as Record<string, unknown>) : {}
+  const money = (key: string) => (typeof fields[key] === 'number' ? formatMoney(fields[key] as number, currency) : null)
+  const parts: string[] = []
+  if (money('chargedMinor')) parts.push(`${money('chargedMinor')} charged`)
+  if (money('amountMinor')) parts.push(money('amountMinor')!)
+  if (money('totalRefundedMinor')) parts.push(`${money('totalRefundedMinor')} refunded in all`)
+  if (fields.instalment === true) parts.push('a monthly instalment')
+  if (typeof fields.refundId === 'string') parts.push(`Stripe refund ${fields.refundId}`)
+  if (typeof fields.firstDonationId === 'string') parts.push('the gift was already paid')
+  const what = EVENT_NAMES[type] ?? (type.charAt(0).toUpperCase() + type.slice(1)).replaceAll('_', ' ')
+  return { what, details: parts.join(', ') }
 }
 
 export type DonationDetail = NonNullable<Awaited<ReturnType<typeof getDonationDetail>>>
@@ -316,6 +355,13 @@ function refundableMinor(donation: { status: DonationStatus; amount_minor: numbe
 
 export type StaffActionResult = { ok: true; message: string } | { ok: false; status: number; message: string }
 
+/**
+ * A refund asked for. Offline (no Stripe key, the demo) nobody else will report it: the caller
+ * hands `offlineRefund` to the offline checkout, which sends the signed `charge.refunded` Stripe
+ * would, through the same inbox.
+ */
+export type RefundResult = StaffActionResult & { offlineRefund?: { refundId: string; amountMinor: number } }
+
 export const refundFormSchema = z.discriminatedUnion('kind', [
   z.object({ intent: z.literal('refund'), kind: z.literal('full') }),
   z.object({
@@ -333,10 +379,7 @@ export type RefundRequest = z.infer<typeof refundFormSchema>
  * money given back. The idempotency key names the amount and the refunds so far, so a double
  * submit (or a retry after a timeout) makes one refund, while a later, deliberate one is new.
  */
-export async function requestRefund(db: Database, staffUserId: string, donationId: string, request: RefundRequest): Promise<StaffActionResult> {
-  if (isOfflineCheckout()) {
-    return { ok: false, status: 409, message: 'Refunds are not possible offline: no money moved, and there is no Stripe account to ask. Set STRIPE_SECRET_KEY to refund real payments.' }
-  }
+export async function requestRefund(db: Database, staffUserId: string, donationId: string, request: RefundRequest): Promise<RefundResult> {
   const donation = await db
     .selectFrom('donations')
     .select(['id', 'status', 'amount_minor', 'fee_cover_minor', 'refunded_minor', 'disputed_minor', 'currency', 'stripe_payment_intent_id'])
@@ -362,9 +405,14 @@ export async function requestRefund(db: Database, staffUserId: string, donationI
   }
 
   const idempotencyKey = `refund:${donation.id}:${amountMinor}:${donation.refunded_minor}`
+  const offline = isOfflineCheckout()
   let refundId: string
   try {
-    const refund = await refundPayment({ paymentIntentId: donation.stripe_payment_intent_id, amountMinor, idempotencyKey })
+    // Offline no money moved and there is no Stripe to ask: the refund's id comes from its
+    // idempotency key, so a double submit names one refund, as Stripe's would.
+    const refund = offline
+      ? { id: `re_offline_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}` }
+      : await refundPayment({ paymentIntentId: donation.stripe_payment_intent_id, amountMinor, idempotencyKey })
     if (!refund) return { ok: false, status: 400, message: 'Refunds need Stripe: without a Stripe key no money moved, so there is nothing to give back.' }
     refundId = refund.id
   } catch (error) {
@@ -379,6 +427,13 @@ export async function requestRefund(db: Database, staffUserId: string, donationI
       .execute()
     await recordAudit(trx, { staffUserId, action: 'donation.refund', subjectType: 'donation', subjectId: donation.id, details })
   })
+  if (offline) {
+    return {
+      ok: true,
+      message: `Refund of ${minorToDecimal(amountMinor, donation.currency)} ${donation.currency} made in the demo: no money moved, and the offline checkout reported it as Stripe would.`,
+      offlineRefund: { refundId, amountMinor },
+    }
+  }
   return {
     ok: true,
     message: `Refund of ${minorToDecimal(amountMinor, donation.currency)} ${donation.currency} requested. The amounts change when Stripe confirms it, usually within a minute.`,

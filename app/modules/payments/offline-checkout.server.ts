@@ -143,6 +143,37 @@ export async function endOfflineSubscription(db: Database, planId: string) {
   )
 }
 
+/**
+ * A staff refund of an offline gift, as Stripe reports one: its signed `charge.refunded`, with the
+ * charge's cumulative refunded amount, into the inbox and applied, so the ledger, the totals and
+ * the donation's history move exactly as they do for a real refund. Without it a newcomer could
+ * not try refunds without a Stripe account.
+ */
+export async function refundOfflinePayment(db: Database, donationId: string, refund: { refundId: string; amountMinor: number }) {
+  if (!isOfflineCheckout()) throw new Error('The offline checkout is for development only')
+  const donation = await db
+    .selectFrom('donations')
+    .select(['id', 'amount_minor', 'fee_cover_minor', 'refunded_minor', 'currency', 'stripe_payment_intent_id', 'stripe_charge_id'])
+    .where('id', '=', donationId)
+    .executeTakeFirst()
+  if (!donation?.stripe_payment_intent_id) throw new Error('This donation has no offline payment to refund')
+  const charged = donation.amount_minor + donation.fee_cover_minor
+  const refunded = Math.min(charged, donation.refunded_minor + refund.amountMinor)
+  await deliver(
+    db,
+    event('charge.refunded', {
+      id: donation.stripe_charge_id ?? `ch_offline_${donation.id}`,
+      object: 'charge',
+      amount: charged,
+      amount_refunded: refunded,
+      refunded: refunded >= charged,
+      currency: donation.currency.toLowerCase(),
+      payment_intent: donation.stripe_payment_intent_id,
+      refunds: { object: 'list', data: [{ id: refund.refundId, object: 'refund', amount: refund.amountMinor, status: 'succeeded' }] },
+    }),
+  )
+}
+
 /** A held registration's offline checkout: what the local page shows and what its events carry. */
 export async function getOfflineTicketCheckout(db: Database, registrationId: string) {
   if (!isUuid(registrationId)) return undefined

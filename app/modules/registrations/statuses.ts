@@ -6,3 +6,14 @@ import type { RegistrationStatus } from '#db/schema.ts'
  */
 export const LIVE_REGISTRATION_STATUSES = ['held', 'confirmed', 'waitlisted', 'offered'] as const satisfies readonly RegistrationStatus[]
 export type LiveRegistrationStatus = (typeof LIVE_REGISTRATION_STATUSES)[number]
+
+/** Each registration status in words staff use. */
+export const REGISTRATION_STATUS_NAMES: Record<RegistrationStatus, string> = {
+  held: 'Place held while paying',
+  confirmed: 'Confirmed',
+  waitlisted: 'On the waitlist',
+  offered: 'Offered a freed place',
+  cancelled: 'Cancelled',
+  expired: 'Offer or hold lapsed',
+  refunded: 'Refunded',
+}
