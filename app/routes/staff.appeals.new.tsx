@@ -5,6 +5,7 @@ import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/staff-forms.css'
 import { getDb } from '#app/utils/db.server.ts'
+import { appOrigin } from '#app/utils/absolute-url.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
@@ -40,7 +41,7 @@ export async function action({ request }: ActionFunctionArgs) {
   })
   if (form.intent === 'preview') {
     const reply = form.submission.reply()
-    return { result: { initialValue: reply.initialValue }, previewHtml: renderMarkdown(form.story, { origin: new URL(request.url).origin }) } satisfies ActionData
+    return { result: { initialValue: reply.initialValue }, previewHtml: renderMarkdown(form.story, { origin: appOrigin() }) } satisfies ActionData
   }
   if (form.submission.status !== 'success' || form.photo.error) {
     const reply = form.photo.error ? form.submission.reply({ fieldErrors: { photo: [form.photo.error] } }) : form.submission.reply()
