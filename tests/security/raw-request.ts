@@ -11,9 +11,9 @@ export type RawResponse = { status: number; headers: http.IncomingHttpHeaders; b
 export function raw(
   method: string,
   path: string,
-  options: { headers?: Record<string, string>; body?: string; proxied?: boolean } = {},
+  options: { headers?: Record<string, string>; body?: string; proxied?: boolean; server?: URL } = {},
 ): Promise<RawResponse> {
-  const server = new URL(inject('baseUrl'))
+  const server = options.server ?? new URL(inject('baseUrl'))
   const site = new URL(inject('siteUrl'))
   const headers: Record<string, string> = {
     ...(options.proxied === false ? {} : { host: site.host, 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' }),
