@@ -2,7 +2,8 @@
 # Sanad's production image: `docker build -t sanad .`, then run the same image as the web server
 # (the default command) and as the worker (see the end of this file). See README "Deploying".
 
-FROM node:20-bookworm-slim AS base
+# Node 24 is the current LTS (Node 20 reached its end of life); CI runs the tests on 24 too.
+FROM node:24-bookworm-slim AS base
 WORKDIR /app
 
 # Everything, dev dependencies included, to build the browser bundle, Remix's server build and the

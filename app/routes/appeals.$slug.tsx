@@ -21,6 +21,7 @@ import { checkoutCookieHeader, readCheckoutSubmissionId } from '#app/utils/check
 import { getEnv } from '#app/utils/env.server.ts'
 import formStyles from '#app/styles/forms.css'
 import styles from '#app/styles/appeal.css'
+import { absoluteUrl, appOrigin } from '#app/utils/absolute-url.server.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server.ts'
 import { formatDay } from '#app/utils/dates.ts'
@@ -88,7 +89,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => {
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const url = new URL(request.url)
   const db = getDb()
-  const page = await getAppealPage(db, params.slug ?? '', new Date(), { origin: url.origin })
+  const page = await getAppealPage(db, params.slug ?? '', new Date(), { origin: appOrigin() })
   if (!page) throw new Response('Not found', { status: 404 })
   // Only the browser that started a checkout holds its cookie, so only it sees its form again.
   const returningSubmissionId = await readCheckoutSubmissionId(request)
@@ -100,9 +101,10 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return data(
     {
       ...page,
-      // Share cards need absolute addresses; the request's own origin keeps them on this site.
-      pageUrl: new URL(`/appeals/${page.appeal.slug}`, url.origin).href,
-      imageUrl: page.appeal.photoPath ? new URL(page.appeal.photoPath, url.origin).href : null,
+      // Share cards need absolute addresses: APP_URL's, never the request's (a forged Host would
+      // otherwise be cached and shown to everyone).
+      pageUrl: absoluteUrl(`/appeals/${page.appeal.slug}`),
+      imageUrl: page.appeal.photoPath ? absoluteUrl(page.appeal.photoPath) : null,
       // One id per page view: a double submit or a retry is recognised as the same donation. A
       // restored form gets a new one too, so a changed gift is a new donation, not the old one.
       submissionId: submissionIdFor(request),
@@ -130,7 +132,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (page.state === 'closed') return data(submission.reply({ formErrors: [CLOSED_MESSAGE] }), { status: 400 })
 
   const outcome = await startCheckout(db, toDonationRequest(submission.value, page.appeal.id), {
-    origin: new URL(request.url).origin,
+    origin: appOrigin(),
     clientIp: clientIpFromRequest(request),
   })
   switch (outcome.kind) {

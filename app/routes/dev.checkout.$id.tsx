@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { completeOfflineCheckout, getOfflineCheckout } from '#app/modules/payments/offline-checkout.server.ts'
 import { isOfflineCheckout } from '#app/modules/payments/stripe.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { absoluteUrl, appOrigin } from '#app/utils/absolute-url.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { checkoutCancelUrl } from '#app/modules/donations/checkout-request.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
@@ -37,14 +38,13 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const result = schema.safeParse(Object.fromEntries(await readFormData(request)))
   if (!result.success) return data({ error: 'Choose how to pay.' }, { status: 400 })
   const { intent } = result.data
-  const origin = new URL(request.url).origin
-  if (intent === 'cancel') return redirect(checkoutCancelUrl(origin, donation.appeal_slug), 303)
+  if (intent === 'cancel') return redirect(checkoutCancelUrl(appOrigin(), donation.appeal_slug), 303)
   if (intent === 'decline') {
     return data({ error: 'Your card was declined. This is the test card for a refusal: nothing was charged.' }, { status: 402 })
   }
   if (donation.status === 'pending') await completeOfflineCheckout(getDb(), donation, intent)
   const sessionId = donation.stripe_checkout_session_id ?? `cs_offline_${donation.id}`
-  return redirect(`${origin}/donate/thank-you?session_id=${encodeURIComponent(sessionId)}`, 303)
+  return redirect(absoluteUrl(`/donate/thank-you?session_id=${encodeURIComponent(sessionId)}`), 303)
 }
 
 export default function OfflineCheckout() {

@@ -19,6 +19,7 @@ import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { absoluteUrl, appOrigin } from '#app/utils/absolute-url.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
 import { placesLeftLabel } from '#app/utils/places.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
@@ -64,14 +65,13 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => {
 }
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  const url = new URL(request.url)
   const db = getDb()
   const now = new Date()
-  const page = await getEventPage(db, params.slug ?? '', now, { origin: url.origin })
+  const page = await getEventPage(db, params.slug ?? '', now, { origin: appOrigin() })
   if (!page) throw new Response('Not found', { status: 404 })
   const { event } = page
 
-  const pageUrl = new URL(`/events/${event.slug}`, url.origin).href
+  const pageUrl = absoluteUrl(`/events/${event.slug}`)
   const saved = (await savedEventIds(db, await readSaverId(request))).has(event.id)
   const calendarEntry = publicCalendarEntry(page, pageUrl)
   const offerCalendar = !page.isCancelled && !page.isPast
@@ -115,7 +115,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (!page.registrationOpen) return data(submission.reply({ formErrors: [STARTED_MESSAGE] }), { status: 400 })
 
   const outcome = await registerForEvent(db, toRegistrationRequest(submission.value, page.event.id), {
-    origin: new URL(request.url).origin,
+    origin: appOrigin(),
     clientIp: clientIpFromRequest(request),
   })
   switch (outcome.kind) {

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { appOrigin } from '#app/utils/absolute-url.server.ts'
 import { checkRateLimit, rateLimitedReply } from '#app/utils/rate-limit.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
@@ -71,7 +72,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const registration = await registrationFromLink(params.id, parsed.data.signature)
   if (parsed.data.intent === 'cancel') return { done: await cancelRegistration(getDb(), registration.id), message: null }
   // A paid place is paid for through Checkout, like a new registration; a free one is confirmed here.
-  const claimed = await claimOffer(getDb(), registration.id, { origin: new URL(request.url).origin })
+  const claimed = await claimOffer(getDb(), registration.id, { origin: appOrigin() })
   if (claimed.outcome === 'checkout') {
     // As for a new booking: only this browser sees the booking when Stripe sends it back.
     const sessionId = await checkoutSessionOf(getDb(), registration.id)

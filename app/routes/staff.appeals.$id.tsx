@@ -6,6 +6,7 @@ import { StaffAppealForm, type AppealFormResult } from '#app/components/staff-ap
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { formatDay } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { appOrigin } from '#app/utils/absolute-url.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
@@ -102,7 +103,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   })
   if (form.intent === 'preview') {
     const reply = form.submission.reply()
-    const previewHtml = renderMarkdown(form.story, { origin: new URL(request.url).origin })
+    const previewHtml = renderMarkdown(form.story, { origin: appOrigin() })
     return { kind: 'form', result: { initialValue: reply.initialValue }, previewHtml } satisfies ActionData
   }
   if (form.submission.status !== 'success' || form.photo.error) {

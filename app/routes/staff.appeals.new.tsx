@@ -3,6 +3,7 @@ import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffAppealForm, type AppealFormResult } from '#app/components/staff-appeal-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { appOrigin } from '#app/utils/absolute-url.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
@@ -34,7 +35,7 @@ export async function action({ request }: ActionFunctionArgs) {
   })
   if (form.intent === 'preview') {
     const reply = form.submission.reply()
-    return { result: { initialValue: reply.initialValue }, previewHtml: renderMarkdown(form.story, { origin: new URL(request.url).origin }) } satisfies ActionData
+    return { result: { initialValue: reply.initialValue }, previewHtml: renderMarkdown(form.story, { origin: appOrigin() }) } satisfies ActionData
   }
   if (form.submission.status !== 'success' || form.photo.error) {
     const reply = form.photo.error ? form.submission.reply({ fieldErrors: { photo: [form.photo.error] } }) : form.submission.reply()

@@ -1,8 +1,9 @@
-import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
-import { Form, Link, useLoaderData } from '@remix-run/react'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import {
   decodeCursor,
-  filtersToSearchParams,
+  donationFiltersFromUrl,
+  donationFiltersToUrl,
   listAppealsForFilter,
   listDonations,
   parseDonationFilters,
@@ -11,7 +12,9 @@ import {
 import { ALL_STATUSES, DONATION_STATUSES, DONATION_STATUS_NAMES } from '#app/modules/donations/donation-statuses.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
 import { formatMoney } from '#app/utils/money.ts'
+import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { useOrganisationTimeZone } from '#app/components/use-organisation-time-zone.ts'
 import { formatDateTime } from '#app/utils/time-zone.ts'
 
@@ -20,12 +23,14 @@ export const handle = { staffRole: 'staff' } as const satisfies { staffRole: Sta
 export const meta: MetaFunction = () => [{ title: 'Donations' }, { name: 'robots', content: 'noindex' }]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
+const FILTER_FIELDS = ['appeal', 'status', 'frequency', 'from', 'to', 'q'] as const
+
 export async function loader({ request }: LoaderFunctionArgs) {
-  await requireStaff(request, handle.staffRole)
+  const staff = await requireStaff(request, handle.staffRole)
   const db = getDb()
   const params = new URL(request.url).searchParams
   const appeals = await listAppealsForFilter(db)
-  const parsed = parseDonationFilters(params)
+  const parsed = donationFiltersFromUrl(params, staff.id)
   if (!parsed.ok) {
     return data(
       { appeals, fields: parsed.fields, error: parsed.error, donations: [] as DonationListItem[], olderHref: null, exportHref: null, newestHref: null, isFirstPage: true },
@@ -41,7 +46,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
     )
   }
   const { donations, olderCursor } = await listDonations(db, parsed.filters, before)
-  const query = filtersToSearchParams(parsed.filters)
+  // The address as it came (its sealed search included), without the page position.
+  const query = new URLSearchParams([...params].filter(([key, value]) => key !== 'before' && value !== ''))
   const older = new URLSearchParams(query)
   if (olderCursor) older.set('before', olderCursor)
   return {
@@ -56,6 +62,25 @@ export async function loader({ request }: LoaderFunctionArgs) {
   }
 }
 
+/**
+ * The filter form is POSTed, so a donor's name or email typed into it never becomes part of an
+ * address; the answer is a redirect to the list's address with the search sealed in `s`.
+ */
+export async function action({ request }: ActionFunctionArgs) {
+  assertSameOrigin(request)
+  const staff = await requireStaff(request, handle.staffRole)
+  const form = await readFormData(request)
+  const params = new URLSearchParams()
+  for (const key of FILTER_FIELDS) {
+    const value = form.get(key)
+    if (typeof value === 'string') params.set(key, value)
+  }
+  const parsed = parseDonationFilters(params)
+  if (!parsed.ok) return data({ fields: parsed.fields, error: parsed.error }, { status: 400, headers: { 'Cache-Control': 'no-store' } })
+  const query = donationFiltersToUrl(parsed.filters, staff.id)
+  return redirect(`/staff/donations${query.size ? `?${query}` : ''}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })
+}
+
 function filtersToFields(filters: Record<string, string | undefined>) {
   return Object.fromEntries(Object.entries(filters).filter((entry): entry is [string, string] => Boolean(entry[1])))
 }
@@ -64,12 +89,17 @@ function filtersToFields(filters: Record<string, string | undefined>) {
 
 export default function StaffDonations() {
   const timeZone = useOrganisationTimeZone()
-  const { appeals, fields, error, donations, olderHref, exportHref, newestHref, isFirstPage } = useLoaderData<typeof loader>()
+  const loaded = useLoaderData<typeof loader>()
+  const refused = useActionData<typeof action>()
+  const { appeals, donations, olderHref, exportHref, newestHref, isFirstPage } = loaded
+  // A refused search shows its own fields and message over the list it did not replace.
+  const fields: Record<string, string | undefined> = refused?.fields ?? loaded.fields
+  const error = refused?.error ?? loaded.error
   return (
     <div className="container page staff-donations">
       <h1>Donations</h1>
 
-      <Form method="get" className="staff-filters" aria-label="Filter donations">
+      <Form method="post" className="staff-filters" aria-label="Filter donations">
         <div className="field">
           <label htmlFor="filter-q">Donor name or email</label>
           <input id="filter-q" name="q" type="search" defaultValue={fields.q ?? ''} maxLength={200} />

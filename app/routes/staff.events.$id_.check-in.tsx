@@ -1,9 +1,10 @@
-import { data, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { useEffect, useRef } from 'react'
 import { z } from 'zod'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
+import { openSearch, sealSearch, SEARCH_PURPOSE } from '#app/modules/staff/search-tokens.server.ts'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
@@ -20,7 +21,10 @@ export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 const MAX_QUERY_LENGTH = 200
 
-/** One of the two forms on the page: a search result's button, or a pasted or scanned code. */
+/** The search form: POSTed, so a name or email never becomes part of an address (docs/decisions/022). */
+const searchSchema = z.object({ intent: z.literal('search'), q: z.string().trim().max(MAX_QUERY_LENGTH, `Search for at most ${MAX_QUERY_LENGTH} characters`) })
+
+/** One of the two check-in forms on the page: a search result's button, or a pasted or scanned code. */
 const checkInSchema = z.union([
   z.object({ registrationId: z.string().uuid() }).strict(),
   z.object({ token: z.string().trim().min(1).max(200) }).strict(),
@@ -33,11 +37,15 @@ async function eventFrom(id: string | undefined) {
 }
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  await requireStaff(request, handle.staffRole)
+  const staff = await requireStaff(request, handle.staffRole)
   const event = await eventFrom(params.id)
-  const q = (new URL(request.url).searchParams.get('q') ?? '').trim().slice(0, MAX_QUERY_LENGTH)
+  // The search arrives sealed in `s`; a bare `q` (an old bookmark, a crafted link) is not used.
+  const token = new URL(request.url).searchParams.get('s')
+  const opened = token ? openSearch(staff.id, SEARCH_PURPOSE.checkIn, token) : null
+  const q = opened?.outcome === 'found' ? opened.text.slice(0, MAX_QUERY_LENGTH) : ''
   const results = q ? await searchConfirmedRegistrations(getDb(), event.id, q) : null
   return {
+    searchError: opened && opened.outcome !== 'found' ? (opened.outcome === 'expired' ? 'That search has expired. Search again.' : 'That search link is not valid. Search again.') : null,
     event: { id: event.id, title: event.title, when: `${formatEventDate(event.starts_at, event.time_zone)}, ${formatEventTime(event.starts_at, event.time_zone)}` },
     q,
     results:
@@ -60,6 +68,12 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const event = await eventFrom(params.id)
   // Empty fields are absent fields: the code form sends only `token`, a result's button only `registrationId`.
   const fields = Object.fromEntries([...(await readFormData(request)).entries()].filter(([, value]) => value !== ''))
+  if (fields.intent === 'search') {
+    const search = searchSchema.safeParse({ q: '', ...fields })
+    if (!search.success) return data<CheckInActionData>({ ok: false, message: search.error.issues[0]?.message ?? 'Search again.', token: '' }, { status: 400 })
+    const query = search.data.q ? `?s=${sealSearch(staff.id, SEARCH_PURPOSE.checkIn, search.data.q)}` : ''
+    return redirect(`/staff/events/${event.id}/check-in${query}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })
+  }
   const parsed = checkInSchema.safeParse(fields)
   if (!parsed.success) {
     return data<CheckInActionData>({ ok: false, message: 'Enter or scan a check-in code, or search for a name.', token: '' }, { status: 400 })
@@ -75,7 +89,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function CheckIn() {
-  const { event, q, results } = useLoaderData<typeof loader>()
+  const { event, q, results, searchError } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const tokenInput = useRef<HTMLInputElement>(null)
 
@@ -134,7 +148,9 @@ export default function CheckIn() {
 
       <section aria-labelledby="search-heading">
         <h2 id="search-heading">Find someone by name or email</h2>
-        <Form method="get" className="inline-form" role="search">
+        <Form method="post" className="inline-form" role="search">
+          <input type="hidden" name="intent" value="search" />
+          {searchError ? <p className="field-error">{searchError}</p> : null}
           <div className="field">
             <label htmlFor="q">Name or email</label>
             <input id="q" name="q" type="search" defaultValue={q} maxLength={MAX_QUERY_LENGTH} autoComplete="off" autoFocus={Boolean(q) && actionData === undefined} />

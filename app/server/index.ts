@@ -11,13 +11,14 @@ import { CLIENT_IP_HEADER, resolveClientIp } from '#app/utils/client-ip.server.t
 import { DATABASE_RETRY_AFTER_SECONDS } from '#app/utils/database-unavailable.server.ts'
 import { closeDb } from '#app/utils/db.server.ts'
 import { isCrossSite } from '#app/utils/same-origin.server.ts'
-import { appUrl, EnvError, getEnv, listenHost } from '#app/utils/env.server.ts'
+import { appOrigin } from '#app/utils/absolute-url.server.ts'
+import { EnvError, getEnv, listenHost } from '#app/utils/env.server.ts'
 import { getLogger, getRequestLogger } from '#app/utils/logger.server.ts'
 import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
 import { PHOTO_FORM_BODY_MAX_BYTES, WEBHOOK_BODY_MAX_BYTES } from '#app/utils/request-body.server.ts'
 import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from './prepare-database.server.ts'
-import { createErrorHandler, refuseMalformedRequest, refuseOversizedBody } from './request-guards.server.ts'
+import { createErrorHandler, dropUntrustedForwarding, refuseMalformedRequest, refuseOversizedBody } from './request-guards.server.ts'
 import { answerStripeWebhook } from './stripe-webhook-endpoint.server.ts'
 import { startAppWorker, type AppWorker } from '#app/worker/worker.server.ts'
 
@@ -45,9 +46,12 @@ const worker: AppWorker | undefined = (env.WORKER_IN_PROCESS ?? isDevelopment) ?
 
 let build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild
 
-const pageCache = createPublicPageCache({ seconds: env.PAGE_CACHE_SECONDS, host: new URL(appUrl(env)).host })
+const pageCache = createPublicPageCache({ seconds: env.PAGE_CACHE_SECONDS, origin: appOrigin(env) })
 const app = express()
 app.disable('x-powered-by')
+// req.protocol, req.hostname and req.ip believe X-Forwarded-* only from the proxies we were told
+// of; no absolute address is built from them either way (utils/absolute-url.server.ts).
+app.set('trust proxy', env.TRUST_PROXY_HOPS)
 app.use(compression())
 // Fingerprinted assets never change, so they need no validators; everything else in public/ may.
 app.use(
@@ -106,6 +110,7 @@ const server = http.createServer((request, response) => {
   if (refuseMalformedRequest(request, response) || refuseOversizedBody(request, response, bodyLimits)) {
     return logRequest(request.method, request.url, response.statusCode, started)
   }
+  dropUntrustedForwarding(request, env.TRUST_PROXY_HOPS)
   if (pageCache.serve(request, response, (status, started) => logRequest(request.method, request.url, status, started))) return
   // Stripe's events, stored and answered without Express (docs/decisions/019).
   const production = env.NODE_ENV === 'production'

@@ -37,6 +37,19 @@ export function refuseMalformedRequest(request: http.IncomingMessage, response: 
   return false
 }
 
+/** Headers by which a proxy tells us the origin the client asked for. */
+const FORWARDING_HEADERS = ['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'] as const
+
+/**
+ * With no proxy in front (TRUST_PROXY_HOPS=0), whatever X-Forwarded-Host, -Proto, -Port or
+ * Forwarded a request carries came from the client itself: they are dropped before anything reads
+ * them. (Remix's Express adapter takes the port from X-Forwarded-Host whatever Express trusts.)
+ */
+export function dropUntrustedForwarding(request: http.IncomingMessage, trustedHops: number): void {
+  if (trustedHops > 0) return
+  for (const name of FORWARDING_HEADERS) delete request.headers[name]
+}
+
 /** The largest body a request to `path` may send, in bytes (Content-Length). */
 export type BodyLimits = { forms: number; photoForms: number; webhooks: number }
 

@@ -43,6 +43,8 @@ const envSchema = z.object({
   TICKET_REFUND_DAYS_BEFORE: z.coerce.number().int().min(0).max(365).default(7),
   /** Days after which the personal data of a checkout that never completed is purged (docs/decisions/011). */
   ABANDONED_CHECKOUT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Days after which an anonymous saver ("Save this event") nobody uses is deleted with its saves. */
+  SAVER_RETENTION_DAYS: z.coerce.number().int().min(7).max(3650).default(180),
   /** How long an anonymous visitor's appeal page may be served from memory (0 turns it off). */
   PAGE_CACHE_SECONDS: z.coerce.number().int().min(0).max(30).default(2),
   /**

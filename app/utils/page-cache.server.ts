@@ -75,15 +75,18 @@ export type PublicPageCache = {
 }
 
 /**
- * `host` is the site's own host (from APP_URL): the page builds its share links from the request's
- * Host header, so a copy made for any other Host could carry someone else's address to everyone.
+ * `origin` is the site's own (from APP_URL). Pages build their absolute addresses from APP_URL,
+ * never from the request (utils/absolute-url.server.ts); on top of that, a request is shared only
+ * when every header that names an origin (Host, X-Forwarded-Host, X-Forwarded-Proto) names ours,
+ * so a page rendered for a forged one is neither stored nor served (docs/decisions/022).
  */
-export function createPublicPageCache(options: { seconds: number; host: string }): PublicPageCache {
+export function createPublicPageCache(options: { seconds: number; origin: string }): PublicPageCache {
   const ttlMs = options.seconds * 1000
+  const site = new URL(options.origin)
   const cacheable = (request: IncomingMessage) =>
     ttlMs > 0 &&
     request.method === 'GET' &&
-    request.headers.host === options.host &&
+    claimsOrigin(request, site) &&
     !request.headers.cookie &&
     CACHEABLE_PATH.test(request.url ?? '')
   const keyOf = (request: IncomingMessage) => (request.url ?? '').replace(/\/$/, '')
@@ -134,6 +137,23 @@ export function createPublicPageCache(options: { seconds: number; host: string }
       next()
     },
   }
+}
+
+/**
+ * True when the request names no origin but ours: its Host (or the X-Forwarded-Host a load balancer
+ * set) is APP_URL's host, and any X-Forwarded-Host or X-Forwarded-Proto agrees with APP_URL.
+ */
+export function claimsOrigin(request: Pick<IncomingMessage, 'headers'>, site: URL): boolean {
+  const header = (name: string) => {
+    const value = request.headers[name]
+    return Array.isArray(value) ? value.join(',') : value
+  }
+  const host = header('host')
+  const forwardedHost = header('x-forwarded-host')
+  const forwardedProto = header('x-forwarded-proto')
+  if (forwardedHost !== undefined && forwardedHost !== site.host) return false
+  if (forwardedProto !== undefined && forwardedProto !== site.protocol.slice(0, -1)) return false
+  return host === site.host || forwardedHost === site.host
 }
 
 /** Whether an Accept-Encoding header allows gzip (listed, or `*`, with a weight above zero). */

@@ -16,7 +16,7 @@ import { createThrottle } from '#app/modules/email/throttle.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { DEVELOPMENT_EMAIL_FROM, getEnv } from '#app/utils/env.server.ts'
 import { EMAIL_APPEAL_UPDATE_TASK, emailAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
-import { PURGE_ABANDONED_CHECKOUTS_TASK, purgeAbandonedCheckouts } from '#app/modules/supporters/retention.server.ts'
+import { PURGE_ABANDONED_CHECKOUTS_TASK, purgeAbandonedCheckouts, purgeUnusedSavers } from '#app/modules/supporters/retention.server.ts'
 import { RELEASE_HOLD_TASK, releaseExpiredHold } from '#app/modules/registrations/holds.server.ts'
 import { REFUND_REGISTRATION_TASK, refundRegistration } from '#app/modules/registrations/paid-tickets.server.ts'
 import { SEND_REMINDERS_TASK, sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
@@ -103,6 +103,7 @@ export function createTaskList(): TaskList {
     },
     async [PURGE_ABANDONED_CHECKOUTS_TASK]() {
       await purgeAbandonedCheckouts(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
+      await purgeUnusedSavers(db, { days: env.SAVER_RETENTION_DAYS })
       await forgetCheckoutClientKeys(db)
       await purgeStripeInbox(db, { waitingDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS, appliedDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
       await purgeStaleSignInFailures(db)

@@ -1,4 +1,5 @@
-import { beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
+import { resetEnvForTests } from '#app/utils/env.server.ts'
 import { getOrCreateSaver, saveEvent } from '#app/modules/events/saved-events.server.ts'
 import type { RegistrationOutcome } from '#app/modules/registrations/registration-request.ts'
 import { loader as calendarLoader } from '#app/routes/events.$slug_.calendar[.]ics.ts'
@@ -15,6 +16,11 @@ vi.mock('#app/modules/registrations/register.server.ts', () => ({ registerForEve
 
 const db = getDb()
 const ORIGIN = 'https://events.example.org'
+/**
+ * The origin requests arrive on: behind a TLS load balancer, plain http to an inner address. Every
+ * absolute address must still be APP_URL's (ORIGIN), never this one (docs/decisions/022).
+ */
+const REQUEST_ORIGIN = 'http://10.0.0.5:8080'
 const IN_PERSON = 'witness-testimonies-evening'
 const ONLINE = 'online-briefing-enforced-disappearances'
 const PAST = 'annual-fundraising-dinner'
@@ -22,12 +28,12 @@ const ONLINE_URL = 'https://meet.example.org/enforced-disappearances-briefing'
 const MANAGE_URL = `${ORIGIN}/registrations/0b8f6f57-8f0e-4f57-9f57-000000000001?signature=abc`
 
 function loadEvent(slug: string, headers: HeadersInit = {}) {
-  return loader({ request: new Request(`${ORIGIN}/events/${slug}`, { headers }), params: { slug }, context: {} })
+  return loader({ request: new Request(`${REQUEST_ORIGIN}/events/${slug}`, { headers }), params: { slug }, context: {} })
 }
 
 function loadCalendar(slug: string) {
   return calendarLoader({
-    request: new Request(`${ORIGIN}/events/${slug}/calendar.ics`),
+    request: new Request(`${REQUEST_ORIGIN}/events/${slug}/calendar.ics`),
     params: { slug },
     context: {},
   }) as Promise<Response>
@@ -88,7 +94,7 @@ function validForm(overrides: Record<string, string | null> = {}) {
 
 function register(slug: string, body: FormData) {
   return action({
-    request: new Request(`${ORIGIN}/events/${slug}`, {
+    request: new Request(`${REQUEST_ORIGIN}/events/${slug}`, {
       method: 'POST',
       body,
       headers: { [CLIENT_IP_HEADER]: '203.0.113.9' },
@@ -119,7 +125,14 @@ async function rowCounts() {
   return { registrations: await count('registrations'), supporters: await count('supporters') }
 }
 
+afterAll(() => {
+  vi.unstubAllEnvs()
+  resetEnvForTests()
+})
+
 beforeAll(async () => {
+  vi.stubEnv('APP_URL', ORIGIN)
+  resetEnvForTests()
   await seedDemoData(db)
   witness = await ticketIds(IN_PERSON)
 })

@@ -4,7 +4,7 @@ import { csvCell, csvRow } from '#app/utils/csv.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
 import { action as donationAction, loader as donationLoader } from '#app/routes/staff.donations.$id.tsx'
-import { loader as listLoader } from '#app/routes/staff.donations._index.tsx'
+import { action as listAction, loader as listLoader } from '#app/routes/staff.donations._index.tsx'
 import { loader as exportLoader } from '#app/routes/staff.donations.export[.]csv.ts'
 import { clearStripeCalls, completedSession, refundedCharge, stripeCalls, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, createAppeal, createPendingDonation, deliver, outboxFor, useTestStripe } from './donation-fixtures.ts'
@@ -35,6 +35,16 @@ type DetailData = Awaited<ReturnType<typeof donationLoader>>
 async function list(query: string) {
   const answer = await settle(() => listLoader(args(getRequest(`/staff/donations${query}`, { cookie }))))
   return { status: answer.status, body: answer.body as Extract<ListData, { donations: unknown }> }
+}
+
+/** The filter form, POSTed as the browser sends it (every field, empty ones too); then the page it redirects to. */
+async function search(fields: Record<string, string>) {
+  const form = { appeal: '', status: '', frequency: '', from: '', to: '', q: '', ...fields }
+  const posted = await settle(() => listAction(args(postRequest('/staff/donations?index', form, { cookie }))))
+  expect(posted.status).toBe(303)
+  const location = posted.headers.get('Location')!
+  expect(location.startsWith('/staff/donations')).toBe(true)
+  return { location, ...(await list(location.slice('/staff/donations'.length))) }
 }
 
 async function confirmed(options: { appealId: string; amountMinor: number; email?: string; currency?: string; frequency?: 'one_off' | 'monthly' }) {
@@ -73,15 +83,56 @@ describe('the list', () => {
     expect(ids((await list(`?appeal=${appeal.id}&status=all&frequency=monthly`)).body)).toEqual([monthly.donationId])
     expect(ids((await list(`?appeal=${appeal.id}&status=all&from=2020-01-15&to=2020-01-15`)).body)).toEqual([pending.donationId])
     expect(ids((await list(`?appeal=${appeal.id}&status=all&from=2020-01-16`)).body)).toEqual([amina.donationId, monthly.donationId].sort())
-    expect(ids((await list('?q=amina%20QUR')).body)).toEqual([amina.donationId])
-    expect(ids((await list('?q=amina.q%40example')).body)).toEqual([amina.donationId])
+    // Searches by name or email are POSTed and come back sealed in `s` (docs/decisions/022).
+    expect(ids((await search({ q: 'amina QUR' })).body)).toEqual([amina.donationId])
+    expect(ids((await search({ q: 'amina.q@example' })).body)).toEqual([amina.donationId])
     // LIKE's wildcards are searched for, not obeyed.
-    expect((await list('?q=%25')).body.donations).toEqual([])
+    expect((await search({ q: '%' })).body.donations).toEqual([])
 
     const first = (await list(`?appeal=${appeal.id}&status=confirmed`)).body.donations[0]!
     expect(first).toMatchObject({ amountMinor: 2_500, currency: 'GBP', donorName: 'Amina Qureshi', status: 'confirmed' })
     // An empty field from the GET form means "any", except the status: empty means gifts only.
-    expect((await list(`?appeal=${appeal.id}&status=all&q=&from=`)).body.donations).toHaveLength(3)
+    expect((await list(`?appeal=${appeal.id}&status=all&from=`)).body.donations).toHaveLength(3)
+  })
+
+  test('a search by name or email is in no address: not the list, its pages, the CSV link nor the audit log', async () => {
+    const appeal = await createAppeal()
+    const found = await confirmed({ appealId: appeal.id, amountMinor: 2_000, email: 'hidden.donor@example.org' })
+    await db.updateTable('donations').set({ donor_name: 'Hidden Donor' }).where('id', '=', found.donationId).execute()
+    await confirmed({ appealId: appeal.id, amountMinor: 3_000, email: 'someone.else@example.org' })
+
+    for (const q of ['hidden.donor@example.org', 'Hidden Donor']) {
+      const result = await search({ appeal: appeal.id, q })
+      expect(result.status).toBe(200)
+      expect(result.body.donations.map((donation) => donation.id)).toEqual([found.donationId])
+      const addresses = [result.location, result.body.exportHref, result.body.newestHref, result.body.olderHref].filter((href): href is string => !!href)
+      for (const address of addresses) {
+        const decoded = decodeURIComponent(address.replaceAll('+', ' ')).toLowerCase()
+        expect(decoded).not.toContain('hidden')
+        expect(decoded).not.toContain('@')
+        expect(new URL(address, 'http://x').searchParams.has('q')).toBe(false)
+      }
+      // The CSV behind the link holds the same search's rows.
+      const csv = (await exportLoader(args(getRequest(result.body.exportHref!, { cookie })))) as Response
+      expect(csv.status).toBe(200)
+      const rows = await readCsv(csv)
+      expect(rows.slice(1).map((row) => row[1])).toEqual([found.donationId])
+    }
+    const audit = await db.selectFrom('audit_log').select('details').where('action', '=', 'donations.export').execute()
+    expect(JSON.stringify(audit.map((row) => row.details)).toLowerCase()).not.toMatch(/hidden|@/)
+    expect(audit.at(-1)?.details).toMatchObject({ filters: { appeal: appeal.id }, searchedByNameOrEmail: true })
+
+    // A name or email in the address itself is refused, not searched; a token for another staff
+    // member, or tampered with, opens nothing.
+    const bare = await list('?q=hidden.donor%40example.org')
+    expect(bare.status).toBe(400)
+    expect(bare.body.donations).toEqual([])
+    const sealed = new URL((await search({ q: 'Hidden Donor' })).location, 'http://x').searchParams.get('s')!
+    const other = await sessionCookieFor((await createStaff('staff')).id)
+    const stranger = await settle(() => listLoader(args(getRequest(`/staff/donations?s=${sealed}`, { cookie: other }))))
+    expect(stranger.status).toBe(400)
+    const tampered = `${sealed.slice(0, -2)}${sealed.endsWith('AA') ? 'BB' : 'AA'}`
+    expect((await list(`?s=${tampered}`)).status).toBe(400)
   })
 
   test('bad filters answer 400 with a message', async () => {

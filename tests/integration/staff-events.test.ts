@@ -41,10 +41,18 @@ async function registrationsPage(eventId: string) {
   return answer.body as RegistrationsData
 }
 
-async function search(eventId: string, q: string) {
-  const answer = await settle(() => checkInLoader(args(getRequest(`/staff/events/${eventId}/check-in?q=${encodeURIComponent(q)}`, { cookie }), { id: eventId })))
+/** The search form, POSTed; then the page it redirects to, whose address carries the search sealed (docs/decisions/022). */
+async function searchPage(eventId: string, q: string) {
+  const posted = await settle(() => checkInAction(args(postRequest(`/staff/events/${eventId}/check-in`, { intent: 'search', q }, { cookie }), { id: eventId })))
+  expect(posted.status).toBe(303)
+  const location = posted.headers.get('Location')!
+  const answer = await settle(() => checkInLoader(args(getRequest(location, { cookie }), { id: eventId })))
   expect(answer.status).toBe(200)
-  return (answer.body as CheckInData).results
+  return { location, body: answer.body as CheckInData }
+}
+
+async function search(eventId: string, q: string) {
+  return (await searchPage(eventId, q)).body.results
 }
 
 async function checkIn(eventId: string, fields: Record<string, string>, headers?: Record<string, string>) {
@@ -237,6 +245,20 @@ describe('check-in', () => {
     expect((await search(event.eventId, 'bilal'))![0]!.checkedInAt).toMatch(/^\d{2}:\d{2}$/)
     expect((await auditRows('registration.check_in', bilal!.id))[0]).toMatchObject({ details: { method: 'search' } })
     expect((await checkIn(event.eventId, { registrationId: bilal!.id })).message).toMatch(/^Already checked in at \d{2}:\d{2}/)
+  })
+
+  test('a name or email searched at the door is in no address, and one in the address is not searched', async () => {
+    const { event, people } = await fullEvent()
+    for (const q of ['Amina Khan', people.amina.email]) {
+      const { location, body } = await searchPage(event.eventId, q)
+      expect(body.results!.map((result) => result.name)).toEqual(['Amina Khan'])
+      const decoded = decodeURIComponent(location).toLowerCase()
+      expect(decoded).not.toContain('amina')
+      expect(decoded).not.toContain('@')
+      expect(location).toMatch(new RegExp(`^/staff/events/${event.eventId}/check-in\\?s=[A-Za-z0-9_-]+$`))
+    }
+    const bare = await settle(() => checkInLoader(args(getRequest(`/staff/events/${event.eventId}/check-in?q=Amina`, { cookie }), { id: event.eventId })))
+    expect((bare.body as CheckInData).results).toBeNull()
   })
 
   test('a code of another event is refused and changes nothing', async () => {

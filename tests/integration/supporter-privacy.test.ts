@@ -14,7 +14,7 @@ import { appealTotals, createAppeal, deliver, keptUpBesideLedger, ledgerTotals, 
 import { createEvent, register, registrationRequest } from './registration-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
 import { eraseSupporter } from '#app/modules/supporters/erasure.server.ts'
-import { purgeAbandonedCheckouts, PURGE_ABANDONED_CHECKOUTS_TASK } from '#app/modules/supporters/retention.server.ts'
+import { purgeAbandonedCheckouts, purgeUnusedSavers, PURGE_ABANDONED_CHECKOUTS_TASK } from '#app/modules/supporters/retention.server.ts'
 import { auditExport } from '#app/modules/donations/donations-csv.server.ts'
 import { sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
 
@@ -557,5 +557,53 @@ describe('retention of checkouts that never completed', () => {
     const second = await purgeAbandonedCheckouts(db, { days: 30, now })
     expect(second).toEqual({ donations: 0, giftAidDeclarations: 0, registrations: 0, saverLinks: 0, supporters: 0, emails: 0, keptGiftAidDeclarationsEnded: 0 })
     expect(await moneySnapshot(appeal.id)).toEqual(before)
+  })
+})
+
+describe('retention of anonymous savers', () => {
+  test('the nightly job deletes savers unused for SAVER_RETENTION_DAYS with their saves, and keeps any an email still uses', async () => {
+    const now = new Date()
+    const old = new Date(now.getTime() - 200 * DAY)
+    const past = await createEvent({ capacity: 10, startsInHours: -100 * 24 })
+    const coming = await createEvent({ capacity: 10, startsInHours: 30 * 24 })
+    const saver = async (values: { created_at: Date; supporter_id?: string | null }, saves: { eventId: string; created_at: Date }[] = []) => {
+      const row = await db.insertInto('savers').values({ supporter_id: values.supporter_id ?? null, created_at: values.created_at }).returning('id').executeTakeFirstOrThrow()
+      for (const save of saves) await db.insertInto('saved_events').values({ saver_id: row.id, event_id: save.eventId, created_at: save.created_at }).execute()
+      return row.id
+    }
+    const supporter = async (tag: string) =>
+      (await db.insertInto('supporters').values({ email: person(tag).email, created_at: old }).returning('id').executeTakeFirstOrThrow()).id
+
+    const forgottenSaves = await saver({ created_at: old }, [{ eventId: past.eventId, created_at: old }])
+    const neverSaved = await saver({ created_at: old })
+    const upcomingSave = await saver({ created_at: old }, [{ eventId: coming.eventId, created_at: old }])
+    const recentSave = await saver({ created_at: old }, [{ eventId: past.eventId, created_at: new Date(now.getTime() - 10 * DAY) }])
+    const newSaver = await saver({ created_at: new Date(now.getTime() - 5 * DAY) })
+    // Linked to an email: kept while the email has a place at an event to come.
+    const attendee = await supporter('attendee')
+    const attendeeSaver = await saver({ created_at: old, supporter_id: attendee }, [{ eventId: past.eventId, created_at: old }])
+    await db
+      .insertInto('registrations')
+      .values({ event_id: coming.eventId, ticket_type_id: coming.ticketTypeId, supporter_id: attendee, name: 'A', email: person('attendee').email, currency: 'GBP', status: 'confirmed', privacy_consent_at: old })
+      .execute()
+    // Linked to an email whose other device still saves events to come.
+    const twoDevices = await supporter('two-devices')
+    const idleDevice = await saver({ created_at: old, supporter_id: twoDevices })
+    await saver({ created_at: old, supporter_id: twoDevices }, [{ eventId: coming.eventId, created_at: old }])
+    // Linked to an email with nothing live any more.
+    const lapsed = await supporter('lapsed')
+    const lapsedSaver = await saver({ created_at: old, supporter_id: lapsed }, [{ eventId: past.eventId, created_at: old }])
+
+    const task = createTaskList()[PURGE_ABANDONED_CHECKOUTS_TASK] as (payload: unknown, helpers: unknown) => Promise<void>
+    await task({}, {})
+
+    const left = new Set((await db.selectFrom('savers').select('id').execute()).map((row) => row.id))
+    for (const gone of [forgottenSaves, neverSaved, lapsedSaver]) expect(left.has(gone), gone).toBe(false)
+    for (const kept of [upcomingSave, recentSave, newSaver, attendeeSaver, idleDevice]) expect(left.has(kept), kept).toBe(true)
+    // Their saves went with them; the supporter rows are the other job's business.
+    expect(await db.selectFrom('saved_events').select('saver_id').where('saver_id', 'in', [forgottenSaves, lapsedSaver]).execute()).toEqual([])
+    expect(await db.selectFrom('supporters').select('id').where('id', '=', lapsed).execute()).toHaveLength(1)
+
+    expect(await purgeUnusedSavers(db, { days: 180, now })).toEqual({ savers: 0, saves: 0 })
   })
 })

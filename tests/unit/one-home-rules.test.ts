@@ -62,3 +62,24 @@ describe('the TIME_ZONE setting', () => {
     expect(formatDateTime(instant, 'America/New_York', { seconds: true })).toBe('5 Apr 2026, 19:30:00')
   })
 })
+
+describe('absolute addresses', () => {
+  test('come from APP_URL through utils/absolute-url, never from a request (docs/decisions/022)', async () => {
+    const { absoluteUrl, appOrigin } = await import('#app/utils/absolute-url.server.ts')
+    const env = parseEnv({ APP_URL: 'https://donate.example.org/' })
+    expect(absoluteUrl('/appeals/x?y=1', env)).toBe('https://donate.example.org/appeals/x?y=1')
+    expect(appOrigin(env)).toBe('https://donate.example.org')
+    for (const path of ['//evil.example/x', 'https://evil.example/', 'appeals/x']) expect(() => absoluteUrl(path, env)).toThrow()
+    // No app file reads an origin off the request to write an address. The two that compare a
+    // request's Origin header with the request's own origin (CSRF checks) write nothing.
+    const { readdir, readFile } = await import('node:fs/promises')
+    const comparesOnly = new Set(['app/utils/same-origin.server.ts', 'app/server/index.ts'])
+    const offending: string[] = []
+    for (const file of await readdir('app', { recursive: true })) {
+      const path = `app/${file}`
+      if (!/\.tsx?$/.test(path) || comparesOnly.has(path)) continue
+      if (/new URL\(request\.url\)\.(origin|host|protocol)|\burl\.origin\b|get\('host'\)|headers\.host\b/.test(await readFile(path, 'utf8'))) offending.push(path)
+    }
+    expect(offending).toEqual([])
+  })
+})

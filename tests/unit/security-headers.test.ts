@@ -22,7 +22,7 @@ async function start(options: { production: boolean; cacheSeconds?: number }) {
   app.disable('x-powered-by')
   app.use(createSecurityHeaders({ production: options.production, development: false }))
   // The cache serves only the site's own Host.
-  const cache = createPublicPageCache({ seconds: options.cacheSeconds ?? 0, host: `${host}:${port}` })
+  const cache = createPublicPageCache({ seconds: options.cacheSeconds ?? 0, origin: `http://${host}:${port}` })
   app.use(cache.fill)
   app.all('*', (request, response) => {
     const id = submissionIdFor(new Request(`http://${host}${request.url}`, { headers: request.headers as Record<string, string> }))

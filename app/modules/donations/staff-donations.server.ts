@@ -12,6 +12,7 @@ import { uuidField, isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 import { isoDateField } from '#app/utils/dates.ts'
 import { recordAudit } from '#app/modules/staff/audit.server.ts'
+import { openSearch, sealSearch, SEARCH_PURPOSE } from '#app/modules/staff/search-tokens.server.ts'
 
 /**
  * Staff tools for donations: the filtered list, one donation with its history, refunds and
@@ -67,7 +68,37 @@ export function parseDonationFilters(params: URLSearchParams) {
   return { ok: false as const, fields, error: parsed.error.issues.map((issue) => issue.message).join('. ') }
 }
 
-/** The query string of a set of filters, for the "Older" link and the export link. */
+/**
+ * The filters of a list or CSV address. A search by name or email never travels in a URL: it
+ * arrives sealed in `s` (modules/staff/search-tokens, docs/decisions/022); a bare `q` is refused.
+ */
+export function donationFiltersFromUrl(params: URLSearchParams, staffUserId: string): ReturnType<typeof parseDonationFilters> {
+  const fields = Object.fromEntries([...params].filter(([key, value]) => key !== 'q' && key !== 's' && key !== 'before' && value !== ''))
+  if (params.has('q')) {
+    return { ok: false as const, fields, error: 'Searches by name or email are sent with the form, never in the address. Search again with the form.' }
+  }
+  const token = params.get('s')
+  const unsealed = new URLSearchParams(fields)
+  if (token) {
+    const opened = openSearch(staffUserId, SEARCH_PURPOSE.donations, token)
+    if (opened.outcome !== 'found') {
+      const error = opened.outcome === 'expired' ? 'This search has expired. Search again with the form.' : 'That search link is not valid. Search again with the form.'
+      return { ok: false as const, fields, error }
+    }
+    unsealed.set('q', opened.text)
+  }
+  return parseDonationFilters(unsealed)
+}
+
+/** The address of a set of filters: the name or email searched for sealed in `s`, never as itself. */
+export function donationFiltersToUrl(filters: DonationFilters, staffUserId: string): URLSearchParams {
+  const { q, ...rest } = filters
+  const params = filtersToSearchParams(rest)
+  if (q) params.set('s', sealSearch(staffUserId, SEARCH_PURPOSE.donations, q))
+  return params
+}
+
+/** The query string of a set of filters (without the search text: see donationFiltersToUrl). */
 export function filtersToSearchParams(filters: DonationFilters): URLSearchParams {
   const params = new URLSearchParams()
   for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value)

@@ -3,6 +3,7 @@ import type { Database } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { ERASED_NAME, ERASED_EMAIL_DOMAIN, ERASED_OUTBOX_ADDRESS } from '#app/modules/supporters/erasure.server.ts'
 import { GIFT_AID_KEEP_YEARS } from '#app/modules/donations/gift-aid.ts'
+import { LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
 
 /** Retention: the nightly job that forgets checkouts that never completed (ADR 011). */
 
@@ -105,5 +106,45 @@ export async function purgeAbandonedCheckouts(db: Database, options: { days: num
     }
   })
   getLogger().info({ counts, days: options.days }, 'Purged abandoned checkouts')
+  return counts
+}
+
+/**
+ * Deletes the anonymous "Save this event" savers nobody uses any more, with their saves, saved-events
+ * links and alert marks (all cascade): a saver made more than `days` ago, none of whose saves was
+ * made since, none of which is for an event still to come or under way, with no link still open,
+ * and no saver joined into it made since. A saver linked to an email (saves kept on several
+ * devices) is kept while that email still has anything live: another of its savers in use, a
+ * place at an event to come, or a monthly gift running. Each run deletes only what is stale then,
+ * so running it again does nothing.
+ */
+export async function purgeUnusedSavers(db: Database, options: { days: number; now?: Date }) {
+  const now = options.now ?? new Date()
+  const cutoff = new Date(now.getTime() - options.days * 24 * 60 * 60 * 1000)
+  const counts = await db.transaction().execute(async (trx) => {
+    const inUse = (saver: ReturnType<typeof sql.ref>) => sql<boolean>`exists (
+      select 1 from saved_events se join events e on e.id = se.event_id
+      where se.saver_id = ${saver} and (se.created_at >= ${cutoff} or e.ends_at >= ${now}))`
+    const stale = await sql<{ id: string }>`
+      select v.id from savers v
+      where v.created_at < ${cutoff}
+        and not ${inUse(sql.ref('v.id'))}
+        and not exists (select 1 from saver_links l where l.saver_id = v.id and l.expires_at >= ${now})
+        and not exists (select 1 from savers m where m.merged_into_id = v.id and m.created_at >= ${cutoff})
+        and (v.supporter_id is null or not (
+          exists (select 1 from savers o where o.supporter_id = v.supporter_id and o.id <> v.id and (o.created_at >= ${cutoff} or ${inUse(sql.ref('o.id'))}))
+          or exists (
+            select 1 from registrations r join events e on e.id = r.event_id
+            where r.supporter_id = v.supporter_id and r.status in (${sql.join([...LIVE_REGISTRATION_STATUSES])}) and e.ends_at >= ${now})
+          or exists (select 1 from recurring_plans p where p.supporter_id = v.supporter_id and p.status in ('active', 'past_due'))
+        ))
+      for update of v skip locked`.execute(trx)
+    if (stale.rows.length === 0) return { savers: 0, saves: 0 }
+    const ids = stale.rows.map((row) => row.id)
+    const saves = await trx.selectFrom('saved_events').select((eb) => eb.fn.countAll<string>().as('count')).where('saver_id', 'in', ids).executeTakeFirstOrThrow()
+    const deleted = await trx.deleteFrom('savers').where('id', 'in', ids).executeTakeFirst()
+    return { savers: Number(deleted.numDeletedRows), saves: Number(saves.count) }
+  })
+  getLogger().info({ counts, days: options.days }, 'Purged unused savers')
   return counts
 }

@@ -26,6 +26,19 @@ export const ARTIFACTS = path.resolve('tests/e2e/artifacts')
  * as it does in development.
  */
 export default async function setup(project: TestProject) {
+  const server = await startE2eServer({ logName: 'server.log' })
+  project.provide('baseUrl', server.baseUrl)
+  project.provide('serverLogPath', server.serverLogPath)
+  return server.teardown
+}
+
+/**
+ * The production build (built first unless E2E_SKIP_BUILD is set) started on a free port with a
+ * fresh, seeded database; `env` is laid over the settings below (the attacker suite runs it as if
+ * behind a TLS load balancer). Its teardown stops it and fails the run if its log holds any of
+ * the personal data the database ended up with.
+ */
+export async function startE2eServer(options: { logName: string; env?: Record<string, string> }) {
   if (!process.env.E2E_SKIP_BUILD) {
     // Vitest sets NODE_ENV=test; the build must be a production one to match the server.
     const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } })
@@ -35,7 +48,7 @@ export default async function setup(project: TestProject) {
   const folder = await mkdtemp(path.join(os.tmpdir(), 'sanad-e2e-'))
   const port = await getPort()
   const database = await freshDatabase(folder)
-  const serverLogPath = path.join(ARTIFACTS, 'server.log')
+  const serverLogPath = path.join(ARTIFACTS, options.logName)
   const log = createWriteStream(serverLogPath)
 
   const server = spawn(process.execPath, [compiled('index')], {
@@ -52,6 +65,7 @@ export default async function setup(project: TestProject) {
       // Everything the app would ever log, so the check at the end sees the most.
       LOG_LEVEL: 'debug',
       ...database.env,
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -61,10 +75,7 @@ export default async function setup(project: TestProject) {
   const baseUrl = `http://127.0.0.1:${port}`
   await waitUntilHealthy(baseUrl, server, serverLogPath)
 
-  project.provide('baseUrl', baseUrl)
-  project.provide('serverLogPath', serverLogPath)
-
-  return async () => {
+  const teardown = async () => {
     await stop(server)
     await new Promise<void>((resolve) => log.end(resolve))
     try {
@@ -78,6 +89,7 @@ export default async function setup(project: TestProject) {
       await rm(folder, { recursive: true, force: true })
     }
   }
+  return { baseUrl, serverLogPath, teardown }
 }
 
 /**
