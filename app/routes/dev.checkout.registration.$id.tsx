@@ -40,7 +40,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (intent === 'decline') {
     return data({ error: 'Your card was declined. This is the test card for a refusal: nothing was charged.' }, { status: 402 })
   }
-  if (intent !== 'cancel' && registration.status === 'held') await completeOfflineTicketCheckout(getDb(), registration, intent)
+  // "Back" goes where Stripe's cancel link goes: the manage page, which gives the places back.
+  if (intent === 'cancel') return redirect(`${manageRegistrationUrl(registration.id)}&checkout=cancelled`, 303)
+  if (registration.status === 'held') await completeOfflineTicketCheckout(getDb(), registration, intent)
   return redirect(manageRegistrationUrl(registration.id), 303)
 }
 

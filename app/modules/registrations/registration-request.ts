@@ -25,6 +25,8 @@ export type RegistrationOutcome =
   | { kind: 'already-registered'; registrationId: string; status: 'confirmed' | 'waitlisted' | 'held' | 'offered'; manageUrl: string | null }
   | { kind: 'checkout'; url: string }
   | { kind: 'rate-limited'; retryAfterSeconds: number }
+  /** Unpaid holds already open for this event from this email address or connection (hold-limits.server.ts). */
+  | { kind: 'too-many-holds'; reason: 'email' | 'client'; limit: number; retryAfterSeconds: number }
   | { kind: 'closed'; reason: 'not-found' | 'past' | 'cancelled' }
   | { kind: 'invalid'; field: 'ticketTypeId' | 'quantity' | 'chosenPriceMinor'; message: string }
   | { kind: 'unavailable'; message: string }

@@ -37,8 +37,8 @@ export async function startTicketCheckout(
       productName: `${hold.quantity === 1 ? '' : `${hold.quantity} × `}${context.ticketName}: ${context.eventTitle}`,
       customerEmail: hold.email,
       successUrl: manageUrl,
-      // The manage page shows the hold and lets the person give the places back at once.
-      cancelUrl: manageUrl,
+      // Stripe's "back" link: the manage page gives the places back at once and ends the session (ADR 023).
+      cancelUrl: `${manageUrl}&checkout=cancelled`,
       expiresAt: hold.holdExpiresAt,
     })
     await db
