@@ -86,7 +86,7 @@ export async function expireOffer(db: Database, registrationId: string, now = ne
  */
 export async function waitlistPosition(db: Database | Trx, registrationId: string) {
   const { rows } = await sql<{ position: number }>`
-    select count(*)::bigint + (case when me.waitlist_confirmed_at is null then 1 else 0 end) as position
+    select count(r.id)::bigint + (case when me.waitlist_confirmed_at is null then 1 else 0 end) as position
     from registrations me
     left join registrations r on r.event_id = me.event_id and r.status = 'waitlisted' and r.waitlist_confirmed_at is not null
       and (me.waitlist_confirmed_at is null or (r.waitlist_confirmed_at, r.id) <= (me.waitlist_confirmed_at, me.id))
