@@ -111,6 +111,20 @@ describe('unpaid holds cannot hoard places (issue 14)', () => {
     }
   })
 
+  // Row locks only mean something on a real server: PGlite runs one transaction at a time.
+  test('ten bookings at once from one connection with a limit of three: exactly three holds', async () => {
+    const restore = withSetting('UNPAID_HOLDS_PER_CLIENT', '3')
+    try {
+      const event = await createPaidEvent(50)
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => register(registrationRequest(event), { clientIp: '192.0.2.77' })))
+      expect(outcomes.filter((outcome) => outcome.kind === 'checkout')).toHaveLength(3)
+      expect(outcomes.filter((outcome) => outcome.kind === 'too-many-holds')).toHaveLength(7)
+      expect(await placesTaken(event.eventId)).toEqual({ places_taken: 3, capacity: 50 })
+    } finally {
+      restore()
+    }
+  })
+
   test('the event page refuses the booking with 429, Retry-After and a sentence saying what to do', async () => {
     const restore = withSetting('UNPAID_HOLDS_PER_CLIENT', '1')
     try {
