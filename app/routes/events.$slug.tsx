@@ -105,7 +105,7 @@ function tooManyHoldsMessage(outcome: { reason: 'email' | 'client'; limit: numbe
   const minutes = Math.max(1, Math.ceil(outcome.retryAfterSeconds / 60))
   const wait = minutes === 1 ? 'a minute' : `${minutes} minutes`
   return outcome.reason === 'email'
-    ? `Places for this email address are already being held while they are paid for. Finish that payment, or give the places back from the link on the payment page, then register again (or try again in ${wait}, when the hold ends).`
+    ? `Places for this email address are already being held while they are paid for. Finish that payment, or leave the payment page by its back link to give the places back, then register again (or try again in ${wait}, when the hold ends).`
     : `Your connection already has ${outcome.limit === 1 ? 'a booking' : `${outcome.limit} bookings`} for this event waiting to be paid for, the most we hold at once. Finish or cancel one of those payments, or try again in ${wait}. If you are booking for a group, please contact the organiser.`
 }
 
