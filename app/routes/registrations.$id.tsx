@@ -78,6 +78,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       checkinCode: registration.status === 'confirmed' ? registration.checkin_token : null,
       position: registration.position,
       waitlistConfirmed: registration.waitlist_confirmed_at !== null,
+      lapsedUnconfirmed: registration.status === 'expired' && registration.waitlisted_at !== null && registration.waitlist_confirmed_at === null && registration.offer_expires_at === null,
       waitlistConfirmBy:
         registration.status === 'waitlisted' && !registration.waitlist_confirmed_at && registration.waitlisted_at
           ? `${formatEventDate(waitlistConfirmDeadline(registration.waitlisted_at), registration.time_zone)}, ${formatEventTime(waitlistConfirmDeadline(registration.waitlisted_at), registration.time_zone)}`
@@ -304,7 +305,13 @@ export default function ManageRegistration() {
         </p>
       ) : leftPayment || actionData ? null : (
         <p className="lead" role="status">
-          This registration is {status === 'expired' ? 'no longer active: the offer or hold lapsed' : 'cancelled'}.
+          This registration is{' '}
+          {status !== 'expired'
+            ? 'cancelled'
+            : registration.lapsedUnconfirmed
+              ? 'no longer active: the request to join the waitlist was not confirmed in time'
+              : 'no longer active: the offer or hold lapsed'}
+          .
         </p>
       )}
       {!actionData && !confirmCancel && !registration.past && LIVE.includes(status) ? (
