@@ -159,7 +159,12 @@ async function registerInTransaction(
   if (paid) {
     // Unpaid holds cannot hoard places: a limit per address and per connection (ADR 023).
     const limit = await checkHoldLimits(trx, { eventId: event.id, email: request.email, clientKey, quantity: request.quantity })
-    if (limit.outcome === 'refused') return { kind: 'too-many-holds', reason: limit.reason, limit: limit.limit, retryAfterSeconds: limit.retryAfterSeconds }
+    if (limit.outcome === 'refused') {
+      // The hold counted may be this very form's, committed by a double submit while we waited for the lock.
+      const mine = await findExisting(trx, request)
+      if (mine) return alreadyRegistered(trx, mine, request)
+      return { kind: 'too-many-holds', reason: limit.reason, limit: limit.limit, retryAfterSeconds: limit.retryAfterSeconds }
+    }
   }
   const supporterId = await upsertSupporter(trx, { email: request.email, name: request.name })
 
