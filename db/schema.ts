@@ -396,6 +396,8 @@ export interface EventsTable {
   cancelled_at: Timestamp | null
   /** When the time, place or joining details last changed: the public calendar file's SEQUENCE. */
   calendar_changed_at: Timestamp | null
+  /** Unpaid holds one client address may have open at once; null: the UNPAID_HOLDS_PER_CLIENT setting (migration 0026). */
+  unpaid_holds_per_client: number | null
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
@@ -441,6 +443,10 @@ export interface RegistrationsTable {
   updated_at: UpdatedAt
   /** Stripe's cumulative refunded amount for this place (migration 0014). */
   refunded_minor: Generated<number>
+  /** A hash of the client address a hold came from, to count its open holds (migration 0026). */
+  client_key: string | null
+  /** When the person confirmed their address from the waitlist email; only then are they offered a place (migration 0026). */
+  waitlist_confirmed_at: Timestamp | null
 }
 
 export interface SaversTable {

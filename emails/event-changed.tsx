@@ -39,7 +39,10 @@ export const schema = z
     venueAddress: z.string().trim().min(1).max(1000).nullish(),
     /** The joining link: only for people with a confirmed place. */
     onlineUrl: httpUrl.nullish(),
-    /** A signed link to the registration, where it can be cancelled. */
+    /**
+     * A signed link to the booking's page, where it can be cancelled after a confirmation. (Named
+     * for what it was once labelled; the outbox keeps queued emails' props under this name.)
+     */
     cancelUrl: httpUrl,
     /** Whether an updated calendar file (same UID, higher SEQUENCE) is attached. */
     hasCalendarAttachment: z.boolean().default(false),
@@ -116,13 +119,13 @@ export function Component(props: EventChangedProps) {
       <Paragraph>
         {props.status === 'waitlisted' ? (
           <>
-            If the new details do not suit you, you can leave the waiting list:{' '}
-            <PlainLink href={props.cancelUrl}>cancel my registration</PlainLink>
+            If the new details do not suit you, you can leave the waiting list from your booking:{' '}
+            <PlainLink href={props.cancelUrl}>manage my booking</PlainLink>
           </>
         ) : (
           <>
-            If the new details do not suit you, please cancel, so that someone else can have your place:{' '}
-            <PlainLink href={props.cancelUrl}>cancel my registration</PlainLink>
+            If the new details do not suit you, please cancel from your booking, so that someone else can have your
+            place: <PlainLink href={props.cancelUrl}>manage my booking</PlainLink>
           </>
         )}
       </Paragraph>

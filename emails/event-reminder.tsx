@@ -28,7 +28,10 @@ export const schema = z
     checkinCode: z.string().trim().min(1).max(64).nullish(),
     /** Whether the QR code of the signed check-in code is attached as check-in.png, as in the confirmation. */
     hasQrAttachment: z.boolean().default(false),
-    /** A signed link that cancels the registration. */
+    /**
+     * A signed link to the booking's page, where it can be cancelled after a confirmation. (Named
+     * for what it was once labelled; the outbox keeps queued emails' props under this name.)
+     */
     cancelUrl: httpUrl,
   })
   .superRefine(requireVenueOrOnline)
@@ -67,8 +70,8 @@ export function Component(props: EventReminderProps) {
         </Paragraph>
       ) : null}
       <Paragraph>
-        If you can no longer come, please cancel so that someone on the waiting list can have your place:{' '}
-        <PlainLink href={props.cancelUrl}>cancel my registration</PlainLink>
+        If you can no longer come, please cancel from your booking so that someone else can have your place:{' '}
+        <PlainLink href={props.cancelUrl}>manage my booking</PlainLink>
       </Paragraph>
     </EmailLayout>
   )

@@ -26,6 +26,12 @@ export const schema = z
     currency: currencySchema.nullish(),
     /** Who ended it: the person, or we did because the payment came after the last place had gone. */
     reason: z.enum(['cancelled-by-you', 'no-place-left']).default('cancelled-by-you'),
+    /**
+     * What became of the place, said only as it happened: offered to someone on the waitlist,
+     * free for anyone to book, or there was none (the person was waiting, or still paying).
+     * Absent in emails queued before it existed.
+     */
+    afterwards: z.enum(['offered', 'freed', 'no-place']).nullish(),
   })
   .superRefine(requireCurrencyForRefund)
 export type RegistrationCancelledProps = z.output<typeof schema>
@@ -39,7 +45,7 @@ export function Component(props: RegistrationCancelledProps) {
   const { organisation } = props
   const refund = props.refundMinor && props.currency ? money(props.refundMinor, props.currency) : null
   return (
-    <EmailLayout organisation={organisation} preview="Your place has been released.">
+    <EmailLayout organisation={organisation} preview={props.afterwards === 'no-place' ? 'Your registration is cancelled.' : 'Your place has been released.'}>
       <Heading>{props.reason === 'no-place-left' ? 'Sorry: no place was left' : 'Your registration is cancelled'}</Heading>
       <Greeting name={props.name} />
       {props.reason === 'no-place-left' ? (
@@ -49,8 +55,15 @@ export function Component(props: RegistrationCancelledProps) {
         </Paragraph>
       ) : (
         <Paragraph>
-          We have cancelled your registration for {props.eventTitle}, and your place has gone back to be offered to
-          someone else. Thank you for letting us know.
+          We have cancelled your registration for {props.eventTitle}
+          {props.afterwards === 'offered'
+            ? ', and your place has been offered to the next person on the waiting list.'
+            : props.afterwards === 'freed'
+              ? ', and your place is free again for someone else to book.'
+              : props.afterwards === 'no-place'
+                ? '.'
+                : ', and your place has been released.'}{' '}
+          Thank you for letting us know.
         </Paragraph>
       )}
       <Facts
@@ -94,6 +107,7 @@ export const previewProps: z.input<typeof schema> = {
   timeZone: 'Europe/London',
   refundMinor: 1000,
   currency: 'GBP',
+  afterwards: 'offered',
 }
 
 export default defineEmailTemplate({ schema, subject, Component, previewProps })

@@ -32,7 +32,10 @@ export const schema = z
     /** What was paid in all; 0 for a free place. */
     amountPaidMinor: minorUnits,
     currency: currencySchema,
-    /** A signed link that cancels the registration. */
+    /**
+     * A signed link to the booking's page, where it can be cancelled after a confirmation. (Named
+     * for what it was once labelled; the outbox keeps queued emails' props under this name.)
+     */
     cancelUrl: httpUrl,
     /** A short token shown at the door, which staff can also type in. */
     checkinCode: z.string().trim().min(1).max(64),
@@ -84,8 +87,8 @@ export function Component(props: RegistrationConfirmedProps) {
         </Paragraph>
       ) : null}
       <Paragraph>
-        Can&apos;t come after all? Please let us know, so someone else can have your place:{' '}
-        <PlainLink href={props.cancelUrl}>cancel my registration</PlainLink>
+        Your booking, where you can see your place or cancel it if you can&apos;t come after all (so someone else can
+        have it): <PlainLink href={props.cancelUrl}>manage my booking</PlainLink>
       </Paragraph>
     </EmailLayout>
   )

@@ -40,6 +40,7 @@ export type StaffEventFormShape = {
   organiserName: string
   capacity: string
   maxPerOrder: string
+  unpaidHoldsPerClient: string
   status: string
   tickets: StaffEventTicketRow[]
 }
@@ -53,12 +54,14 @@ type Props = {
   lockedTicketIds?: string[]
   /** Shown beside the capacity when editing. */
   placesTaken?: number
+  /** UNPAID_HOLDS_PER_CLIENT, said beside the field that overrides it for this event. */
+  unpaidHoldsDefault: number
 }
 
 const KIND_NAMES: Record<TicketKind, string> = { free: 'Free', paid: 'Paid', pay_what_you_can: 'Pay what you can' }
 const FORM_ID = 'staff-event'
 
-export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabel, lockedTicketIds = [], placesTaken }: Props) {
+export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabel, lockedTicketIds = [], placesTaken, unpaidHoldsDefault }: Props) {
   const [form, fields] = useForm<StaffEventFormShape>({
     id: FORM_ID,
     lastResult,
@@ -80,7 +83,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
     ...[
       fields.title, fields.slug, fields.summary, fields.description, fields.startsAt, fields.endsAt, fields.timeZone,
       fields.mode, fields.venueName, fields.venueAddress, fields.accessNotes, fields.onlineUrl, fields.organiserName,
-      fields.capacity, fields.maxPerOrder, fields.status,
+      fields.capacity, fields.maxPerOrder, fields.unpaidHoldsPerClient, fields.status,
     ].map((field) => ({ errors: field.errors, target: field.id })),
     { errors: fields.tickets.errors, target: null },
     ...ticketRows.flatMap((row) => {
@@ -192,6 +195,12 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
           inputMode="numeric"
         />
         <TextField field={fields.maxPerOrder} label="Most places in one registration" inputMode="numeric" />
+        <TextField
+          field={fields.unpaidHoldsPerClient}
+          label="Unpaid bookings from one connection (optional)"
+          hint={`Paid places are held for 30 minutes while people pay. This is how many such bookings one internet connection may have waiting at once; blank means ${unpaidHoldsDefault}. Raise it for a dinner where whole tables book from one Wi-Fi.`}
+          inputMode="numeric"
+        />
       </fieldset>
 
       <fieldset>

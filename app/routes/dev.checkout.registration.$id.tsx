@@ -40,10 +40,12 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (intent === 'decline') {
     return data({ error: 'Your card was declined. This is the test card for a refusal: nothing was charged.' }, { status: 402 })
   }
-  if (intent !== 'cancel' && registration.status === 'held') await completeOfflineTicketCheckout(getDb(), registration, intent)
+  // "Back" goes where Stripe's cancel link goes: the return page, which gives the places back.
+  if (intent === 'cancel') return redirect(`${TICKET_CHECKOUT_RETURN_PATH}?checkout=cancelled`, 303)
+  if (registration.status === 'held') await completeOfflineTicketCheckout(getDb(), registration, intent)
   // Where Stripe would send the person back: the session's id only (docs/decisions/021).
   const sessionId = registration.stripe_checkout_session_id ?? `cs_offline_registration_${registration.id}`
-  return redirect(`${TICKET_CHECKOUT_RETURN_PATH}${intent === 'cancel' ? '' : `?session_id=${encodeURIComponent(sessionId)}`}`, 303)
+  return redirect(`${TICKET_CHECKOUT_RETURN_PATH}?session_id=${encodeURIComponent(sessionId)}`, 303)
 }
 
 export default function OfflineTicketCheckout() {

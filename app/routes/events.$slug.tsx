@@ -98,6 +98,15 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   }
 }
 
+/** Says what to do: pay for (or give back) the places already held, or wait until they lapse. */
+function tooManyHoldsMessage(outcome: { reason: 'email' | 'client'; limit: number; retryAfterSeconds: number }) {
+  const minutes = Math.max(1, Math.ceil(outcome.retryAfterSeconds / 60))
+  const wait = minutes === 1 ? 'a minute' : `${minutes} minutes`
+  return outcome.reason === 'email'
+    ? `Places for this email address are already being held while they are paid for. Finish that payment, or leave the payment page by its back link to give the places back, then register again (or try again in ${wait}, when the hold ends).`
+    : `Your connection already has ${outcome.limit === 1 ? 'a booking' : `${outcome.limit} bookings`} for this event waiting to be paid for, the most we hold at once. Finish or cancel one of those payments, or try again in ${wait}. If you are booking for a group, please contact the organiser.`
+}
+
 export async function action({ request, params }: ActionFunctionArgs) {
   const db = getDb()
   const page = await getEventPage(db, params.slug ?? '')
@@ -130,6 +139,11 @@ export async function action({ request, params }: ActionFunctionArgs) {
       return redirect(outcome.url, { status: 303, headers: { 'Set-Cookie': await bookingCookieHeader(outcome.checkoutSessionId) } })
     case 'rate-limited':
       return data(submission.reply({ formErrors: [rateLimitMessage(outcome.retryAfterSeconds)] }), {
+        status: 429,
+        headers: rateLimitHeaders(outcome.retryAfterSeconds),
+      })
+    case 'too-many-holds':
+      return data(submission.reply({ formErrors: [tooManyHoldsMessage(outcome)] }), {
         status: 429,
         headers: rateLimitHeaders(outcome.retryAfterSeconds),
       })

@@ -1,8 +1,10 @@
 import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
+import { giveBackHold } from '#app/modules/registrations/holds.server.ts'
 import { getTicketCheckoutBooking } from '#app/modules/registrations/ticket-checkout.server.ts'
 import { claimOffer } from '#app/modules/registrations/waitlist-claim.server.ts'
+import { appOrigin } from '#app/utils/absolute-url.server.ts'
 import { readBookingSessionId } from '#app/utils/checkout-cookie.server.ts'
 import { clientIpFromRequest } from '#app/utils/client-ip.server.ts'
 import { formatEventTime } from '#app/utils/dates.ts'
@@ -13,7 +15,8 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 
 /**
  * `/registrations/checkout`: where Stripe Checkout sends a ticket buyer back, paid
- * (`?session_id=cs_…`) or not (no query). The address carries no permission: the booking's
+ * (`?session_id=cs_…`) or by its back link (`?checkout=cancelled`: the places go back at once and
+ * the session is ended, ADR 023). The address carries no permission: the booking's
  * details show only in the browser whose checkout cookie names that session, set as it left for
  * Checkout. Anyone else with the address (a shared screen, the browser's history, a log) is told
  * to look in their email, where the signed link to the place is (docs/decisions/021).
@@ -30,11 +33,21 @@ async function ownBooking(request: Request) {
 }
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const booking = await ownBooking(request)
-  const returnedPaid = new URL(request.url).searchParams.has('session_id')
-  if (!booking) return { booking: null, returnedPaid }
+  const url = new URL(request.url)
+  let booking = await ownBooking(request)
+  const returnedPaid = url.searchParams.has('session_id')
+  // Stripe's back link: this browser left the payment page without paying, so the places it held
+  // go back now rather than in half an hour, and the session is ended (ADR 023). Doing it twice
+  // does nothing; a claimed waitlist offer stays this person's to go back and pay for.
+  let leftPayment = false
+  if (booking && url.searchParams.get('checkout') === 'cancelled' && booking.status === 'held') {
+    leftPayment = await giveBackHold(getDb(), booking.id)
+    if (leftPayment) booking = await ownBooking(request)
+  }
+  if (!booking) return { booking: null, returnedPaid, leftPayment }
   return {
     returnedPaid,
+    leftPayment,
     booking: {
       status: booking.status,
       name: booking.name,
@@ -55,7 +68,7 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!limit.allowed) return rateLimitedReply(limit.retryAfterSeconds)
   const booking = await ownBooking(request)
   if (!booking) return { message: NOT_THIS_BROWSER }
-  const claimed = await claimOffer(getDb(), booking.id, { origin: new URL(request.url).origin })
+  const claimed = await claimOffer(getDb(), booking.id, { origin: appOrigin() })
   if (claimed.outcome === 'checkout') return redirect(claimed.url, 303)
   return { message: claimed.outcome === 'unavailable' ? claimed.message : 'These places are no longer held. Please register again on the event page.' }
 }
@@ -64,7 +77,7 @@ const NOT_THIS_BROWSER =
   'If you have just booked, your confirmation is on its way by email, with the link to see or cancel your registration. This page shows a booking only in the browser it was made in.'
 
 export default function TicketCheckoutReturn() {
-  const { booking, returnedPaid } = useLoaderData<typeof loader>()
+  const { booking, returnedPaid, leftPayment } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const message = actionData && 'message' in actionData ? actionData.message : null
   if (!booking) {
@@ -96,7 +109,9 @@ export default function TicketCheckoutReturn() {
             ? `Thank you, ${booking.name}: we are confirming your payment. Your confirmation will be sent to ${booking.email} as soon as it reaches us.`
             : booking.status === 'held' && booking.holdExpiresAt
               ? `You left the payment page. We are holding your places until ${booking.holdExpiresAt}; after that they go to someone else.`
-              : 'This booking is no longer held, and nothing was charged. You can register again on the event page.'}
+              : leftPayment
+                ? 'You left the payment page, so nothing was charged and the places you held are free again for others. You can register again on the event page.'
+                : 'This booking is no longer held, and nothing was charged. You can register again on the event page.'}
       </p>
       <dl>
         <dt>Event</dt>

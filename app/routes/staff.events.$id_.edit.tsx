@@ -1,4 +1,5 @@
 import { parseWithZod } from '@conform-to/zod'
+import { getEnv } from '#app/utils/env.server.ts'
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffEventForm } from '#app/components/staff-event-form.tsx'
@@ -33,6 +34,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     defaultValue: event.defaultValue,
     lockedTicketIds: event.defaultValue.tickets.filter((ticket) => ticket.locked && ticket.id).map((ticket) => ticket.id!),
     timeZones: timeZoneChoices(),
+    unpaidHoldsDefault: getEnv().UNPAID_HOLDS_PER_CLIENT,
   }
 }
 
@@ -52,7 +54,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function EditStaffEvent() {
-  const { event, defaultValue, lockedTicketIds, timeZones } = useLoaderData<typeof loader>()
+  const { event, defaultValue, lockedTicketIds, timeZones, unpaidHoldsDefault } = useLoaderData<typeof loader>()
   const lastResult = useActionData<typeof action>()
   return (
     <div className="container page">
@@ -70,6 +72,7 @@ export default function EditStaffEvent() {
           submitLabel="Save changes"
           lockedTicketIds={lockedTicketIds}
           placesTaken={event.placesTaken}
+          unpaidHoldsDefault={unpaidHoldsDefault}
         />
       )}
     </div>

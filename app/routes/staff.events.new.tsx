@@ -1,4 +1,5 @@
 import { parseWithZod } from '@conform-to/zod'
+import { getEnv } from '#app/utils/env.server.ts'
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { StaffEventForm } from '#app/components/staff-event-form.tsx'
@@ -22,6 +23,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   await requireStaff(request, handle.staffRole)
   return {
     timeZones: timeZoneChoices(),
+    unpaidHoldsDefault: getEnv().UNPAID_HOLDS_PER_CLIENT,
     defaultValue: {
       timeZone: organisationTimeZone(),
       mode: 'in_person',
@@ -45,7 +47,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function NewStaffEvent() {
-  const { timeZones, defaultValue } = useLoaderData<typeof loader>()
+  const { timeZones, defaultValue, unpaidHoldsDefault } = useLoaderData<typeof loader>()
   const lastResult = useActionData<typeof action>()
   return (
     <div className="container page">
@@ -53,7 +55,7 @@ export default function NewStaffEvent() {
         <Link to="/staff/events">All events</Link>
       </p>
       <h1>New event</h1>
-      <StaffEventForm defaultValue={defaultValue} lastResult={lastResult} timeZones={timeZones} submitLabel="Create the event" />
+      <StaffEventForm defaultValue={defaultValue} lastResult={lastResult} timeZones={timeZones} submitLabel="Create the event" unpaidHoldsDefault={unpaidHoldsDefault} />
     </div>
   )
 }

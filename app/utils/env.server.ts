@@ -94,6 +94,14 @@ const envSchema = z.object({
    * from SESSION_SECRET. Set it separately so that changing SESSION_SECRET keeps second factors.
    */
   TOTP_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Unpaid holds (places kept while someone pays) one client address may have open at once for
+   * one event: generous, because a table of ten at a dinner books from one Wi-Fi. Staff can raise
+   * it for one event in the event form.
+   */
+  UNPAID_HOLDS_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** How long someone joining a waitlist has to confirm their address from the email before the entry lapses. */
+  WAITLIST_CONFIRM_HOURS: z.coerce.number().int().min(1).max(168).default(24),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   RESEND_API_KEY: z.string().startsWith('re_').optional(),

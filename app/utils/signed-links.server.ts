@@ -16,6 +16,7 @@ export const LINK_PURPOSE = {
   appealUpdates: 'appeal-updates',
   saverLink: 'saver-link',
   saverAlertsOff: 'saver-alerts-off',
+  waitlistConfirm: 'waitlist-confirm',
 } as const
 export type LinkPurpose = (typeof LINK_PURPOSE)[keyof typeof LINK_PURPOSE]
 
@@ -72,6 +73,15 @@ export function registrationLinkExpiresAt(eventEndsAt: Date): Date {
 /** The link in every registration email: see, cancel or claim the place, no account needed. */
 export function manageRegistrationUrl(registrationId: string) {
   return `${appUrl()}/registrations/${encodeURIComponent(registrationId)}?signature=${sign(LINK_PURPOSE.registration, registrationId)}`
+}
+
+/**
+ * The link in the waitlist email: the registration's page with a second signature that only the
+ * email carries. The page a person lands on after joining has only the first, so confirming
+ * proves they can read mail at that address: a made-up address never confirms.
+ */
+export function confirmWaitlistUrl(registrationId: string) {
+  return `${manageRegistrationUrl(registrationId)}&confirm=${sign(LINK_PURPOSE.waitlistConfirm, registrationId)}`
 }
 
 /**

@@ -17,10 +17,11 @@ import { getDb } from '#app/utils/db.server.ts'
 import { DEVELOPMENT_EMAIL_FROM, getEnv } from '#app/utils/env.server.ts'
 import { EMAIL_APPEAL_UPDATE_TASK, emailAppealUpdate } from '#app/modules/appeals/appeal-updates.server.ts'
 import { PURGE_ABANDONED_CHECKOUTS_TASK, purgeAbandonedCheckouts, purgeUnusedSavers } from '#app/modules/supporters/retention.server.ts'
-import { RELEASE_HOLD_TASK, releaseExpiredHold } from '#app/modules/registrations/holds.server.ts'
+import { EXPIRE_TICKET_CHECKOUT_TASK, expireTicketCheckout, RELEASE_HOLD_TASK, releaseExpiredHold } from '#app/modules/registrations/holds.server.ts'
+import { forgetHoldClientKeys } from '#app/modules/registrations/hold-limits.server.ts'
 import { REFUND_REGISTRATION_TASK, refundRegistration } from '#app/modules/registrations/paid-tickets.server.ts'
 import { SEND_REMINDERS_TASK, sendEventReminders } from '#app/modules/registrations/reminders.server.ts'
-import { EXPIRE_OFFER_TASK, expireOffer } from '#app/modules/registrations/waitlist.server.ts'
+import { EXPIRE_OFFER_TASK, EXPIRE_UNCONFIRMED_WAITLIST_TASK, expireOffer, expireUnconfirmedWaitlistEntry } from '#app/modules/registrations/waitlist.server.ts'
 import { forgetCheckoutClientKeys } from '#app/modules/donations/checkout.server.ts'
 import { APPLY_STRIPE_EVENTS_TASK, applyDueStripeEvents, purgeStripeInbox } from '#app/modules/payments/stripe-inbox.server.ts'
 import { SEND_SIGN_IN_LINK_TASK, sendRequestedSignInLink } from '#app/modules/staff/sign-in.server.ts'
@@ -94,6 +95,12 @@ export function createTaskList(): TaskList {
     async [RELEASE_HOLD_TASK](payload) {
       await releaseExpiredHold(db, (payload as { registrationId: string }).registrationId)
     },
+    async [EXPIRE_TICKET_CHECKOUT_TASK](payload) {
+      await expireTicketCheckout((payload as { sessionId: string }).sessionId)
+    },
+    async [EXPIRE_UNCONFIRMED_WAITLIST_TASK](payload) {
+      await expireUnconfirmedWaitlistEntry(db, (payload as { registrationId: string }).registrationId)
+    },
     async [REFUND_REGISTRATION_TASK](payload) {
       const { registrationId, amountMinor } = payload as { registrationId: string; amountMinor?: number }
       await refundRegistration(db, registrationId, { amountMinor })
@@ -105,6 +112,7 @@ export function createTaskList(): TaskList {
       await purgeAbandonedCheckouts(db, { days: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
       await purgeUnusedSavers(db, { days: env.SAVER_RETENTION_DAYS })
       await forgetCheckoutClientKeys(db)
+      await forgetHoldClientKeys(db)
       await purgeStripeInbox(db, { waitingDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS, appliedDays: env.ABANDONED_CHECKOUT_RETENTION_DAYS })
       await purgeStaleSignInFailures(db)
     },

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser, newContext, waitForEmailTo } from './browser.ts'
+import { expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
 
 let browser: Browser
 
@@ -80,7 +80,68 @@ test('without JavaScript, a full event offers the waitlist and puts the next per
   await page.getByRole('button', { name: 'Join the waitlist' }).click()
   await page.waitForURL(/\/registered$/)
   expect(await page.getByRole('status').innerText()).toContain('We have sent an email')
-  await page.goto(await manageLinkFromEmail(page, waiting))
-  expect(await page.getByRole('status').innerText()).toMatch(/waitlist, number 1/)
+  // The place in the queue counts once the address is confirmed from the email (issue 14).
+  const row = await waitForEmailTo(page, waiting)
+  await row.getByRole('link').first().click()
+  await page.getByRole('link', { name: 'View the email as the supporter sees it' }).click()
+  await page.waitForURL('**/html')
+  // The mailbox shows the email sandboxed, so its link is followed as a mail client would open it.
+  const confirmUrl = await page.getByRole('link', { name: 'Confirm my place on the waiting list' }).getAttribute('href')
+  expect(confirmUrl).toMatch(/confirm=/)
+  await page.goto(confirmUrl!)
+  await page.getByRole('button', { name: 'Confirm my place on the waitlist' }).click()
+  await expect.poll(() => page.getByRole('status').allInnerTexts()).toContainEqual(expect.stringMatching(/waitlist, number 1/))
   await context.close()
 })
+
+for (const javaScript of [false, true]) {
+  test(`${javaScript ? 'with' : 'without'} JavaScript, cancelling asks first and says what will happen, then says what did, and offers to register again`, async () => {
+    const context = await newContext(browser, { javaScriptEnabled: javaScript })
+    const page = await context.newPage()
+    // axe runs in the page, so only where JavaScript runs.
+    const checkAccessible = async () => {
+      if (javaScript) await expectAccessible(page)
+    }
+    const ready = async () => {
+      if (javaScript) await waitForHydration(page)
+    }
+    const email = `e2e-cancel-${javaScript ? 'js' : 'nojs'}-${Date.now()}@example.org`
+    await page.goto('/events/online-briefing-enforced-disappearances')
+    await ready()
+    await fillRegistration(page, { name: 'Cancelling E2E', email })
+    await page.getByRole('button', { name: 'Register' }).click()
+    await page.waitForURL(/\/registrations\/[0-9a-f-]+\?signature=/)
+    await expect.poll(() => page.getByRole('status').first().innerText()).toContain('You are registered')
+    await ready()
+
+    // One click does not cancel: it opens a step that says exactly what cancelling would do.
+    await page.getByRole('button', { name: /Cancel my registration/ }).click()
+    await page.waitForURL(/step=cancel/)
+    await expect.poll(() => page.getByRole('heading', { name: 'Cancel your registration?' }).count()).toBe(1)
+    const step = await page.locator('main').innerText()
+    expect(step).toContain('Your place will be free again for anyone to book')
+    expect(step).toContain('nothing to refund')
+    await checkAccessible()
+    // Changing one's mind leads back to the place, still booked.
+    await page.getByRole('link', { name: /No, keep my place/ }).click()
+    await page.waitForURL((url) => !url.search.includes('step=cancel'))
+    await expect.poll(() => page.getByRole('status').first().innerText()).toContain('You are registered')
+    await ready()
+
+    await page.getByRole('button', { name: /Cancel my registration/ }).click()
+    await page.waitForURL(/step=cancel/)
+    await ready()
+    await page.getByRole('button', { name: 'Yes, cancel my registration' }).click()
+    await expect.poll(() => page.getByRole('status').first().innerText()).toContain('Your registration is cancelled')
+    const after = await page.locator('main').innerText()
+    // Nobody was waiting: the page does not claim the place went to someone else.
+    expect(after).toContain('free again for anyone to book')
+    expect(after).not.toContain('gone to someone else')
+    await checkAccessible()
+
+    await page.getByRole('link', { name: 'Register again' }).click()
+    await page.waitForURL(/\/events\/online-briefing-enforced-disappearances/)
+    await expect.poll(() => page.getByRole('heading', { name: 'Register' }).count()).toBe(1)
+    await context.close()
+  })
+}

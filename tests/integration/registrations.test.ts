@@ -187,7 +187,8 @@ describe('the signed link in each email', () => {
 
     const form = new URLSearchParams({ signature: url.searchParams.get('signature')!, intent: 'cancel' })
     const result = await manageAction({ request: new Request(url, { method: 'POST', body: form }), params: { id: outcome.registrationId }, context: {} })
-    expect(result).toEqual({ done: 'cancelled', message: null })
+    // The answer now also says what happened to the place and the money (issue 13): nobody was waiting, so it was freed.
+    expect(result).toEqual({ done: 'cancelled', message: null, cancellation: { afterwards: 'freed', paid: false, refund: null, daysBefore: 7, previousStatus: 'confirmed' } })
     expect(await placesTaken(event.eventId)).toMatchObject({ places_taken: 0 })
   })
 })

@@ -162,6 +162,24 @@ describe('creating an event', () => {
     expect(await counts()).toEqual(before)
   })
 
+  test('staff can raise the unpaid bookings one connection may hold for this event; blank keeps the setting, nonsense is a field error (issue 14)', async () => {
+    const form = validForm({ unpaidHoldsPerClient: '60' })
+    expect((await create(form)).status).toBe(303)
+    const event = await db.selectFrom('events').selectAll().where('slug', '=', form.slug!).executeTakeFirstOrThrow()
+    expect(event.unpaid_holds_per_client).toBe(60)
+    // The edit page shows it, and clearing it goes back to the setting.
+    expect((await editForm(event.id)).unpaidHoldsPerClient).toBe('60')
+    expect((await edit(event.id, await editForm(event.id, { unpaidHoldsPerClient: '' }))).status).toBe(303)
+    expect((await db.selectFrom('events').select('unpaid_holds_per_client').where('id', '=', event.id).executeTakeFirstOrThrow()).unpaid_holds_per_client).toBeNull()
+    const before = await counts()
+    for (const bad of ['0', 'lots', '-3']) {
+      const answer = await create(validForm({ unpaidHoldsPerClient: bad }))
+      expect(answer.status).toBe(400)
+      expect(errorsOf(answer).unpaidHoldsPerClient?.[0]).toMatch(/unpaid bookings from one connection/)
+    }
+    expect(await counts()).toEqual(before)
+  })
+
   test('a KWD ticket price Stripe cannot charge (not ending in 0) is a field error, and nothing is written', async () => {
     const before = await counts()
     const answer = await create(validForm({ 'tickets[0].currency': 'KWD', 'tickets[0].price': '12.505' }))

@@ -156,11 +156,12 @@ describe('the registrations of an event', () => {
     const { event, people } = await fullEvent()
     const eve = registrationRequest(event, { name: 'Eve Odeh', accessNeeds: 'Step-free access' })
     await register(eve)
-    // The queue is by waitlisted_at, not by creation: move Eve to the front to prove it.
+    // The queue is by when each person confirmed their place on it (ADR 023), not by creation:
+    // move Eve to the front to prove it.
     const chloe = await registrationByEmail(people.chloe.email)
     await db
       .updateTable('registrations')
-      .set({ waitlisted_at: new Date(chloe.waitlisted_at!.getTime() - 60_000) })
+      .set({ waitlisted_at: new Date(chloe.waitlisted_at!.getTime() - 60_000), waitlist_confirmed_at: new Date(chloe.waitlist_confirmed_at!.getTime() - 60_000) })
       .where('email', '=', eve.email)
       .execute()
 

@@ -21,6 +21,9 @@ export async function recordStripeCall(request: Request) {
   stripeCalls.push({ path: url.pathname, idempotencyKey: request.headers.get('idempotency-key'), stripeVersion: request.headers.get('stripe-version'), form })
 }
 
+/** Sessions no longer open (expired by us, or marked paid by a test): expiring them again is refused. */
+export const closedSessions = new Set<string>()
+
 /** Stripe keeps the answer to an idempotency key: the same key gives back the same session. */
 const sessionsByKey = new Map<string, Record<string, unknown>>()
 
@@ -48,6 +51,19 @@ export const stripeHandlers = [
     const session = sessionsByKey.get(key) ?? fakeCheckoutSession(form)
     sessionsByKey.set(key, session)
     return HttpResponse.json(session)
+  }),
+  // Ending a session early: Stripe answers 400 for one that is no longer open (paid, or expired).
+  http.post(`${STRIPE_API}/v1/checkout/sessions/:id/expire`, async ({ request, params }) => {
+    await recordStripeCall(request)
+    const id = String(params.id)
+    if (closedSessions.has(id)) {
+      return HttpResponse.json(
+        { error: { type: 'invalid_request_error', message: 'Only Checkout Sessions with a status in [open] can be expired.' } },
+        { status: 400 },
+      )
+    }
+    closedSessions.add(id)
+    return HttpResponse.json({ id, object: 'checkout.session', status: 'expired', payment_status: 'unpaid', url: null })
   }),
   http.post(`${STRIPE_API}/v1/refunds`, async ({ request }) => {
     await recordStripeCall(request)

@@ -67,6 +67,7 @@ export async function getEventForEditing(db: Database, eventId: string) {
       organiserName: event.organiser_name,
       capacity: String(event.capacity),
       maxPerOrder: String(event.max_per_order),
+      unpaidHoldsPerClient: event.unpaid_holds_per_client === null ? '' : String(event.unpaid_holds_per_client),
       status: event.status === 'published' ? 'published' : 'draft',
       tickets: [...ticketRows, ...blankTicketRows(ticketRows[0]?.currency ?? 'GBP')],
     },
@@ -182,6 +183,7 @@ function eventColumns(value: EventFormValue) {
     organiser_name: value.organiserName,
     capacity: value.capacity,
     max_per_order: value.maxPerOrder,
+    unpaid_holds_per_client: value.unpaidHoldsPerClient,
   }
 }
 

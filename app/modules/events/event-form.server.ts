@@ -27,6 +27,7 @@ const NOTES_MAX = 2_000
 const TICKET_NAME_MAX = 100
 const CAPACITY_MAX = 100_000
 const MAX_PER_ORDER_MAX = 100
+const UNPAID_HOLDS_MAX = 10_000
 
 
 // ── The form ──────────────────────────────────────────────────────────────────────────────────
@@ -76,6 +77,8 @@ const fieldSchemas = {
   organiserName: boundedText('Enter the organiser’s name', SHORT_TEXT_MAX, 'The organiser’s name'),
   capacity: wholeNumber('capacity', 0, CAPACITY_MAX),
   maxPerOrder: wholeNumber('most places in one registration', 1, MAX_PER_ORDER_MAX),
+  // Blank: the UNPAID_HOLDS_PER_CLIENT setting (ADR 023).
+  unpaidHoldsPerClient: wholeNumber('unpaid bookings from one connection', 1, UNPAID_HOLDS_MAX).optional(),
   status: z.enum(['draft', 'published'], { errorMap: () => ({ message: 'Choose draft or published' }) }).default('draft'),
 }
 
@@ -112,7 +115,7 @@ export const eventFormSchema = z
   .object({
     title: raw, slug: raw, summary: raw, description: raw, startsAt: raw, endsAt: raw, timeZone: raw, mode: raw,
     venueName: raw, venueAddress: raw, accessNotes: raw, onlineUrl: raw, organiserName: raw, capacity: raw,
-    maxPerOrder: raw, status: raw,
+    maxPerOrder: raw, unpaidHoldsPerClient: raw, status: raw,
     tickets: z.array(rawTicket.optional()).max(50, 'An event can have at most 50 ticket types').default([]),
   })
   .transform((form, ctx) => {
@@ -143,6 +146,7 @@ export const eventFormSchema = z
     const onlineUrlText = field('onlineUrl')
     const capacity = field('capacity')
     const maxPerOrder = field('maxPerOrder')
+    const unpaidHoldsPerClient = form.unpaidHoldsPerClient?.trim() ? field('unpaidHoldsPerClient') : null
     const status = field('status')
     const startsAtText = field('startsAt')
     const endsAtText = field('endsAt')
@@ -265,6 +269,8 @@ export const eventFormSchema = z
       organiserName,
       capacity,
       maxPerOrder,
+      /** Unpaid holds one connection may have open at once; null for the setting's default. */
+      unpaidHoldsPerClient: unpaidHoldsPerClient ?? null,
       status: status as Exclude<EventStatus, 'cancelled'>,
       tickets,
     }

@@ -171,6 +171,26 @@ export async function createTicketCheckoutSession(session: NewTicketCheckoutSess
 }
 
 /**
+ * Ends an open Checkout Session now, so nobody can pay for places we are giving back. Stripe
+ * refuses an `expires_at` under 30 minutes, so a hold ended sooner (its holder cancelled, or left
+ * the payment page) must be expired explicitly. Returns 'expired', or 'not-open' when Stripe says
+ * the session was already complete or expired (a payment that got there first is then confirmed
+ * or refunded by its webhook, as for any late payment). Offline there is nothing to end.
+ */
+export async function expireCheckoutSession(sessionId: string): Promise<'expired' | 'not-open'> {
+  if (isOfflineCheckout() || sessionId.startsWith('cs_offline_')) return 'expired'
+  try {
+    // No idempotency key: a second request is answered 'not open', which means the same here.
+    await stripe().checkout.sessions.expire(sessionId)
+    return 'expired'
+  } catch (error) {
+    // "Only Checkout Sessions with a status in [open] can be expired": a 400 about this session.
+    if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 400) return 'not-open'
+    throw error
+  }
+}
+
+/**
  * Verifies the signature over the raw body (300 s tolerance) against each accepted secret and
  * returns the event; throws the first secret's error when none verifies.
  */

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { RegistrationStatus } from '#db/schema.ts'
 import type { Database } from '#app/utils/db.server.ts'
 
@@ -18,8 +19,9 @@ export type StaffRegistration = {
 
 /**
  * The registrations of one event, grouped as the door and the organiser think of them. The
- * waitlist is in the order places are offered (waitlisted_at, then id, as offerFreedPlaces does),
- * so position 1 is the next person to be offered a place.
+ * waitlist is in the order places are offered (confirmed entries by when they confirmed, then id,
+ * as offerFreedPlaces does), so position 1 is the next person to be offered a place; entries not
+ * yet confirmed from their email come last, in the order they joined (ADR 023).
  */
 export async function getEventRegistrations(db: Database, eventId: string) {
   const rows = await db
@@ -63,6 +65,7 @@ export async function getEventRegistrations(db: Database, eventId: string) {
     .select('id')
     .where('event_id', '=', eventId)
     .where('status', '=', 'waitlisted')
+    .orderBy(sql`waitlist_confirmed_at asc nulls last`)
     .orderBy('waitlisted_at')
     .orderBy('id')
     .execute()

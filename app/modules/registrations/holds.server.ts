@@ -1,3 +1,5 @@
+import { expireCheckoutSession } from '#app/modules/payments/stripe.server.ts'
+import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { releasePlaces } from '#app/modules/registrations/places.server.ts'
 import { offerFreedPlaces } from '#app/modules/registrations/waitlist.server.ts'
@@ -12,6 +14,8 @@ import { offerFreedPlaces } from '#app/modules/registrations/waitlist.server.ts'
 type Trx = DatabaseTransaction
 
 export const RELEASE_HOLD_TASK = 'release_registration_hold'
+/** Ends a hold's Checkout Session at Stripe once the hold ended before the session would. */
+export const EXPIRE_TICKET_CHECKOUT_TASK = 'expire_ticket_checkout'
 
 /** How long places are held while their buyer pays. */
 export const HOLD_MINUTES = 30
@@ -67,9 +71,15 @@ export async function returnHoldToOffer(trx: Trx, registrationId: string, offerE
 
 /**
  * Ends a hold that is still a hold: its places go back and the waitlist moves. Returns false
- * when there was nothing to release (paid, cancelled or released already).
+ * when there was nothing to release (paid, cancelled or released already). `endSession` is for a
+ * hold ended before its deadline (its holder left the payment page): its Checkout Session is
+ * expired at Stripe by a job after this commits, so nobody pays for places given back.
  */
-export async function releaseHold(trx: Trx, registrationId: string, options: { onlyWithoutSession?: boolean } = {}): Promise<boolean> {
+export async function releaseHold(
+  trx: Trx,
+  registrationId: string,
+  options: { onlyWithoutSession?: boolean; endSession?: boolean } = {},
+): Promise<boolean> {
   const registration = await trx
     .selectFrom('registrations')
     .select(['id', 'status', 'event_id', 'quantity', 'stripe_checkout_session_id'])
@@ -83,14 +93,48 @@ export async function releaseHold(trx: Trx, registrationId: string, options: { o
     .set({
       status: 'expired',
       updated_at: new Date(),
-      // A hold that never reached Stripe frees its submission id, so trying the form again starts afresh.
-      ...(options.onlyWithoutSession ? { submission_id: null } : {}),
+      // A hold that never reached Stripe, or that its holder gave back, frees its submission id,
+      // so trying the same form again starts afresh (a new registration, a new session).
+      ...(options.onlyWithoutSession || options.endSession ? { submission_id: null } : {}),
     })
     .where('id', '=', registration.id)
     .execute()
+  if (options.endSession && registration.stripe_checkout_session_id) await endCheckoutSessionLater(trx, registration.stripe_checkout_session_id)
   await releasePlaces(trx, registration.event_id, registration.quantity)
   await offerFreedPlaces(trx, registration.event_id)
   return true
+}
+
+/**
+ * Queues the Stripe call that ends a hold's session, in the caller's transaction: Stripe refuses
+ * an `expires_at` under 30 minutes, so a hold that ends sooner ends its session explicitly.
+ */
+export async function endCheckoutSessionLater(trx: Trx, sessionId: string) {
+  await addJob(trx, EXPIRE_TICKET_CHECKOUT_TASK, { sessionId }, { jobKey: `expire-checkout:${sessionId}` })
+}
+
+/** The job: ends the session at Stripe. One already paid or expired is left to its webhook. */
+export async function expireTicketCheckout(sessionId: string) {
+  return expireCheckoutSession(sessionId)
+}
+
+/**
+ * The holder left Stripe's payment page without paying (its cancel link): the places go back at
+ * once rather than in half an hour, and the session is ended. A claimed waitlist offer is kept:
+ * it is this person's place until the offer's deadline, so they may go back to payment.
+ */
+export async function giveBackHold(db: Database, registrationId: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const claimedOffer = await trx
+      .selectFrom('registrations')
+      .select('id')
+      .where('id', '=', registrationId)
+      .where('status', '=', 'held')
+      .where('offer_expires_at', 'is not', null)
+      .executeTakeFirst()
+    if (claimedOffer) return false
+    return releaseHold(trx, registrationId, { endSession: true })
+  })
 }
 
 /** The job at a hold's deadline (job key `release-hold:<id>`). */

@@ -7,13 +7,14 @@ import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { RegistrationOutcome, RegistrationRequest } from './registration-request.ts'
 import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
 import { newCheckinToken } from '#app/modules/registrations/check-in.server.ts'
+import { checkHoldLimits, holdClientKey } from '#app/modules/registrations/hold-limits.server.ts'
 import { type Hold, holdDeadline, RELEASE_HOLD_TASK } from '#app/modules/registrations/holds.server.ts'
 import { takePlaces } from '#app/modules/registrations/places.server.ts'
 import { sendConfirmation, sendRegistrationExists, sendWaitlisted } from '#app/modules/registrations/registration-emails.server.ts'
 import { mayEmailUnconfirmed } from '#app/modules/email/unconfirmed-limit.server.ts'
 import { type LiveRegistrationStatus, LIVE_REGISTRATION_STATUSES } from '#app/modules/registrations/statuses.ts'
 import { startTicketCheckout } from '#app/modules/registrations/ticket-checkout.server.ts'
-import { waitlistPosition } from '#app/modules/registrations/waitlist.server.ts'
+import { scheduleWaitlistConfirmation, waitlistPosition } from '#app/modules/registrations/waitlist.server.ts'
 import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
 
 type Trx = DatabaseTransaction
@@ -53,7 +54,7 @@ export async function registerForEvent(
 
   let step: RegistrationOutcome | Hold
   try {
-    step = await db.transaction().execute((trx) => registerInTransaction(trx, request, event, ticket, pricePerPlace))
+    step = await db.transaction().execute((trx) => registerInTransaction(trx, request, event, ticket, pricePerPlace, holdClientKey(context.clientIp)))
   } catch (error) {
     // The same person (or the same submission) registering twice at once: the first one stands.
     if (!isUniqueViolation(error)) throw error
@@ -137,6 +138,7 @@ async function registerInTransaction(
   event: EventRow,
   ticket: TicketRow,
   pricePerPlace: number,
+  clientKey: string,
 ): Promise<RegistrationOutcome | Hold> {
   // Staff change tickets only while holding the event's row FOR UPDATE, which this KEY SHARE lock
   // waits for (and which waits for it): the ticket read here is the one this registration gets, so
@@ -153,6 +155,17 @@ async function registerInTransaction(
   }
   const existing = await findExisting(trx, request)
   if (existing) return alreadyRegistered(trx, existing, request)
+  const paid = pricePerPlace > 0
+  if (paid) {
+    // Unpaid holds cannot hoard places: a limit per address and per connection (ADR 023).
+    const limit = await checkHoldLimits(trx, { eventId: event.id, email: request.email, clientKey, quantity: request.quantity })
+    if (limit.outcome === 'refused') {
+      // The hold counted may be this very form's, committed by a double submit while we waited for the lock.
+      const mine = await findExisting(trx, request)
+      if (mine) return alreadyRegistered(trx, mine, request)
+      return { kind: 'too-many-holds', reason: limit.reason, limit: limit.limit, retryAfterSeconds: limit.retryAfterSeconds }
+    }
+  }
   const supporterId = await upsertSupporter(trx, { email: request.email, name: request.name })
   // Asked before the places are taken: everyone registering for this event waits on its row from
   // then until their commit, so nothing that can be done earlier is done after. A paid place
@@ -160,7 +173,6 @@ async function registerInTransaction(
   const freeMayEmail = pricePerPlace > 0 ? null : await mayEmailUnconfirmed(trx, request.email, 'registration')
 
   const place = await takePlaces(trx, event.id, request.quantity)
-  const paid = pricePerPlace > 0
   const now = new Date()
   const holdExpiresAt = place && paid ? holdDeadline(now) : null
   const status = !place ? 'waitlisted' : paid ? 'held' : 'confirmed'
@@ -180,6 +192,7 @@ async function registerInTransaction(
       access_needs: request.accessNeeds,
       privacy_consent_at: now,
       hold_expires_at: holdExpiresAt,
+      client_key: holdExpiresAt ? clientKey : null,
       waitlisted_at: place ? null : now,
       confirmed_at: status === 'confirmed' ? now : null,
       checkin_token: status === 'confirmed' ? newCheckinToken() : null,
@@ -207,6 +220,8 @@ async function registerInTransaction(
     if (freeMayEmail) await sendConfirmation(trx, registration.id)
     return { kind: 'confirmed', registrationId: registration.id, manageUrl }
   }
+  // The place on the waitlist counts once the address is confirmed from the email (ADR 023).
+  await scheduleWaitlistConfirmation(trx, registration.id, now)
   if (freeMayEmail ?? (await mayEmailUnconfirmed(trx, request.email, 'registration'))) await sendWaitlisted(trx, registration.id)
   return { kind: 'waitlisted', registrationId: registration.id, position: await waitlistPosition(trx, registration.id), manageUrl }
 }

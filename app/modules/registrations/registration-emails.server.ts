@@ -4,7 +4,8 @@ import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
 import { getEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
-import { manageRegistrationUrl, signedCheckinCode } from '#app/utils/signed-links.server.ts'
+import { confirmWaitlistUrl, manageRegistrationUrl, signedCheckinCode } from '#app/utils/signed-links.server.ts'
+import { waitlistConfirmDeadline } from '#app/modules/registrations/waitlist-deadline.server.ts'
 
 type Trx = DatabaseTransaction
 
@@ -23,6 +24,9 @@ export async function registrationEmailFacts(trx: Trx, registrationId: string) {
       'r.currency',
       'r.checkin_token',
       'r.offer_expires_at',
+      'r.status',
+      'r.waitlisted_at',
+      'r.waitlist_confirmed_at',
       'e.id as event_id',
       'e.slug',
       'e.title',
@@ -103,12 +107,16 @@ export async function checkinQrAttachment(checkinToken: string) {
 
 export async function sendWaitlisted(trx: Trx, registrationId: string) {
   const { row, common } = await registrationEmailFacts(trx, registrationId)
-  await enqueueEmail(trx, {
-    template: 'waitlist-joined',
-    to: row.email,
-    props: { ...common, manageUrl: manageRegistrationUrl(row.id) },
-    idempotencyKey: `waitlist-joined/${row.id}`,
-  })
+  const idempotencyKey = `waitlist-joined/${row.id}`
+  // Until the address is confirmed the entry is not in the queue: the email carries the only link that confirms it.
+  const unconfirmed = row.status === 'waitlisted' && !row.waitlist_confirmed_at ? row.waitlisted_at : null
+  const props = {
+    ...common,
+    manageUrl: manageRegistrationUrl(row.id),
+    confirmUrl: unconfirmed ? confirmWaitlistUrl(row.id) : null,
+    confirmBy: unconfirmed ? waitlistConfirmDeadline(unconfirmed).toISOString() : null,
+  }
+  await enqueueEmail(trx, { template: 'waitlist-joined', to: row.email, props, idempotencyKey })
 }
 
 /**

@@ -26,6 +26,8 @@ export type RegistrationOutcome =
   /** `checkoutSessionId` is for the cookie that lets this browser alone see the booking on its return. */
   | { kind: 'checkout'; url: string; checkoutSessionId: string }
   | { kind: 'rate-limited'; retryAfterSeconds: number }
+  /** Unpaid holds already open for this event from this email address or connection (hold-limits.server.ts). */
+  | { kind: 'too-many-holds'; reason: 'email' | 'client'; limit: number; retryAfterSeconds: number }
   | { kind: 'closed'; reason: 'not-found' | 'past' | 'cancelled' }
   | { kind: 'invalid'; field: 'ticketTypeId' | 'quantity' | 'chosenPriceMinor'; message: string }
   | { kind: 'unavailable'; message: string }

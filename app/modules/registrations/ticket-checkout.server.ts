@@ -42,8 +42,9 @@ export async function startTicketCheckout(
       productName: `${hold.quantity === 1 ? '' : `${hold.quantity} × `}${context.ticketName}: ${context.eventTitle}`,
       customerEmail: hold.email,
       successUrl: `${returnPage}?session_id={CHECKOUT_SESSION_ID}`,
-      // The same page: with the cookie it shows the hold, with a way back to payment.
-      cancelUrl: returnPage,
+      // Stripe's "back" link: this browser's return page gives the places back at once and ends
+      // the session (ADR 023); with the checkout cookie it knows which booking (ADR 021).
+      cancelUrl: `${returnPage}?checkout=cancelled`,
       expiresAt: hold.holdExpiresAt,
     })
     await db

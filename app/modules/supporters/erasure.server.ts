@@ -156,7 +156,7 @@ export async function eraseSupporter(db: Database, staffUserId: string, rawEmail
     for (const id of registrationIds) {
       await trx
         .updateTable('registrations')
-        .set({ name: ERASED_NAME, email: erasedAddress(id), access_needs: null, checkin_token: null, updated_at: now })
+        .set({ name: ERASED_NAME, email: erasedAddress(id), access_needs: null, checkin_token: null, client_key: null, updated_at: now })
         .where('id', '=', id)
         .execute()
       // A place for an event still to come stays taken; its reminder must not go anywhere.
