@@ -7,6 +7,8 @@ import { cancelRegistration } from '#app/modules/registrations/self-service.serv
 import { expireUnconfirmedWaitlistEntry } from '#app/modules/registrations/waitlist.server.ts'
 import { action as eventAction } from '#app/routes/events.$slug.tsx'
 import { action as manageAction, loader as manageLoader } from '#app/routes/registrations.$id.tsx'
+import { loader as ticketReturnLoader } from '#app/routes/registrations.checkout.tsx'
+import { bookingCookieHeader } from '#app/utils/checkout-cookie.server.ts'
 import { CLIENT_IP_HEADER } from '#app/utils/client-ip.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
@@ -158,26 +160,33 @@ describe('unpaid holds cannot hoard places (issue 14)', () => {
     expect(outcome).toMatchObject({ kind: 'checkout' })
     const [held] = await registrationsOf(event.eventId)
     expect(held).toMatchObject({ status: 'held', quantity: 4 })
-    // Stripe's "back" link is the manage page, saying the person left the payment page.
+    // Stripe's "back" link is the checkout return page, saying the person left the payment page;
+    // it carries no signed link, so only the browser with the booking cookie is recognised (ADR 021).
     const create = stripeCalls.find((call) => call.path === '/v1/checkout/sessions' && call.form.get('client_reference_id') === held!.id)!
     const cancelUrl = new URL(create.form.get('cancel_url')!)
     expect(cancelUrl.searchParams.get('checkout')).toBe('cancelled')
-    expect(cancelUrl.pathname).toBe(`/registrations/${held!.id}`)
+    expect(cancelUrl.pathname).toBe('/registrations/checkout')
+    const cookie = (await bookingCookieHeader(held!.stripe_checkout_session_id!)).split(';')[0]!
+    const comeBack = (headers: Record<string, string> = { Cookie: cookie }) =>
+      ticketReturnLoader({ request: new Request(cancelUrl, { headers }), params: {}, context: {} })
 
     // Someone takes the last place, and someone (confirmed) waits for two.
     expect(await register(registrationRequest(event, { ticketTypeId: event.freeTicketTypeId }))).toMatchObject({ kind: 'confirmed' })
     const waiting = await register(registrationRequest(event, { ticketTypeId: event.freeTicketTypeId, quantity: 2 }))
     expect(waiting).toMatchObject({ kind: 'waitlisted' })
 
-    const back = await manageLoader({ request: new Request(cancelUrl), params: { id: held!.id }, context: {} })
+    // Another browser holding the same address gives nothing back.
+    expect(await comeBack({})).toMatchObject({ booking: null, leftPayment: false })
+    expect((await registration(held!.id)).status).toBe('held')
+    const back = await comeBack()
     expect(back.leftPayment).toBe(true)
-    expect(back.registration.status).toBe('expired')
+    expect(back.booking?.status).toBe('expired')
     expect(await registration(held!.id)).toMatchObject({ status: 'expired', submission_id: null })
     if (waiting.kind !== 'waitlisted') throw new Error('setup')
     expect((await registration(waiting.registrationId)).status).toBe('offered')
     expect(await placesTaken(event.eventId)).toEqual({ places_taken: 3, capacity: 5 })
     // Coming back the same way again changes nothing.
-    expect((await manageLoader({ request: new Request(cancelUrl), params: { id: held!.id }, context: {} })).leftPayment).toBe(false)
+    expect((await comeBack()).leftPayment).toBe(false)
 
     // The session is ended by a job after the commit, through Stripe's API.
     const [job] = await jobsWithKey(`expire-checkout:${held!.stripe_checkout_session_id}`)

@@ -297,7 +297,7 @@ describe('the page Stripe returns a ticket buyer to (item 3)', () => {
     const answer = (await postRegistration(event.slug, registrationForm(event.ticketTypeId))) as Response
     const call = stripeCalls.findLast((c) => c.path === '/v1/checkout/sessions')!
     expect(call.form.get('success_url')).toBe(`${ORIGIN}/registrations/checkout?session_id={CHECKOUT_SESSION_ID}`)
-    expect(call.form.get('cancel_url')).toBe(`${ORIGIN}/registrations/checkout`)
+    expect(call.form.get('cancel_url')).toBe(`${ORIGIN}/registrations/checkout?checkout=cancelled`)
     expect(answer.status).toBe(303)
   })
 
