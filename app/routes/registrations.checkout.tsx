@@ -22,7 +22,9 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
  * to look in their email, where the signed link to the place is (docs/decisions/021).
  */
 export const meta: MetaFunction = () => [{ title: 'Your booking' }, { name: 'robots', content: 'noindex' }]
-export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' })
+// `same-origin`, not `no-referrer`: the session id stays on this site, and the page's "Go back to
+// payment" form is posted with a real Origin (with `no-referrer` it would be `null`, refused).
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'same-origin' })
 
 /** The booking this browser started, when the address (if it names a session) names the same one. */
 async function ownBooking(request: Request) {

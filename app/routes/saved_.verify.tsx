@@ -47,15 +47,17 @@ const confirmSchema = z.object({
 export const WRONG_ADDRESS_MESSAGE = 'That is not the address this link was sent to. If you did not ask for this link, close this page.'
 export const INVALID_LINK_MESSAGE = 'This link has expired or has already been used. You can ask for a new one on your saved events page.'
 
-// The token must not leak to another site through the Referer of a later request.
+// The token must not leak to another site through the Referer of a later request. `same-origin`,
+// not `no-referrer`: with `no-referrer` the browser posts the page's one form with `Origin: null`,
+// which our cross-site check refuses, so the link could never be confirmed (as on staff sign-in).
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: formStyles }]
 
 export const meta: MetaFunction = () => [
   { title: 'Keep your saved events' },
   { name: 'robots', content: 'noindex' },
-  { name: 'referrer', content: 'no-referrer' },
+  { name: 'referrer', content: 'same-origin' },
 ]
-export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' })
+export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'same-origin' })
 
 function parseLink(values: Record<string, unknown>) {
   const parsed = linkSchema.safeParse(values)

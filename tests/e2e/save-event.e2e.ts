@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { baseUrl, expectAccessible, launchBrowser, newContext, recordRequests } from './browser.ts'
+import { baseUrl, expectAccessible, launchBrowser, newContext, recordRequests, waitForEmailTo } from './browser.ts'
 
 let browser: Browser
 
@@ -211,5 +211,30 @@ test('another site cannot save an event into a supporter’s browser', async () 
   })
   expect(response.status()).toBe(403)
   expect(await savedCookies(context)).toEqual([])
+  await context.close()
+})
+
+test('the emailed link keeps this browser’s saved events with the address: the page’s form is posted with a real Origin', async () => {
+  // The link page sends no Referer to other sites; with `no-referrer` the browser posted its form
+  // with `Origin: null`, which the cross-site check refused, so no supporter could use a link.
+  const context = await newContext(browser, { javaScriptEnabled: false })
+  const page = await context.newPage()
+  const email = `keeps-saves-${Date.now()}@example.org`
+  await page.goto('/saved')
+  await page.getByLabel('Your email address').fill(email)
+  await page.getByRole('button', { name: 'Email me the link' }).click()
+  await page.waitForLoadState()
+  const row = await waitForEmailTo(page, email)
+  await row.getByRole('link').first().click()
+  await page.getByRole('link', { name: 'View the email as the supporter sees it' }).click()
+  await page.waitForURL('**/html')
+  const href = await page.locator('a[href*="/saved/verify"]').first().getAttribute('href')
+  expect(href).toBeTruthy()
+  await page.goto(href!)
+  await page.getByLabel('Type the email address this link was sent to').fill(email)
+  const answered = page.waitForResponse((response) => response.request().method() === 'POST')
+  await page.getByRole('button', { name: 'Link this browser to these saved events' }).click()
+  expect((await answered).status()).toBeLessThan(400)
+  await expect.poll(() => page.getByText('this browser now shows the saved events kept for your email address').count()).toBeGreaterThan(0)
   await context.close()
 })
