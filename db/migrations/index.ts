@@ -19,6 +19,7 @@ import * as giftAidClaims from './0019-gift-aid-claims.ts'
 import * as emailBatches from './0020-email-batches.ts'
 import * as secondPayments from './0021-second-payments.ts'
 import * as checkoutClientKey from './0022-checkout-client-key.ts'
+import * as organisationTrust from './0029-organisation-trust.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0020-email-batches': emailBatches,
   '0021-second-payments': secondPayments,
   '0022-checkout-client-key': checkoutClientKey,
+  '0029-organisation-trust': organisationTrust,
 }
