@@ -112,7 +112,7 @@ export default function ThankYou() {
       ) : null}
       {share ? (
         <>
-          <p>Passing the appeal on to one person who cares helps as much as a gift.</p>
+          <p>If you would like to, passing the appeal on to someone who cares about it helps it reach its goal.</p>
           <ShareLinks url={share.url} title={gift.appealTitle} />
         </>
       ) : null}

@@ -38,7 +38,8 @@ export async function action({ request }: ActionFunctionArgs) {
     return data({ error: parsed.error.issues[0]?.message ?? 'Check the text and try again', notice: String(formData.get('notice') ?? '').slice(0, PRIVACY_NOTICE_MAX_LENGTH * 2) }, { status: 400 })
   }
   // Line endings as the browser sends them (CRLF) are stored as LF, so a save without changes changes nothing.
-  await savePrivacyNotice(getDb(), me.id, parsed.data.notice.replace(/\r\n/g, '\n'))
+  const saved = await savePrivacyNotice(getDb(), me.id, parsed.data.notice.replace(/\r\n/g, '\n'))
+  if (!saved) return data({ error: 'The organisation is not set up yet: load its details first (npm run seed, or the setup steps in the README).', notice: parsed.data.notice }, { status: 400 })
   return redirect('/staff/privacy?saved=1', { status: 303, headers: { 'Cache-Control': 'no-store' } })
 }
 
@@ -54,7 +55,7 @@ export default function StaffPrivacyNotice() {
         </p>
       ) : null}
       <p>
-        Every public form links to this notice. Write it in Markdown (## for a heading, - for a list). Leave it empty to go
+        Every public form links to this notice. Write it in Markdown (# for a heading, - for a list). Leave it empty to go
         back to the default text{isDefault ? ', which is shown now' : ''}. Each change is recorded in the audit log.
       </p>
       <Form method="post" className="stack">

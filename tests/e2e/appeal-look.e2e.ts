@@ -46,12 +46,13 @@ function top(locator: Locator) {
   return locator.evaluate((element) => element.getBoundingClientRect().top)
 }
 
-/** The element a tap at the centre of `locator` would reach: true when nothing lies over it. */
-function isOnTop(locator: Locator) {
+/** What a tap at the centre of `locator` would reach: 'itself' when nothing lies over it, else the element that does. */
+function whatIsOnTop(locator: Locator) {
   return locator.evaluate((element) => {
     const box = element.getBoundingClientRect()
     const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2)
-    return hit !== null && (hit === element || element.contains(hit))
+    if (hit !== null && (hit === element || element.contains(hit))) return 'itself'
+    return hit ? hit.outerHTML.slice(0, 200) : `nothing at ${box.left},${box.top} (${box.width}×${box.height})`
   })
 }
 
@@ -118,8 +119,10 @@ describe.each(WIDTHS)('appeal page at $width px', (viewport) => {
     // Following it lands on the form; the form's own controls are not covered by anything.
     const submit = page.getByRole('button', { name: /^Donate/ })
     await submit.scrollIntoViewIfNeeded()
-    expect(await isOnTop(submit)).toBe(true)
-    expect(await isOnTop(page.getByLabel('Your name'))).toBe(true)
+    expect(await whatIsOnTop(submit)).toBe('itself')
+    const name = page.getByLabel('Your name')
+    await name.scrollIntoViewIfNeeded()
+    expect(await whatIsOnTop(name)).toBe('itself')
     await context.close()
   })
 

@@ -13,7 +13,7 @@ export function defaultPrivacyNotice(organisationName: string): string {
   return [
     `This notice explains what ${organisationName} does with the details you give us on this website, and your rights over them.`,
     '',
-    '## What we collect',
+    '# What we collect',
     '',
     '- **When you give:** your name, your email address, the amount and, if you choose, a message. If you add Gift Aid, your home address and postcode, which HMRC requires.',
     '- **When you register for an event:** your name, your email address, the number of places and any access needs you tell us about.',
@@ -21,7 +21,7 @@ export function defaultPrivacyNotice(organisationName: string): string {
     '',
     'We set no tracking or advertising cookies, and this site loads nothing from other websites. A cookie is set only to remember the events you saved or to bring your donation form back if you return from the payment page.',
     '',
-    '## Why we collect it',
+    '# Why we collect it',
     '',
     '- To take your gift or book your place, and to send your receipt or ticket (our contract with you).',
     '- To claim Gift Aid from HMRC when you ask us to (a legal obligation).',
@@ -29,21 +29,21 @@ export function defaultPrivacyNotice(organisationName: string): string {
     '',
     'We never show your name, your gift or your message on the website unless you ask us to, and we never sell or share your details for marketing.',
     '',
-    '## Who processes it for us',
+    '# Who processes it for us',
     '',
     '- **Stripe** takes card and bank payments. Your card details go to Stripe, never to us.',
     '- **Resend** delivers our emails (receipts, tickets, updates).',
     '',
     'Both act on our instructions under data processing agreements and protect your data as UK GDPR requires.',
     '',
-    '## How long we keep it',
+    '# How long we keep it',
     '',
     '- Gift and Gift Aid records: six years after the end of the tax year, as HMRC requires.',
     '- Event registrations: one year after the event.',
     '- An unfinished donation form: one hour in your browser; unpaid checkouts are cleared after a day.',
     '- Email delivery records: ninety days.',
     '',
-    '## Your rights under UK GDPR',
+    '# Your rights under UK GDPR',
     '',
     'You have the right to see the data we hold about you, to have it corrected or deleted, to object to or restrict how we use it, to take a copy of it, and to withdraw your consent at any time. To use any of these rights, contact us (see the contact page). We answer within one month.',
     '',
@@ -71,15 +71,16 @@ export async function getPrivacyNotice(db: Database) {
  * not copied into the log (it may be long); its length is, and the log says who changed it when.
  * An empty text goes back to the default notice.
  */
-export async function savePrivacyNotice(db: Database, staffUserId: string, markdown: string, now = new Date()) {
+export async function savePrivacyNotice(db: Database, staffUserId: string, markdown: string, now = new Date()): Promise<boolean> {
   const text = markdown.trim() === '' ? null : markdown
-  await db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx) => {
     const updated = await trx
       .updateTable('organisation')
       .set({ privacy_notice_markdown: text, privacy_notice_updated_at: now })
       .where('id', '=', 1)
       .executeTakeFirst()
-    if (Number(updated.numUpdatedRows) !== 1) throw new Error('The organisation is not set up yet')
+    // No organisation row yet (a database never seeded or set up): nothing to attach the notice to.
+    if (Number(updated.numUpdatedRows) !== 1) return false
     await recordAudit(trx, {
       staffUserId,
       action: text === null ? 'privacy_notice.reset' : 'privacy_notice.update',
@@ -87,5 +88,6 @@ export async function savePrivacyNotice(db: Database, staffUserId: string, markd
       subjectId: null,
       details: { length: text?.length ?? 0 },
     })
+    return true
   })
 }
