@@ -54,39 +54,61 @@ export function defaultPrivacyNotice(organisationName: string): string {
 export async function getPrivacyNotice(db: Database) {
   const row = await db
     .selectFrom('organisation')
-    .select(['name', 'privacy_notice_markdown', 'privacy_notice_updated_at'])
+    .select(['name', 'privacy_notice_markdown', 'privacy_notice_updated_at', 'charity_number', 'registered_address'])
     .where('id', '=', 1)
     .executeTakeFirst()
-  const organisationName = row?.name ?? 'we'
   return {
     markdown: row?.privacy_notice_markdown ?? defaultPrivacyNotice(row?.name ?? 'Our organisation'),
     isDefault: !row?.privacy_notice_markdown,
     updatedAt: row?.privacy_notice_updated_at ?? null,
-    organisationName,
+    charityNumber: row?.charity_number ?? null,
+    registeredAddress: row?.registered_address ?? null,
   }
 }
 
+export type TrustDetails = { notice: string; charityNumber: string; registeredAddress: string }
+
 /**
- * Saves an administrator's text, with an audit entry in the same transaction. The text itself is
- * not copied into the log (it may be long); its length is, and the log says who changed it when.
- * An empty text goes back to the default notice.
+ * Saves an administrator's privacy notice, charity number and registered address (what the footer
+ * shows on every page), with an audit entry in the same transaction. The texts themselves are not
+ * copied into the log (the notice may be long); which of them changed is. An empty notice goes
+ * back to the default text; an empty number or address is shown nowhere.
  */
-export async function savePrivacyNotice(db: Database, staffUserId: string, markdown: string, now = new Date()): Promise<boolean> {
-  const text = markdown.trim() === '' ? null : markdown
+export async function saveTrustDetails(db: Database, staffUserId: string, details: TrustDetails, now = new Date()): Promise<boolean> {
+  const notice = details.notice.trim() === '' ? null : details.notice
+  const charityNumber = details.charityNumber.trim() || null
+  const registeredAddress = details.registeredAddress.trim() || null
   return db.transaction().execute(async (trx) => {
-    const updated = await trx
-      .updateTable('organisation')
-      .set({ privacy_notice_markdown: text, privacy_notice_updated_at: now })
+    const before = await trx
+      .selectFrom('organisation')
+      .select(['privacy_notice_markdown', 'charity_number', 'registered_address'])
       .where('id', '=', 1)
+      .forUpdate()
       .executeTakeFirst()
-    // No organisation row yet (a database never seeded or set up): nothing to attach the notice to.
-    if (Number(updated.numUpdatedRows) !== 1) return false
+    // No organisation row yet (a database never seeded or set up): nothing to attach them to.
+    if (!before) return false
+    const noticeChanged = before.privacy_notice_markdown !== notice
+    await trx
+      .updateTable('organisation')
+      .set({
+        privacy_notice_markdown: notice,
+        charity_number: charityNumber,
+        registered_address: registeredAddress,
+        ...(noticeChanged ? { privacy_notice_updated_at: now } : {}),
+      })
+      .where('id', '=', 1)
+      .execute()
     await recordAudit(trx, {
       staffUserId,
-      action: text === null ? 'privacy_notice.reset' : 'privacy_notice.update',
+      action: notice === null && noticeChanged ? 'privacy_notice.reset' : 'privacy_notice.update',
       subjectType: 'organisation',
       subjectId: null,
-      details: { length: text?.length ?? 0 },
+      details: {
+        noticeChanged,
+        noticeLength: notice?.length ?? 0,
+        charityNumberChanged: before.charity_number !== charityNumber,
+        registeredAddressChanged: before.registered_address !== registeredAddress,
+      },
     })
     return true
   })
