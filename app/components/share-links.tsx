@@ -74,7 +74,8 @@ export function ShareLinks({ url, title, text }: ShareLinksProps) {
           ) : null}
         </p>
       ) : null}
-      <p className="share__status" role="status" aria-live="polite">
+      {/* role="status" is polite by itself; the page's own live region (the thank-you page's) is the one marked aria-live. */}
+      <p className="share__status" role="status">
         {announcement}
       </p>
       <ul className="share__links">
