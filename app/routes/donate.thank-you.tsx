@@ -91,7 +91,7 @@ export default function ThankYou() {
       {gift.status === 'pending' ? <CheckAgain checking={checking} /> : null}
       {receiptEmail ? (
         <p className="thank-you__receipt">
-          We sent your receipt to <strong>{receiptEmail}</strong>. If that is not your address, or nothing arrives within the
+          Your receipt is going to <strong>{receiptEmail}</strong>. If that is not your address, or nothing arrives within the
           hour, please <Link to="/contact">contact us</Link>.
         </p>
       ) : null}
