@@ -113,7 +113,7 @@ export default function ThankYou() {
       {share ? (
         <>
           <p>If you would like to, passing the appeal on to someone who cares about it helps it reach its goal.</p>
-          <ShareLinks url={share.url} title={gift.appealTitle} />
+          <ShareLinks url={share.url} title={gift.appealTitle} actions={false} />
         </>
       ) : null}
       {nextSteps ? (
