@@ -174,7 +174,7 @@ function seededRandom(seed: number) {
 /**
  * Older gifts for each appeal, until it reaches its `raisedShare` of the goal: spread over the five
  * weeks since it opened (40 days ago), more of them lately (as an appeal that is being shared), a third of the
- * donors anonymous, half showing the amount, about one in six with a message.
+ * donors anonymous, half showing the amount, about one in ten with a message.
  */
 export function demoCrowd(): DemoGift[] {
   const gifts: DemoGift[] = []
@@ -191,7 +191,7 @@ export function demoCrowd(): DemoGift[] {
         amount,
         showName,
         showAmount: random() > 0.5,
-        message: random() < 0.17 ? CROWD_MESSAGES[Math.floor(random() * CROWD_MESSAGES.length)]! : null,
+        message: random() < 0.1 ? CROWD_MESSAGES[Math.floor(random() * CROWD_MESSAGES.length)]! : null,
         // From an hour to 38 days ago, denser towards today, as when an appeal is being passed on.
         ageMs: (1 / 24 + 38 * random() ** 1.7) * DAY,
       })
