@@ -34,6 +34,8 @@ export async function loader() {
     organisationName: organisation?.name ?? 'Sanad',
     tagline: organisation?.tagline ?? null,
     contactEmail: organisation?.contact_email ?? null,
+    charityNumber: organisation?.charity_number ?? null,
+    registeredAddress: organisation?.registered_address ?? null,
     timeZone: organisationTimeZone(),
   }
 }
@@ -91,12 +93,22 @@ export function Layout({ children }: { children: ReactNode }) {
               {organisationName}
               {data?.tagline ? ` — ${data.tagline}` : null}
             </p>
+            {data?.charityNumber || data?.registeredAddress ? (
+              // What a supporter checks before trusting a charity with a gift (issue 13).
+              <p className="site-footer__trust">
+                {data.charityNumber ? <>Registered charity number {data.charityNumber}. </> : null}
+                {data.registeredAddress ? <>Registered address: {data.registeredAddress}.</> : null}
+              </p>
+            ) : null}
             <p>
-              We never share your details, and this site loads nothing from any other website.
+              We never share your details, and this site loads nothing from any other website.{' '}
+              <Link to="/privacy">Privacy notice</Link>
+              {' · '}
+              <Link to="/contact">Contact us</Link>
               {data?.contactEmail ? (
                 <>
                   {' '}
-                  Contact us at <a href={`mailto:${data.contactEmail}`}>{data.contactEmail}</a>.
+                  at <a href={`mailto:${data.contactEmail}`}>{data.contactEmail}</a>
                 </>
               ) : null}
             </p>

@@ -45,6 +45,9 @@ export interface OrganisationTable {
   contact_email: string | null
   website_url: string | null
   charity_number: string | null
+  registered_address: string | null
+  privacy_notice_markdown: string | null
+  privacy_notice_updated_at: Date | null
   gift_aid_enabled: Generated<boolean>
   created_at: CreatedAt
   updated_at: UpdatedAt

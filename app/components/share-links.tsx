@@ -5,6 +5,11 @@ type ShareLinksProps = {
   url: string
   title: string
   text?: string
+  /**
+   * Copy and the device's share sheet, with the live region that says "Link copied". Off where the
+   * page already has a live region of its own (the thank-you page's), so that one stays the only one.
+   */
+  actions?: boolean
 }
 
 /**
@@ -13,7 +18,7 @@ type ShareLinksProps = {
  * they learn nothing about who reads the appeal. Copy and the device's own share sheet need
  * JavaScript and appear only once it runs.
  */
-export function ShareLinks({ url, title, text }: ShareLinksProps) {
+export function ShareLinks({ url, title, text, actions = true }: ShareLinksProps) {
   const canShare = useBrowserCapability(() => typeof navigator.share === 'function')
   const canCopy = useBrowserCapability(() => typeof navigator.clipboard?.writeText === 'function')
   const [announcement, setAnnouncement] = useState('')
@@ -60,7 +65,7 @@ export function ShareLinks({ url, title, text }: ShareLinksProps) {
         <label htmlFor="share-url">Link to this appeal</label>
         <input id="share-url" type="text" readOnly value={url} onFocus={(event) => event.currentTarget.select()} />
       </div>
-      {canCopy || canShare ? (
+      {actions && (canCopy || canShare) ? (
         <p className="share__actions">
           {canCopy ? (
             <button type="button" className="button button--secondary" onClick={copyLink}>
@@ -74,9 +79,11 @@ export function ShareLinks({ url, title, text }: ShareLinksProps) {
           ) : null}
         </p>
       ) : null}
-      <p className="share__status" role="status" aria-live="polite">
-        {announcement}
-      </p>
+      {actions ? (
+        <p className="share__status" role="status" aria-live="polite">
+          {announcement}
+        </p>
+      ) : null}
       <ul className="share__links">
         {links.map((link) => (
           <li key={link.label}>

@@ -180,24 +180,37 @@ export default function AppealRoute() {
     if (entry?.type === 'back_forward') revalidator.revalidate()
   }, [page.restored, revalidator])
 
+  const supportersText = totals.donorCount === 1 ? '1 supporter' : `${totals.donorCount} supporters`
+  const open = state !== 'closed'
+
   return (
     <article className="container page appeal" aria-labelledby="appeal-title">
-      <header className="appeal__header">
-        <h1 id="appeal-title">{appeal.title}</h1>
-        <p className="appeal__beneficiary">
-          For {appeal.beneficiaryName}
-          {appeal.beneficiaryIsPseudonym ? ' (a pseudonym)' : null}
-        </p>
-      </header>
-
-      {lastResult?.status === 'error' && state !== 'closed' ? (
-        // Without JavaScript the page reloads at the top, far from the form and its errors.
-        <p className="appeal__banner appeal__banner--error">
-          <a href="#donation-error-summary-title">There is a problem with your donation: see the form below</a>
-        </p>
-      ) : null}
-
       <div className="appeal__layout">
+        <header className="appeal__header">
+          <h1 id="appeal-title">{appeal.title}</h1>
+          <p className="appeal__beneficiary">
+            For {appeal.beneficiaryName}
+            {appeal.beneficiaryIsPseudonym ? ' (a pseudonym)' : null}
+          </p>
+          {lastResult?.status === 'error' && open ? (
+            // Without JavaScript the page reloads at the top, far from the form and its errors.
+            <p className="appeal__banner appeal__banner--error">
+              <a href="#donation-error-summary-title">There is a problem with your donation: see the form below</a>
+            </p>
+          ) : null}
+        </header>
+
+        {appeal.photoPath ? (
+          <img
+            className="appeal__photo"
+            src={appeal.photoPath}
+            alt={appeal.photoAlt ?? ''}
+            width={960}
+            height={540}
+          />
+        ) : null}
+
+        {/* Everything needed to decide to give, in the first screen on a phone and beside the story on a wide one. */}
         <aside className="appeal__progress" aria-labelledby="progress-title">
           <h2 id="progress-title" className="visually-hidden">
             Progress
@@ -206,55 +219,101 @@ export default function AppealRoute() {
             <strong>{raised}</strong> raised of {goal}
           </p>
           <ProgressBar percent={percent} label={`${percent}% of the ${goal} goal raised`} />
-          <p className="appeal__figures">
-            {totals.donorCount === 1 ? '1 donor' : `${totals.donorCount} donors`}
-            {state !== 'closed' && appeal.closesAt ? (
-              <>
-                {' · '}
-                Closes on <time dateTime={new Date(appeal.closesAt).toISOString()}>{formatDay(appeal.closesAt)}</time>
-                {page.daysLeft !== null ? ` · ${daysLeftText(page.daysLeft)}` : null}
-              </>
+          <ul className="appeal__facts">
+            <li>
+              <strong>{supportersText}</strong>
+            </li>
+            {open && page.daysLeft !== null ? (
+              <li>
+                <strong>{daysLeftText(page.daysLeft)}</strong>
+              </li>
             ) : null}
-          </p>
+          </ul>
+          {open && appeal.closesAt ? (
+            <p className="appeal__closes">
+              Closes on <time dateTime={new Date(appeal.closesAt).toISOString()}>{formatDay(appeal.closesAt)}</time>
+            </p>
+          ) : null}
+          {appeal.currency !== 'GBP' ? (
+            <p className="appeal__currency-note">
+              This appeal raises money in {currencyName(appeal.currency)}, the currency its costs are paid in. Your bank
+              converts your gift from your own currency, and may charge for doing so.
+            </p>
+          ) : null}
           {state === 'goal-reached' ? (
             <p className="appeal__banner appeal__banner--success">
               <strong>Goal reached, and still raising.</strong> Thank you: every further gift still goes to this
               appeal.
             </p>
           ) : null}
-          {state === 'closed' ? (
+          {open ? (
+            <p className="appeal__donate-row">
+              <a className="button appeal__give-link" href="#donate">
+                Donate
+              </a>
+            </p>
+          ) : (
             <p className="appeal__banner appeal__banner--closed">
               <strong>{CLOSED_MESSAGE}.</strong> Thank you to everyone who gave. <Link to="/appeals">See our open appeals</Link>
             </p>
-          ) : (
-            <p>
-              <a className="button appeal__give-link" href="#donate">
-                Give to this appeal
-              </a>
-            </p>
           )}
-          <ShareLinks url={page.pageUrl} title={appeal.title} text={appeal.summary} />
         </aside>
 
         <div className="appeal__main">
-          {appeal.photoPath ? (
-            <img
-              className="appeal__photo"
-              src={appeal.photoPath}
-              alt={appeal.photoAlt ?? ''}
-              width={960}
-              height={540}
-            />
-          ) : null}
-          <p className="lead">{appeal.summary}</p>
+          <div className="appeal__reading">
+            <p className="lead">{appeal.summary}</p>
 
-          <section className="appeal__section" aria-labelledby="story-title">
-            <h2 id="story-title">The story</h2>
-            {/* Sanitised by markdown.server.ts: raw HTML escaped, unsafe links dropped, no outside images. */}
-            <div className="prose appeal__story" dangerouslySetInnerHTML={{ __html: appeal.storyHtml }} />
-          </section>
+            <section className="appeal__section appeal__section--supporters" aria-labelledby="supporters-title">
+              <h2 id="supporters-title">Recent supporters</h2>
+              {page.supporters.length > 0 ? (
+                <ul className="appeal__supporters">
+                  {page.supporters.map((supporter, index) => (
+                    // Supporters carry no id on purpose; their order is fixed for this render.
+                    <li key={index} className="supporter">
+                      <p className="supporter__name">
+                        <strong>{supporter.name}</strong>
+                        {supporter.amountMinor !== null ? (
+                          <span className="supporter__amount"> gave {formatMoneyShort(supporter.amountMinor, appeal.currency)}</span>
+                        ) : null}
+                      </p>
+                      {supporter.message ? (
+                        <blockquote className="supporter__message">
+                          <p>{supporter.message}</p>
+                        </blockquote>
+                      ) : null}
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <p>No one has given yet. Yours could be the first gift.</p>
+              )}
+              <p className="appeal__privacy-note">
+                Supporters appear here only as they choose: a name, an amount and a message are shown only when the
+                donor asks us to.
+              </p>
+            </section>
 
-          {state !== 'closed' ? (
+            <section className="appeal__section" aria-labelledby="story-title">
+              <h2 id="story-title">The story</h2>
+              {/* Sanitised by markdown.server.ts: raw HTML escaped, unsafe links dropped, no outside images. */}
+              <div className="prose appeal__story" dangerouslySetInnerHTML={{ __html: appeal.storyHtml }} />
+            </section>
+
+            {open ? (
+              // Sticks to the foot of a phone's screen while the story is read, and comes to rest just
+              // above the form: it never lies over the form (CSS position: sticky, no script, no motion).
+              <p className="appeal__donate-bar">
+                <span className="appeal__donate-bar-figures">
+                  <strong>{raised}</strong> of {goal}
+                </span>
+                <a className="button" href="#donate">
+                  Donate
+                </a>
+              </p>
+            ) : null}
+          </div>
+
+          {open ? (
             <section className="appeal__section appeal__donate" id="donate" aria-labelledby="donate-title">
               <h2 id="donate-title">Give to this appeal</h2>
               {returnNotice ? (
@@ -281,8 +340,13 @@ export default function AppealRoute() {
                 feeFormula={page.feeFormula}
                 restored={page.restored}
               />
+              <p className="appeal__form-privacy">
+                How we use and protect your details: read our <Link to="/privacy">privacy notice</Link>.
+              </p>
             </section>
           ) : null}
+
+          <ShareLinks url={page.pageUrl} title={appeal.title} text={appeal.summary} />
 
           {page.updates.length > 0 ? (
             <section className="appeal__section" aria-labelledby="updates-title">
@@ -300,36 +364,6 @@ export default function AppealRoute() {
               </ol>
             </section>
           ) : null}
-
-          <section className="appeal__section" aria-labelledby="supporters-title">
-            <h2 id="supporters-title">Recent supporters</h2>
-            {page.supporters.length > 0 ? (
-              <ul className="appeal__supporters">
-                {page.supporters.map((supporter, index) => (
-                  // Supporters carry no id on purpose; their order is fixed for this render.
-                  <li key={index} className="supporter">
-                    <p className="supporter__name">
-                      <strong>{supporter.name}</strong>
-                      {supporter.amountMinor !== null ? (
-                        <span className="supporter__amount"> gave {formatMoneyShort(supporter.amountMinor, appeal.currency)}</span>
-                      ) : null}
-                    </p>
-                    {supporter.message ? (
-                      <blockquote className="supporter__message">
-                        <p>{supporter.message}</p>
-                      </blockquote>
-                    ) : null}
-                  </li>
-                ))}
-              </ul>
-            ) : (
-              <p>No one has given yet. Yours could be the first gift.</p>
-            )}
-            <p className="appeal__privacy-note">
-              Supporters appear here only as they choose: a name, an amount and a message are shown only when the
-              donor asks us to.
-            </p>
-          </section>
         </div>
       </div>
     </article>
@@ -364,6 +398,12 @@ function returnNoticeText(cancelled: boolean, restored: boolean): string | null 
   if (restored) return `You came back from the payment page. If you did not finish paying, no money was taken. ${filledIn}`
   return null
 }
+
+/** The currency's name in words, for the note on an appeal not in pounds. */
+function currencyName(currency: string) {
+  return CURRENCY_NAMES[currency] ?? currency
+}
+const CURRENCY_NAMES: Record<string, string> = { USD: 'US dollars', EUR: 'euros' }
 
 function daysLeftText(days: number) {
   if (days === 0) return 'closes today'

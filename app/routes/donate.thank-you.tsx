@@ -1,19 +1,40 @@
-import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import type { HeadersFunction, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, isRouteErrorResponse, Link, useLoaderData, useNavigation, useRevalidator, useRouteError, useSearchParams } from '@remix-run/react'
 import { useEffect, useRef, useState, type RefObject } from 'react'
+import { ProgressBar } from '#app/components/appeal-card.tsx'
 import { useHydrated } from '#app/components/public-form-parts.tsx'
-import { getGiftBySession } from '#app/modules/donations/thank-you.server.ts'
+import { ShareLinks } from '#app/components/share-links.tsx'
+import {
+  getAppliedGiftProgress,
+  getGiftBySession,
+  getReceiptAddress,
+  listOtherOpenAppeals,
+} from '#app/modules/donations/thank-you.server.ts'
+import styles from '#app/styles/appeal.css'
+import { readCheckoutSubmissionId } from '#app/utils/checkout-cookie.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
-import { formatMoney } from '#app/utils/money.ts'
+import { appUrl } from '#app/utils/env.server.ts'
+import { formatMoney, formatMoneyShort, progressPercent } from '#app/utils/money.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Thank you' }, { name: 'robots', content: 'noindex' }]
+
+export const links: LinksFunction = () => [{ rel: 'stylesheet', href: styles }]
 
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const sessionId = new URL(request.url).searchParams.get('session_id') ?? ''
-  const gift = await getGiftBySession(getDb(), sessionId)
+  const db = getDb()
+  const gift = await getGiftBySession(db, sessionId)
   if (!gift) throw new Response('Not found', { status: 404 })
+  const applied = gift.status === 'confirmed'
+  // Share prompts and next steps while a gift is on its way too; the figures only once it counts.
+  const onItsWay = applied || gift.status === 'pending' || gift.status === 'processing'
+  const [progress, receiptEmail, otherAppeals] = await Promise.all([
+    applied ? getAppliedGiftProgress(db, gift) : null,
+    applied ? getReceiptAddress(db, gift, await readCheckoutSubmissionId(request)) : null,
+    onItsWay ? listOtherOpenAppeals(db, gift.appeal_id) : [],
+  ])
   return {
     gift: {
       status: gift.status,
@@ -22,6 +43,19 @@ export async function loader({ request }: LoaderFunctionArgs) {
       appealTitle: gift.title,
       appealSlug: gift.slug,
     },
+    progress: progress
+      ? {
+          raised: formatMoneyShort(progress.raisedMinor, progress.currency),
+          goal: formatMoneyShort(progress.goalMinor, progress.currency),
+          percent: progressPercent(progress.raisedMinor, progress.goalMinor),
+          supporterCount: progress.supporterCount,
+          supporterNumber: progress.supporterNumber,
+        }
+      : null,
+    // Only ever for the browser that made the gift (its signed checkout cookie names it).
+    receiptEmail,
+    share: onItsWay ? { url: `${appUrl()}/appeals/${gift.slug}` } : null,
+    nextSteps: onItsWay ? { otherAppeals } : null,
   }
 }
 
@@ -36,7 +70,7 @@ const CHECK_EVERY_MS = 3_000
 const CHECK_FOR_MS = 2 * 60_000
 
 export default function ThankYou() {
-  const { gift } = useLoaderData<typeof loader>()
+  const { gift, progress, receiptEmail, share, nextSteps } = useLoaderData<typeof loader>()
   const heading = useRef<HTMLHeadingElement>(null)
   const checking = useCheckWhilePending(gift.status === 'pending')
   useFocusHeadingWhenFocusIsLost(gift.status, heading)
@@ -55,6 +89,56 @@ export default function ThankYou() {
         <p className="lead">{message}</p>
       </div>
       {gift.status === 'pending' ? <CheckAgain checking={checking} /> : null}
+      {receiptEmail ? (
+        <p className="thank-you__receipt">
+          Your receipt is going to <strong>{receiptEmail}</strong>. If that is not your address, or nothing arrives within the
+          hour, please <Link to="/contact">contact us</Link>.
+        </p>
+      ) : null}
+      {progress ? (
+        <section className="thank-you__progress" aria-labelledby="thank-you-progress-title">
+          <h2 id="thank-you-progress-title">Where the appeal stands now</h2>
+          {progress.supporterNumber !== null ? (
+            <p className="thank-you__number">
+              You are supporter number <strong>{progress.supporterNumber}</strong>.
+            </p>
+          ) : null}
+          <p className="appeal__raised">
+            <strong>{progress.raised}</strong> raised of {progress.goal}
+          </p>
+          <ProgressBar percent={progress.percent} label={`${progress.percent}% of the ${progress.goal} goal raised`} />
+          <p>{progress.supporterCount === 1 ? '1 supporter' : `${progress.supporterCount} supporters`} so far.</p>
+        </section>
+      ) : null}
+      {share ? (
+        <>
+          <p>If you would like to, passing the appeal on to someone who cares about it helps it reach its goal.</p>
+          <ShareLinks url={share.url} title={gift.appealTitle} actions={false} />
+        </>
+      ) : null}
+      {nextSteps ? (
+        <section className="thank-you__next" aria-labelledby="thank-you-next-title">
+          <h2 id="thank-you-next-title">If you would like to do more</h2>
+          <p>There is no need to: your gift already makes a difference. But if you would like to:</p>
+          <ul>
+            {nextSteps.otherAppeals.map((appeal) => (
+              <li key={appeal.slug}>
+                Read another appeal: <Link to={`/appeals/${appeal.slug}`}>{appeal.title}</Link>
+              </li>
+            ))}
+            <li>
+              Come to one of <Link to="/events">our events</Link>
+            </li>
+            {gift.monthly ? null : (
+              <li>
+                Some supporters give a small amount each month, which helps us plan; you can{' '}
+                <Link to={`/appeals/${gift.appealSlug}#donate`}>make a monthly gift on the appeal page</Link> whenever it suits
+                you, and stop it at any time.
+              </li>
+            )}
+          </ul>
+        </section>
+      ) : null}
       <p>
         {failed ? (
           <Link to={`/appeals/${gift.appealSlug}#donate`}>Try again on the appeal page</Link>

@@ -221,6 +221,9 @@ function KeepSavesForm({ settings }: { settings: { linked: boolean; alertsRemind
           {submitting ? 'Sending…' : 'Email me the link'}
         </button>
       </Form>
+      <p className="hint">
+        How we use your email address: read our <Link to="/privacy">privacy notice</Link>.
+      </p>
     </section>
   )
 }

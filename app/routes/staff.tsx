@@ -87,6 +87,9 @@ export default function StaffLayout() {
                   <li>
                     <NavLink to="/staff/users">Staff users</NavLink>
                   </li>
+                  <li>
+                    <NavLink to="/staff/privacy">Privacy notice</NavLink>
+                  </li>
                 </>
               ) : null}
               <li>

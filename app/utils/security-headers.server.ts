@@ -25,7 +25,7 @@ const CHECKOUT_FORM_PATH = /^\/(appeals|events|registrations)\/[^/]+\/?$/
  * Pages that show nothing about the person looking at them when asked without a cookie: these may
  * be stored by the browser (and revalidated). Everything else defaults to `no-store`.
  */
-const PUBLIC_PAGE_PATH = /^\/(|about|appeals|events|appeals\/[^/]+|events\/[^/]+|events\/[^/]+\/calendar\.ics)\/?$/
+const PUBLIC_PAGE_PATH = /^\/(|about|privacy|contact|appeals|events|appeals\/[^/]+|events\/[^/]+|events\/[^/]+\/calendar\.ics)\/?$/
 
 const PERMISSIONS_POLICY = [
   'accelerometer=()',

@@ -49,13 +49,14 @@ export const demoAppeals = [
       '',
       '*Yusuf is a pseudonym: his family still lives where he was detained.*',
     ].join('\n'),
-    photo_path: '/images/appeals/walk-again.svg',
+    photo_path: '/images/appeals/walk-again.jpg',
     photo_alt: 'An illustration of a path winding towards a rising sun',
     currency: 'GBP',
-    goal_minor: 2_500_000,
+    goal_minor: 1_000_000,
     suggested_amounts_minor: [1_000, 2_500, 5_000, 10_000],
     featured: true,
     closesInDays: 75,
+    raisedShare: 0.62,
   },
   {
     slug: 'medical-care-karim',
@@ -75,13 +76,14 @@ export const demoAppeals = [
       '2. Forty sessions of trauma counselling',
       '3. Medication for the first year',
     ].join('\n'),
-    photo_path: '/images/appeals/medical-care.svg',
+    photo_path: '/images/appeals/medical-care.jpg',
     photo_alt: 'An illustration of two hands holding a small green plant',
     currency: 'GBP',
-    goal_minor: 1_200_000,
+    goal_minor: 600_000,
     suggested_amounts_minor: [1_500, 3_000, 6_000, 12_000],
     featured: true,
     closesInDays: 40,
+    raisedShare: 0.41,
   },
   {
     slug: 'rebuild-home-samir',
@@ -96,25 +98,113 @@ export const demoAppeals = [
       'His wife kept their four children together, but without income the family could not keep up their house. The roof has collapsed and the walls are unsafe.',
       '',
       'Local builders have quoted for a new roof, repaired walls, water and electricity.',
+      '',
+      '## Why this appeal is in US dollars',
+      '',
+      'The builders near Samir\'s home quote and are paid in US dollars, so this appeal raises dollars: every gift buys the same amount of work whatever the pound does. Your bank converts your gift from pounds when you give.',
     ].join('\n'),
-    photo_path: '/images/appeals/rebuild-home.svg',
+    photo_path: '/images/appeals/rebuild-home.jpg',
     photo_alt: 'An illustration of a small house with a new roof under a blue sky',
     currency: 'USD',
-    goal_minor: 4_000_000,
+    goal_minor: 800_000,
     suggested_amounts_minor: [2_500, 5_000, 10_000, 25_000],
     featured: true,
     closesInDays: 120,
+    raisedShare: 0.78,
   },
 ] as const
 
-/** Gifts already confirmed on the demo appeals, so pages show progress from the start. */
-const demoGifts = [
+/**
+ * The newest gifts on the demo appeals, named so tests can find them (cs_demo_1 is Aisha's, for
+ * the thank-you page). Older gifts come from `demoCrowd`, so the appeals look like live campaigns.
+ */
+const namedGifts = [
   { appeal: 'walk-again-yusuf', name: 'Aisha R.', amount: 5_000, showName: true, showAmount: true, message: 'Walk tall, brother. We are with you.' },
   { appeal: 'walk-again-yusuf', name: 'Tom W.', amount: 2_500, showName: true, showAmount: false, message: null },
   { appeal: 'walk-again-yusuf', name: 'Private donor', amount: 10_000, showName: false, showAmount: false, message: null },
   { appeal: 'medical-care-karim', name: 'Mariam K.', amount: 3_000, showName: true, showAmount: true, message: 'Praying for a full recovery.' },
   { appeal: 'rebuild-home-samir', name: 'Daniel P.', amount: 10_000, showName: false, showAmount: true, message: 'For the children.' },
 ] as const
+
+type DemoGift = {
+  appeal: string
+  name: string
+  amount: number
+  showName: boolean
+  showAmount: boolean
+  message: string | null
+  /** How long before `now` the gift was confirmed. */
+  ageMs: number
+}
+
+const CROWD_NAMES = [
+  'Zainab H.', 'Imran S.', 'Fatima B.', 'Omar A.', 'Hannah L.', 'Bilal M.', 'Ruqayyah N.', 'James O.', 'Sumayyah T.',
+  'Hamza Q.', 'Khadija F.', 'Ibrahim D.', 'Sarah J.', 'Yasmin C.', 'Adam E.', 'Noor K.', 'Rachel G.', 'Usman P.',
+  'Maryam V.', 'Tariq R.', 'Asma Y.', 'Peter H.', 'Safiya W.', 'Idris L.', 'Amina Z.', 'Musa I.', 'Halima S.',
+  'Ali B.', 'Layla M.', 'Chris N.', 'Hafsa T.', 'Zakariya A.', 'Iqra D.', 'Sulaiman K.', 'Eleanor F.', 'Abdullah R.',
+]
+
+const CROWD_MESSAGES = [
+  'May you find ease after hardship.',
+  'From all of us at the Thursday study circle.',
+  'Justice delayed is still worth fighting for.',
+  'Small, but with all our hearts.',
+  'In memory of my father, who never stopped speaking up.',
+  'Stay strong. You are not forgotten.',
+  'Collected by the students of our Saturday school.',
+  'Thank you for telling his story.',
+  'Wishing you and your family peace.',
+  'Sharing this with everyone I know.',
+]
+
+/** Gift sizes, most of them small, as a real appeal sees them (minor units; the same numbers in dollars). */
+const CROWD_AMOUNTS = [1_000, 1_000, 1_000, 1_500, 2_000, 2_000, 2_500, 2_500, 2_500, 3_000, 5_000, 5_000, 5_000, 7_500, 10_000, 10_000, 15_000, 25_000, 50_000]
+
+/** A small seeded random number generator (mulberry32): the same demo every time it is loaded. */
+function seededRandom(seed: number) {
+  let state = seed
+  return () => {
+    state = (state + 0x6d2b79f5) | 0
+    let value = Math.imul(state ^ (state >>> 15), 1 | state)
+    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value
+    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
+
+/**
+ * Older gifts for each appeal, until it reaches its `raisedShare` of the goal: spread over the five
+ * weeks since it opened (40 days ago), more of them lately (as an appeal that is being shared), a third of the
+ * donors anonymous, half showing the amount, about one in ten with a message.
+ */
+export function demoCrowd(): DemoGift[] {
+  const gifts: DemoGift[] = []
+  for (const [appealIndex, appeal] of demoAppeals.entries()) {
+    const random = seededRandom(1_013 + appealIndex * 7_919)
+    let raised = namedGifts.filter((gift) => gift.appeal === appeal.slug).reduce((sum, gift) => sum + gift.amount, 0)
+    const target = Math.round(appeal.goal_minor * appeal.raisedShare)
+    while (raised < target) {
+      const amount = CROWD_AMOUNTS[Math.floor(random() * CROWD_AMOUNTS.length)]!
+      const showName = random() > 0.33
+      gifts.push({
+        appeal: appeal.slug,
+        name: CROWD_NAMES[Math.floor(random() * CROWD_NAMES.length)]!,
+        amount,
+        showName,
+        showAmount: random() > 0.5,
+        message: random() < 0.1 ? CROWD_MESSAGES[Math.floor(random() * CROWD_MESSAGES.length)]! : null,
+        // From an hour to 38 days ago, denser towards today, as when an appeal is being passed on.
+        ageMs: (1 / 24 + 38 * random() ** 1.7) * DAY,
+      })
+      raised += amount
+    }
+  }
+  return gifts
+}
+
+/** Every demo gift, named ones first (confirmed 2 to 10 hours ago, so they lead the supporters' list), then the crowd's. */
+export function demoGifts(): DemoGift[] {
+  return [...namedGifts.map((gift, index) => ({ ...gift, ageMs: ((index + 1) * 2 * DAY) / 24 })), ...demoCrowd()]
+}
 
 export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ seeded: boolean }> {
   return db.transaction().execute(async (trx) => {
@@ -130,6 +220,9 @@ export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ 
         mission: organisationPage.mission,
         focus_areas: [...organisationPage.focusAreas],
         contact_email: 'contact@example.org',
+        // Demo values: a real organisation sets its own (README, "Organisation settings").
+        charity_number: '0000000 (demo)',
+        registered_address: '1 Example Street, London E1 0AA (demo)',
         gift_aid_enabled: true,
       })
       .onConflict((oc) => oc.column('id').doNothing())
@@ -150,14 +243,14 @@ export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ 
       .execute()
 
     const appealIds = new Map<string, { id: string; currency: string }>()
-    for (const { closesInDays, ...appeal } of demoAppeals) {
+    for (const { closesInDays, raisedShare: _raisedShare, ...appeal } of demoAppeals) {
       const row = await trx
         .insertInto('appeals')
         .values({
           ...appeal,
           suggested_amounts_minor: [...appeal.suggested_amounts_minor],
           status: 'published',
-          published_at: new Date(now.getTime() - 20 * DAY),
+          published_at: new Date(now.getTime() - 40 * DAY),
           closes_at: new Date(now.getTime() + closesInDays * DAY),
         })
         .returning(['id', 'currency'])
@@ -176,50 +269,58 @@ export async function seedDemoData(db: Kysely<DB>, now = new Date()): Promise<{ 
       })
       .execute()
 
-    for (const [index, gift] of demoGifts.entries()) {
-      const appeal = appealIds.get(gift.appeal)!
-      const confirmedAt = new Date(now.getTime() - (index + 1) * DAY)
-      const supporter = await trx
-        .insertInto('supporters')
-        .values({ name: gift.name, email: `demo-donor-${index + 1}@example.org` })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      const donation = await trx
-        .insertInto('donations')
-        .values({
-          appeal_id: appeal.id,
-          supporter_id: supporter.id,
-          frequency: 'one_off',
-          amount_minor: gift.amount,
-          currency: appeal.currency,
-          status: 'confirmed',
-          donor_name: gift.name,
-          donor_email: `demo-donor-${index + 1}@example.org`,
-          message: gift.message,
-          show_name: gift.showName,
-          show_amount: gift.showAmount,
-          show_message: gift.message !== null,
-          stripe_checkout_session_id: `cs_demo_${index + 1}`,
-          stripe_payment_intent_id: `pi_demo_${index + 1}`,
-          stripe_charge_id: `ch_demo_${index + 1}`,
-          confirmed_at: confirmedAt,
-          created_at: confirmedAt,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      await trx
-        .insertInto('ledger_entries')
-        .values({
+    // In three statements, not three per gift: a few hundred gifts load in a moment.
+    const gifts = demoGifts()
+    const emailOf = (index: number) => `demo-donor-${index + 1}@example.org`
+    const supporters = await trx
+      .insertInto('supporters')
+      .values(gifts.map((gift, index) => ({ name: gift.name, email: emailOf(index) })))
+      .returning(['id', 'email'])
+      .execute()
+    const supporterIds = new Map(supporters.map((row) => [row.email, row.id]))
+    const donations = await trx
+      .insertInto('donations')
+      .values(
+        gifts.map((gift, index) => {
+          const appeal = appealIds.get(gift.appeal)!
+          const confirmedAt = new Date(now.getTime() - gift.ageMs)
+          return {
+            appeal_id: appeal.id,
+            supporter_id: supporterIds.get(emailOf(index))!,
+            frequency: 'one_off' as const,
+            amount_minor: gift.amount,
+            currency: appeal.currency,
+            status: 'confirmed' as const,
+            donor_name: gift.name,
+            donor_email: emailOf(index),
+            message: gift.message,
+            show_name: gift.showName,
+            show_amount: gift.showAmount,
+            show_message: gift.message !== null,
+            stripe_checkout_session_id: `cs_demo_${index + 1}`,
+            stripe_payment_intent_id: `pi_demo_${index + 1}`,
+            stripe_charge_id: `ch_demo_${index + 1}`,
+            confirmed_at: confirmedAt,
+            created_at: confirmedAt,
+          }
+        }),
+      )
+      .returning(['id', 'appeal_id', 'amount_minor', 'currency', 'stripe_charge_id', 'confirmed_at'])
+      .execute()
+    await trx
+      .insertInto('ledger_entries')
+      .values(
+        donations.map((donation) => ({
           donation_id: donation.id,
-          appeal_id: appeal.id,
-          kind: 'charge',
-          amount_minor: gift.amount,
-          currency: appeal.currency,
-          stripe_object_id: `ch_demo_${index + 1}`,
-          occurred_at: confirmedAt,
-        })
-        .execute()
-    }
+          appeal_id: donation.appeal_id,
+          kind: 'charge' as const,
+          amount_minor: donation.amount_minor,
+          currency: donation.currency,
+          stripe_object_id: donation.stripe_charge_id!,
+          occurred_at: donation.confirmed_at!,
+        })),
+      )
+      .execute()
 
     await rebuildKeptUpTotals(trx)
 

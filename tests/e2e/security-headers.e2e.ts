@@ -46,6 +46,8 @@ const VISITS: Record<string, Visit> = {
   '$.tsx': { path: '/no-such-page', as: 'anonymous' },
   '_index.tsx': { path: '/', as: 'anonymous', shared: true },
   'about.tsx': { path: '/about', as: 'anonymous', shared: true },
+  'privacy.tsx': { path: '/privacy', as: 'anonymous', shared: true },
+  'contact.tsx': { path: '/contact', as: 'anonymous', shared: true },
   'appeals._index.tsx': { path: '/appeals', as: 'anonymous', shared: true },
   'appeals.$slug.tsx': { path: `/appeals/${APPEAL}`, as: 'anonymous', shared: true },
   'events._index.tsx': { path: '/events', as: 'anonymous', shared: true },
@@ -102,6 +104,7 @@ const VISITS: Record<string, Visit> = {
   'staff.supporters.export[.]json.ts': { path: '/staff/supporters/export.json', as: 'staff', method: 'POST', form: { email: 'demo-donor-1@example.org' } },
   'staff.audit.tsx': { path: '/staff/audit', as: 'staff' },
   'staff.users.tsx': { path: '/staff/users', as: 'staff' },
+  'staff.privacy.tsx': { path: '/staff/privacy', as: 'staff' },
 }
 
 async function firstId(request: APIRequestContext, listPath: string, prefix: string) {

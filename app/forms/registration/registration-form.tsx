@@ -232,7 +232,7 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
         <FieldError field={fields.privacyConsent} />
         <input {...inputProps(fields.privacyConsent, { type: 'checkbox' })} />
         <label htmlFor={fields.privacyConsent.id}>
-          I agree to the <a href="/about#privacy">privacy notice</a>: you keep my name and email address to hold my place
+          I agree to the <a href="/privacy">privacy notice</a>: you keep my name and email address to hold my place
           and tell me about this event
         </label>
       </div>

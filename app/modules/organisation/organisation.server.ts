@@ -3,7 +3,7 @@ import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 export async function getOrganisation(db: Database) {
   return db
     .selectFrom('organisation')
-    .select(['name', 'short_name', 'tagline', 'vision', 'mission', 'focus_areas', 'contact_email'])
+    .select(['name', 'short_name', 'tagline', 'vision', 'mission', 'focus_areas', 'contact_email', 'charity_number', 'registered_address'])
     .where('id', '=', 1)
     .executeTakeFirst()
 }

@@ -4,7 +4,7 @@ import { escapeLike, type Database, type DatabaseTransaction } from '#app/utils/
 import { isUuid } from '#app/utils/ids.ts'
 import { startOfNextDayInZone, startOfDayInZone } from '#app/utils/time-zone.server.ts'
 
-export type AuditSubject = 'appeal' | 'event' | 'donation' | 'registration' | 'staff_user' | 'supporter' | 'email' | 'export' | 'stripe_event' | 'gift_aid_claim'
+export type AuditSubject = 'organisation' | 'appeal' | 'event' | 'donation' | 'registration' | 'staff_user' | 'supporter' | 'email' | 'export' | 'stripe_event' | 'gift_aid_claim'
 
 /**
  * The one way anything writes to the audit log: who did it (null for the system or a command

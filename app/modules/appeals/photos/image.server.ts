@@ -87,3 +87,11 @@ async function encode(input: Buffer, format: ImageFormat, header: sharp.Metadata
   const orientedWidth = (header.autoOrient?.width ?? header.width)!
   return { data, info, resized: info.width !== orientedWidth }
 }
+
+/**
+ * A drawing of ours (SVG) as a JPEG: social sites ignore an SVG og:image, so the demo appeals'
+ * pictures are kept as JPEGs made from simple shapes (scripts/seed/demo-photos.ts).
+ */
+export async function renderSvgAsJpeg(svg: string, width: number): Promise<Buffer> {
+  return sharp(Buffer.from(svg), { density: 300 }).resize({ width }).jpeg({ quality: 78, mozjpeg: true }).toBuffer()
+}
