@@ -1,6 +1,7 @@
 import type { MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import { getPrivacyNotice } from '#app/modules/organisation/privacy-notice.server.ts'
+import { appOrigin } from '#app/utils/absolute-url.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { formatDay } from '#app/utils/dates.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
@@ -11,10 +12,10 @@ export const meta: MetaFunction = () => [
 ]
 
 /** The privacy notice every public form links to; administrators edit it at /staff/privacy. */
-export async function loader({ request }: { request: Request }) {
+export async function loader(_args?: { request: Request }) {
   const notice = await getPrivacyNotice(getDb())
   return {
-    html: renderMarkdown(notice.markdown, { origin: new URL(request.url).origin }),
+    html: renderMarkdown(notice.markdown, { origin: appOrigin() }),
     updatedAt: notice.updatedAt,
   }
 }
