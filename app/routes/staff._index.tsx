@@ -10,6 +10,7 @@ import {
   getNetThisMonth,
   parseGiftsRange,
   type AppealGiftsInRange,
+  type CurrencyTotals,
   type GiftsRange,
   type GiftsSeries,
 } from '#app/modules/donations/campaign-totals.server.ts'
@@ -364,17 +365,8 @@ function HeadlineFigures({ headline, giftAid }: { headline: Headline; giftAid: G
   )
 }
 
-type Totals = {
-  currency: string
-  grossMinor: number
-  refundedMinor: number
-  disputedMinor: number
-  netMinor: number
-  donationCount: number
-  donorCount: number
-  activeMonthlyCount: number
-  monthlyIncomeMinor: number
-}
+/** A currency's totals, or one appeal's (which has no appeal count). */
+type Totals = Omit<CurrencyTotals, 'appealCount'>
 
 /** One row of a totals table as a card's list of facts, for a phone. */
 function TotalsFacts({ totals, children }: { totals: Totals; children?: ReactNode }) {

@@ -1,18 +1,12 @@
 import type { Database } from '#app/utils/db.server.ts'
 import { CHECKOUT_RETURN_SECONDS } from '#app/utils/checkout-cookie.server.ts'
+import type { DonationRequest } from './checkout-request.ts'
 
 /** What a donor typed into the form, read back from their pending donation (ADR 024). */
-export type ReturningDonation = {
-  frequency: 'one_off' | 'monthly'
-  amountMinor: number
-  coverFee: boolean
-  name: string
-  email: string
-  message: string | null
-  showName: boolean
-  showAmount: boolean
-  showMessage: boolean
-  updatesOptIn: boolean
+export type ReturningDonation = Pick<
+  DonationRequest,
+  'frequency' | 'amountMinor' | 'coverFee' | 'name' | 'email' | 'message' | 'showName' | 'showAmount' | 'showMessage' | 'updatesOptIn'
+> & {
   giftAid: null | { houseNameOrNumber: string; address: string; postcode: string }
 }
 
