@@ -35,7 +35,7 @@ type Visit = {
   /** The e2e server has no Resend webhook secret, so that endpoint says it is unavailable. */
   unconfigured?: boolean
 }
-type StaffIds = { appeal: string; event: string; donation: string }
+type StaffIds = { appeal: string; event: string; donation: string; appealUpdatePath: string }
 
 /**
  * Every route file, and a request that reaches it. `shared` marks the pages that show nothing about
@@ -87,6 +87,7 @@ const VISITS: Record<string, Visit> = {
   'staff.appeals.new.tsx': { path: '/staff/appeals/new', as: 'staff' },
   'staff.appeals.$id.tsx': { path: (ids) => `/staff/appeals/${ids.appeal}`, as: 'staff' },
   'staff.appeals.$id_.updates.tsx': { path: (ids) => `/staff/appeals/${ids.appeal}/updates`, as: 'staff' },
+  'staff.appeals.$id_.updates.$updateId.tsx': { path: (ids) => ids.appealUpdatePath, as: 'staff' },
   'staff.donations._index.tsx': { path: '/staff/donations', as: 'staff' },
   'staff.donations.$id.tsx': { path: (ids) => `/staff/donations/${ids.donation}`, as: 'staff' },
   'staff.donations.export[.]csv.ts': { path: '/staff/donations/export.csv', as: 'staff' },
@@ -112,6 +113,18 @@ async function firstId(request: APIRequestContext, listPath: string, prefix: str
   const match = new RegExp(`${prefix}/([0-9a-f-]{36})`).exec(html)
   expect(match, `an id linked from ${listPath}`).not.toBeNull()
   return match![1]!
+}
+
+/** The edit page of the first appeal update the demo data has, found through the staff pages. */
+async function firstAppealUpdatePath(request: APIRequestContext) {
+  const html = await (await request.get('/staff/appeals')).text()
+  const appealIds = [...new Set([...html.matchAll(/\/staff\/appeals\/([0-9a-f-]{36})/g)].map((match) => match[1]!))]
+  for (const id of appealIds) {
+    const page = await (await request.get(`/staff/appeals/${id}/updates`)).text()
+    const match = new RegExp(`/staff/appeals/${id}/updates/([0-9a-f-]{36})`).exec(page)
+    if (match) return `/staff/appeals/${id}/updates/${match[1]}`
+  }
+  throw new Error('No appeal update is linked from the staff pages')
 }
 
 /** The headers every response must carry, whatever its status or type. */
@@ -141,6 +154,7 @@ test('every route answers with the security headers; only anonymous public pages
     appeal: await firstId(staff.request, '/staff/appeals', '/staff/appeals'),
     event: await firstId(staff.request, '/staff/events', '/staff/events'),
     donation: await firstId(staff.request, '/staff/donations', '/staff/donations'),
+    appealUpdatePath: await firstAppealUpdatePath(staff.request),
   }
   for (const [file, visit] of Object.entries(VISITS)) {
     const path = typeof visit.path === 'function' ? visit.path(ids) : visit.path
