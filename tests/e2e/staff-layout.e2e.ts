@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { expectAccessible, launchBrowser, newContext } from './browser.ts'
-import { signInInBrowser } from './demo-admin.ts'
+import { signInWithRequest } from './demo-admin.ts'
 
 /**
  * Issue 13, staff who use it every day: every staff page fits a 1280 px screen and a 390 px
@@ -19,8 +19,10 @@ beforeAll(async () => {
   browser = await launchBrowser()
   context = await newContext(browser)
   page = await context.newPage()
-  // The password, then the demo administrator's TOTP code (docs/decisions/020).
-  await signInInBrowser(page)
+  // The password, then the demo administrator's TOTP code (docs/decisions/020), through the
+  // context's requests (its cookie jar is the pages'): expect.poll cannot run in beforeAll.
+  await signInWithRequest(context.request)
+  await page.goto('/staff')
 
   const firstHref = async (path: string, selector: string) => {
     await page.goto(path)
