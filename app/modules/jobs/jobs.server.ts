@@ -73,5 +73,9 @@ export async function startWorker(options: {
     // An explicit (possibly empty) schedule, so the worker never looks for a crontab file.
     parsedCronItems: parseCrontab(options.crontab ?? ''),
     logger: workerLogger(),
+    // A job's completion is written through graphile-worker's batcher, which retries a dropped
+    // connection (and stops the worker cleanly if the database stays away); unbatched, one reset
+    // connection at that moment was an unhandled rejection.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
   })
 }
