@@ -105,18 +105,33 @@ app.all(
 app.use(createErrorHandler(logger))
 
 const bodyLimits = { forms: env.REQUEST_BODY_LIMIT_KB * 1024, photoForms: PHOTO_FORM_BODY_MAX_BYTES, webhooks: WEBHOOK_BODY_MAX_BYTES }
+/** The guards that answer before anything reads the request: true when one did (and it is logged). */
+function refused(request: http.IncomingMessage, response: http.ServerResponse, started: bigint) {
+  if (!refuseMalformedRequest(request, response) && !refuseOversizedBody(request, response, bodyLimits)) return false
+  logRequest(request.method, request.url, response.statusCode, started)
+  return true
+}
 const server = http.createServer((request, response) => {
   const started = process.hrtime.bigint()
-  if (refuseMalformedRequest(request, response) || refuseOversizedBody(request, response, bodyLimits)) {
-    return logRequest(request.method, request.url, response.statusCode, started)
-  }
+  if (refused(request, response, started)) return
+  serve(request, response, started)
+})
+// A client that asks before sending its body (`Expect: 100-continue`, as curl does for large
+// uploads) is refused before it sends any of it; left to itself Node would tell it to go on.
+server.on('checkContinue', (request: http.IncomingMessage, response: http.ServerResponse) => {
+  const started = process.hrtime.bigint()
+  if (refused(request, response, started)) return
+  response.writeContinue()
+  serve(request, response, started)
+})
+function serve(request: http.IncomingMessage, response: http.ServerResponse, started: bigint) {
   dropUntrustedForwarding(request, env.TRUST_PROXY_HOPS)
   if (pageCache.serve(request, response, (status, started) => logRequest(request.method, request.url, status, started))) return
   // Stripe's events, stored and answered without Express (docs/decisions/019).
   const production = env.NODE_ENV === 'production'
   if (answerStripeWebhook(request, response, { production, log: (status) => logRequest(request.method, request.url, status, started) })) return
   app(request, response)
-})
+}
 const host = listenHost(env)
 server.listen(env.PORT, host, () => {
   const address = server.address()

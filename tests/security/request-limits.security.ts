@@ -42,6 +42,81 @@ test('a form body declared at 200 MB is refused with 413 before it is sent', asy
   expect(answer.connection).toBe('close')
 })
 
+/**
+ * A client that goes on sending a declared 200 MB body and reads whatever comes back meanwhile, as
+ * a browser or curl uploading does: resolves with the first line of the answer, or '' if the
+ * connection ended (a reset) before one arrived. Sends at most `maxBytes`.
+ */
+function keepSending(path: string, framing: 'length' | 'chunked', maxBytes = 64 * 1024 * 1024) {
+  const server = new URL(inject('baseUrl'))
+  const piece = Buffer.alloc(64 * 1024, 'a')
+  const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])
+  return new Promise<string>((resolve) => {
+    const socket = net.connect(Number(server.port), server.hostname)
+    let answer = ''
+    let sent = 0
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      socket.destroy()
+      resolve(answer.includes('\r\n') ? answer.slice(0, answer.indexOf('\r\n')) : '')
+    }
+    socket.on('data', (data) => {
+      answer += data.toString('latin1')
+      if (answer.includes('\r\n')) finish()
+    })
+    socket.on('error', finish)
+    socket.on('close', finish)
+    setTimeout(finish, 10_000).unref()
+    const length = framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${200 * 1024 * 1024}`
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: ${new URL(SITE).host}\r\nOrigin: ${SITE}\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n\r\n`,
+    )
+    const pump = () => {
+      while (!done && sent < maxBytes) {
+        sent += piece.length
+        if (!socket.write(framing === 'chunked' ? chunk : piece)) return void socket.once('drain', pump)
+      }
+    }
+    pump()
+  })
+}
+
+test('a client still sending its oversized body reads the 413 (the server lingers before it closes), every time', async () => {
+  const answers: string[] = []
+  for (let attempt = 0; attempt < 10; attempt += 1) answers.push(await keepSending(`/appeals/${APPEAL}`, 'length'))
+  expect(answers).toEqual(Array.from({ length: 10 }, () => expect.stringMatching(/^HTTP\/1\.1 413 /)))
+  expect((await raw('GET', '/healthz')).status).toBe(200)
+})
+
+test('a client still sending a chunked body reads the 411, every time', async () => {
+  const answers: string[] = []
+  for (let attempt = 0; attempt < 10; attempt += 1) answers.push(await keepSending('/events/save', 'chunked'))
+  expect(answers).toEqual(Array.from({ length: 10 }, () => expect.stringMatching(/^HTTP\/1\.1 411 /)))
+})
+
+test('a client that asks before sending (Expect: 100-continue) is refused without being told to go on', async () => {
+  const server = new URL(inject('baseUrl'))
+  const answer = await new Promise<string>((resolve) => {
+    const socket = net.connect(Number(server.port), server.hostname)
+    let received = ''
+    socket.on('data', (data) => {
+      received += data.toString('latin1')
+      // A final answer (not 100) has begun: what came before it is what counts.
+      if (/HTTP\/1\.1 [2-5]\d\d /.test(received)) socket.destroy()
+    })
+    socket.on('error', () => undefined)
+    socket.on('close', () => resolve(received))
+    setTimeout(() => socket.destroy(), 5000).unref()
+    socket.write(
+      `POST /appeals/${APPEAL} HTTP/1.1\r\nHost: ${new URL(SITE).host}\r\nOrigin: ${SITE}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${200 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n`,
+    )
+  })
+  expect(answer).toMatch(/^HTTP\/1\.1 413 /)
+  expect(answer).not.toContain('100 Continue')
+})
+
 test('a chunked form body (no length) is refused with 411 before it is read', async () => {
   const answer = await headOnly({ 'transfer-encoding': 'chunked' }, 'c\r\namount=1000&\r\n')
   expect(answer.status).toBe(411)
