@@ -1,3 +1,4 @@
+import { Link } from '@remix-run/react'
 import { forwardRef, useEffect, useRef, useSyncExternalStore, type MouseEvent } from 'react'
 
 /**
@@ -12,8 +13,45 @@ export function FieldError({ field }: { field: { errorId: string; errors?: strin
   return (
     <p id={field.errorId} className="field-error">
       <span className="visually-hidden">Error: </span>
-      {message}
+      <MessageText message={message} />
     </p>
+  )
+}
+
+const CONTACT_US = 'contact us'
+
+/**
+ * A message as text, with its "contact us" a link to /contact: messages are plain strings (the
+ * schemas are shared with the server), and "please contact us" is always a link (issue 13).
+ */
+function MessageText({ message }: { message: string }) {
+  const at = message.lastIndexOf(CONTACT_US)
+  if (at === -1) return <>{message}</>
+  return (
+    <>
+      {message.slice(0, at)}
+      <Link to="/contact">{CONTACT_US}</Link>
+      {message.slice(at + CONTACT_US.length)}
+    </>
+  )
+}
+
+/**
+ * A summary item's link to its field, and what follows it: a message that ends by asking to
+ * "contact us" keeps that last sentence out of the field's link (a link inside a link is not
+ * allowed), so its own "contact us" can be a link to /contact.
+ */
+function SummaryLink({ message, target }: { message: string; target: string }) {
+  const contactAt = message.lastIndexOf(CONTACT_US)
+  const sentenceEnd = contactAt === -1 ? -1 : message.lastIndexOf('. ', contactAt)
+  const linked = sentenceEnd === -1 ? message : message.slice(0, sentenceEnd + 1)
+  return (
+    <>
+      <a href={`#${target}`} onClick={focusTarget}>
+        {linked}
+      </a>
+      {sentenceEnd === -1 ? null : <MessageText message={message.slice(sentenceEnd + 1)} />}
+    </>
   )
 }
 
@@ -63,19 +101,15 @@ export const ErrorSummary = forwardRef<HTMLDivElement, { id: string; formErrors:
           There is a problem
         </h3>
         {formErrors.map((error) => (
-          <p key={error}>{error}</p>
+          <p key={error}>
+            <MessageText message={error} />
+          </p>
         ))}
         {fieldErrors.length > 0 ? (
           <ul className="error-summary__list">
             {fieldErrors.map((error) => (
               <li key={`${error.target}-${error.message}`}>
-                {error.target ? (
-                  <a href={`#${error.target}`} onClick={focusTarget}>
-                    {error.message}
-                  </a>
-                ) : (
-                  error.message
-                )}
+                {error.target ? <SummaryLink message={error.message} target={error.target} /> : <MessageText message={error.message} />}
               </li>
             ))}
           </ul>

@@ -196,12 +196,35 @@ test('with JavaScript: the box shows only for "Other amount", takes "£1,000.50"
   await page.getByLabel('Your name').fill('Too Much')
   await page.getByLabel(/Your email address/).fill('too.much@example.org')
   await button.click()
+  await expectCeilingMessage(page)
+  await expectAccessible(page)
+  await context.close()
+})
+
+/** The ceiling's message, beside the box and in the summary, with "contact us" a link to /contact. */
+async function expectCeilingMessage(page: Page) {
   const summary = page.locator('.error-summary')
   await expect.poll(() => summary.count()).toBe(1)
-  const message = 'The largest gift we can take online is £25,000. For a larger gift, please contact us'
-  expect(await summary.getByRole('link', { name: message }).getAttribute('href')).toBe('#donation-customAmount')
-  expect(await page.locator('#donation-customAmount-error').innerText()).toContain(message)
+  expect(await summary.getByRole('link', { name: 'The largest gift we can take online is £25,000.', exact: true }).getAttribute('href')).toBe(
+    '#donation-customAmount',
+  )
+  expect(await summary.getByRole('link', { name: 'contact us', exact: true }).getAttribute('href')).toBe('/contact')
+  const fieldError = page.locator('#donation-customAmount-error')
+  expect(await fieldError.innerText()).toContain('The largest gift we can take online is £25,000. For a larger gift, please contact us')
+  expect(await fieldError.getByRole('link', { name: 'contact us', exact: true }).getAttribute('href')).toBe('/contact')
   expect(new URL(page.url()).pathname).toBe(APPEAL)
+}
+
+test('without JavaScript: an amount over the ceiling says so, with "contact us" a link to the contact page', async () => {
+  const context = await newContext(browser, { javaScriptEnabled: false })
+  const page = await context.newPage()
+  await open(page, false)
+  await page.getByLabel('Other amount').check()
+  await page.getByLabel(/Your amount/).fill('99,999,999,999')
+  await page.getByLabel('Your name').fill('Too Much')
+  await page.getByLabel(/Your email address/).fill('too.much@example.org')
+  await page.getByRole('button', { name: /^Donate/ }).click()
+  await expectCeilingMessage(page)
   await context.close()
 })
 
