@@ -1,13 +1,22 @@
 import {
   data,
-  redirect,
+  redirectDocument,
   type ActionFunctionArgs,
   type HeadersFunction,
   type LinksFunction,
   type LoaderFunctionArgs,
   type MetaFunction,
 } from '@remix-run/node'
-import { isRouteErrorResponse, Link, useActionData, useLoaderData, useRevalidator, useRouteError } from '@remix-run/react'
+import {
+  isRouteErrorResponse,
+  Link,
+  useActionData,
+  useLoaderData,
+  useLocation,
+  useNavigate,
+  useRevalidator,
+  useRouteError,
+} from '@remix-run/react'
 import { useEffect, useRef } from 'react'
 import { ProgressBar } from '#app/components/appeal-card.tsx'
 import { DonationForm } from '#app/forms/donation/donation-form.tsx'
@@ -137,8 +146,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
   })
   switch (outcome.kind) {
     case 'redirect':
-      // The way back to this form, filled in, for this browser only (the loader reads it).
-      return redirect(outcome.url, {
+      // The way back to this form, filled in, for this browser only (the loader reads it). The
+      // payment page is always a document of its own, as Stripe's is on its own site: the offline
+      // checkout that stands in for it (on our origin) must not be opened inside this page.
+      return redirectDocument(outcome.url, {
         status: 303,
         headers: { 'Set-Cookie': await checkoutCookieHeader(submission.value.submissionId), 'Cache-Control': 'no-store' },
       })
@@ -179,6 +190,22 @@ export default function AppealRoute() {
     const entry = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined
     if (entry?.type === 'back_forward') revalidator.revalidate()
   }, [page.restored, revalidator])
+
+  // Back from the payment page, a browser may show this page from its back/forward cache, frozen
+  // as it was when it left: the button still "Taking you to payment…" and disabled (the
+  // navigation that sent the browser to Stripe never ends here), and the form holding the
+  // submission id of the checkout it started, which would send a changed gift as the old one.
+  // Asking the loader again ends that navigation and brings a new id and this browser's values.
+  const navigate = useNavigate()
+  const { pathname, search } = useLocation()
+  useEffect(() => {
+    const onPageShow = (event: PageTransitionEvent) => {
+      // Without the hash: a navigation that changed only the hash would not ask the loader.
+      if (event.persisted) navigate({ pathname, search }, { replace: true, preventScrollReset: true })
+    }
+    window.addEventListener('pageshow', onPageShow)
+    return () => window.removeEventListener('pageshow', onPageShow)
+  }, [navigate, pathname, search])
 
   const supportersText = totals.donorCount === 1 ? '1 supporter' : `${totals.donorCount} supporters`
   const open = state !== 'closed'

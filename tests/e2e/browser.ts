@@ -3,9 +3,17 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { expect, inject } from 'vitest'
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium.ts'
 
-/** Debian's chromium, headless, with nothing that phones home. */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_FLAGS, '--disable-quic'] })
+/**
+ * Debian's chromium, headless, with nothing that phones home. Playwright turns the back/forward
+ * cache off; `backForwardCache` leaves it on, as every browser people use has it.
+ */
+export function launchBrowser(options: { backForwardCache?: boolean } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, '--disable-quic'],
+    ignoreDefaultArgs: options.backForwardCache ? ['--disable-back-forward-cache'] : undefined,
+  })
 }
 
 export function baseUrl() {
