@@ -15,7 +15,7 @@ export const ALLOWED_METHODS = ['GET', 'HEAD', 'POST'] as const
 export function refuseMalformedRequest(request: http.IncomingMessage, response: http.ServerResponse): boolean {
   const method = request.method ?? ''
   if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
-    answer(response, 405, 'Method not allowed', { Allow: ALLOWED_METHODS.join(', ') })
+    answer(request, response, 405, 'Method not allowed', { Allow: ALLOWED_METHODS.join(', ') })
     return true
   }
   const url = request.url ?? '/'
@@ -26,12 +26,12 @@ export function refuseMalformedRequest(request: http.IncomingMessage, response: 
   try {
     decodedPath = decodeURIComponent(path)
   } catch {
-    answer(response, 400, 'Malformed address')
+    answer(request, response, 400, 'Malformed address')
     return true
   }
   // A query's malformed escapes are kept as written by URLSearchParams, so only NUL matters there.
   if (decodedPath.includes('\0') || /%00/i.test(query) || query.includes('\0')) {
-    answer(response, 400, 'Malformed address')
+    answer(request, response, 400, 'Malformed address')
     return true
   }
   return false
@@ -65,13 +65,19 @@ export function bodyLimitFor(path: string, limits: BodyLimits): number {
 
 /**
  * Refuses a POST whose body is larger than its route needs (413), or that does not say how large
- * it is (411: every browser form and every webhook sends Content-Length), before a byte of it is
- * kept: a handful of clients sending huge or endless bodies must not hold memory or parsers.
+ * it is (411: every browser form and every webhook sends Content-Length), and any other request
+ * that carries a body at all (400), before a byte of it is kept: a handful of clients sending
+ * huge or endless bodies must not hold memory, parsers or the server's reading.
  * Node reads no more than the declared length as this request's body, and what is read while the
  * connection lingers (`refuseBody`) is dropped as it arrives. Returns true when it answered.
  */
 export function refuseOversizedBody(request: http.IncomingMessage, response: http.ServerResponse, limits: BodyLimits): boolean {
-  if (request.method !== 'POST') return false
+  if (request.method !== 'POST') {
+    // Left alone, Node would read (and drop) a GET's body to the end to keep the connection.
+    if (!declaresBody(request)) return false
+    refuseBody(request, response, 400, `A ${request.method} request carries no body`)
+    return true
+  }
   const declared = request.headers['content-length']
   if (declared === undefined) {
     refuseBody(request, response, 411, 'Send the length of the body (Content-Length)')
@@ -108,9 +114,9 @@ export const LINGER_MAX_BYTES = 4 * 1024 * 1024
  * then reads and drops the body until the client has sent it all or closed, or the bounds above
  * are reached; only then ends the response, which closes the connection (`Connection: close`).
  */
-function refuseBody(request: http.IncomingMessage, response: http.ServerResponse, status: number, text: string) {
+function refuseBody(request: http.IncomingMessage, response: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
   const body = Buffer.from(text)
-  response.writeHead(status, { ...REFUSAL_HEADERS, Connection: 'close', 'Content-Length': String(body.length) })
+  response.writeHead(status, { ...headers, ...REFUSAL_HEADERS, Connection: 'close', 'Content-Length': String(body.length) })
   response.write(body)
   let discarded = 0
   let closed = false
@@ -137,7 +143,14 @@ function refuseBody(request: http.IncomingMessage, response: http.ServerResponse
 
 const REFUSAL_HEADERS = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }
 
-function answer(response: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
+/** Whether the request says a body follows (a length above 0, or chunks). */
+function declaresBody(request: http.IncomingMessage) {
+  return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0
+}
+
+/** A refusal that keeps the connection, unless a body follows: then it is refused as above. */
+function answer(request: http.IncomingMessage, response: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
+  if (declaresBody(request)) return refuseBody(request, response, status, text, headers)
   response.writeHead(status, { ...headers, ...REFUSAL_HEADERS })
   response.end(text)
 }

@@ -47,7 +47,7 @@ test('a form body declared at 200 MB is refused with 413 before it is sent', asy
  * a browser or curl uploading does: resolves with the first line of the answer, or '' if the
  * connection ended (a reset) before one arrived. Sends at most `maxBytes`.
  */
-function keepSending(path: string, framing: 'length' | 'chunked', maxBytes = 64 * 1024 * 1024) {
+function keepSending(path: string, framing: 'length' | 'chunked', method = 'POST', maxBytes = 64 * 1024 * 1024) {
   const server = new URL(inject('baseUrl'))
   const piece = Buffer.alloc(64 * 1024, 'a')
   const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])
@@ -71,7 +71,7 @@ function keepSending(path: string, framing: 'length' | 'chunked', maxBytes = 64 
     setTimeout(finish, 10_000).unref()
     const length = framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${200 * 1024 * 1024}`
     socket.write(
-      `POST ${path} HTTP/1.1\r\nHost: ${new URL(SITE).host}\r\nOrigin: ${SITE}\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n\r\n`,
+      `${method} ${path} HTTP/1.1\r\nHost: ${new URL(SITE).host}\r\nOrigin: ${SITE}\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n\r\n`,
     )
     const pump = () => {
       while (!done && sent < maxBytes) {
@@ -94,6 +94,15 @@ test('a client still sending a chunked body reads the 411, every time', async ()
   const answers: string[] = []
   for (let attempt = 0; attempt < 10; attempt += 1) answers.push(await keepSending('/events/save', 'chunked'))
   expect(answers).toEqual(Array.from({ length: 10 }, () => expect.stringMatching(/^HTTP\/1\.1 411 /)))
+})
+
+test('a body on a request that takes none (a GET, a PUT) is refused and not read to its end, however long it says it is', async () => {
+  // Before, the GET was answered 200 and Node then read all of its body to keep the connection.
+  expect(await keepSending('/healthz', 'length', 'GET')).toMatch(/^HTTP\/1\.1 400 /)
+  expect(await keepSending('/healthz', 'chunked', 'GET')).toMatch(/^HTTP\/1\.1 400 /)
+  expect(await keepSending(`/appeals/${APPEAL}`, 'length', 'PUT')).toMatch(/^HTTP\/1\.1 405 /)
+  const plain = await raw('GET', '/healthz', { headers: { 'content-length': '0' } })
+  expect(plain.status).toBe(200)
 })
 
 test('a client that asks before sending (Expect: 100-continue) is refused without being told to go on', async () => {
