@@ -96,6 +96,43 @@ test('a client still sending a chunked body reads the 411, every time', async ()
   expect(answers).toEqual(Array.from({ length: 10 }, () => expect.stringMatching(/^HTTP\/1\.1 411 /)))
 })
 
+test('the lingering is bounded: a client that never stops sending is cut off after 4 MB or 2 s, not read to its end', async () => {
+  const server = new URL(inject('baseUrl'))
+  const piece = Buffer.alloc(64 * 1024, 'a')
+  const outcome = await new Promise<{ seconds: number; sent: number; status: string }>((resolve) => {
+    const socket = net.connect(Number(server.port), server.hostname)
+    const started = performance.now()
+    let sent = 0
+    let answer = ''
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      socket.destroy()
+      resolve({ seconds: (performance.now() - started) / 1000, sent, status: answer.split('\r\n')[0] ?? '' })
+    }
+    // Reads the answer but goes on sending regardless, as a careless or hostile client would.
+    socket.on('data', (data) => (answer += data.toString('latin1')))
+    socket.on('error', finish)
+    socket.on('close', finish)
+    setTimeout(finish, 15_000).unref()
+    socket.write(
+      `POST /appeals/${APPEAL} HTTP/1.1\r\nHost: ${new URL(SITE).host}\r\nOrigin: ${SITE}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n`,
+    )
+    const pump = () => {
+      while (!done && sent < 200 * 1024 * 1024) {
+        sent += piece.length
+        if (!socket.write(piece)) return void socket.once('drain', pump)
+      }
+    }
+    pump()
+  })
+  expect(outcome.status).toMatch(/^HTTP\/1\.1 413 /)
+  expect(outcome.seconds).toBeLessThan(5)
+  // 4 MB read, and what the two kernels' buffers held besides: far from the 200 MB declared.
+  expect(outcome.sent).toBeLessThan(24 * 1024 * 1024)
+})
+
 test('a body on a request that takes none (a GET, a PUT) is refused and not read to its end, however long it says it is', async () => {
   // Before, the GET was answered 200 and Node then read all of its body to keep the connection.
   expect(await keepSending('/healthz', 'length', 'GET')).toMatch(/^HTTP\/1\.1 400 /)
