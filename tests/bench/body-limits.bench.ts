@@ -20,12 +20,12 @@
  */
 import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import getPort from 'get-port'
 import { buildForProduction, createCleanUp, createEmptyDatabase, PRODUCTION_SERVER_ARGS, seededProductionEnv, startAppServer } from './bench-server.ts'
 import { positiveInteger } from './bench-env.ts'
+import { sendBody } from '#tests/security/body-sender.ts'
 
 const CLIENTS = positiveInteger('BENCH_BODY_CLIENTS', 20)
 const SECONDS = positiveInteger('BENCH_BODY_SECONDS', 15)
@@ -119,38 +119,21 @@ process.stdout.write(JSON.stringify(times))
 
 /**
  * One attacking connection: the head, then body bytes as fast as the socket takes them, until
- * BODY_BYTES are sent or the server answers and closes. Resolves with the status and bytes sent.
+ * BODY_BYTES are sent or the server answers. Resolves with the status (0: none, the connection was
+ * reset first) and the bytes sent.
  */
-function attack(port: number, path: string, chunked: boolean): Promise<{ status: number; sent: number }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    let sent = 0
-    let answer = ''
-    let done = false
-    const finish = () => {
-      if (done) return
-      done = true
-      socket.destroy()
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), sent })
-    }
-    socket.on('data', (chunk) => {
-      answer += chunk.toString('latin1')
-      if (answer.includes('\r\n\r\n')) finish()
-    })
-    socket.on('error', finish)
-    socket.on('close', finish)
-    const length = chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${BODY_BYTES}`
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n\r\n`)
-    const piece = chunked ? CHUNK_FRAMED : CHUNK
-    const pump = () => {
-      while (!done && sent < BODY_BYTES) {
-        sent += CHUNK.length
-        if (!socket.write(piece)) return void socket.once('drain', pump)
-      }
-      if (!done && chunked) socket.write('0\r\n\r\n')
-    }
-    pump()
+async function attack(port: number, path: string, chunked: boolean): Promise<{ status: number; sent: number }> {
+  const length = chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${BODY_BYTES}`
+  const { answer, sent } = await sendBody({
+    port,
+    host: '127.0.0.1',
+    head: `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n\r\n`,
+    piece: chunked ? CHUNK_FRAMED : CHUNK,
+    maxBytes: BODY_BYTES,
+    untilAnswered: true,
+    last: chunked ? '0\r\n\r\n' : undefined,
   })
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), sent }
 }
 
 async function main() {

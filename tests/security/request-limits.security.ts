@@ -1,6 +1,7 @@
 import http from 'node:http'
 import net from 'node:net'
 import { expect, inject, test } from 'vitest'
+import { sendBody, statusLineOf } from './body-sender.ts'
 import { raw } from './raw-request.ts'
 
 /**
@@ -42,45 +43,34 @@ test('a form body declared at 200 MB is refused with 413 before it is sent', asy
   expect(answer.connection).toBe('close')
 })
 
+const BODY_MB = 200
+const PIECE = Buffer.alloc(64 * 1024, 'a')
+const CHUNK = Buffer.concat([Buffer.from(`${PIECE.length.toString(16)}\r\n`), PIECE, Buffer.from('\r\n')])
+
 /**
- * A client that goes on sending a declared 200 MB body and reads whatever comes back meanwhile, as
- * a browser or curl uploading does: resolves with the first line of the answer, or '' if the
- * connection ended (a reset) before one arrived. Sends at most `maxBytes`.
+ * A client that goes on sending a declared 200 MB body (at most `maxBytes` of it) and reads
+ * whatever comes back meanwhile, between megabytes, as a browser or curl uploading does; with
+ * `untilAnswered` it stops once the answer has come, as they do.
  */
-function keepSending(path: string, framing: 'length' | 'chunked', method = 'POST', maxBytes = 64 * 1024 * 1024) {
+function uploadTo(path: string, options: { framing?: 'length' | 'chunked'; method?: string; untilAnswered?: boolean; maxBytes?: number } = {}) {
   const server = new URL(inject('baseUrl'))
-  const piece = Buffer.alloc(64 * 1024, 'a')
-  const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])
-  return new Promise<string>((resolve) => {
-    const socket = net.connect(Number(server.port), server.hostname)
-    let answer = ''
-    let sent = 0
-    let done = false
-    const finish = () => {
-      if (done) return
-      done = true
-      socket.destroy()
-      resolve(answer.includes('\r\n') ? answer.slice(0, answer.indexOf('\r\n')) : '')
-    }
-    socket.on('data', (data) => {
-      answer += data.toString('latin1')
-      if (answer.includes('\r\n')) finish()
-    })
-    socket.on('error', finish)
-    socket.on('close', finish)
-    setTimeout(finish, 10_000).unref()
-    const length = framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${200 * 1024 * 1024}`
-    socket.write(
-      `${method} ${path} HTTP/1.1\r\nHost: ${new URL(SITE).host}\r\nOrigin: ${SITE}\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n\r\n`,
-    )
-    const pump = () => {
-      while (!done && sent < maxBytes) {
-        sent += piece.length
-        if (!socket.write(framing === 'chunked' ? chunk : piece)) return void socket.once('drain', pump)
-      }
-    }
-    pump()
+  const chunked = options.framing === 'chunked'
+  const length = chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${BODY_MB * 1024 * 1024}`
+  return sendBody({
+    port: Number(server.port),
+    host: server.hostname,
+    head: `${options.method ?? 'POST'} ${path} HTTP/1.1\r\nHost: ${new URL(SITE).host}\r\nOrigin: ${SITE}\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n\r\n`,
+    piece: chunked ? CHUNK : PIECE,
+    maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
+    untilAnswered: options.untilAnswered ?? true,
+    timeoutMs: 15_000,
+    yieldEveryBytes: 1024 * 1024,
   })
+}
+
+/** The status line a client still sending its body reads: '' when the connection was reset first. */
+async function keepSending(path: string, framing: 'length' | 'chunked', method = 'POST') {
+  return statusLineOf((await uploadTo(path, { framing, method })).answer)
 }
 
 test('a client still sending its oversized body reads the 413 (the server lingers before it closes), every time', async () => {
@@ -97,37 +87,9 @@ test('a client still sending a chunked body reads the 411, every time', async ()
 })
 
 test('the lingering is bounded: a client that never stops sending is cut off after 4 MB or 2 s, not read to its end', async () => {
-  const server = new URL(inject('baseUrl'))
-  const piece = Buffer.alloc(64 * 1024, 'a')
-  const outcome = await new Promise<{ seconds: number; sent: number; status: string }>((resolve) => {
-    const socket = net.connect(Number(server.port), server.hostname)
-    const started = performance.now()
-    let sent = 0
-    let answer = ''
-    let done = false
-    const finish = () => {
-      if (done) return
-      done = true
-      socket.destroy()
-      resolve({ seconds: (performance.now() - started) / 1000, sent, status: answer.split('\r\n')[0] ?? '' })
-    }
-    // Reads the answer but goes on sending regardless, as a careless or hostile client would.
-    socket.on('data', (data) => (answer += data.toString('latin1')))
-    socket.on('error', finish)
-    socket.on('close', finish)
-    setTimeout(finish, 15_000).unref()
-    socket.write(
-      `POST /appeals/${APPEAL} HTTP/1.1\r\nHost: ${new URL(SITE).host}\r\nOrigin: ${SITE}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n`,
-    )
-    const pump = () => {
-      while (!done && sent < 200 * 1024 * 1024) {
-        sent += piece.length
-        if (!socket.write(piece)) return void socket.once('drain', pump)
-      }
-    }
-    pump()
-  })
-  expect(outcome.status).toMatch(/^HTTP\/1\.1 413 /)
+  // Reads the answer but goes on sending regardless, as a careless or hostile client would.
+  const outcome = await uploadTo(`/appeals/${APPEAL}`, { untilAnswered: false, maxBytes: BODY_MB * 1024 * 1024 })
+  expect(statusLineOf(outcome.answer)).toMatch(/^HTTP\/1\.1 413 /)
   expect(outcome.seconds).toBeLessThan(5)
   // 4 MB read, and what the two kernels' buffers held besides: far from the 200 MB declared.
   expect(outcome.sent).toBeLessThan(24 * 1024 * 1024)
