@@ -100,11 +100,11 @@ export function refuseOversizedBody(request: http.IncomingMessage, response: htt
  * client is still sending makes the kernel answer with a reset, and a client that is busy writing
  * learns of the reset before it reads the 413 already waiting for it: about 70% of refused clients
  * saw only "connection reset". Reading on for a moment lets the client read the answer and close
- * first. The bounds stop a client that never reads from holding the connection or our CPU: 2 s is
- * Apache's figure (plenty for a browser across the world to see the answer), and 4 MB is about what
- * the two kernels' socket buffers hold between them on a fast link, so a client writing as fast as
- * it can still finds the answer in its buffer before the reset. The bytes are dropped as they
- * arrive, never kept.
+ * first. The bounds stop a client that never reads from holding the connection or our CPU (about
+ * 1 ms of it per MB read): 2 s is Apache's figure, plenty for a browser across the world to see
+ * the answer; 4 MB is far more than an uploader behind a network sends in the time its answer
+ * takes to reach it, and in the benchmark 1 MB left most loopback clients reset while 8 MB did no
+ * better than 4 (docs/benchmarks.md). The bytes are dropped as they arrive, never kept.
  */
 export const LINGER_MS = 2000
 export const LINGER_MAX_BYTES = 4 * 1024 * 1024
