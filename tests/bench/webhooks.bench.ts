@@ -18,7 +18,8 @@
  * Environment: BENCH_DRAIN, BENCH_WEBHOOK_WARMUP (500, delivered before intake's clock starts and
  * part of the backlog), BENCH_WEBHOOK_CONCURRENCY (8: HTTP clients and pgbench clients),
  * BENCH_STEADY_RATE, BENCH_STEADY_SECONDS, BENCH_APPLY_CONCURRENCY (the worker's lanes, 4),
- * BENCH_PGBENCH_SECONDS (20), BENCH_SKIP_BUILD, BENCH_DATABASE_URL (the server).
+ * BENCH_PGBENCH_SECONDS (20), BENCH_SKIP_BUILD, BENCH_DATABASE_URL (the server), BENCH_WORKER_NODE_ARGS
+ * (Node options for the worker, such as --cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
@@ -210,14 +211,20 @@ async function main() {
     const wait = due - performance.now()
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     sends.push(
-      post(steadyEvents[index]!).then((answer) => {
-        if (answer.status !== 200) failures.push(`${answer.status} ${answer.body.slice(0, 120)}`)
-      }),
+      post(steadyEvents[index]!).then(
+        (answer) => {
+          if (answer.status !== 200) failures.push(`${answer.status} ${answer.body.slice(0, 120)}`)
+        },
+        // Caught here, not left unhandled while later sends are still being scheduled.
+        (error: unknown) => {
+          failures.push(`no answer: ${error instanceof Error ? error.message : String(error)}`)
+        },
+      ),
     )
   }
   await Promise.all(sends)
   const offeredRate = steadyEvents.length / ((performance.now() - steadyStarted) / 1000)
-  if (failures.length > 0) throw new Error(`${failures.length} steady deliveries failed:\n  ${failures.slice(0, 10).join('\n  ')}`)
+  if (failures.length > 0) throw new Error(`${failures.length} steady deliveries failed:\n  ${failures.slice(0, 10).join('\n  ')}\nThe web server's last output:\n${server.output().slice(-4_000)}`)
   await until('the steady events to be applied', async () => (await countApplied()) >= total, 5 * 60_000)
   const latencies = (
     await sql<{ ms: number }>`
@@ -284,7 +291,9 @@ async function main() {
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [compiled('worker')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  // BENCH_WORKER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/worker-profile` to see where the drain goes.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, compiled('worker')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let output = ''
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -82,30 +82,60 @@ async function paymentDeclined(trx: Trx, paymentIntent: PaymentIntentObject, eve
 
 /**
  * One payment's events apply one at a time: before anything is read or written, an event takes
- * the advisory locks of what it is about, always in the same order (the invoice, the donation,
- * then the payment) and always before any row lock, so two events can wait for each other but never
- * deadlock. A subscription's checkout and its first `invoice.paid` arrive together and both
- * change the same plan and donation: the session locks its invoice as `invoice.paid` does.
+ * the advisory locks of what it is about (its invoice, donation and payment), all in one
+ * statement and in one global order (lockNames), always before any row lock, so two events, or two
+ * batches of events (lockSubjectsOf), can wait for each other but never deadlock over them. A
+ * subscription's checkout and its first `invoice.paid` arrive together and both change the same
+ * plan and donation: the session locks its invoice as `invoice.paid` does.
  */
 async function lockSubject(trx: Trx, read: NonNullable<ReturnType<typeof readEventObject>>) {
+  await lockNames(trx, subjectLockNames(read))
+  // An invoice's payment is known only once `invoice_payment.paid` has been applied: its lock
+  // comes after the invoice's, which makes that event (invoice, then payment) wait or be seen.
+  const invoiceId = invoiceWhosePaymentIsLooked(read)
+  if (!invoiceId) return
+  const paid = await trx.selectFrom('invoice_payments').select('payment_intent_id').where('invoice_id', '=', invoiceId).executeTakeFirst()
+  const paymentName = paymentLock(paid?.payment_intent_id ?? null)
+  if (paymentName) await lockNames(trx, [paymentName])
+}
+
+/**
+ * Takes, before a batch of events is applied in one transaction, the locks each of them will
+ * take: all at once and in the global order, so two batches sharing a payment wait rather than
+ * deadlock. Each event's own lockSubject then finds its locks held already.
+ */
+export async function lockSubjectsOf(trx: Trx, events: StripeEvent[]) {
+  const names = events.flatMap((event) => {
+    const read = readEventObject(event.type, event.data.object)
+    return read ? subjectLockNames(read) : []
+  })
+  await lockNames(trx, names)
+}
+
+/** The advisory locks an event takes before it reads anything (lockSubject). */
+function subjectLockNames(read: NonNullable<ReturnType<typeof readEventObject>>): string[] {
+  const names: Array<string | null> = []
   switch (read.type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
     case 'checkout.session.async_payment_failed':
     case 'checkout.session.expired': {
-      const invoiceId = idOf(read.object.invoice)
-      if (invoiceId) await lockInvoiceAndItsPayment(trx, invoiceId)
       // Two sessions of one donation, paid with two payments, are about the same gift: the
-      // second must see that the first confirmed it (a second payment, not a lost one).
-      await lockDonation(trx, donationIdOf(read.object))
-      return lockPayment(trx, idOf(read.object.payment_intent))
+      // second must see that the first confirmed it (a second payment, not a lost one); the
+      // completions carry two different payment intents, so the payment's lock alone would let
+      // them pass each other.
+      const invoiceId = idOf(read.object.invoice)
+      const donationId = donationIdOf(read.object)
+      names.push(invoiceId && invoiceLock(invoiceId), donationId && isUuid(donationId) ? `donation:${donationId}` : null, paymentLock(idOf(read.object.payment_intent)))
+      break
     }
     case 'invoice.paid':
-      return lockInvoiceAndItsPayment(trx, read.object.id)
+      names.push(invoiceLock(read.object.id))
+      break
     case 'invoice_payment.paid': {
       const invoiceId = idOf(read.object.invoice)
-      if (invoiceId) await lockInvoice(trx, invoiceId)
-      return lockPayment(trx, idOf(read.object.payment?.payment_intent))
+      names.push(invoiceId && invoiceLock(invoiceId), paymentLock(idOf(read.object.payment?.payment_intent)))
+      break
     }
     case 'charge.refunded':
     case 'charge.dispute.created':
@@ -113,21 +143,76 @@ async function lockSubject(trx: Trx, read: NonNullable<ReturnType<typeof readEve
     case 'charge.dispute.funds_withdrawn':
     case 'charge.dispute.funds_reinstated':
     case 'charge.dispute.closed':
-      return lockPayment(trx, idOf(read.object.payment_intent))
+      names.push(paymentLock(idOf(read.object.payment_intent)))
+      break
     case 'payment_intent.payment_failed':
-      return lockPayment(trx, read.object.id)
+      names.push(paymentLock(read.object.id))
+      break
     case 'invoice.payment_failed':
     case 'customer.subscription.deleted':
       // They change only the plan's status: no money moves, nothing waits for them.
-      return
+      break
+  }
+  return names.filter((name): name is string => name !== null && name !== '')
+}
+
+/** The invoice whose payment (once `invoice_payment.paid` has named it) an event also locks. */
+function invoiceWhosePaymentIsLooked(read: NonNullable<ReturnType<typeof readEventObject>>): string | null {
+  switch (read.type) {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
+    case 'checkout.session.async_payment_failed':
+    case 'checkout.session.expired':
+      return idOf(read.object.invoice)
+    case 'invoice.paid':
+      return read.object.id
+    default:
+      return null
   }
 }
 
-/** The invoice's lock, and its payment's when `invoice_payment.paid` has already told us which. */
-async function lockInvoiceAndItsPayment(trx: Trx, invoiceId: string) {
-  await lockInvoice(trx, invoiceId)
-  const paid = await trx.selectFrom('invoice_payments').select('payment_intent_id').where('invoice_id', '=', invoiceId).executeTakeFirst()
-  await lockPayment(trx, paid?.payment_intent_id ?? null)
+
+
+/**
+ * `invoice.paid` (or the checkout's completion) and `invoice_payment.paid` for one invoice, at the
+ * same moment, would each miss the other's uncommitted row and leave the gift without its payment
+ * intent; taking this lock first (lockSubject, before any row) makes the second wait for the first.
+ */
+function invoiceLock(invoiceId: string) {
+  return `invoice:${invoiceId}`
+}
+
+/**
+ * Two events of one payment delivered at the same instant (its completion and its refund, say)
+ * must not each miss the other's uncommitted row: the refund would find no confirmed donation and
+ * wait in the inbox, while the completion looked for waiting events before that wait
+ * was committed, and the refund was never applied. Taking this lock before reading anything about
+ * the payment makes the second event wait for the first's commit, so it sees what the first did.
+ * A lock taken again in the same transaction (a waiting event applied now) is already held.
+ */
+function paymentLock(paymentIntentId: string | null) {
+  return paymentIntentId ? `payment:${paymentIntentId}` : null
+}
+
+/** The advisory locks each transaction holds (they last until it ends), so none is asked for twice. */
+const locksHeld = new WeakMap<Trx, Set<string>>()
+
+/**
+ * Takes transaction-scoped advisory locks in one statement, in the order of their 64-bit hashes
+ * (the locks themselves), whoever asks: one order for every transaction is what rules out a
+ * deadlock between them. A lock this transaction holds already (a batch took its events' locks
+ * first, or a waiting event is applied by the one it waited for) costs no round trip.
+ */
+async function lockNames(trx: Trx, names: string[]) {
+  let held = locksHeld.get(trx)
+  if (!held) locksHeld.set(trx, (held = new Set()))
+  const wanted = [...new Set(names)].filter((name) => !held.has(name))
+  if (wanted.length === 0) return
+  for (const name of wanted) held.add(name)
+  await sql`
+    select count(pg_advisory_xact_lock(lock)) from (
+      select distinct hashtextextended(name, 0) as lock from unnest(${wanted}::text[]) as name order by lock
+    ) as ordered`.execute(trx)
 }
 
 async function donationSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
@@ -284,14 +369,6 @@ async function donationForSessionPayment(trx: Trx, donationId: string, session: 
   return second.id
 }
 
-/**
- * One donation's session events one at a time (the completions of two sessions for it carry two
- * different payment intents, so the payment's lock alone would let them pass each other).
- */
-async function lockDonation(trx: Trx, donationId: string | null) {
-  if (!donationId || !isUuid(donationId)) return
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`donation:${donationId}`}, 0))`.execute(trx)
-}
 
 async function sessionExpired(trx: Trx, session: CheckoutSessionObject, eventId: string) {
   const donationId = donationIdOf(session)
@@ -487,27 +564,7 @@ async function invoicePaid(trx: Trx, invoice: InvoiceObject, eventId: string, oc
   await linkInvoicePayment(trx, donationId, invoice.id)
 }
 
-/**
- * `invoice.paid` (or the checkout's completion) and `invoice_payment.paid` for one invoice, at the
- * same moment, would each miss the other's uncommitted row and leave the gift without its payment
- * intent; taking this lock first (lockSubject, before any row) makes the second wait for the first.
- */
-async function lockInvoice(trx: Trx, invoiceId: string) {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`invoice:${invoiceId}`}, 0))`.execute(trx)
-}
 
-/**
- * Two events of one payment delivered at the same instant (its completion and its refund, say)
- * must not each miss the other's uncommitted row: the refund would find no confirmed donation and
- * wait in the inbox, while the completion looked for waiting events before that wait
- * was committed, and the refund was never applied. Taking this lock before reading anything about
- * the payment makes the second event wait for the first's commit, so it sees what the first did.
- * A lock taken again in the same transaction (a waiting event applied now) is already held.
- */
-async function lockPayment(trx: Trx, paymentIntentId: string | null) {
-  if (!paymentIntentId) return
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`payment:${paymentIntentId}`}, 0))`.execute(trx)
-}
 
 /**
  * Gives a donation paid by an invoice the payment intent that paid it, if its own event came
