@@ -26,15 +26,19 @@ type TotalsChange = {
 }
 
 /**
- * The totals rows a transaction adds to: one of sixteen per key, chosen at random once per
- * transaction. A transaction that applies a batch of events (the Stripe inbox's applier) holds
- * every row it touched until its commit, so it keeps to one shard rather than locking several.
+ * The totals rows a transaction adds to: one of sixteen per key, fixed for the transaction. A
+ * transaction that applies a batch of events (the Stripe inbox's applier) holds every row it
+ * touched until its commit, so it keeps to one shard rather than locking several; and the
+ * transactions of one process take the shards in turn (from a random start, so that two
+ * processes seldom line up), so the applier's lanes never wait for each other's shard.
  */
 const shardOfTransaction = new WeakMap<Trx, number>()
+let nextShard = Math.floor(Math.random() * TOTAL_SHARDS)
 function shardFor(trx: Trx) {
   let shard = shardOfTransaction.get(trx)
   if (shard === undefined) {
-    shard = Math.floor(Math.random() * TOTAL_SHARDS)
+    shard = nextShard
+    nextShard = (nextShard + 1) % TOTAL_SHARDS
     shardOfTransaction.set(trx, shard)
   }
   return shard

@@ -278,7 +278,8 @@ async function donationExists(trx: Trx, donationId: string) {
 async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
   const customerId = idOf(session.customer)
-  // Records the session's ids and finds out whether the donation exists, in one statement.
+  // Records the session's ids, finds out whether the donation exists and reads what
+  // donationForSessionPayment needs, in one statement.
   const known =
     isUuid(donationId)
       ? await trx
@@ -289,7 +290,7 @@ async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventI
             updated_at: new Date(),
           }))
           .where('id', '=', donationId)
-          .returning('id')
+          .returning(['status', 'stripe_payment_intent_id'])
           .executeTakeFirst()
       : undefined
   if (!donationId || !known) {
@@ -300,20 +301,24 @@ async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventI
     const subscriptionId = idOf(session.subscription)
     await activatePlan(trx, { planId: session.metadata?.recurring_plan_id, donationId, subscriptionId, customerId, occurredAt })
   }
-  if (session.payment_status === 'paid') return confirmSession(trx, donationId, session, eventId, occurredAt)
+  if (session.payment_status === 'paid') return confirmSession(trx, { id: donationId, ...known }, session, eventId, occurredAt)
   if (session.payment_status === 'unpaid') await markDonation(trx, donationId, 'processing', eventId)
 }
 
 async function sessionPaid(trx: Trx, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
-  if (!donationId || !(await donationExists(trx, donationId))) return
-  await confirmSession(trx, donationId, session, eventId, occurredAt)
+  if (!donationId || !isUuid(donationId)) return
+  const donation = await trx.selectFrom('donations').select(['id', 'status', 'stripe_payment_intent_id']).where('id', '=', donationId).executeTakeFirst()
+  if (donation) await confirmSession(trx, donation, session, eventId, occurredAt)
 }
 
-async function confirmSession(trx: Trx, sessionDonationId: string, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
+/** A session's donation as it was when its event began to apply. */
+type SessionDonation = { id: string; status: string; stripe_payment_intent_id: string | null }
+
+async function confirmSession(trx: Trx, sessionDonation: SessionDonation, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const paymentIntentId = idOf(session.payment_intent)
   const invoiceId = idOf(session.invoice)
-  const donationId = await donationForSessionPayment(trx, sessionDonationId, session, eventId)
+  const donationId = await donationForSessionPayment(trx, sessionDonation, session, eventId)
   const chargeObjectId = paymentIntentId ?? invoiceId ?? session.id
   await confirmDonation(trx, donationId, {
     chargeObjectId,
@@ -334,14 +339,10 @@ async function confirmSession(trx: Trx, sessionDonationId: string, session: Chec
  * a copy of the first marked `second_payment_of`, confirmed with its own ledger entry and receipt,
  * shown to staff with a one-click refund, and found by its refund when that comes.
  */
-async function donationForSessionPayment(trx: Trx, donationId: string, session: CheckoutSessionObject, eventId: string): Promise<string> {
+async function donationForSessionPayment(trx: Trx, current: SessionDonation, session: CheckoutSessionObject, eventId: string): Promise<string> {
+  const donationId = current.id
   const paymentIntentId = idOf(session.payment_intent)
   if (session.mode === 'subscription' || !paymentIntentId) return donationId
-  const current = await trx
-    .selectFrom('donations')
-    .select(['status', 'stripe_payment_intent_id'])
-    .where('id', '=', donationId)
-    .executeTakeFirstOrThrow()
   if (current.status !== 'confirmed' || current.stripe_payment_intent_id === null || current.stripe_payment_intent_id === paymentIntentId) return donationId
   const already = await trx.selectFrom('donations').select('id').where('stripe_payment_intent_id', '=', paymentIntentId).executeTakeFirst()
   if (already) return already.id
