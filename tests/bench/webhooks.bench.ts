@@ -19,7 +19,7 @@
  * part of the backlog), BENCH_WEBHOOK_CONCURRENCY (8: HTTP clients and pgbench clients),
  * BENCH_STEADY_RATE, BENCH_STEADY_SECONDS, BENCH_APPLY_CONCURRENCY (the worker's lanes, 4),
  * BENCH_PGBENCH_SECONDS (20), BENCH_SKIP_BUILD, BENCH_DATABASE_URL (the server), BENCH_WORKER_NODE_ARGS
- * (Node options for the worker, such as --cpu-prof).
+ * and BENCH_SERVER_NODE_ARGS (Node options for the worker and the web server, such as --cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
@@ -31,7 +31,7 @@ import { compiled } from '#scripts/build-server.ts'
 import { completedSession, stripeEvent } from '#tests/mocks/stripe.ts'
 import { positiveInteger } from './bench-env.ts'
 import { createBenchDatabase } from './bench-database.ts'
-import { BENCH_SERVER_URL, buildForProduction, createCleanUp, createEmptyDatabase, productionEnv, runCommand, startAppServer } from './bench-server.ts'
+import { BENCH_SERVER_URL, PRODUCTION_SERVER_ARGS, buildForProduction, createCleanUp, createEmptyDatabase, productionEnv, runCommand, startAppServer } from './bench-server.ts'
 import { startFakeResendServer } from './fake-resend-server.ts'
 
 const DRAIN = positiveInteger('BENCH_DRAIN', 20_000)
@@ -130,7 +130,8 @@ async function main() {
     RESEND_BASE_URL: resend.url,
     STRIPE_APPLY_CONCURRENCY: String(APPLY_CONCURRENCY),
   }
-  const server = await startAppServer({ port, env: appEnv })
+  const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const server = await startAppServer({ port, env: appEnv, nodeArgs: [...serverNodeArgs, ...PRODUCTION_SERVER_ARGS] })
   addCleanUp('stop the web server', () => server.stop())
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
