@@ -13,6 +13,7 @@ const ACTION_NAMES: Record<string, string> = {
   'appeal.update.edit': 'Edited an appeal update',
   'donation.refund': 'Refunded a donation',
   'donation.resend_receipt': 'Sent a receipt again',
+  'donation.keep_second_payment': 'Kept a second payment as a gift',
   'donations.export': 'Downloaded donations (CSV)',
   'email.retry': 'Retried a failed email',
   'event.cancel': 'Cancelled an event',
