@@ -234,6 +234,15 @@ async function main() {
   ).rows
     .map((row) => Number(row.ms))
     .sort((a, b) => a - b)
+  // Where the slow ones fall in the phase: p95 for each 5 s of it, by when they were stored.
+  const steadyIds = steadyEvents.map((event) => (JSON.parse(event.payload) as { id: string }).id)
+  const windows = await sql<{ slot: number; p95: number }>`
+    with steady as (
+      select received_at, applied_at, floor(extract(epoch from received_at - min(received_at) over ()) / 5)::int as slot
+      from stripe_inbox where event_id = any(${steadyIds}::text[]))
+    select slot, percentile_cont(0.95) within group (order by extract(epoch from applied_at - received_at) * 1000)::float8 as p95
+    from steady group by slot order by slot`.execute(bench.db)
+  log(`latency p95 by 5 s of the steady phase: ${windows.rows.map((row) => `${Math.round(Number(row.p95))} ms`).join(', ')}`)
 
   // ── Verify: every gift confirmed once, totals and receipts ──
   const check = (

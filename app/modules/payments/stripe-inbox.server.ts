@@ -109,21 +109,42 @@ export type ApplyOptions = {
   maxAttempts: number
   /** Lanes applying at once; one payment's events wait for each other whatever the lanes. */
   lanes?: number
+  /**
+   * How long a lane goes on looking (every LINGER_POLL_MS) once nothing is due, before it stops.
+   * The worker's task lingers so that events arriving one after another, as at a fundraising
+   * dinner, are taken by the running lanes rather than each waiting for a new job to be picked
+   * (graphile-worker's job queue gets slower to search while thousands of receipts wait in it).
+   */
+  lingerMs?: number
+  /** Ends the lingering at once (the worker is shutting down). */
+  signal?: AbortSignal
 }
+
+/** How often a lingering lane looks for due events: a claim that finds nothing is one index probe. */
+const LINGER_POLL_MS = 20
 
 export type ApplyCounts = { applied: number; retrying: number; parked: number }
 
 /**
- * Applies every due event, in `lanes` parallel lanes, until none is due. Each event is its own
- * transaction; one payment's events wait for each other on that payment's locks (lockSubject), so
- * different payments apply side by side and one payment's never race. Safe in several workers.
+ * Applies every due event, in `lanes` parallel lanes, until none has been due for `lingerMs`.
+ * Each claim is one transaction (applyClaimedBatch); one payment's events wait for each other on
+ * that payment's locks (lockSubject), so different payments apply side by side and one payment's
+ * never race. Safe in several workers.
  */
 export async function applyDueStripeEvents(db: Database, options: ApplyOptions): Promise<ApplyCounts> {
   const counts: ApplyCounts = { applied: 0, retrying: 0, parked: 0 }
+  const lingerMs = options.lingerMs ?? 0
   const lane = async () => {
+    let idleSince: number | null = null
     for (;;) {
       const claimed = await claimDueEvents(db, CLAIM_BATCH)
-      if (claimed.length === 0) return
+      if (claimed.length === 0) {
+        idleSince ??= Date.now()
+        if (Date.now() - idleSince >= lingerMs || options.signal?.aborted) return
+        await new Promise((resolve) => setTimeout(resolve, LINGER_POLL_MS))
+        continue
+      }
+      idleSince = null
       let applied = 0
       for (const outcome of await applyClaimedBatch(db, claimed, options.maxAttempts)) {
         counts[outcome] += 1
