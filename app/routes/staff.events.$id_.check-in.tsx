@@ -1,7 +1,8 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
-import { useEffect, useRef } from 'react'
+import { useCallback, useEffect, useRef } from 'react'
 import { z } from 'zod'
+import { CameraScanner } from '#app/components/camera-scanner.tsx'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { openSearch, sealSearch, SEARCH_PURPOSE } from '#app/modules/staff/search-tokens.server.ts'
@@ -92,16 +93,29 @@ export default function CheckIn() {
   const { event, q, results, searchError } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const tokenInput = useRef<HTMLInputElement>(null)
+  const codeForm = useRef<HTMLFormElement>(null)
+  const scanning = useRef(false)
 
   // With JavaScript the page is not rebuilt after a check-in, so autoFocus alone would not bring
-  // focus back; without it, autoFocus on the fresh page does the same.
+  // focus back; without it, autoFocus on the fresh page does the same. While the camera scans,
+  // focus stays where it is: a focused field would open a phone's keyboard over the camera.
   useEffect(() => {
     const input = tokenInput.current
     if (!actionData || !input) return
     input.value = actionData.token
+    if (scanning.current) return
     input.focus()
     input.select()
   }, [actionData])
+
+  // A code the camera read goes through the same form, and the same action, as a typed one.
+  const submitScanned = useCallback((code: string) => {
+    const input = tokenInput.current
+    const form = codeForm.current
+    if (!input || !form) return
+    input.value = code
+    form.requestSubmit()
+  }, [])
 
   return (
     <div className="container page staff-check-in">
@@ -121,7 +135,8 @@ export default function CheckIn() {
 
       <section aria-labelledby="code-heading">
         <h2 id="code-heading">Scan or type a check-in code</h2>
-        <Form method="post" className="inline-form">
+        <CameraScanner onCode={submitScanned} onActiveChange={(active) => (scanning.current = active)} />
+        <Form method="post" className="inline-form" ref={codeForm}>
           <div className="field">
             <label htmlFor="token">Check-in code</label>
             <input

@@ -1,0 +1,151 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { baseUrl, expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
+import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium.ts'
+import { signInWithRequest } from './demo-admin.ts'
+import { writeFakeCameraVideo } from './fake-camera.ts'
+
+/**
+ * Staff check-in with the phone's camera (issue 13): a registrant's emailed QR code, shown to
+ * chromium's fake camera, is read in the page and checks them in through the code form's action.
+ * Only this file launches chromium with a fake camera; the others keep the shared flags.
+ */
+
+const EVENT_SLUG = 'online-briefing-enforced-disappearances'
+const EVENT_TITLE = 'Online briefing: enforced disappearances and how to respond'
+
+let browser: Browser
+let cameraBrowser: Browser | undefined
+let folder: string
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  browser = await launchBrowser()
+  folder = await mkdtemp(join(tmpdir(), 'sanad-camera-'))
+})
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => {})
+  await cameraBrowser?.close()
+  await browser?.close()
+  if (folder) await rm(folder, { recursive: true, force: true })
+})
+
+function uniqueLetters(length = 8) {
+  return Array.from({ length }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')
+}
+
+/** A supporter registers for the free briefing; returns their name and the QR code PNG their confirmation email carries. */
+async function registerAndFetchQr() {
+  const name = `Camera ${uniqueLetters()}`
+  const email = `e2e-camera-${Date.now()}@example.org`
+  const context = await newContext(browser)
+  const page = await context.newPage()
+  await page.goto(`/events/${EVENT_SLUG}`)
+  await page.getByLabel('Your name').fill(name)
+  await page.getByLabel(/Your email/).fill(email)
+  await page.getByLabel(/I agree to the/).check()
+  await page.getByRole('button', { name: 'Register' }).click()
+  await page.waitForURL(/\/registered$/)
+  await waitForEmailTo(page, email)
+  await page.locator('tr', { hasText: email }).getByRole('link', { name: /Your place is confirmed/ }).click()
+  const attachment = page.locator('a[download="check-in.png"]')
+  await attachment.waitFor()
+  const png = await (await page.request.get((await attachment.getAttribute('href'))!)).body()
+  await context.close()
+  return { name, png }
+}
+
+/** The check-in page of the briefing, reached as staff do: the event's page, then "Check people in". */
+async function openCheckIn(page: Page) {
+  await page.goto('/staff/events')
+  await page.getByRole('link', { name: EVENT_TITLE }).click()
+  await expect.poll(() => page.locator('h1').innerText()).toBe(EVENT_TITLE)
+  // A document request, not the client router's data request: only the check-in page's own headers allow the camera.
+  const document = page.waitForResponse((response) => response.request().resourceType() === 'document' && new URL(response.url()).pathname.endsWith('/check-in'))
+  await page.getByRole('link', { name: 'Check people in' }).click()
+  const response = await document
+  expect(response.headers()['permissions-policy']).toContain('camera=(self)')
+  await expect.poll(() => page.locator('h1').innerText()).toBe(`Check-in: ${EVENT_TITLE}`)
+  await waitForHydration(page)
+}
+
+test('with a camera, a registrant’s emailed QR code is read in the page and checks them in through the code form', async () => {
+  const { name, png } = await registerAndFetchQr()
+  const video = join(folder, 'check-in.y4m')
+  await writeFakeCameraVideo(png, video)
+  cameraBrowser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      ...CHROMIUM_FLAGS,
+      '--disable-quic',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${video}`,
+    ],
+  })
+  const context = await cameraBrowser.newContext({ baseURL: baseUrl(), permissions: ['camera'] })
+  contexts.push(context)
+  await signInWithRequest(context.request)
+  const page = await context.newPage()
+  const scripts: string[] = []
+  page.on('request', (request) => {
+    if (request.resourceType() === 'script') scripts.push(request.url())
+  })
+  await openCheckIn(page)
+  await expectAccessible(page)
+
+  await page.getByRole('button', { name: 'Scan with camera' }).click()
+  const status = page.locator('#camera-status')
+  await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/Camera on|Code read/)
+  expect(await page.getByRole('button', { name: 'Stop the camera' }).isVisible()).toBe(true)
+  expect(await page.getByLabel('Camera view for scanning check-in QR codes').isVisible()).toBe(true)
+  await expectAccessible(page)
+
+  await expect.poll(() => page.locator('#check-in-message').textContent(), { timeout: 20_000 }).toBe(`Checked in: ${name}, 1 place`)
+  // The same code is still in front of the camera: it is not sent again and again.
+  await page.waitForTimeout(1_000)
+  expect(await page.locator('#check-in-message').textContent()).toBe(`Checked in: ${name}, 1 place`)
+
+  await page.getByRole('button', { name: 'Stop the camera' }).click()
+  await expect.poll(() => status.innerText()).toBe('Camera stopped.')
+  expect(await page.getByRole('button', { name: 'Scan with camera' }).isVisible()).toBe(true)
+  expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).srcObject)).toBeNull()
+
+  // The attendee is checked in, as a name search now says.
+  await page.getByRole('searchbox', { name: 'Name or email' }).fill(name)
+  await page.getByRole('button', { name: 'Search' }).click()
+  await expect.poll(() => page.locator('.staff-check-in__results').innerText()).toMatch(/Checked in at/)
+  // Every script, the decoder's included, came from our own origin.
+  for (const url of scripts) expect(new URL(url).origin).toBe(new URL(baseUrl()).origin)
+})
+
+test('without camera permission the page says so plainly, and the typed code still works', async () => {
+  const context = await newContext(browser)
+  contexts.push(context)
+  await signInWithRequest(context.request)
+  const page = await context.newPage()
+  await openCheckIn(page)
+  await page.getByRole('button', { name: 'Scan with camera' }).click()
+  const status = page.locator('#camera-status')
+  await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/camera is not allowed|No camera was found|could not start/)
+  expect(await page.getByRole('button', { name: 'Scan with camera' }).isVisible()).toBe(true)
+  await expectAccessible(page)
+  await page.getByRole('textbox', { name: 'Check-in code', exact: true }).fill('no-such-code')
+  await page.getByRole('button', { name: 'Check in', exact: true }).click()
+  await expect.poll(() => page.locator('#check-in-message').textContent()).toBe('No registration with that code')
+
+  // Without JavaScript there is no camera button, and the page's forms are as they were.
+  const plain = await browser.newContext({ baseURL: baseUrl(), javaScriptEnabled: false, storageState: await context.storageState() })
+  contexts.push(plain)
+  const noScript = await plain.newPage()
+  await noScript.goto(page.url())
+  await expect.poll(() => noScript.locator('h1').innerText()).toBe(`Check-in: ${EVENT_TITLE}`)
+  expect(await noScript.getByRole('button', { name: 'Scan with camera' }).count()).toBe(0)
+  await noScript.getByRole('textbox', { name: 'Check-in code', exact: true }).fill('no-such-code')
+  await noScript.getByRole('button', { name: 'Check in', exact: true }).click()
+  await expect.poll(() => noScript.locator('#check-in-message').textContent()).toBe('No registration with that code')
+})
