@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import { createFrameReader, type FrameReader } from './qr-decoder.ts'
 
 /**
@@ -31,7 +31,8 @@ const READY = 'Camera on. Hold a check-in QR code in front of it.'
 const START_AFTER_RELOAD = 'sanad-check-in-camera'
 
 export function CameraScanner({ onCode, onActiveChange }: Props) {
-  const [supported, setSupported] = useState(false)
+  // False on the server and in browsers without a camera API (or outside a secure context).
+  const supported = useSyncExternalStore(neverChanges, hasCameraApi, () => false)
   const [active, setActive] = useState(false)
   const [status, setStatus] = useState<Status | null>(null)
   const video = useRef<HTMLVideoElement>(null)
@@ -39,9 +40,11 @@ export function CameraScanner({ onCode, onActiveChange }: Props) {
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null)
   const session = useRef(0)
   const onCodeRef = useRef(onCode)
-  onCodeRef.current = onCode
   const onActiveRef = useRef(onActiveChange)
-  onActiveRef.current = onActiveChange
+  useEffect(() => {
+    onCodeRef.current = onCode
+    onActiveRef.current = onActiveChange
+  })
 
   const stopCamera = useCallback((message: Status | null) => {
     session.current += 1
@@ -117,12 +120,13 @@ export function CameraScanner({ onCode, onActiveChange }: Props) {
   }, [stopCamera])
 
   useEffect(() => {
-    setSupported(typeof navigator !== 'undefined' && Boolean(navigator.mediaDevices?.getUserMedia))
+    let resume: ReturnType<typeof setTimeout> | undefined
     if (sessionStorage.getItem(START_AFTER_RELOAD)) {
       sessionStorage.removeItem(START_AFTER_RELOAD)
-      void startCamera(true)
+      resume = setTimeout(() => void startCamera(true), 0)
     }
     return () => {
+      clearTimeout(resume)
       session.current += 1
       if (timer.current) clearTimeout(timer.current)
       stream.current?.getTracks().forEach((track) => track.stop())
@@ -156,6 +160,9 @@ export function CameraScanner({ onCode, onActiveChange }: Props) {
     </div>
   )
 }
+
+const neverChanges = () => () => {}
+const hasCameraApi = () => Boolean(navigator.mediaDevices?.getUserMedia)
 
 /** Whether this document's Permissions-Policy lets it ask for the camera (Chromium tells; others are asked). */
 function cameraAllowedByPolicy(): boolean {

@@ -9,6 +9,10 @@
  * This is the only file that imports jsqr.
  */
 
+import type jsQRFunction from 'jsqr'
+
+type JsQr = typeof jsQRFunction
+
 /** Pixels in the shape jsQR and `ImageData` share. */
 export type Pixels = { data: Uint8ClampedArray; width: number; height: number }
 
@@ -19,12 +23,12 @@ export async function decodeQrPixels(pixels: Pixels): Promise<string | null> {
   return code?.data ? code.data : null
 }
 
-let jsQrModule: Promise<typeof import('jsqr').default> | null = null
+let jsQrModule: Promise<JsQr> | null = null
 function loadJsQr() {
   jsQrModule ??= import('jsqr').then((module) => {
     // A CommonJS package: the function is the module's default (or, bundled differently, the module).
     const loaded = module as unknown as { default?: unknown }
-    return (typeof loaded.default === 'function' ? loaded.default : loaded) as typeof import('jsqr').default
+    return (typeof loaded.default === 'function' ? loaded.default : loaded) as JsQr
   })
   return jsQrModule
 }

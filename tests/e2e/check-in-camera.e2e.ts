@@ -123,7 +123,7 @@ test('with a camera, a registrant’s emailed QR code is read in the page and ch
   for (const url of scripts) expect(new URL(url).origin).toBe(new URL(baseUrl()).origin)
 })
 
-test('without camera permission the page says so plainly, and the typed code still works', async () => {
+test('without a camera the page says so plainly; reached by the client router it reloads with its own policy; the typed code still works, with JavaScript and without', async () => {
   const context = await newContext(browser)
   contexts.push(context)
   await signInWithRequest(context.request)
@@ -132,11 +132,26 @@ test('without camera permission the page says so plainly, and the typed code sti
   await page.getByRole('button', { name: 'Scan with camera' }).click()
   const status = page.locator('#camera-status')
   await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/camera is not allowed|No camera was found|could not start/)
+  expect(await status.innerText()).toMatch(/^No camera was found on this device/)
   expect(await page.getByRole('button', { name: 'Scan with camera' }).isVisible()).toBe(true)
   await expectAccessible(page)
   await page.getByRole('textbox', { name: 'Check-in code', exact: true }).fill('no-such-code')
   await page.getByRole('button', { name: 'Check in', exact: true }).click()
   await expect.poll(() => page.locator('#check-in-message').textContent()).toBe('No registration with that code')
+
+  // Reached by the client router from a page whose policy forbids the camera, the page reloads
+  // itself as a document, with its own policy, when the button is pressed, and then tries.
+  const checkInPath = new URL(page.url()).pathname
+  await page.goto(checkInPath.replace(/\/check-in$/, ''))
+  await waitForHydration(page)
+  await page.evaluate((path) => (window as unknown as { __remixRouter: { navigate(path: string): Promise<void> } }).__remixRouter.navigate(path), checkInPath)
+  await expect.poll(() => page.locator('h1').innerText()).toBe(`Check-in: ${EVENT_TITLE}`)
+  expect(await page.evaluate(() => (document as unknown as { featurePolicy: { allowsFeature(name: string): boolean } }).featurePolicy.allowsFeature('camera'))).toBe(false)
+  const reloaded = page.waitForResponse((response) => response.request().resourceType() === 'document' && new URL(response.url()).pathname === checkInPath)
+  await page.getByRole('button', { name: 'Scan with camera' }).click()
+  expect((await reloaded).headers()['permissions-policy']).toContain('camera=(self)')
+  await expect.poll(() => page.locator('#camera-status').innerText(), { timeout: 15_000 }).toMatch(/camera is not allowed|No camera was found|could not start/)
+  expect(await page.evaluate(() => (document as unknown as { featurePolicy: { allowsFeature(name: string): boolean } }).featurePolicy.allowsFeature('camera'))).toBe(true)
 
   // Without JavaScript there is no camera button, and the page's forms are as they were.
   const plain = await browser.newContext({ baseURL: baseUrl(), javaScriptEnabled: false, storageState: await context.storageState() })
@@ -148,4 +163,27 @@ test('without camera permission the page says so plainly, and the typed code sti
   await noScript.getByRole('textbox', { name: 'Check-in code', exact: true }).fill('no-such-code')
   await noScript.getByRole('button', { name: 'Check in', exact: true }).click()
   await expect.poll(() => noScript.locator('#check-in-message').textContent()).toBe('No registration with that code')
+})
+
+test('a camera whose permission is refused: the page says how to allow it, and the camera is not left on', async () => {
+  // A camera, but no automatic "allow": headless chromium refuses the request it cannot ask about.
+  const refusing = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, '--disable-quic', '--use-fake-device-for-media-stream'],
+  })
+  try {
+    const context = await refusing.newContext({ baseURL: baseUrl() })
+    await signInWithRequest(context.request)
+    const page = await context.newPage()
+    await openCheckIn(page)
+    await page.getByRole('button', { name: 'Scan with camera' }).click()
+    const status = page.locator('#camera-status')
+    await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/^The camera is not allowed\. Allow this site to use the camera/)
+    expect(await page.getByRole('button', { name: 'Scan with camera' }).isVisible()).toBe(true)
+    expect(await page.getByLabel('Camera view for scanning check-in QR codes').isVisible()).toBe(false)
+    await expectAccessible(page)
+  } finally {
+    await refusing.close()
+  }
 })
