@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { baseUrl, expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
+import { baseUrl, expectAccessible, launchBrowser, newContext, registerAndOpenConfirmation, waitForHydration } from './browser.ts'
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium.ts'
 import { signInWithRequest } from './demo-admin.ts'
 import { writeFakeCameraVideo } from './fake-camera.ts'
@@ -21,11 +21,24 @@ let browser: Browser
 let cameraBrowser: Browser | undefined
 let folder: string
 const contexts: BrowserContext[] = []
+/** The demo admin's session, signed in once for the file (each TOTP code is taken once) and shared by every browser. */
+let staffSession: BrowserContextOptions['storageState']
 
 beforeAll(async () => {
   browser = await launchBrowser()
   folder = await mkdtemp(join(tmpdir(), 'sanad-camera-'))
+  const signIn = await newContext(browser)
+  await signInWithRequest(signIn.request)
+  staffSession = await signIn.storageState()
+  await signIn.close()
 })
+
+/** A signed-in staff context in `on` (a browser of this file's own, perhaps with a camera). */
+async function staffContext(on: Browser, options: BrowserContextOptions = {}) {
+  const context = await on.newContext({ baseURL: baseUrl(), storageState: staffSession, ...options })
+  contexts.push(context)
+  return context
+}
 afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => {})
   await cameraBrowser?.close()
@@ -33,24 +46,9 @@ afterAll(async () => {
   if (folder) await rm(folder, { recursive: true, force: true })
 })
 
-function uniqueLetters(length = 8) {
-  return Array.from({ length }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')
-}
-
 /** A supporter registers for the free briefing; returns their name and the QR code PNG their confirmation email carries. */
 async function registerAndFetchQr() {
-  const name = `Camera ${uniqueLetters()}`
-  const email = `e2e-camera-${Date.now()}@example.org`
-  const context = await newContext(browser)
-  const page = await context.newPage()
-  await page.goto(`/events/${EVENT_SLUG}`)
-  await page.getByLabel('Your name').fill(name)
-  await page.getByLabel(/Your email/).fill(email)
-  await page.getByLabel(/I agree to the/).check()
-  await page.getByRole('button', { name: 'Register' }).click()
-  await page.waitForURL(/\/registered$/)
-  await waitForEmailTo(page, email)
-  await page.locator('tr', { hasText: email }).getByRole('link', { name: /Your place is confirmed/ }).click()
+  const { context, page, name } = await registerAndOpenConfirmation(browser, EVENT_SLUG, 'Camera')
   const attachment = page.locator('a[download="check-in.png"]')
   await attachment.waitFor()
   const png = await (await page.request.get((await attachment.getAttribute('href'))!)).body()
@@ -87,9 +85,7 @@ test('with a camera, a registrant’s emailed QR code is read in the page and ch
       `--use-file-for-fake-video-capture=${video}`,
     ],
   })
-  const context = await cameraBrowser.newContext({ baseURL: baseUrl(), permissions: ['camera'] })
-  contexts.push(context)
-  await signInWithRequest(context.request)
+  const context = await staffContext(cameraBrowser, { permissions: ['camera'] })
   const page = await context.newPage()
   const scripts: string[] = []
   page.on('request', (request) => {
@@ -124,9 +120,7 @@ test('with a camera, a registrant’s emailed QR code is read in the page and ch
 })
 
 test('without a camera the page says so plainly; reached by the client router it reloads with its own policy; the typed code still works, with JavaScript and without', async () => {
-  const context = await newContext(browser)
-  contexts.push(context)
-  await signInWithRequest(context.request)
+  const context = await staffContext(browser)
   const page = await context.newPage()
   await openCheckIn(page)
   await page.getByRole('button', { name: 'Scan with camera' }).click()
@@ -154,8 +148,7 @@ test('without a camera the page says so plainly; reached by the client router it
   expect(await page.evaluate(() => (document as unknown as { featurePolicy: { allowsFeature(name: string): boolean } }).featurePolicy.allowsFeature('camera'))).toBe(true)
 
   // Without JavaScript there is no camera button, and the page's forms are as they were.
-  const plain = await browser.newContext({ baseURL: baseUrl(), javaScriptEnabled: false, storageState: await context.storageState() })
-  contexts.push(plain)
+  const plain = await staffContext(browser, { javaScriptEnabled: false })
   const noScript = await plain.newPage()
   await noScript.goto(page.url())
   await expect.poll(() => noScript.locator('h1').innerText()).toBe(`Check-in: ${EVENT_TITLE}`)
@@ -173,8 +166,7 @@ test('a camera whose permission is refused: the page says how to allow it, and t
     args: [...CHROMIUM_FLAGS, '--disable-quic', '--use-fake-device-for-media-stream'],
   })
   try {
-    const context = await refusing.newContext({ baseURL: baseUrl() })
-    await signInWithRequest(context.request)
+    const context = await staffContext(refusing)
     const page = await context.newPage()
     await openCheckIn(page)
     await page.getByRole('button', { name: 'Scan with camera' }).click()
