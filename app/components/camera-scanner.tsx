@@ -20,8 +20,8 @@ type Status = { text: string; problem?: boolean }
 
 /** How often a frame is read: a few times a second keeps a phone cool and still feels instant. */
 const READ_EVERY_MS = 200
-/** The same code seen again this soon is the same person still in front of the camera. */
-const SAME_CODE_PAUSE_MS = 5_000
+/** The same code is sent again only after it has been out of sight this long (the same person, still in front of the camera, is not). */
+const SAME_CODE_PAUSE_MS = 3_000
 /** After any code is read, a moment for the answer to show before the next. */
 const ANY_CODE_PAUSE_MS = 1_500
 
@@ -96,7 +96,7 @@ export function CameraScanner({ onCode, onActiveChange }: Props) {
     onActiveRef.current?.(true)
     setStatus({ text: READY })
 
-    let last = { code: '', at: 0 }
+    let last = { code: '', at: 0, seenAt: 0 }
     const tick = async () => {
       if (mine !== session.current) return
       let code: string | null = null
@@ -107,9 +107,11 @@ export function CameraScanner({ onCode, onActiveChange }: Props) {
       }
       if (mine !== session.current) return
       const now = Date.now()
-      const pause = code === last.code ? SAME_CODE_PAUSE_MS : ANY_CODE_PAUSE_MS
-      if (code && now - last.at > pause) {
-        last = { code, at: now }
+      const same = code !== null && code === last.code
+      const wait = same ? now - last.seenAt <= SAME_CODE_PAUSE_MS : now - last.at <= ANY_CODE_PAUSE_MS
+      if (same) last.seenAt = now
+      if (code && !wait) {
+        last = { code, at: now, seenAt: now }
         setStatus({ text: 'Code read. Checking in…' })
         onCodeRef.current(code)
         setTimeout(() => mine === session.current && setStatus({ text: READY }), ANY_CODE_PAUSE_MS)

@@ -95,6 +95,7 @@ export default function CheckIn() {
   const tokenInput = useRef<HTMLInputElement>(null)
   const codeForm = useRef<HTMLFormElement>(null)
   const scanning = useRef(false)
+  const answer = useRef<HTMLDivElement>(null)
 
   // With JavaScript the page is not rebuilt after a check-in, so autoFocus alone would not bring
   // focus back; without it, autoFocus on the fresh page does the same. While the camera scans,
@@ -103,10 +104,20 @@ export default function CheckIn() {
     const input = tokenInput.current
     if (!actionData || !input) return
     input.value = actionData.token
-    if (scanning.current) return
+    // On a phone the answer and the camera's picture below it then fill the screen together.
+    if (scanning.current) {
+      // (Not returned: newer browsers' scrollIntoView returns a promise, which React would call as a cleanup.)
+      answer.current?.scrollIntoView({ block: 'start' })
+      return
+    }
     input.focus()
     input.select()
   }, [actionData])
+
+  const onCameraChange = useCallback((active: boolean) => {
+    scanning.current = active
+    if (active) answer.current?.scrollIntoView({ block: 'start' })
+  }, [])
 
   // A code the camera read goes through the same form, and the same action, as a typed one.
   const submitScanned = useCallback((code: string) => {
@@ -125,7 +136,7 @@ export default function CheckIn() {
       <h1>Check-in: {event.title}</h1>
       <p>{event.when}</p>
 
-      <div aria-live="polite" aria-atomic="true" className="staff-check-in__status">
+      <div aria-live="polite" aria-atomic="true" className="staff-check-in__status" ref={answer}>
         {actionData ? (
           <p id="check-in-message" className={`staff-check-in__message staff-check-in__message--${actionData.ok ? 'ok' : 'refused'}`}>
             {actionData.message}
@@ -135,7 +146,7 @@ export default function CheckIn() {
 
       <section aria-labelledby="code-heading">
         <h2 id="code-heading">Scan or type a check-in code</h2>
-        <CameraScanner onCode={submitScanned} onActiveChange={(active) => (scanning.current = active)} />
+        <CameraScanner onCode={submitScanned} onActiveChange={onCameraChange} />
         <Form method="post" className="inline-form" ref={codeForm}>
           <div className="field">
             <label htmlFor="token">Check-in code</label>

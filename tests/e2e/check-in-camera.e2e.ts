@@ -85,7 +85,7 @@ test('with a camera, a registrant’s emailed QR code is read in the page and ch
       `--use-file-for-fake-video-capture=${video}`,
     ],
   })
-  const context = await staffContext(cameraBrowser, { permissions: ['camera'] })
+  const context = await staffContext(cameraBrowser, { permissions: ['camera'], viewport: { width: 390, height: 844 }, reducedMotion: 'reduce' })
   const page = await context.newPage()
   const scripts: string[] = []
   page.on('request', (request) => {
@@ -102,8 +102,12 @@ test('with a camera, a registrant’s emailed QR code is read in the page and ch
   await expectAccessible(page)
 
   await expect.poll(() => page.locator('#check-in-message').textContent(), { timeout: 20_000 }).toBe(`Checked in: ${name}, 1 place`)
-  // The same code is still in front of the camera: it is not sent again and again.
-  await page.waitForTimeout(1_000)
+  // On a phone the picture and the answer are both in view.
+  expect(await page.locator('video').evaluate((video) => video.getBoundingClientRect().bottom <= window.innerHeight + 1)).toBe(true)
+  expect(await page.locator('#check-in-message').evaluate((message) => message.getBoundingClientRect().top >= -1)).toBe(true)
+  if (process.env.SCREENSHOTS === 'after') await page.screenshot({ path: 'docs/screenshots/check-in-camera-after-390.png' })
+  // The same code is still in front of the camera: it is not sent again while it stays in sight.
+  await page.waitForTimeout(4_000)
   expect(await page.locator('#check-in-message').textContent()).toBe(`Checked in: ${name}, 1 place`)
 
   await page.getByRole('button', { name: 'Stop the camera' }).click()
