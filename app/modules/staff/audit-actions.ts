@@ -20,6 +20,7 @@ const ACTION_NAMES: Record<string, string> = {
   'event.capacity': 'Changed an event’s capacity',
   'event.create': 'Created an event',
   'event.edit': 'Edited an event',
+  'event.limits': 'Changed an event’s limits for one connection',
   'event.publish': 'Published an event',
   'gift_aid.claim': 'Marked Gift Aid as claimed',
   'gift_aid.export': 'Downloaded the Gift Aid schedule',
