@@ -346,6 +346,8 @@ export interface DonationsTable {
   checkout_submission_id: string | null
   /** The donation this one is a second payment for (the donor paid twice), or null. */
   second_payment_of: string | null
+  /** Staff said the donor meant to pay twice: no longer listed for a refund. */
+  second_payment_kept_at: Timestamp | null
   /** A hash of the address the checkout came from, for the card-testing limit; null after a day. */
   checkout_client_key: string | null
   confirmed_at: Timestamp | null
@@ -401,6 +403,8 @@ export interface EventsTable {
   calendar_changed_at: Timestamp | null
   /** Unpaid holds one client address may have open at once; null: the UNPAID_HOLDS_PER_CLIENT setting (migration 0026). */
   unpaid_holds_per_client: number | null
+  /** Registrations one client address may make for this event in ten minutes; null: the REGISTRATION_RATE_LIMIT setting (migration 0031). */
+  registration_rate_limit: number | null
   created_at: CreatedAt
   updated_at: UpdatedAt
 }

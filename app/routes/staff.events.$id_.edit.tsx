@@ -35,6 +35,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     lockedTicketIds: event.defaultValue.tickets.filter((ticket) => ticket.locked && ticket.id).map((ticket) => ticket.id!),
     timeZones: timeZoneChoices(),
     unpaidHoldsDefault: getEnv().UNPAID_HOLDS_PER_CLIENT,
+    registrationRateDefault: getEnv().REGISTRATION_RATE_LIMIT,
   }
 }
 
@@ -54,7 +55,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function EditStaffEvent() {
-  const { event, defaultValue, lockedTicketIds, timeZones, unpaidHoldsDefault } = useLoaderData<typeof loader>()
+  const { event, defaultValue, lockedTicketIds, timeZones, unpaidHoldsDefault, registrationRateDefault } = useLoaderData<typeof loader>()
   const lastResult = useActionData<typeof action>()
   return (
     <div className="container page">
@@ -72,7 +73,7 @@ export default function EditStaffEvent() {
           submitLabel="Save changes"
           lockedTicketIds={lockedTicketIds}
           placesTaken={event.placesTaken}
-          unpaidHoldsDefault={unpaidHoldsDefault}
+          unpaidHoldsDefault={unpaidHoldsDefault} registrationRateDefault={registrationRateDefault}
         />
       )}
     </div>
