@@ -151,7 +151,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
       // checkout that stands in for it (on our origin) must not be opened inside this page.
       return redirectDocument(outcome.url, {
         status: 303,
-        headers: { 'Set-Cookie': await checkoutCookieHeader(submission.value.submissionId), 'Cache-Control': 'no-store' },
+        headers: { 'Set-Cookie': await checkoutCookieHeader(outcome.submissionId), 'Cache-Control': 'no-store' },
       })
     case 'rate-limited':
       return data(submission.reply({ formErrors: [rateLimitMessage(outcome.retryAfterSeconds)] }), {

@@ -343,8 +343,8 @@ describe('the donation action, before checkout', () => {
 
 describe('the donation action, answering what checkout decided', () => {
   test('hands a valid gift to checkout and sends the browser on with a 303', async () => {
-    vi.mocked(startCheckout).mockResolvedValueOnce({ kind: 'redirect', url: 'https://checkout.stripe.com/c/pay/cs_test_1' })
     const submissionId = crypto.randomUUID()
+    vi.mocked(startCheckout).mockResolvedValueOnce({ kind: 'redirect', url: 'https://checkout.stripe.com/c/pay/cs_test_1', submissionId })
     const response = await postDonation(
       'walk-again-yusuf',
       validForm({ submissionId, amount: 'other', customAmount: '12.34', coverFee: 'on', showName: 'on', message: '  Stay strong  ' }),

@@ -52,7 +52,7 @@ describe('startCheckout', () => {
     expect(outcome.kind).toBe('redirect')
     const donation = await db.selectFrom('donations').selectAll().where('appeal_id', '=', appeal.id).executeTakeFirstOrThrow()
     expect(donation).toMatchObject({ status: 'pending', amount_minor: 2_500, fee_cover_minor: 59, currency: 'GBP' })
-    expect(outcome).toEqual({ kind: 'redirect', url: expect.stringMatching(/^https:\/\/checkout\.stripe\.com\//) })
+    expect(outcome).toEqual({ kind: 'redirect', url: expect.stringMatching(/^https:\/\/checkout\.stripe\.com\//), submissionId: expect.any(String) })
     const [call] = sessionCalls()
     expect(call!.idempotencyKey).toBe(`checkout:${donation.id}`)
     expect(Object.fromEntries(call!.form)).toMatchObject({
@@ -92,6 +92,25 @@ describe('startCheckout', () => {
     const donations = await db.selectFrom('donations').select('id').where('appeal_id', '=', appeal.id).execute()
     expect(donations).toHaveLength(1)
     expect(new Set(sessionCalls().map((call) => call.idempotencyKey))).toEqual(new Set([`checkout:${donations[0]!.id}`]))
+  })
+
+  test('the same submission back with a changed gift (Back from the payment page without JavaScript) is charged as typed; its double click is one donation', async () => {
+    const appeal = await createAppeal()
+    const first = request(appeal.id, { amountMinor: 2_500 })
+    const at = { origin, clientIp: '203.0.113.5' }
+    const started = await startCheckout(db, first, at)
+    // The browser's stored copy of the form still carries the first id; the donor types £7.
+    const changed = { ...first, amountMinor: 700 }
+    const [again, doubleClick] = await Promise.all([startCheckout(db, changed, at), startCheckout(db, changed, at)])
+    expect(again).toEqual(doubleClick)
+    const donations = await db.selectFrom('donations').select(['id', 'amount_minor']).where('appeal_id', '=', appeal.id).orderBy('created_at').execute()
+    expect(donations.map((donation) => donation.amount_minor)).toEqual([2_500, 700])
+    expect(again.kind === 'redirect' && started.kind === 'redirect' && again.submissionId !== started.submissionId).toBe(true)
+    const charged = sessionCalls().map((call) => Number(call.form.get('line_items[0][price_data][unit_amount]')))
+    expect(new Set(charged)).toEqual(new Set([2_500, 700]))
+    // The first gift submitted again, unchanged, is still the first donation.
+    expect(await startCheckout(db, first, at)).toEqual(started)
+    expect(await db.selectFrom('donations').select('id').where('appeal_id', '=', appeal.id).execute()).toHaveLength(2)
   })
 
   test('Stripe failing, then answering: nothing charged, then the same donation and key get their session', async () => {

@@ -22,7 +22,8 @@ export type DonationRequest = {
 }
 
 export type CheckoutOutcome =
-  | { kind: 'redirect'; url: string }
+  /** `submissionId`: the one the donation was stored under (a changed gift gets its own). */
+  | { kind: 'redirect'; url: string; submissionId: string }
   | { kind: 'rate-limited'; retryAfterSeconds: number }
   | { kind: 'closed' }
   | { kind: 'unavailable'; message: string }

@@ -10,6 +10,7 @@ import { giftAidDeclaration } from './gift-aid.ts'
 import { createCheckoutSession } from '#app/modules/payments/stripe.server.ts'
 import { upsertSupporter } from '#app/modules/supporters/supporters.server.ts'
 import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
+import { uuidFromValues } from '#app/utils/ids.server.ts'
 
 /**
  * Starts a donation: checks the appeal is open and the client is within its limit, writes the
@@ -38,7 +39,8 @@ export async function startCheckout(
   const limit = await consumeRateLimit(checkoutRateLimit(), context.clientIp)
   if (!limit.allowed) return { kind: 'rate-limited', retryAfterSeconds: limit.retryAfterSeconds }
 
-  const donation = await findOrCreatePendingDonation(db, request, appeal)
+  const submission = await effectiveSubmission(db, request, appeal)
+  const donation = await findOrCreatePendingDonation(db, submission, appeal)
   await db
     .updateTable('donations')
     .set({ checkout_client_key: clientKey })
@@ -65,7 +67,7 @@ export async function startCheckout(
       .where('id', '=', donation.id)
       .where('stripe_checkout_session_id', 'is', null)
       .execute()
-    return { kind: 'redirect', url: session.url }
+    return { kind: 'redirect', url: session.url, submissionId: submission.submissionId }
   } catch (error) {
     // The pending donation stays; submitting again reuses it and the same idempotency key.
     getLogger().error({ err: error, donationId: donation.id }, 'Could not create a Checkout Session')
@@ -96,6 +98,41 @@ export async function recentCheckoutFailures(db: Database, clientKey: string): P
   if (n < getEnv().CHECKOUT_FAILURE_LIMIT || !oldest) return { count: n, retryAfterSeconds: null }
   const retryAfterSeconds = Math.max(1, Math.ceil(FAILURE_WINDOW_SECONDS - (Date.now() - new Date(oldest).getTime()) / 1000))
   return { count: n, retryAfterSeconds }
+}
+
+/**
+ * The submission a request really is. A double click, or a retry after an error, carries the same
+ * id and the same gift, and finds the same pending donation. But the same id can also come back
+ * with a different gift: with JavaScript off, Back from the payment page shows the browser's
+ * stored copy of the form, id and all, and the donor changes the amount (or the frequency, the
+ * covered fee, the email, Gift Aid) before giving. That is a new gift, and it must be charged as
+ * typed: it gets an id of its own, made from the first id and what is given, so a double click
+ * of the changed form is still one donation.
+ */
+async function effectiveSubmission(db: Database, request: DonationRequest, appeal: { currency: string }): Promise<DonationRequest> {
+  const first = await db
+    .selectFrom('donations')
+    .select(['amount_minor', 'fee_cover_minor', 'frequency', 'donor_email', 'gift_aid_declaration_id'])
+    .where('checkout_submission_id', '=', request.submissionId)
+    .executeTakeFirst()
+  const feeCoverMinor = feeCoverFor(request, appeal.currency)
+  const sameGift =
+    !first ||
+    (first.amount_minor === request.amountMinor &&
+      first.fee_cover_minor === feeCoverMinor &&
+      first.frequency === request.frequency &&
+      first.donor_email?.toLowerCase() === request.email.toLowerCase() &&
+      (first.gift_aid_declaration_id !== null) === (request.giftAid !== null))
+  if (sameGift) return request
+  const changed = [request.amountMinor, feeCoverMinor, request.frequency, request.email.toLowerCase(), request.giftAid ? 'gift-aid' : 'no-gift-aid']
+  return { ...request, submissionId: uuidFromValues(request.submissionId, ...changed.map(String)) }
+}
+
+/** What the donor adds to cover the processing fee, when they chose to. */
+function feeCoverFor(request: DonationRequest, currency: string) {
+  if (!request.coverFee) return 0
+  const env = getEnv()
+  return coverFeeMinor(request.amountMinor, currency, { percent: env.PROCESSING_FEE_PERCENT, fixedMinor: env.PROCESSING_FEE_FIXED_MINOR })
 }
 
 async function findOrCreatePendingDonation(
@@ -153,10 +190,7 @@ async function createPendingDonation(
       giftAidDeclarationId = declaration.id
     }
 
-    const env = getEnv()
-    const feeCover = request.coverFee
-      ? coverFeeMinor(request.amountMinor, appeal.currency, { percent: env.PROCESSING_FEE_PERCENT, fixedMinor: env.PROCESSING_FEE_FIXED_MINOR })
-      : 0
+    const feeCover = feeCoverFor(request, appeal.currency)
 
     let recurringPlanId: string | null = null
     if (request.frequency === 'monthly') {
