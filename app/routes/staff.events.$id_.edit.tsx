@@ -6,10 +6,10 @@ import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
-import { readFormData } from '#app/utils/form-data.server.ts'
+import { UploadRefused } from '#app/modules/appeals/photos/upload.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
 import { getEventForEditing, updateEvent } from '#app/modules/events/event-admin.server.ts'
-import { eventFormSchema } from '#app/modules/events/event-form.server.ts'
+import { eventFormSchema, readEventSubmission } from '#app/modules/events/event-form.server.ts'
 import { timeZoneChoices } from '#app/utils/time-zone.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
@@ -32,6 +32,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return {
     event: { id: event.id, title: event.defaultValue.title, status: event.status, placesTaken: event.placesTaken },
     defaultValue: event.defaultValue,
+    cover: event.cover,
     lockedTicketIds: event.defaultValue.tickets.filter((ticket) => ticket.locked && ticket.id).map((ticket) => ticket.id!),
     timeZones: timeZoneChoices(),
     unpaidHoldsDefault: getEnv().UNPAID_HOLDS_PER_CLIENT,
@@ -42,10 +43,17 @@ export async function action({ request, params }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
   if (!isUuid(params.id)) throw notFound()
-  const submission = parseWithZod(await readFormData(request), { schema })
+  const form = await readEventSubmission(request).catch((error: unknown) => {
+    if (error instanceof UploadRefused) throw new Response('This is not the event form', { status: 400, headers: { 'Cache-Control': 'no-store' } })
+    throw error
+  })
+  const submission = parseWithZod(form.formData, { schema })
   // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
-  if (submission.status !== 'success') return data(submission.reply(), { status: submission.status === 'error' ? 400 : 200 })
-  const result = await updateEvent(getDb(), staff.id, params.id, submission.value)
+  if (submission.status !== 'success' || form.photo.error) {
+    const reply = form.photo.error ? submission.reply({ fieldErrors: { photo: [form.photo.error] } }) : submission.reply()
+    return data(reply, { status: submission.status === 'error' || form.photo.error ? 400 : 200 })
+  }
+  const result = await updateEvent(getDb(), staff.id, params.id, submission.value, { photo: form.photo.photo })
   if (!result.ok) {
     if (result.notFound) throw notFound()
     return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })
@@ -54,7 +62,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function EditStaffEvent() {
-  const { event, defaultValue, lockedTicketIds, timeZones, unpaidHoldsDefault } = useLoaderData<typeof loader>()
+  const { event, defaultValue, cover, lockedTicketIds, timeZones, unpaidHoldsDefault } = useLoaderData<typeof loader>()
   const lastResult = useActionData<typeof action>()
   return (
     <div className="container page">
@@ -73,6 +81,7 @@ export default function EditStaffEvent() {
           lockedTicketIds={lockedTicketIds}
           placesTaken={event.placesTaken}
           unpaidHoldsDefault={unpaidHoldsDefault}
+          cover={cover}
         />
       )}
     </div>

@@ -6,9 +6,9 @@ import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
-import { readFormData } from '#app/utils/form-data.server.ts'
+import { UploadRefused } from '#app/modules/appeals/photos/upload.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
-import { eventFormSchema } from '#app/modules/events/event-form.server.ts'
+import { eventFormSchema, readEventSubmission } from '#app/modules/events/event-form.server.ts'
 import { blankTicketRows, createEvent } from '#app/modules/events/event-admin.server.ts'
 import { timeZoneChoices } from '#app/utils/time-zone.ts'
 
@@ -38,10 +38,17 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
-  const submission = parseWithZod(await readFormData(request), { schema })
+  const form = await readEventSubmission(request).catch((error: unknown) => {
+    if (error instanceof UploadRefused) throw new Response('This is not the event form', { status: 400, headers: { 'Cache-Control': 'no-store' } })
+    throw error
+  })
+  const submission = parseWithZod(form.formData, { schema })
   // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
-  if (submission.status !== 'success') return data(submission.reply(), { status: submission.status === 'error' ? 400 : 200 })
-  const result = await createEvent(getDb(), staff.id, submission.value)
+  if (submission.status !== 'success' || form.photo.error) {
+    const reply = form.photo.error ? submission.reply({ fieldErrors: { photo: [form.photo.error] } }) : submission.reply()
+    return data(reply, { status: submission.status === 'error' || form.photo.error ? 400 : 200 })
+  }
+  const result = await createEvent(getDb(), staff.id, submission.value, { photo: form.photo.photo })
   if (!result.ok) return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })
   return redirect(`/staff/events/${result.eventId}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })
 }

@@ -4,6 +4,8 @@ import { localTimeToInstant } from '#app/utils/dates.ts'
 import { isStripeAmount, minorUnitExponent, parseAmountToMinor, stripeStepMessage, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { canonicalTimeZone } from '#app/utils/time-zone.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
+import { checkPhoto, isMultipart, readAppealForm, type PhotoUpload } from '#app/modules/appeals/photos/upload.server.ts'
 
 /**
  * The staff event form (new and edit pages share it) and how its fields are read.
@@ -73,6 +75,7 @@ const fieldSchemas = {
   venueName: optionalText(SHORT_TEXT_MAX, 'The venue name'),
   venueAddress: optionalText(SHORT_TEXT_MAX, 'The venue address'),
   accessNotes: optionalText(NOTES_MAX, 'The access notes'),
+  photoAlt: optionalText(SHORT_TEXT_MAX, 'The cover photo description'),
   onlineUrl: optionalText(SHORT_TEXT_MAX, 'The online link'),
   organiserName: boundedText('Enter the organiser’s name', SHORT_TEXT_MAX, 'The organiser’s name'),
   capacity: wholeNumber('capacity', 0, CAPACITY_MAX),
@@ -115,7 +118,7 @@ export const eventFormSchema = z
   .object({
     title: raw, slug: raw, summary: raw, description: raw, startsAt: raw, endsAt: raw, timeZone: raw, mode: raw,
     venueName: raw, venueAddress: raw, accessNotes: raw, onlineUrl: raw, organiserName: raw, capacity: raw,
-    maxPerOrder: raw, unpaidHoldsPerClient: raw, status: raw,
+    maxPerOrder: raw, unpaidHoldsPerClient: raw, status: raw, photoAlt: raw, removePhoto: raw,
     tickets: z.array(rawTicket.optional()).max(50, 'An event can have at most 50 ticket types').default([]),
   })
   .transform((form, ctx) => {
@@ -143,6 +146,7 @@ export const eventFormSchema = z
     const venueName = field('venueName')
     const venueAddress = field('venueAddress')
     const accessNotes = field('accessNotes')
+    const photoAlt = field('photoAlt')
     const onlineUrlText = field('onlineUrl')
     const capacity = field('capacity')
     const maxPerOrder = field('maxPerOrder')
@@ -264,6 +268,9 @@ export const eventFormSchema = z
       venueName: mode === 'in_person' ? (venueName ?? null) : null,
       venueAddress: mode === 'in_person' ? (venueAddress ?? null) : null,
       accessNotes: accessNotes || null,
+      /** The cover's description; whether one is needed depends on the cover kept (event-admin). */
+      photoAlt: photoAlt || null,
+      removePhoto: form.removePhoto === 'on' || form.removePhoto === 'true',
       // The joining link is sent to registered people only; an in-person event has none to leak.
       onlineUrl,
       organiserName,
@@ -276,6 +283,23 @@ export const eventFormSchema = z
     }
   })
 export type EventFormValue = z.output<typeof eventFormSchema>
+
+/** The base fields, the cover's two and the buttons, and seven for each of at most 50 ticket rows. */
+const EVENT_FORM_MAX_FIELDS = 30 + 50 * 7
+
+/**
+ * The event form as submitted, with its cover photo checked by the appeal photos' code (the same
+ * limits, the same re-encoding). The form is multipart; a plain form (no cover chosen, as older
+ * clients and tests post it) is read as before.
+ */
+export async function readEventSubmission(request: Request): Promise<{
+  formData: FormData
+  photo: { photo: PhotoUpload | null; error: string | null }
+}> {
+  if (!isMultipart(request)) return { formData: await readFormData(request), photo: { photo: null, error: null } }
+  const { formData, photo } = await readAppealForm(request, { maxFields: EVENT_FORM_MAX_FIELDS })
+  return { formData, photo: await checkPhoto(photo) }
+}
 
 function isWebLink(text: string) {
   try {
