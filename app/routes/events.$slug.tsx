@@ -9,6 +9,7 @@ import {
 import { isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
 import { RegistrationForm } from '#app/forms/registration/registration-form.tsx'
 import { SaveEventButton } from '#app/components/save-event-button.tsx'
+import { CalendarLinks } from '#app/components/calendar-links.tsx'
 import { getEventPage, publicCalendarEntry, timeZoneNote, type EventPage } from '#app/modules/events/event-page.server.ts'
 import { googleCalendarUrl, outlookCalendarUrl } from '#app/modules/events/ics.ts'
 import { savedEventIds } from '#app/modules/events/saved-events.server.ts'
@@ -269,28 +270,7 @@ export default function EventRoute() {
           </div>
         </dl>
 
-        {page.calendar ? (
-          <div className="event__calendar">
-            <h3 id="add-to-calendar-title">Add to calendar</h3>
-            <ul className="event__calendar-links" aria-labelledby="add-to-calendar-title">
-              <li>
-                <a href={page.calendar.icsUrl} download>
-                  Download .ics <span className="field__hint-inline">(Apple Calendar, Outlook and others)</span>
-                </a>
-              </li>
-              <li>
-                <a href={page.calendar.googleUrl} rel="nofollow noopener noreferrer">
-                  Google Calendar <span className="field__hint-inline">(opens Google’s website)</span>
-                </a>
-              </li>
-              <li>
-                <a href={page.calendar.outlookUrl} rel="nofollow noopener noreferrer">
-                  Outlook.com <span className="field__hint-inline">(opens Microsoft’s website)</span>
-                </a>
-              </li>
-            </ul>
-          </div>
-        ) : null}
+        {page.calendar ? <CalendarLinks calendar={page.calendar} headingId="add-to-calendar-title" /> : null}
       </section>
 
       <section className="event__section" aria-labelledby="about-title">

@@ -126,11 +126,27 @@ export function timeZoneNote(timeZone: string): string {
   return city ? `Times are in ${city} time` : `Times are in ${timeZone.replace(/^Etc\//, '')}`
 }
 
+/** What a public calendar entry is made of: the event as the public sees it, never its joining link. */
+export type PublicCalendarFields = {
+  id: string
+  title: string
+  summary: string
+  startsAt: Date
+  endsAt: Date
+  timeZone: string
+  mode: 'in_person' | 'online'
+  venueName: string | null
+  venueAddress: string | null
+  organiserName: string
+  calendarSequence: number
+}
+
 /**
- * The event as a calendar entry, for the public .ics file and the Google and Outlook links. The
- * location is the venue, or "Online": never the joining link.
+ * The event as a calendar entry, for the public .ics file and the Google and Outlook links (on
+ * the event page and the booking page). The location is the venue, or "Online": never the
+ * joining link, and nothing of the person's booking, since the links hand it to another site.
  */
-export function publicCalendarEntry(page: Pick<EventPage, 'event'>, pageUrl: string): CalendarEvent {
+export function publicCalendarEntry(page: { event: PublicCalendarFields }, pageUrl: string): CalendarEvent {
   const { event } = page
   const location =
     event.mode === 'online' ? 'Online' : [event.venueName, event.venueAddress].filter(Boolean).join(', ') || undefined
