@@ -87,6 +87,7 @@ export function Layout({ children }: { children: ReactNode }) {
                   <li>
                     <NavLink to="/saved">
                       Saved
+                      {data?.savedCount ? ' ' : null}
                       {data?.savedCount ? (
                         <span className="site-nav__count">
                           {data.savedCount}

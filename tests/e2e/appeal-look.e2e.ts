@@ -1,8 +1,6 @@
-import { mkdir } from 'node:fs/promises'
-import path from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser } from './browser.ts'
+import { expectAccessible, launchBrowser, screenshot } from './browser.ts'
 import { baseUrl } from './browser.ts'
 
 /**
@@ -31,14 +29,6 @@ const WIDTHS = [
 async function open(viewport: { width: number; height: number }, javaScriptEnabled: boolean) {
   const context = await browser.newContext({ baseURL: baseUrl(), viewport, javaScriptEnabled, reducedMotion: 'reduce' })
   return { context, page: await context.newPage() }
-}
-
-async function screenshot(page: Page, name: string) {
-  const when = process.env.SCREENSHOTS
-  if (when !== 'before' && when !== 'after') return
-  const folder = path.resolve('docs/screenshots')
-  await mkdir(folder, { recursive: true })
-  await page.screenshot({ path: path.join(folder, `${name}-${when}-${page.viewportSize()!.width}.png`) })
 }
 
 /** Where an element's box starts relative to the top of the window, as the supporter first sees it. */

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
 import { AxeBuilder } from '@axe-core/playwright'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { expect, inject } from 'vitest'
@@ -57,4 +59,17 @@ export async function waitForEmailTo(page: Page, email: string) {
     )
     .toBeGreaterThan(0)
   return page.locator('tr', { hasText: email }).first()
+}
+
+/**
+ * With SCREENSHOTS=before or after, saves what the window shows as
+ * docs/screenshots/<name>-<before|after>-<width>.png (the window only, so each stays small);
+ * otherwise does nothing.
+ */
+export async function screenshot(page: Page, name: string) {
+  const when = process.env.SCREENSHOTS
+  if (when !== 'before' && when !== 'after') return
+  const folder = path.resolve('docs/screenshots')
+  await mkdir(folder, { recursive: true })
+  await page.screenshot({ path: path.join(folder, `${name}-${when}-${page.viewportSize()!.width}.png`) })
 }
