@@ -1,4 +1,3 @@
-import { parseWithZod } from '@conform-to/zod'
 import { getEnv } from '#app/utils/env.server.ts'
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
@@ -6,10 +5,9 @@ import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
-import { UploadRefused } from '#app/modules/appeals/photos/upload.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
 import { getEventForEditing, updateEvent } from '#app/modules/events/event-admin.server.ts'
-import { eventFormSchema, readEventSubmission } from '#app/modules/events/event-form.server.ts'
+import { readEventSubmission } from '#app/modules/events/event-form.server.ts'
 import { timeZoneChoices } from '#app/utils/time-zone.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
@@ -20,7 +18,6 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 ]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
-const schema = eventFormSchema
 
 const notFound = () => new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
 
@@ -43,17 +40,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
   if (!isUuid(params.id)) throw notFound()
-  const form = await readEventSubmission(request).catch((error: unknown) => {
-    if (error instanceof UploadRefused) throw new Response('This is not the event form', { status: 400, headers: { 'Cache-Control': 'no-store' } })
-    throw error
-  })
-  const submission = parseWithZod(form.formData, { schema })
-  // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
-  if (submission.status !== 'success' || form.photo.error) {
-    const reply = form.photo.error ? submission.reply({ fieldErrors: { photo: [form.photo.error] } }) : submission.reply()
-    return data(reply, { status: submission.status === 'error' || form.photo.error ? 400 : 200 })
-  }
-  const result = await updateEvent(getDb(), staff.id, params.id, submission.value, { photo: form.photo.photo })
+  const { submission, photo, answer } = await readEventSubmission(request)
+  if (answer || submission.status !== 'success') return data(answer?.reply ?? submission.reply(), { status: answer?.status ?? 400 })
+  const result = await updateEvent(getDb(), staff.id, params.id, submission.value, { photo: photo })
   if (!result.ok) {
     if (result.notFound) throw notFound()
     return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })

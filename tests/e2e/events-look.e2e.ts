@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { baseUrl, expectAccessible, launchBrowser, recordRequests, screenshot, waitForEmailTo, waitForHydration } from './browser.ts'
+import { baseUrl, expectAccessible, launchBrowser, LOOK_WIDTHS, openAt, recordRequests, placeLinkFromEmail, screenshot, top, waitForHydration } from './browser.ts'
 import { signInInBrowser } from './demo-admin.ts'
 
 /**
@@ -27,19 +27,9 @@ afterAll(async () => {
 const WITNESS = '/events/witness-testimonies-evening'
 const ONLINE = '/events/online-briefing-enforced-disappearances'
 const PAST = '/events/annual-fundraising-dinner'
-const WIDTHS = [
-  { width: 390, height: 844 },
-  { width: 1280, height: 800 },
-]
+const WIDTHS = LOOK_WIDTHS
 
-async function open(viewport: { width: number; height: number }, javaScriptEnabled: boolean) {
-  const context = await browser.newContext({ baseURL: baseUrl(), viewport, javaScriptEnabled, reducedMotion: 'reduce' })
-  return { context, page: await context.newPage() }
-}
-
-function top(locator: Locator) {
-  return locator.evaluate((element) => element.getBoundingClientRect().top)
-}
+const open = (viewport: { width: number; height: number }, javaScriptEnabled: boolean) => openAt(browser, viewport, javaScriptEnabled)
 
 function elsewhere(requests: string[]) {
   const origin = new URL(baseUrl()).origin
@@ -126,15 +116,6 @@ describe.each(WIDTHS)('at $width px', (viewport) => {
   })
 })
 
-/** The signed link to the place, from the newest email to this address in the development mailbox. */
-async function manageLinkFromEmail(page: Page, email: string) {
-  await (await waitForEmailTo(page, email)).getByRole('link').first().click()
-  const text = await page.getByTestId('email-text').innerText()
-  const link = /https?:\/\/\S+\/registrations\/[0-9a-f-]+\?signature=[\w-]+/.exec(text)?.[0]
-  expect(link).toBeTruthy()
-  return { link: link!, text }
-}
-
 async function registerWithoutJavaScript(path: string, email: string) {
   const context = await browser.newContext({ baseURL: baseUrl(), javaScriptEnabled: false })
   const page = await context.newPage()
@@ -144,7 +125,7 @@ async function registerWithoutJavaScript(path: string, email: string) {
   await page.getByLabel(/I agree to the/).check()
   await page.getByRole('button', { name: 'Register' }).click()
   await page.waitForURL(/\/registered$/)
-  const found = await manageLinkFromEmail(page, email)
+  const found = await placeLinkFromEmail(page, email)
   await context.close()
   return found
 }

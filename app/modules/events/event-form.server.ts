@@ -1,3 +1,4 @@
+import { parseWithZod } from '@conform-to/zod'
 import { z } from 'zod'
 import type { EventMode, EventStatus, TicketKind } from '#db/schema.ts'
 import { localTimeToInstant } from '#app/utils/dates.ts'
@@ -5,7 +6,7 @@ import { isStripeAmount, minorUnitExponent, parseAmountToMinor, stripeStepMessag
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { canonicalTimeZone } from '#app/utils/time-zone.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
-import { checkPhoto, isMultipart, readAppealForm, type PhotoUpload } from '#app/modules/appeals/photos/upload.server.ts'
+import { checkPhoto, isMultipart, readAppealForm, UploadRefused, type PhotoUpload } from '#app/modules/appeals/photos/upload.server.ts'
 
 /**
  * The staff event form (new and edit pages share it) and how its fields are read.
@@ -288,17 +289,31 @@ export type EventFormValue = z.output<typeof eventFormSchema>
 const EVENT_FORM_MAX_FIELDS = 30 + 50 * 7
 
 /**
- * The event form as submitted, with its cover photo checked by the appeal photos' code (the same
- * limits, the same re-encoding). The form is multipart; a plain form (no cover chosen, as older
- * clients and tests post it) is read as before.
+ * The event form as submitted: conform's reading of the fields, and the cover photo checked by
+ * the appeal photos' code (the same limits, the same re-encoding). The form is multipart; a plain
+ * form (no cover chosen, as older clients and tests post it) is read as before. `answer` is set
+ * when the form goes back to the page instead of being saved: a field error, a photo refused
+ * beside its field, or a button of the form ("Add a ticket") that asked for it back with a change
+ * (no error, so 200). A request that is not our form at all is a 400.
  */
-export async function readEventSubmission(request: Request): Promise<{
-  formData: FormData
-  photo: { photo: PhotoUpload | null; error: string | null }
-}> {
-  if (!isMultipart(request)) return { formData: await readFormData(request), photo: { photo: null, error: null } }
-  const { formData, photo } = await readAppealForm(request, { maxFields: EVENT_FORM_MAX_FIELDS })
-  return { formData, photo: await checkPhoto(photo) }
+export async function readEventSubmission(request: Request) {
+  const { formData, photo } = isMultipart(request)
+    ? await readAppealForm(request, { maxFields: EVENT_FORM_MAX_FIELDS })
+        .then(async (form) => ({ formData: form.formData, photo: await checkPhoto(form.photo) }))
+        .catch((error: unknown) => {
+          if (error instanceof UploadRefused) throw new Response('This is not the event form', { status: 400, headers: { 'Cache-Control': 'no-store' } })
+          throw error
+        })
+    : { formData: await readFormData(request), photo: { photo: null, error: null } }
+  const submission = parseWithZod(formData, { schema: eventFormSchema })
+  const answer =
+    submission.status !== 'success' || photo.error
+      ? {
+          reply: photo.error ? submission.reply({ fieldErrors: { photo: [photo.error] } }) : submission.reply(),
+          status: submission.status === 'error' || photo.error ? 400 : 200,
+        }
+      : null
+  return { submission, photo: photo.photo as PhotoUpload | null, answer }
 }
 
 function isWebLink(text: string) {
