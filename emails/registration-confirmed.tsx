@@ -72,7 +72,7 @@ export function Component(props: RegistrationConfirmedProps) {
           ...eventPlaceFacts(props),
           ['Ticket', props.quantity === 1 ? props.ticketTypeName : `${props.ticketTypeName} × ${props.quantity}`],
           ['Paid', props.amountPaidMinor > 0 ? money(props.amountPaidMinor, props.currency) : 'Free'],
-          props.online ? null : ['Check-in code', <Code key="code">{props.checkinCode}</Code>],
+          ['Check-in code', <Code key="code">{props.checkinCode}</Code>],
         ]}
       />
       {props.online ? (

@@ -135,7 +135,12 @@ describe('the booking page', () => {
 
   test('staff add a cover photo on the event form; the event page and its card show it, and share it from APP_URL', async () => {
     const { context, page } = await open({ width: 1280, height: 800 }, true)
-    await signInInBrowser(page)
+    // The demo admin's one-time codes are shared by every e2e file that signs in: if this
+    // minute's are spent and the challenge ends, start again once the next step has come.
+    await signInInBrowser(page).catch(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 31_000))
+      await signInInBrowser(page)
+    })
     await page.goto('/staff/events/new')
     await waitForHydration(page)
     const slug = `cover-e2e-${Date.now()}`
@@ -170,7 +175,7 @@ describe('the booking page', () => {
     await page.goto('/events')
     expect(await page.locator(`main article.card:has(a[href="${inPerson}"]) img.card__image`).getAttribute('src')).toBe(src)
     await context.close()
-  })
+  }, 180_000)
 
   test.each(WIDTHS)('in person at $width px: “You’re booked”, what was paid, the QR code drawn on the page, and calendar links', async (viewport) => {
     expect(inPerson).not.toBe('')
