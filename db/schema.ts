@@ -346,6 +346,8 @@ export interface DonationsTable {
   checkout_submission_id: string | null
   /** The donation this one is a second payment for (the donor paid twice), or null. */
   second_payment_of: string | null
+  /** Staff said the donor meant to pay twice: no longer listed for a refund. */
+  second_payment_kept_at: Timestamp | null
   /** A hash of the address the checkout came from, for the card-testing limit; null after a day. */
   checkout_client_key: string | null
   confirmed_at: Timestamp | null
@@ -405,6 +407,8 @@ export interface EventsTable {
   cover_photo_path: string | null
   cover_photo_id: string | null
   cover_photo_alt: string | null
+  /** Registrations one client address may make for this event in ten minutes; null: the REGISTRATION_RATE_LIMIT setting (migration 0031). */
+  registration_rate_limit: number | null
   created_at: CreatedAt
   updated_at: UpdatedAt
 }

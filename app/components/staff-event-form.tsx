@@ -45,6 +45,7 @@ export type StaffEventFormShape = {
   capacity: string
   maxPerOrder: string
   unpaidHoldsPerClient: string
+  registrationRateLimit: string
   status: string
   tickets: StaffEventTicketRow[]
 }
@@ -60,6 +61,8 @@ type Props = {
   placesTaken?: number
   /** UNPAID_HOLDS_PER_CLIENT, said beside the field that overrides it for this event. */
   unpaidHoldsDefault: number
+  /** REGISTRATION_RATE_LIMIT, likewise. */
+  registrationRateDefault: number
   /** The event's cover photo now, when editing one that has it. */
   cover?: { path: string; alt: string } | null
 }
@@ -67,7 +70,7 @@ type Props = {
 const KIND_NAMES: Record<TicketKind, string> = { free: 'Free', paid: 'Paid', pay_what_you_can: 'Pay what you can' }
 const FORM_ID = 'staff-event'
 
-export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabel, lockedTicketIds = [], placesTaken, unpaidHoldsDefault, cover = null }: Props) {
+export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabel, lockedTicketIds = [], placesTaken, unpaidHoldsDefault, registrationRateDefault, cover = null }: Props) {
   const [form, fields] = useForm<StaffEventFormShape>({
     id: FORM_ID,
     lastResult,
@@ -89,7 +92,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
     ...[
       fields.title, fields.slug, fields.summary, fields.photo, fields.photoAlt, fields.removePhoto, fields.description, fields.startsAt, fields.endsAt, fields.timeZone,
       fields.mode, fields.venueName, fields.venueAddress, fields.accessNotes, fields.onlineUrl, fields.organiserName,
-      fields.capacity, fields.maxPerOrder, fields.unpaidHoldsPerClient, fields.status,
+      fields.capacity, fields.maxPerOrder, fields.unpaidHoldsPerClient, fields.registrationRateLimit, fields.status,
     ].map((field) => ({ errors: field.errors, target: field.id })),
     { errors: fields.tickets.errors, target: null },
     ...ticketRows.flatMap((row) => {
@@ -218,6 +221,12 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
           field={fields.unpaidHoldsPerClient}
           label="Unpaid bookings from one connection (optional)"
           hint={`Paid places are held for 30 minutes while people pay. This is how many such bookings one internet connection may have waiting at once; blank means ${unpaidHoldsDefault}. Raise it for a dinner where whole tables book from one Wi-Fi.`}
+          inputMode="numeric"
+        />
+        <TextField
+          field={fields.registrationRateLimit}
+          label="Registrations from one connection in ten minutes (optional)"
+          hint={`How many registrations one internet connection may make for this event in ten minutes; blank means ${registrationRateDefault}, the usual limit, and a number here must be at least that. Raise it when a room registers over one Wi-Fi.`}
           inputMode="numeric"
         />
       </fieldset>

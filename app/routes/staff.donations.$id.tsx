@@ -3,6 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-
 import { z } from 'zod'
 import {
   getDonationDetail,
+  keepSecondPayment,
   refundFormSchema,
   requestRefund,
   resendDonationReceipt,
@@ -35,9 +36,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return detail
 }
 
-type ActionData = { intent: 'refund' | 'resend-receipt' | null; ok: boolean; message: string }
+type ActionData = { intent: 'refund' | 'resend-receipt' | 'keep-second-payment' | null; ok: boolean; message: string }
 
-const intentSchema = z.object({ intent: z.enum(['refund', 'resend-receipt'], { message: 'Choose what to do' }) })
+const intentSchema = z.object({ intent: z.enum(['refund', 'resend-receipt', 'keep-second-payment'], { message: 'Choose what to do' }) })
 
 function answer(intent: ActionData['intent'], result: StaffActionResult) {
   return data<ActionData>(
@@ -53,11 +54,14 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (!isUuid(donationId)) throw notFound()
   const form = Object.fromEntries(await readFormData(request))
   const intent = intentSchema.safeParse(form)
-  if (!intent.success) return answer(null, { ok: false, status: 400, message: 'Choose what to do: refund, or send the receipt again.' })
+  if (!intent.success) return answer(null, { ok: false, status: 400, message: 'Choose what to do: refund, keep a second payment, or send the receipt again.' })
   const db = getDb()
 
   if (intent.data.intent === 'resend-receipt') {
     return answer('resend-receipt', await resendDonationReceipt(db, staff.id, donationId))
+  }
+  if (intent.data.intent === 'keep-second-payment') {
+    return answer('keep-second-payment', await keepSecondPayment(db, staff.id, donationId))
   }
   const refund = refundFormSchema.safeParse(form)
   if (!refund.success) {
@@ -115,11 +119,26 @@ export default function StaffDonation() {
         {money(donation.amountMinor)} from {donation.donorName ?? 'a donor with no name'}
       </h1>
 
-      {donation.secondPaymentOf ? (
+      {donation.secondPaymentOf && donation.secondPaymentKeptAt ? (
         <p className="notice">
-          The donor paid twice: this is a second payment for <Link to={`/staff/donations/${donation.secondPaymentOf}`}>their gift</Link>,
-          taken by Stripe when a second checkout was completed. Unless they meant to give twice, refund it in full below.
+          A second payment for <Link to={`/staff/donations/${donation.secondPaymentOf}`}>their gift</Link>, kept as a gift of its own on{' '}
+          {when(donation.secondPaymentKeptAt)}: the donor meant to give twice.
         </p>
+      ) : donation.secondPaymentOf ? (
+        <div className="notice">
+          <p>
+            The donor paid twice: this is a second payment for <Link to={`/staff/donations/${donation.secondPaymentOf}`}>their gift</Link>,
+            taken by Stripe when a second checkout was completed. Unless they meant to give twice, refund it in full below.
+          </p>
+          {donation.status === 'confirmed' ? (
+            <Form method="post" className="inline-form">
+              <input type="hidden" name="intent" value="keep-second-payment" />
+              <button type="submit" className="button button--secondary" disabled={busy}>
+                Keep it: the donor meant to give twice
+              </button>
+            </Form>
+          ) : null}
+        </div>
       ) : null}
       {actionData ? (
         <p className={actionData.ok ? 'notice' : 'form-error'} role={actionData.ok ? 'status' : 'alert'}>

@@ -109,7 +109,8 @@ export default function StaffEventRegistrations() {
           <Link to={`/staff/events/${event.id}/edit`} className="button button--secondary">Edit event</Link>
         </li>
         <li>
-          <Link to={`/staff/events/${event.id}/check-in`} className="button">
+          {/* A fresh document: only the check-in page's own headers allow the camera. */}
+          <Link to={`/staff/events/${event.id}/check-in`} className="button" reloadDocument>
             Check people in
           </Link>
         </li>

@@ -1,7 +1,8 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
-import { useEffect, useRef } from 'react'
+import { useCallback, useEffect, useRef } from 'react'
 import { z } from 'zod'
+import { CameraScanner } from '#app/components/camera-scanner.tsx'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { openSearch, sealSearch, SEARCH_PURPOSE } from '#app/modules/staff/search-tokens.server.ts'
@@ -92,16 +93,40 @@ export default function CheckIn() {
   const { event, q, results, searchError } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const tokenInput = useRef<HTMLInputElement>(null)
+  const codeForm = useRef<HTMLFormElement>(null)
+  const scanning = useRef(false)
+  const answer = useRef<HTMLDivElement>(null)
 
   // With JavaScript the page is not rebuilt after a check-in, so autoFocus alone would not bring
-  // focus back; without it, autoFocus on the fresh page does the same.
+  // focus back; without it, autoFocus on the fresh page does the same. While the camera scans,
+  // focus stays where it is: a focused field would open a phone's keyboard over the camera.
   useEffect(() => {
     const input = tokenInput.current
     if (!actionData || !input) return
     input.value = actionData.token
+    // On a phone the answer and the camera's picture below it then fill the screen together.
+    if (scanning.current) {
+      // (Not returned: newer browsers' scrollIntoView returns a promise, which React would call as a cleanup.)
+      answer.current?.scrollIntoView({ block: 'start' })
+      return
+    }
     input.focus()
     input.select()
   }, [actionData])
+
+  const onCameraChange = useCallback((active: boolean) => {
+    scanning.current = active
+    if (active) answer.current?.scrollIntoView({ block: 'start' })
+  }, [])
+
+  // A code the camera read goes through the same form, and the same action, as a typed one.
+  const submitScanned = useCallback((code: string) => {
+    const input = tokenInput.current
+    const form = codeForm.current
+    if (!input || !form) return
+    input.value = code
+    form.requestSubmit()
+  }, [])
 
   return (
     <div className="container page staff-check-in">
@@ -111,7 +136,7 @@ export default function CheckIn() {
       <h1>Check-in: {event.title}</h1>
       <p>{event.when}</p>
 
-      <div aria-live="polite" aria-atomic="true" className="staff-check-in__status">
+      <div aria-live="polite" aria-atomic="true" className="staff-check-in__status" ref={answer}>
         {actionData ? (
           <p id="check-in-message" className={`staff-check-in__message staff-check-in__message--${actionData.ok ? 'ok' : 'refused'}`}>
             {actionData.message}
@@ -121,7 +146,8 @@ export default function CheckIn() {
 
       <section aria-labelledby="code-heading">
         <h2 id="code-heading">Scan or type a check-in code</h2>
-        <Form method="post" className="inline-form">
+        <CameraScanner onCode={submitScanned} onActiveChange={onCameraChange} />
+        <Form method="post" className="inline-form" ref={codeForm}>
           <div className="field">
             <label htmlFor="token">Check-in code</label>
             <input

@@ -33,6 +33,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     lockedTicketIds: event.defaultValue.tickets.filter((ticket) => ticket.locked && ticket.id).map((ticket) => ticket.id!),
     timeZones: timeZoneChoices(),
     unpaidHoldsDefault: getEnv().UNPAID_HOLDS_PER_CLIENT,
+    registrationRateDefault: getEnv().REGISTRATION_RATE_LIMIT,
   }
 }
 
@@ -51,7 +52,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function EditStaffEvent() {
-  const { event, defaultValue, cover, lockedTicketIds, timeZones, unpaidHoldsDefault } = useLoaderData<typeof loader>()
+  const { event, defaultValue, cover, lockedTicketIds, timeZones, unpaidHoldsDefault, registrationRateDefault } = useLoaderData<typeof loader>()
   const lastResult = useActionData<typeof action>()
   return (
     <div className="container page">
@@ -70,6 +71,7 @@ export default function EditStaffEvent() {
           lockedTicketIds={lockedTicketIds}
           placesTaken={event.placesTaken}
           unpaidHoldsDefault={unpaidHoldsDefault}
+          registrationRateDefault={registrationRateDefault}
           cover={cover}
         />
       )}

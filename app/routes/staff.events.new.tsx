@@ -21,6 +21,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     timeZones: timeZoneChoices(),
     unpaidHoldsDefault: getEnv().UNPAID_HOLDS_PER_CLIENT,
+    registrationRateDefault: getEnv().REGISTRATION_RATE_LIMIT,
     defaultValue: {
       timeZone: organisationTimeZone(),
       mode: 'in_person',
@@ -43,7 +44,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function NewStaffEvent() {
-  const { timeZones, defaultValue, unpaidHoldsDefault } = useLoaderData<typeof loader>()
+  const { timeZones, defaultValue, unpaidHoldsDefault, registrationRateDefault } = useLoaderData<typeof loader>()
   const lastResult = useActionData<typeof action>()
   return (
     <div className="container page">
@@ -51,7 +52,7 @@ export default function NewStaffEvent() {
         <Link to="/staff/events">All events</Link>
       </p>
       <h1>New event</h1>
-      <StaffEventForm defaultValue={defaultValue} lastResult={lastResult} timeZones={timeZones} submitLabel="Create the event" unpaidHoldsDefault={unpaidHoldsDefault} />
+      <StaffEventForm defaultValue={defaultValue} lastResult={lastResult} timeZones={timeZones} submitLabel="Create the event" unpaidHoldsDefault={unpaidHoldsDefault} registrationRateDefault={registrationRateDefault} />
     </div>
   )
 }

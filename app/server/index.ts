@@ -117,6 +117,7 @@ const server = http.createServer((request, response) => {
   if (answerStripeWebhook(request, response, { production, log: (status) => logRequest(request.method, request.url, status, started) })) return
   app(request, response)
 })
+server.keepAliveTimeout = env.KEEP_ALIVE_SECONDS * 1000
 const host = listenHost(env)
 server.listen(env.PORT, host, () => {
   const address = server.address()

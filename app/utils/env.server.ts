@@ -138,6 +138,13 @@ const envSchema = z.object({
     .refine((value) => /^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value)), 'must be an ISO date, such as 2027-06-30')
     .transform((value) => new Date(value))
     .optional(),
+  /**
+   * How long an idle keep-alive connection stays open. Above the 60 s idle timeout load balancers
+   * commonly use, so the balancer closes idle connections rather than this server: a request the
+   * balancer (or Stripe) sends at the moment Node closes the connection would otherwise fail
+   * with a reset or a 502. Node's own default is 5 s.
+   */
+  KEEP_ALIVE_SECONDS: z.coerce.number().int().min(1).max(600).default(65),
   /** How many seconds to wait for requests in flight when asked to stop. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
 })

@@ -13,6 +13,9 @@ export type LimiterOptions = { keyPrefix: string; points: number; durationSecond
 
 const MINUTE = 60
 
+/** The most any limit may allow: the settings' ceiling, and staff's for one event. */
+export const RATE_LIMIT_MAX = 10_000
+
 /**
  * Every limit in one place: how many attempts a key (a client address unless said otherwise) may
  * make in how long. Generous enough that a person, or a household behind one address, never meets
@@ -25,6 +28,12 @@ const LIMITS = {
   checkout: () => ({ points: getEnv().CHECKOUT_RATE_LIMIT, durationSeconds: 10 * MINUTE }),
   /** Event registrations that reach the database. */
   registration: () => ({ points: getEnv().REGISTRATION_RATE_LIMIT, durationSeconds: 10 * MINUTE }),
+  /**
+   * Registrations for one event whose staff raised its limit (`events.registration_rate_limit`):
+   * counted per event and address, apart from `registration`, and allowed up to the event's own
+   * number (`checkRaisedRateLimit`), so raising one dinner's limit raises no other event's.
+   */
+  'event-registration': () => ({ points: RATE_LIMIT_MAX, durationSeconds: 10 * MINUTE }),
   /** Saves and unsaves of events. */
   'save-event': () => ({ points: 60, durationSeconds: 10 * MINUTE }),
   /** Saved-events links asked for, per address, and per email address (inbox flooding). */
@@ -160,9 +169,13 @@ export async function consumeRateLimit(options: LimiterOptions, key: string): Pr
   return consumeWith(await limiter(options), key)
 }
 
-export async function consumeWith(limiter: RateLimiterAbstract, key: string): Promise<RateLimitResult> {
+/** Takes one point for `key`; with `allowed`, refuses past that many points (at most the limiter's own). */
+export async function consumeWith(limiter: RateLimiterAbstract, key: string, allowed?: number): Promise<RateLimitResult> {
   try {
-    await limiter.consume(rateLimitKey(key))
+    const taken = await limiter.consume(rateLimitKey(key))
+    if (allowed !== undefined && taken.consumedPoints > allowed) {
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(taken.msBeforeNext / 1000)) }
+    }
     return { allowed: true }
   } catch (rejection) {
     if (rejection instanceof RateLimiterRes) {
@@ -180,6 +193,15 @@ export async function refundRateLimit(name: RateLimitName, key: string): Promise
 /** Takes one attempt from a named limit. */
 export function checkRateLimit(name: RateLimitName, key: string): Promise<RateLimitResult> {
   return consumeRateLimit(rateLimit(name), key)
+}
+
+/**
+ * Takes one attempt from a named limit whose counter allows up to RATE_LIMIT_MAX, refusing past
+ * `points` instead: the limit staff chose for one event, counted under that limiter's own prefix.
+ */
+export async function checkRaisedRateLimit(name: RateLimitName, key: string, points: number): Promise<RateLimitResult> {
+  const options = rateLimit(name)
+  return consumeWith(await limiter(options), key, Math.min(points, options.points))
 }
 
 /** Checkout sessions per client address: stops a script trying stolen cards through our form. */

@@ -27,19 +27,33 @@ const CHECKOUT_FORM_PATH = /^\/(appeals|events|registrations)\/[^/]+\/?$/
  */
 const PUBLIC_PAGE_PATH = /^\/(|about|privacy|contact|appeals|events|appeals\/[^/]+|events\/[^/]+|events\/[^/]+\/calendar\.ics)\/?$/
 
-const PERMISSIONS_POLICY = [
-  'accelerometer=()',
-  'camera=()',
-  'display-capture=()',
-  'geolocation=()',
-  'gyroscope=()',
-  'magnetometer=()',
-  'microphone=()',
-  'midi=()',
-  'payment=()',
-  'usb=()',
-  'browsing-topics=()',
-].join(', ')
+const permissionsPolicy = (camera: '()' | '(self)') =>
+  [
+    'accelerometer=()',
+    `camera=${camera}`,
+    'display-capture=()',
+    'geolocation=()',
+    'gyroscope=()',
+    'magnetometer=()',
+    'microphone=()',
+    'midi=()',
+    'payment=()',
+    'usb=()',
+    'browsing-topics=()',
+  ].join(', ')
+
+const PERMISSIONS_POLICY = permissionsPolicy('()')
+
+/**
+ * The one page that may use a camera: staff check-in scans attendees' QR codes with the phone's
+ * camera, from our own origin only. Every other page, and every frame, keeps `camera=()`.
+ */
+const CAMERA_PAGE_PATH = /^\/staff\/events\/[^/]+\/check-in\/?$/
+
+/** The Permissions-Policy of a response to `path`: nothing powerful, the check-in page's camera aside. */
+export function permissionsPolicyFor(path: string): string {
+  return CAMERA_PAGE_PATH.test(path) ? permissionsPolicy('(self)') : PERMISSIONS_POLICY
+}
 
 /** A fresh nonce for one response's scripts. */
 export function createNonce(): string {
@@ -132,7 +146,7 @@ export function createSecurityHeaders(options: { production: boolean; developmen
   })
   return function securityHeaders(request: Request, response: Response, next: NextFunction) {
     setNonce(response, createNonce())
-    response.setHeader('Permissions-Policy', PERMISSIONS_POLICY)
+    response.setHeader('Permissions-Policy', permissionsPolicyFor(request.path))
     onHeaders(response, function applyLateHeaders(this: ServerResponse) {
       if (!this.hasHeader('content-security-policy')) {
         this.setHeader(

@@ -77,8 +77,14 @@ export function createTaskList(): TaskList {
       await scheduleQueuedEmails(db)
       await scheduleDueBatches(db)
     },
-    async [APPLY_STRIPE_EVENTS_TASK]() {
-      await applyDueStripeEvents(db, { maxAttempts: env.STRIPE_EVENT_MAX_ATTEMPTS, lanes: env.STRIPE_APPLY_CONCURRENCY })
+    async [APPLY_STRIPE_EVENTS_TASK](_payload, helpers) {
+      await applyDueStripeEvents(db, {
+        maxAttempts: env.STRIPE_EVENT_MAX_ATTEMPTS,
+        lanes: env.STRIPE_APPLY_CONCURRENCY,
+        // A second after the last event: a steady stream is applied by the lanes already running.
+        lingerMs: 1_000,
+        signal: helpers.abortSignal,
+      })
     },
     async [RECONCILE_STRIPE_TASK]() {
       await reconcileStripeEvents(db)

@@ -18,7 +18,8 @@
  * Environment: BENCH_DRAIN, BENCH_WEBHOOK_WARMUP (500, delivered before intake's clock starts and
  * part of the backlog), BENCH_WEBHOOK_CONCURRENCY (8: HTTP clients and pgbench clients),
  * BENCH_STEADY_RATE, BENCH_STEADY_SECONDS, BENCH_APPLY_CONCURRENCY (the worker's lanes, 4),
- * BENCH_PGBENCH_SECONDS (20), BENCH_SKIP_BUILD, BENCH_DATABASE_URL (the server).
+ * BENCH_PGBENCH_SECONDS (20), BENCH_SKIP_BUILD, BENCH_DATABASE_URL (the server), BENCH_WORKER_NODE_ARGS
+ * and BENCH_SERVER_NODE_ARGS (Node options for the worker and the web server, such as --cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
@@ -30,7 +31,7 @@ import { compiled } from '#scripts/build-server.ts'
 import { completedSession, stripeEvent } from '#tests/mocks/stripe.ts'
 import { positiveInteger } from './bench-env.ts'
 import { createBenchDatabase } from './bench-database.ts'
-import { BENCH_SERVER_URL, buildForProduction, createCleanUp, createEmptyDatabase, productionEnv, runCommand, startAppServer } from './bench-server.ts'
+import { BENCH_SERVER_URL, PRODUCTION_SERVER_ARGS, buildForProduction, createCleanUp, createEmptyDatabase, productionEnv, runCommand, startAppServer } from './bench-server.ts'
 import { startFakeResendServer } from './fake-resend-server.ts'
 
 const DRAIN = positiveInteger('BENCH_DRAIN', 20_000)
@@ -129,7 +130,8 @@ async function main() {
     RESEND_BASE_URL: resend.url,
     STRIPE_APPLY_CONCURRENCY: String(APPLY_CONCURRENCY),
   }
-  const server = await startAppServer({ port, env: appEnv })
+  const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const server = await startAppServer({ port, env: appEnv, nodeArgs: [...serverNodeArgs, ...PRODUCTION_SERVER_ARGS] })
   addCleanUp('stop the web server', () => server.stop())
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
@@ -210,14 +212,20 @@ async function main() {
     const wait = due - performance.now()
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     sends.push(
-      post(steadyEvents[index]!).then((answer) => {
-        if (answer.status !== 200) failures.push(`${answer.status} ${answer.body.slice(0, 120)}`)
-      }),
+      post(steadyEvents[index]!).then(
+        (answer) => {
+          if (answer.status !== 200) failures.push(`${answer.status} ${answer.body.slice(0, 120)}`)
+        },
+        // Caught here, not left unhandled while later sends are still being scheduled.
+        (error: unknown) => {
+          failures.push(`no answer: ${error instanceof Error ? error.message : String(error)}`)
+        },
+      ),
     )
   }
   await Promise.all(sends)
   const offeredRate = steadyEvents.length / ((performance.now() - steadyStarted) / 1000)
-  if (failures.length > 0) throw new Error(`${failures.length} steady deliveries failed:\n  ${failures.slice(0, 10).join('\n  ')}`)
+  if (failures.length > 0) throw new Error(`${failures.length} steady deliveries failed:\n  ${failures.slice(0, 10).join('\n  ')}\nThe web server's last output:\n${server.output().slice(-4_000)}`)
   await until('the steady events to be applied', async () => (await countApplied()) >= total, 5 * 60_000)
   const latencies = (
     await sql<{ ms: number }>`
@@ -226,6 +234,15 @@ async function main() {
   ).rows
     .map((row) => Number(row.ms))
     .sort((a, b) => a - b)
+  // Where the slow ones fall in the phase: p95 for each 5 s of it, by when they were stored.
+  const steadyIds = steadyEvents.map((event) => (JSON.parse(event.payload) as { id: string }).id)
+  const windows = await sql<{ slot: number; p95: number }>`
+    with steady as (
+      select received_at, applied_at, floor(extract(epoch from received_at - min(received_at) over ()) / 5)::int as slot
+      from stripe_inbox where event_id = any(${steadyIds}::text[]))
+    select slot, percentile_cont(0.95) within group (order by extract(epoch from applied_at - received_at) * 1000)::float8 as p95
+    from steady group by slot order by slot`.execute(bench.db)
+  log(`latency p95 by 5 s of the steady phase: ${windows.rows.map((row) => `${Math.round(Number(row.p95))} ms`).join(', ')}`)
 
   // ── Verify: every gift confirmed once, totals and receipts ──
   const check = (
@@ -284,7 +301,9 @@ async function main() {
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [compiled('worker')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  // BENCH_WORKER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/worker-profile` to see where the drain goes.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, compiled('worker')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let output = ''
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -99,3 +99,30 @@ export async function placeLinkFromEmail(page: Page, email: string) {
   expect(link).toBeTruthy()
   return { link: link!, text }
 }
+
+/** A name of letters only (names may be checked for digits), different on every run. */
+export function uniqueLetters(length = 8) {
+  return Array.from({ length }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')
+}
+
+/**
+ * A new supporter, in a browser context of their own, registers for a free event through its page
+ * (the same "check your email" answer for everyone, docs/decisions/021) and opens their
+ * confirmation email in the development mailbox. The caller closes the context.
+ */
+export async function registerAndOpenConfirmation(browser: Browser, slug: string, label: string) {
+  const name = `${label} ${uniqueLetters()}`
+  const email = `e2e-${label.toLowerCase()}-${Date.now()}@example.org`
+  const context = await newContext(browser)
+  const page = await context.newPage()
+  await page.goto(`/events/${slug}`)
+  await page.getByLabel('Your name').fill(name)
+  await page.getByLabel(/Your email/).fill(email)
+  await page.getByLabel(/I agree to the/).check()
+  await page.getByRole('button', { name: 'Register' }).click()
+  await page.waitForURL(/\/registered$/)
+  await expect.poll(() => page.getByRole('status').innerText()).toContain('We have sent an email')
+  await waitForEmailTo(page, email)
+  await page.locator('tr', { hasText: email }).getByRole('link', { name: /Your place is confirmed/ }).click()
+  return { context, page, name, email }
+}

@@ -139,7 +139,9 @@ function expectSecurityHeaders(response: APIResponse, label: string) {
   // page sends it to us only, as its form must carry our Origin); the rest send only our origin.
   expect(['strict-origin-when-cross-origin', 'no-referrer', 'same-origin'], label).toContain(headers['referrer-policy'])
   expect(headers['x-frame-options'], label).toBe('DENY')
-  expect(headers['permissions-policy'], label).toMatch(/camera=\(\).*geolocation=\(\).*microphone=\(\)/)
+  // Only staff check-in may use the camera, from our own origin (issue 13); every other response keeps camera=().
+  const camera = /\/staff\/events\/[^/]+\/check-in$/.test(new URL(response.url()).pathname) ? 'camera=\\(self\\)' : 'camera=\\(\\)'
+  expect(headers['permissions-policy'], label).toMatch(new RegExp(`${camera}.*geolocation=\\(\\).*microphone=\\(\\)`))
   expect(headers['x-powered-by'], label).toBeUndefined()
   expect(headers['cache-control'], `${label}: Cache-Control`).toBeTruthy()
 }
@@ -171,6 +173,21 @@ test('every route answers with the security headers; only anonymous public pages
     if (visit.shared && response.status() === 200) expect(cacheControl, label).toMatch(/no-cache|max-age/)
     else expect(cacheControl, `${label}: may show personal data`).toContain('no-store')
     if (visit.as === 'staff') expect(response.status(), `${label}: reached as staff`).toBe(200)
+  }
+})
+
+test('the check-in page alone may use the camera, and only from our own origin', async () => {
+  const event = await firstId(staff.request, '/staff/events', '/staff/events')
+  const checkIn = await staff.request.get(`/staff/events/${event}/check-in`, { maxRedirects: 0 })
+  expect(checkIn.status()).toBe(200)
+  const policy = checkIn.headers()['permissions-policy'] ?? ''
+  expect(policy).toContain('camera=(self)')
+  expect(policy).toContain('microphone=()')
+  expect(policy).not.toMatch(/camera=\(\)/)
+  // Its neighbours and look-alikes do not.
+  for (const path of [`/staff/events/${event}`, `/staff/events/${event}/edit`, `/staff/events/${event}/check-in/extra`, `/events/${EVENT}`, '/staff']) {
+    const response = await staff.request.get(path, { maxRedirects: 0 })
+    expect(response.headers()['permissions-policy'], path).toMatch(/(^|, )camera=\(\)/)
   }
 })
 

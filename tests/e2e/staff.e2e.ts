@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { Secret, TOTP } from 'otpauth'
-import { expectAccessible, launchBrowser, newContext, recordRequests, waitForEmailTo, waitForHydration } from './browser.ts'
+import { expectAccessible, launchBrowser, newContext, recordRequests, registerAndOpenConfirmation, uniqueLetters, waitForEmailTo, waitForHydration } from './browser.ts'
 import { signInInBrowser } from './demo-admin.ts'
 
 /**
@@ -55,10 +55,6 @@ const EVENT_TITLE = 'Online briefing: enforced disappearances and how to respond
 /** The email of the gift made in the totals test, which the CSV test looks for. */
 let donationEmail: string | undefined
 
-/** A name of letters only (names may be checked for digits), different on every run. */
-function uniqueLetters(length = 8) {
-  return Array.from({ length }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')
-}
 
 /** The demo admin's password, then the code from their authenticator (worked out from the demo secret). */
 async function signIn(page: Page) {
@@ -191,22 +187,8 @@ test('the donations CSV export downloads with its header row and the new gift', 
 
 test('staff check a registrant in by name, and a second check-in with their emailed code says they already are', async () => {
   // A supporter registers for the free online briefing.
-  const name = `Checkin ${uniqueLetters()}`
-  const email = `e2e-checkin-${Date.now()}@example.org`
-  const supporter = await newContext(browser)
-  const public_ = await supporter.newPage()
-  await public_.goto(`/events/${EVENT_SLUG}`)
-  await public_.getByLabel('Your name').fill(name)
-  await public_.getByLabel(/Your email/).fill(email)
-  await public_.getByLabel(/I agree to the/).check()
-  await public_.getByRole('button', { name: 'Register' }).click()
-  // The same "check your email" answer for everyone (docs/decisions/021).
-  await public_.waitForURL(/\/registered$/)
-  await expect.poll(() => public_.getByRole('status').innerText()).toContain('We have sent an email')
-
+  const { context: supporter, page: public_, name } = await registerAndOpenConfirmation(browser, EVENT_SLUG, 'Checkin')
   // Their confirmation email carries the check-in code.
-  await waitForEmailTo(public_, email)
-  await public_.locator('tr', { hasText: email }).getByRole('link', { name: /Your place is confirmed/ }).click()
   const emailText = public_.getByTestId('email-text')
   await emailText.waitFor()
   const code = /Check-in code:?\s*(\S+)/.exec(await emailText.innerText())?.[1]

@@ -295,6 +295,31 @@ describe('one donation', () => {
     expect((await post(pending.donationId, { intent: 'resend-receipt' })).status).toBe(400)
   })
 
+  test('a second payment the donor meant is kept: it leaves the attention list, stays a gift, and the page says so', async () => {
+    const { listSecondPayments } = await import('#app/modules/donations/staff-donations.server.ts')
+    const appeal = await createAppeal()
+    const { donationId } = await createPendingDonation({ appealId: appeal.id, amountMinor: 2_500 })
+    expect(await deliver(stripeEvent('checkout.session.completed', completedSession({ donationId, amountMinor: 2_500, paymentIntent: 'pi_kept_first' })))).toBe(200)
+    const again = { ...completedSession({ donationId, amountMinor: 2_500, paymentIntent: 'pi_kept_second' }), id: 'cs_kept_second' }
+    expect(await deliver(stripeEvent('checkout.session.completed', again))).toBe(200)
+    const second = await db.selectFrom('donations').select('id').where('second_payment_of', '=', donationId).executeTakeFirstOrThrow()
+    expect((await listSecondPayments(db)).map((row) => row.id)).toContain(second.id)
+
+    // A gift paid once has nothing to keep.
+    expect((await post(donationId, { intent: 'keep-second-payment' })).status).toBe(400)
+    const answer = await post(second.id, { intent: 'keep-second-payment' })
+    expect(answer.status).toBe(200)
+    expect((await listSecondPayments(db)).map((row) => row.id)).not.toContain(second.id)
+    expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 5_000, refunded_minor: 0 })
+    const page = await settle(() => donationLoader(args(getRequest(`/staff/donations/${second.id}`, { cookie }), { id: second.id })))
+    expect((page.body as DetailData).donation.secondPaymentKeptAt).not.toBeNull()
+    const audit = await db.selectFrom('audit_log').select('staff_user_id').where('action', '=', 'donation.keep_second_payment').where('subject_id', '=', second.id).execute()
+    expect(audit).toEqual([{ staff_user_id: staffId }])
+    // Asking twice changes nothing more.
+    expect((await post(second.id, { intent: 'keep-second-payment' })).status).toBe(200)
+    expect(await db.selectFrom('audit_log').select('id').where('action', '=', 'donation.keep_second_payment').where('subject_id', '=', second.id).execute()).toHaveLength(1)
+  })
+
   test('a cross-site POST is refused with 403 before anything happens', async () => {
     const appeal = await createAppeal()
     const donation = await confirmed({ appealId: appeal.id, amountMinor: 1_000 })

@@ -180,6 +180,45 @@ describe('creating an event', () => {
     expect(await counts()).toEqual(before)
   })
 
+  test('staff can raise the registrations one connection may make for this event in ten minutes; blank keeps the setting; less than the setting, more than 10,000 or nonsense is a field error (issue 13)', async () => {
+    const form = validForm({ registrationRateLimit: '600' })
+    expect((await create(form)).status).toBe(303)
+    const event = await db.selectFrom('events').selectAll().where('slug', '=', form.slug!).executeTakeFirstOrThrow()
+    expect(event.registration_rate_limit).toBe(600)
+    const audit = async () =>
+      (await db.selectFrom('audit_log').select(['action', 'details']).where('subject_id', '=', event.id).where('action', '=', 'event.limits').orderBy('id').execute()).map(
+        (row) => row.details,
+      )
+    expect(await audit()).toEqual([{ 'registrations in ten minutes': 'the setting → 600' }])
+    // The edit page shows it; raising it again, then clearing it, are each audited.
+    expect((await editForm(event.id)).registrationRateLimit).toBe('600')
+    expect((await edit(event.id, await editForm(event.id, { registrationRateLimit: '1000' }))).status).toBe(303)
+    expect((await edit(event.id, await editForm(event.id, { registrationRateLimit: '' }))).status).toBe(303)
+    expect((await db.selectFrom('events').select('registration_rate_limit').where('id', '=', event.id).executeTakeFirstOrThrow()).registration_rate_limit).toBeNull()
+    expect(await audit()).toEqual([
+      { 'registrations in ten minutes': 'the setting → 600' },
+      { 'registrations in ten minutes': '600 → 1000' },
+      { 'registrations in ten minutes': '1000 → the setting' },
+    ])
+    const before = await counts()
+    for (const [bad, message] of [
+      ['199', /must be at least 200, the usual limit/],
+      ['0', /must be at least 1/],
+      ['10001', /must be 10,000 or fewer/],
+      ['lots', /as a whole number/],
+      ['250.5', /as a whole number/],
+    ] as const) {
+      const answer = await create(validForm({ registrationRateLimit: bad }))
+      expect(answer.status, bad).toBe(400)
+      expect(errorsOf(answer).registrationRateLimit?.[0], bad).toMatch(message)
+    }
+    // The unpaid bookings' own limit likewise only raises the setting (20).
+    const lower = await create(validForm({ unpaidHoldsPerClient: '19' }))
+    expect(lower.status).toBe(400)
+    expect(errorsOf(lower).unpaidHoldsPerClient?.[0]).toMatch(/must be at least 20, the usual limit/)
+    expect(await counts()).toEqual(before)
+  })
+
   test('a KWD ticket price Stripe cannot charge (not ending in 0) is a field error, and nothing is written', async () => {
     const before = await counts()
     const answer = await create(validForm({ 'tickets[0].currency': 'KWD', 'tickets[0].price': '12.505' }))

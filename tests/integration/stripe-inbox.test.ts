@@ -9,7 +9,7 @@ import { getDb } from '#app/utils/db.server.ts'
 import { resetEnvForTests } from '#app/utils/env.server.ts'
 import { emailTemplates } from '#emails/index.ts'
 import { startAppWorker, type AppWorker } from '#app/worker/worker.server.ts'
-import { completedSession, paidInvoice, stripeEvent } from '#tests/mocks/stripe.ts'
+import { completedSession, paidInvoice, refundedCharge, stripeEvent } from '#tests/mocks/stripe.ts'
 import { appealTotals, applyStripeInbox, createAppeal, createPendingDonation, deliver, signedStripeRequest, useTestStripe } from './donation-fixtures.ts'
 import { createStaff, getRequest, postRequest, sessionCookieFor, settle } from './staff-fixtures.ts'
 
@@ -179,6 +179,35 @@ describe('applying', () => {
     expect(await inboxRow(oldShape.id)).toMatchObject({ state: 'parked', last_error: expect.stringContaining('subscription: an older API version') })
     // The error names fields, never values.
     expect((await inboxRow(malformed.id))!.last_error).not.toContain('all of it')
+  })
+
+  test('a claimed batch is applied in one transaction; an event in it that cannot apply leaves the others applied and is parked alone', async () => {
+    const appeal = await createAppeal()
+    const [first, second, third] = await Promise.all([3_000, 2_000, 1_000].map((amountMinor) => createPendingDonation({ appealId: appeal.id, amountMinor })))
+    const together = [
+      // The refund comes before its payment's completion: it waits, and the completion in the
+      // same batch applies it.
+      stripeEvent('charge.refunded', refundedCharge({ paymentIntent: `pi_${first!.donationId.slice(0, 8)}`, amountMinor: 3_000, amountRefundedMinor: 500 })),
+      stripeEvent('checkout.session.completed', completedSession({ donationId: first!.donationId, amountMinor: 3_000 })),
+      stripeEvent('checkout.session.completed', completedSession({ donationId: second!.donationId, amountMinor: 2_000 })),
+      stripeEvent('customer.created', { id: 'cus_batch', object: 'customer' }),
+    ]
+    await sql`select graphile_worker.remove_job(${APPLY_STRIPE_EVENTS_TASK})`.execute(db)
+    for (const event of together) expect((await receive(signedStripeRequest(event))).status).toBe(200)
+    expect(await applyStripeInbox()).toEqual({ applied: 4, retrying: 0, parked: 0 })
+    // Rows a transaction wrote carry its id (xmin): one for the whole claim, not one per event.
+    const { rows } = await sql<{ transactions: number }>`
+      select count(distinct xmin::text)::int as transactions from stripe_inbox where event_id in (${sql.join(together.map((event) => event.id))})`.execute(db)
+    expect(rows[0]!.transactions).toBe(1)
+    expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 5_000, refunded_minor: 500 })
+
+    const malformed = stripeEvent('charge.refunded', { id: 'ch_batch_shape', object: 'charge', payment_intent: 'pi_batch_shape', amount: 'all', amount_refunded: 1 })
+    const good = stripeEvent('checkout.session.completed', completedSession({ donationId: third!.donationId, amountMinor: 1_000 }))
+    for (const event of [malformed, good]) expect((await receive(signedStripeRequest(event))).status).toBe(200)
+    expect(await applyStripeInbox()).toEqual({ applied: 1, retrying: 0, parked: 1 })
+    expect(await inboxRow(malformed.id)).toMatchObject({ state: 'parked', attempts: 1 })
+    expect(await inboxRow(good.id)).toMatchObject({ state: 'applied', last_error: null })
+    expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 6_000, refunded_minor: 500 })
   })
 
   test('types we do not act on are applied as nothing', async () => {

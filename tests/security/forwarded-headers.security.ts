@@ -84,3 +84,12 @@ test('a forged Host is never cached, and the cached page is served only for the 
   expect(forged.headers['x-page-cache']).toBeUndefined()
   expect(forged.body).not.toContain('evil.example')
 })
+
+test("an idle connection from the load balancer stays open longer than the balancer's own 60 s idle timeout", async () => {
+  // Otherwise Node (5 s by default) closes it while the balancer may be sending a request on it:
+  // the supporter or Stripe gets a 502 or a reset.
+  const page = await raw('GET', '/healthz', { headers: { connection: 'keep-alive' } })
+  expect(page.status).toBe(200)
+  const timeout = Number(/timeout=(\d+)/.exec(String(page.headers['keep-alive']))?.[1])
+  expect(timeout).toBeGreaterThan(60)
+})

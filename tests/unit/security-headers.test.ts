@@ -62,6 +62,21 @@ test('every response carries the policy, and its nonce is the one the page’s s
   }
 })
 
+test('only the staff check-in page may use the camera, from our own origin; every other path keeps camera=()', async () => {
+  const base = await start({ production: true })
+  const id = '0b6f4a3e-6a8e-4c1e-9a43-0d6a1f7c2b11'
+  const checkIn = await fetch(`${base}/staff/events/${id}/check-in`)
+  const policy = checkIn.headers.get('permissions-policy') ?? ''
+  expect(policy.split(', ')).toContain('camera=(self)')
+  expect(policy.split(', ')).toContain('microphone=()')
+  expect(policy.split(', ')).not.toContain('camera=()')
+  const others = ['/', `/staff/events/${id}`, `/staff/events/${id}/edit`, `/staff/events/${id}/check-in/more`, `/events/check-in`, '/check-in', `/staff/events/${id}/check-in.data`]
+  for (const path of others) {
+    const response = await fetch(`${base}${path}`)
+    expect(response.headers.get('permissions-policy')?.split(', '), path).toContain('camera=()')
+  }
+})
+
 test('a page served from the cache gets a fresh nonce and submission id, in the body and the policy alike', async () => {
   const base = await start({ production: true, cacheSeconds: 30 })
   const views = []

@@ -25,18 +25,35 @@ type TotalsChange = {
   giftAidEligibleMinor?: number
 }
 
-const randomShard = () => Math.floor(Math.random() * TOTAL_SHARDS)
+/**
+ * The totals rows a transaction adds to: one of sixteen per key, fixed for the transaction. A
+ * transaction that applies a batch of events (the Stripe inbox's applier) holds every row it
+ * touched until its commit, so it keeps to one shard rather than locking several; and the
+ * transactions of one process take the shards in turn (from a random start, so that two
+ * processes seldom line up), so the applier's lanes never wait for each other's shard.
+ */
+const shardOfTransaction = new WeakMap<Trx, number>()
+let nextShard = Math.floor(Math.random() * TOTAL_SHARDS)
+function shardFor(trx: Trx) {
+  let shard = shardOfTransaction.get(trx)
+  if (shard === undefined) {
+    shard = nextShard
+    nextShard = (nextShard + 1) % TOTAL_SHARDS
+    shardOfTransaction.set(trx, shard)
+  }
+  return shard
+}
 
 /**
- * Adds a refund's or a dispute's change to one of the appeal's sixteen total rows, chosen at
- * random, so that webhooks for one appeal seldom wait on each other (`appeal_totals` sums the
- * rows). Always the last statement of a money transaction: the row is held only until the commit.
+ * Adds a refund's or a dispute's change to one of the appeal's sixteen total rows (shardFor), so
+ * that webhooks for one appeal seldom wait on each other (`appeal_totals` sums the rows). Always
+ * the last statement of a money transaction: the row is held only until the commit.
  */
 async function addToAppealTotals(trx: Trx, appealId: string, change: TotalsChange) {
   await sql`
     insert into appeal_total_shards as s
       (appeal_id, shard, confirmed_gross_minor, refunded_minor, disputed_minor, gift_aid_eligible_minor)
-    values (${appealId}, ${randomShard()}, ${change.confirmedGrossMinor ?? 0}, ${change.refundedMinor ?? 0},
+    values (${appealId}, ${shardFor(trx)}, ${change.confirmedGrossMinor ?? 0}, ${change.refundedMinor ?? 0},
             ${change.disputedMinor ?? 0}, ${change.giftAidEligibleMinor ?? 0})
     on conflict (appeal_id, shard) do update set
       confirmed_gross_minor = s.confirmed_gross_minor + excluded.confirmed_gross_minor,
@@ -54,7 +71,7 @@ async function addToAppealTotals(trx: Trx, appealId: string, change: TotalsChang
  * totals row is a random one of sixteen per key, held only from here to the commit.
  */
 async function writeConfirmation(trx: Trx, donation: { id: string; appeal_id: string; supporter_id: string; currency: string; gift_aid_declaration_id: string | null }, confirmation: Confirmation) {
-  const shard = randomShard()
+  const shard = shardFor(trx)
   const giftAidMinor = donation.gift_aid_declaration_id === null ? 0 : confirmation.chargedMinor
   await sql`
     with charge as (

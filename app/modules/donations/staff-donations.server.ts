@@ -264,6 +264,7 @@ export async function getDonationDetail(db: Database, donationId: string) {
       askedMinor,
       chargeDiffers: chargeEntries.length > 0 && stripeChargedMinor !== askedMinor,
       secondPaymentOf: donation.second_payment_of,
+      secondPaymentKeptAt: donation.second_payment_kept_at?.toISOString() ?? null,
       refundedMinor: donation.refunded_minor,
       disputedMinor: donation.disputed_minor,
       netMinor: donation.status === 'confirmed' ? chargedMinor - donation.refunded_minor - donation.disputed_minor : 0,
@@ -362,8 +363,8 @@ export function describeDonationEvent(type: string, detail: unknown, currency: s
 export type DonationDetail = NonNullable<Awaited<ReturnType<typeof getDonationDetail>>>
 
 /**
- * Gifts paid twice: second payments Stripe took for a gift already paid, not yet refunded in full,
- * newest first. Staff refund each in one click on its page, or leave it if the donor meant it.
+ * Gifts paid twice: second payments Stripe took for a gift already paid, not yet refunded in full
+ * nor kept (keepSecondPayment), newest first. Staff refund each in one click on its page, or keep it.
  */
 export async function listSecondPayments(db: Database, limit = 100) {
   return db
@@ -371,6 +372,7 @@ export async function listSecondPayments(db: Database, limit = 100) {
     .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
     .select(['d.id', 'd.second_payment_of', 'd.amount_minor', 'd.fee_cover_minor', 'd.refunded_minor', 'd.currency', 'd.confirmed_at', 'a.title as appeal_title'])
     .where('d.second_payment_of', 'is not', null)
+    .where('d.second_payment_kept_at', 'is', null)
     .where('d.status', '=', 'confirmed')
     .where(sql<boolean>`d.refunded_minor < d.amount_minor + d.fee_cover_minor`)
     .orderBy('d.confirmed_at', 'desc')
@@ -469,6 +471,32 @@ export async function requestRefund(db: Database, staffUserId: string, donationI
     ok: true,
     message: `Refund of ${minorToDecimal(amountMinor, donation.currency)} ${donation.currency} requested. The amounts change when Stripe confirms it, usually within a minute.`,
   }
+}
+
+/**
+ * Staff: the donor meant to pay twice (they said so, or it is plainly a second gift). The payment
+ * stays a gift of its own, with its receipt, and no longer waits on the attention list for a
+ * refund. It can still be refunded from its page like any gift.
+ */
+export async function keepSecondPayment(db: Database, staffUserId: string, donationId: string): Promise<StaffActionResult> {
+  return db.transaction().execute(async (trx): Promise<StaffActionResult> => {
+    const kept = await trx
+      .updateTable('donations')
+      .set({ second_payment_kept_at: new Date(), updated_at: new Date() })
+      .where('id', '=', donationId)
+      .where('second_payment_of', 'is not', null)
+      .where('second_payment_kept_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst()
+    if (!kept) {
+      const donation = await trx.selectFrom('donations').select(['second_payment_of', 'second_payment_kept_at']).where('id', '=', donationId).executeTakeFirst()
+      if (!donation) return { ok: false, status: 404, message: 'There is no such donation.' }
+      if (donation.second_payment_of === null) return { ok: false, status: 400, message: 'This gift was paid once: there is nothing to keep.' }
+      return { ok: true, message: 'This second payment was already kept as a gift of its own.' }
+    }
+    await recordAudit(trx, { staffUserId, action: 'donation.keep_second_payment', subjectType: 'donation', subjectId: donationId })
+    return { ok: true, message: 'Kept: this second payment stays a gift of its own and is no longer listed for a refund.' }
+  })
 }
 
 export async function resendDonationReceipt(db: Database, staffUserId: string, donationId: string, at = new Date()): Promise<StaffActionResult> {

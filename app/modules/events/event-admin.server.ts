@@ -72,6 +72,7 @@ export async function getEventForEditing(db: Database, eventId: string) {
       capacity: String(event.capacity),
       maxPerOrder: String(event.max_per_order),
       unpaidHoldsPerClient: event.unpaid_holds_per_client === null ? '' : String(event.unpaid_holds_per_client),
+      registrationRateLimit: event.registration_rate_limit === null ? '' : String(event.registration_rate_limit),
       status: event.status === 'published' ? 'published' : 'draft',
       tickets: [...ticketRows, ...blankTicketRows(ticketRows[0]?.currency ?? 'GBP')],
     },
@@ -191,8 +192,33 @@ export async function createEvent(
     for (const ticket of newTickets) await insertTicket(trx, event.id, ticket)
     await recordAudit(trx, { staffUserId, action: 'event.create', subjectType: 'event', subjectId: event.id, details: { slug: value.slug, status: value.status, capacity: value.capacity, tickets: newTickets.length } })
     if (published) await recordAudit(trx, { staffUserId, action: 'event.publish', subjectType: 'event', subjectId: event.id, details: { from: 'draft', to: 'published' } })
+    await auditLimits(trx, staffUserId, event.id, { unpaid_holds_per_client: null, registration_rate_limit: null }, value)
     return event.id
   })
+}
+
+/**
+ * A raised limit lets one connection do more (card testing hides behind "a room on one Wi-Fi"), so
+ * who raised which limit for an event, from what to what, has an audit entry of its own; blank is
+ * the setting.
+ */
+async function auditLimits(
+  trx: DatabaseTransaction,
+  staffUserId: string,
+  eventId: string,
+  before: Pick<EventRow, 'unpaid_holds_per_client' | 'registration_rate_limit'>,
+  value: EventFormValue,
+) {
+  const shown = (limit: number | null) => (limit === null ? 'the setting' : limit)
+  const details: Record<string, string | number> = {}
+  if (before.unpaid_holds_per_client !== value.unpaidHoldsPerClient) {
+    details['unpaid bookings at once'] = `${shown(before.unpaid_holds_per_client)} → ${shown(value.unpaidHoldsPerClient)}`
+  }
+  if (before.registration_rate_limit !== value.registrationRateLimit) {
+    details['registrations in ten minutes'] = `${shown(before.registration_rate_limit)} → ${shown(value.registrationRateLimit)}`
+  }
+  if (Object.keys(details).length === 0) return
+  await recordAudit(trx, { staffUserId, action: 'event.limits', subjectType: 'event', subjectId: eventId, details })
 }
 
 function eventColumns(value: EventFormValue) {
@@ -213,6 +239,7 @@ function eventColumns(value: EventFormValue) {
     capacity: value.capacity,
     max_per_order: value.maxPerOrder,
     unpaid_holds_per_client: value.unpaidHoldsPerClient,
+    registration_rate_limit: value.registrationRateLimit,
   }
 }
 
@@ -349,6 +376,7 @@ export async function updateEvent(
     const told = changes.length > 0 ? await tellRegistrantsOfChange(trx, event, saved, changes) : 0
     await recordAudit(trx, { staffUserId, action: 'event.edit', subjectType: 'event', subjectId: eventId, details: { changed: changed.join(', ') || 'nothing', ...(told > 0 ? { told } : {}) } })
     if (publishing) await recordAudit(trx, { staffUserId, action: 'event.publish', subjectType: 'event', subjectId: eventId, details: { from: event.status, to: value.status } })
+    await auditLimits(trx, staffUserId, eventId, event, value)
     if (value.capacity !== event.capacity) {
       let offered = 0
       if (value.capacity > event.capacity) {

@@ -2,6 +2,8 @@ import { parseWithZod } from '@conform-to/zod'
 import { z } from 'zod'
 import type { EventMode, EventStatus, TicketKind } from '#db/schema.ts'
 import { localTimeToInstant } from '#app/utils/dates.ts'
+import { getEnv } from '#app/utils/env.server.ts'
+import { RATE_LIMIT_MAX } from '#app/utils/rate-limit.server.ts'
 import { isStripeAmount, minorUnitExponent, parseAmountToMinor, stripeStepMessage, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { canonicalTimeZone } from '#app/utils/time-zone.ts'
@@ -81,8 +83,10 @@ const fieldSchemas = {
   organiserName: boundedText('Enter the organiser’s name', SHORT_TEXT_MAX, 'The organiser’s name'),
   capacity: wholeNumber('capacity', 0, CAPACITY_MAX),
   maxPerOrder: wholeNumber('most places in one registration', 1, MAX_PER_ORDER_MAX),
-  // Blank: the UNPAID_HOLDS_PER_CLIENT setting (ADR 023).
+  // Blank: the UNPAID_HOLDS_PER_CLIENT setting (ADR 023); else no less than it (below).
   unpaidHoldsPerClient: wholeNumber('unpaid bookings from one connection', 1, UNPAID_HOLDS_MAX).optional(),
+  // Blank: the REGISTRATION_RATE_LIMIT setting; else no less than it (below).
+  registrationRateLimit: wholeNumber('registrations from one connection in ten minutes', 1, RATE_LIMIT_MAX).optional(),
   status: z.enum(['draft', 'published'], { errorMap: () => ({ message: 'Choose draft or published' }) }).default('draft'),
 }
 
@@ -119,7 +123,7 @@ export const eventFormSchema = z
   .object({
     title: raw, slug: raw, summary: raw, description: raw, startsAt: raw, endsAt: raw, timeZone: raw, mode: raw,
     venueName: raw, venueAddress: raw, accessNotes: raw, onlineUrl: raw, organiserName: raw, capacity: raw,
-    maxPerOrder: raw, unpaidHoldsPerClient: raw, status: raw, photoAlt: raw, removePhoto: raw,
+    maxPerOrder: raw, unpaidHoldsPerClient: raw, registrationRateLimit: raw, status: raw, photoAlt: raw, removePhoto: raw,
     tickets: z.array(rawTicket.optional()).max(50, 'An event can have at most 50 ticket types').default([]),
   })
   .transform((form, ctx) => {
@@ -152,6 +156,13 @@ export const eventFormSchema = z
     const capacity = field('capacity')
     const maxPerOrder = field('maxPerOrder')
     const unpaidHoldsPerClient = form.unpaidHoldsPerClient?.trim() ? field('unpaidHoldsPerClient') : null
+    const registrationRateLimit = form.registrationRateLimit?.trim() ? field('registrationRateLimit') : null
+    // An event's own limit raises the setting for it; lowering it for one event is not what the field is for.
+    const atLeastSetting = (name: 'unpaidHoldsPerClient' | 'registrationRateLimit', value: number | null | undefined, setting: number, label: string) => {
+      if (typeof value === 'number' && value < setting) fail([name], `The ${label} must be at least ${setting}, the usual limit (leave it blank for the usual limit)`)
+    }
+    atLeastSetting('unpaidHoldsPerClient', unpaidHoldsPerClient, getEnv().UNPAID_HOLDS_PER_CLIENT, 'unpaid bookings from one connection')
+    atLeastSetting('registrationRateLimit', registrationRateLimit, getEnv().REGISTRATION_RATE_LIMIT, 'registrations from one connection in ten minutes')
     const status = field('status')
     const startsAtText = field('startsAt')
     const endsAtText = field('endsAt')
@@ -279,6 +290,8 @@ export const eventFormSchema = z
       maxPerOrder,
       /** Unpaid holds one connection may have open at once; null for the setting's default. */
       unpaidHoldsPerClient: unpaidHoldsPerClient ?? null,
+      /** Registrations one connection may make in ten minutes; null for the setting's default. */
+      registrationRateLimit: registrationRateLimit ?? null,
       status: status as Exclude<EventStatus, 'cancelled'>,
       tickets,
     }

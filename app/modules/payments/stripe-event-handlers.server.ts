@@ -82,30 +82,80 @@ async function paymentDeclined(trx: Trx, paymentIntent: PaymentIntentObject, eve
 
 /**
  * One payment's events apply one at a time: before anything is read or written, an event takes
- * the advisory locks of what it is about, always in the same order (the invoice, the donation,
- * then the payment) and always before any row lock, so two events can wait for each other but never
- * deadlock. A subscription's checkout and its first `invoice.paid` arrive together and both
- * change the same plan and donation: the session locks its invoice as `invoice.paid` does.
+ * the advisory locks of what it is about (its invoice, donation and payment), all in one
+ * statement and in one global order (lockNames), always before any row lock, so two events, or two
+ * batches of events (lockSubjectsOf), can wait for each other but never deadlock over them. A
+ * subscription's checkout and its first `invoice.paid` arrive together and both change the same
+ * plan and donation: the session locks its invoice as `invoice.paid` does.
  */
 async function lockSubject(trx: Trx, read: NonNullable<ReturnType<typeof readEventObject>>) {
+  await lockNames(trx, subjectLockNames(read))
+  // An invoice's payment is known only once `invoice_payment.paid` has been applied: its lock
+  // comes after the invoice's, which makes that event (invoice, then payment) wait or be seen.
+  const invoiceId = invoiceWhosePaymentIsLooked(read)
+  if (!invoiceId) return
+  const paid = await trx.selectFrom('invoice_payments').select('payment_intent_id').where('invoice_id', '=', invoiceId).executeTakeFirst()
+  const paymentName = paymentLock(paid?.payment_intent_id ?? null)
+  if (paymentName) await lockNames(trx, [paymentName])
+}
+
+/**
+ * Takes, before a batch of events is applied in one transaction, the locks each of them will
+ * take: all at once and in the global order, so two batches sharing a payment wait rather than
+ * deadlock. Each event's own lockSubject then finds its locks held already.
+ */
+export async function lockSubjectsOf(trx: Trx, events: StripeEvent[]) {
+  const names = events.flatMap((event) => {
+    const read = readEventObject(event.type, event.data.object)
+    return read ? subjectLockNames(read) : []
+  })
+  await lockNames(trx, names)
+  // With every payment's lock held, no other transaction can make an event wait for one of them
+  // (an event waits only under its payment's lock), so one look now answers applyWaitingEvents
+  // for the whole batch: a completion with nothing waiting costs no statement.
+  const payments = [...new Set(names.filter((name) => name.startsWith(PAYMENT_LOCK_PREFIX)).map((name) => name.slice(PAYMENT_LOCK_PREFIX.length)))]
+  if (payments.length === 0) return
+  const waiting = await trx
+    .selectFrom('stripe_inbox')
+    .select('waits_for')
+    .distinct()
+    .where('state', '=', 'waiting')
+    .where('waits_for', 'in', payments)
+    .execute()
+  const withWaiting = new Set(waiting.map((row) => row.waits_for))
+  paymentsWithNothingWaiting.set(trx, new Set(payments.filter((payment) => !withWaiting.has(payment))))
+}
+
+/**
+ * Payments a batch's transaction knows no event waits for (lockSubjectsOf), until one of its own
+ * events makes one wait (waitForPayment).
+ */
+const paymentsWithNothingWaiting = new WeakMap<Trx, Set<string>>()
+
+/** The advisory locks an event takes before it reads anything (lockSubject). */
+function subjectLockNames(read: NonNullable<ReturnType<typeof readEventObject>>): string[] {
+  const names: Array<string | null> = []
   switch (read.type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
     case 'checkout.session.async_payment_failed':
     case 'checkout.session.expired': {
-      const invoiceId = idOf(read.object.invoice)
-      if (invoiceId) await lockInvoiceAndItsPayment(trx, invoiceId)
       // Two sessions of one donation, paid with two payments, are about the same gift: the
-      // second must see that the first confirmed it (a second payment, not a lost one).
-      await lockDonation(trx, donationIdOf(read.object))
-      return lockPayment(trx, idOf(read.object.payment_intent))
+      // second must see that the first confirmed it (a second payment, not a lost one); the
+      // completions carry two different payment intents, so the payment's lock alone would let
+      // them pass each other.
+      const invoiceId = idOf(read.object.invoice)
+      const donationId = donationIdOf(read.object)
+      names.push(invoiceId && invoiceLock(invoiceId), donationId && isUuid(donationId) ? `donation:${donationId}` : null, paymentLock(idOf(read.object.payment_intent)))
+      break
     }
     case 'invoice.paid':
-      return lockInvoiceAndItsPayment(trx, read.object.id)
+      names.push(invoiceLock(read.object.id))
+      break
     case 'invoice_payment.paid': {
       const invoiceId = idOf(read.object.invoice)
-      if (invoiceId) await lockInvoice(trx, invoiceId)
-      return lockPayment(trx, idOf(read.object.payment?.payment_intent))
+      names.push(invoiceId && invoiceLock(invoiceId), paymentLock(idOf(read.object.payment?.payment_intent)))
+      break
     }
     case 'charge.refunded':
     case 'charge.dispute.created':
@@ -113,21 +163,77 @@ async function lockSubject(trx: Trx, read: NonNullable<ReturnType<typeof readEve
     case 'charge.dispute.funds_withdrawn':
     case 'charge.dispute.funds_reinstated':
     case 'charge.dispute.closed':
-      return lockPayment(trx, idOf(read.object.payment_intent))
+      names.push(paymentLock(idOf(read.object.payment_intent)))
+      break
     case 'payment_intent.payment_failed':
-      return lockPayment(trx, read.object.id)
+      names.push(paymentLock(read.object.id))
+      break
     case 'invoice.payment_failed':
     case 'customer.subscription.deleted':
       // They change only the plan's status: no money moves, nothing waits for them.
-      return
+      break
+  }
+  return names.filter((name): name is string => name !== null && name !== '')
+}
+
+/** The invoice whose payment (once `invoice_payment.paid` has named it) an event also locks. */
+function invoiceWhosePaymentIsLooked(read: NonNullable<ReturnType<typeof readEventObject>>): string | null {
+  switch (read.type) {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
+    case 'checkout.session.async_payment_failed':
+    case 'checkout.session.expired':
+      return idOf(read.object.invoice)
+    case 'invoice.paid':
+      return read.object.id
+    default:
+      return null
   }
 }
 
-/** The invoice's lock, and its payment's when `invoice_payment.paid` has already told us which. */
-async function lockInvoiceAndItsPayment(trx: Trx, invoiceId: string) {
-  await lockInvoice(trx, invoiceId)
-  const paid = await trx.selectFrom('invoice_payments').select('payment_intent_id').where('invoice_id', '=', invoiceId).executeTakeFirst()
-  await lockPayment(trx, paid?.payment_intent_id ?? null)
+
+
+/**
+ * `invoice.paid` (or the checkout's completion) and `invoice_payment.paid` for one invoice, at the
+ * same moment, would each miss the other's uncommitted row and leave the gift without its payment
+ * intent; taking this lock first (lockSubject, before any row) makes the second wait for the first.
+ */
+function invoiceLock(invoiceId: string) {
+  return `invoice:${invoiceId}`
+}
+
+/**
+ * Two events of one payment delivered at the same instant (its completion and its refund, say)
+ * must not each miss the other's uncommitted row: the refund would find no confirmed donation and
+ * wait in the inbox, while the completion looked for waiting events before that wait
+ * was committed, and the refund was never applied. Taking this lock before reading anything about
+ * the payment makes the second event wait for the first's commit, so it sees what the first did.
+ * A lock taken again in the same transaction (a waiting event applied now) is already held.
+ */
+function paymentLock(paymentIntentId: string | null) {
+  return paymentIntentId ? `${PAYMENT_LOCK_PREFIX}${paymentIntentId}` : null
+}
+const PAYMENT_LOCK_PREFIX = 'payment:'
+
+/** The advisory locks each transaction holds (they last until it ends), so none is asked for twice. */
+const locksHeld = new WeakMap<Trx, Set<string>>()
+
+/**
+ * Takes transaction-scoped advisory locks in one statement, in the order of their 64-bit hashes
+ * (the locks themselves), whoever asks: one order for every transaction is what rules out a
+ * deadlock between them. A lock this transaction holds already (a batch took its events' locks
+ * first, or a waiting event is applied by the one it waited for) costs no round trip.
+ */
+async function lockNames(trx: Trx, names: string[]) {
+  let held = locksHeld.get(trx)
+  if (!held) locksHeld.set(trx, (held = new Set()))
+  const wanted = [...new Set(names)].filter((name) => !held.has(name))
+  if (wanted.length === 0) return
+  for (const name of wanted) held.add(name)
+  await sql`
+    select count(pg_advisory_xact_lock(lock)) from (
+      select distinct hashtextextended(name, 0) as lock from unnest(${wanted}::text[]) as name order by lock
+    ) as ordered`.execute(trx)
 }
 
 async function donationSessionEvent(trx: Trx, type: SessionEventType, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
@@ -193,7 +299,8 @@ async function donationExists(trx: Trx, donationId: string) {
 async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
   const customerId = idOf(session.customer)
-  // Records the session's ids and finds out whether the donation exists, in one statement.
+  // Records the session's ids, finds out whether the donation exists and reads what
+  // donationForSessionPayment needs, in one statement.
   const known =
     isUuid(donationId)
       ? await trx
@@ -204,7 +311,7 @@ async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventI
             updated_at: new Date(),
           }))
           .where('id', '=', donationId)
-          .returning('id')
+          .returning(['status', 'stripe_payment_intent_id'])
           .executeTakeFirst()
       : undefined
   if (!donationId || !known) {
@@ -215,20 +322,24 @@ async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventI
     const subscriptionId = idOf(session.subscription)
     await activatePlan(trx, { planId: session.metadata?.recurring_plan_id, donationId, subscriptionId, customerId, occurredAt })
   }
-  if (session.payment_status === 'paid') return confirmSession(trx, donationId, session, eventId, occurredAt)
+  if (session.payment_status === 'paid') return confirmSession(trx, { id: donationId, ...known }, session, eventId, occurredAt)
   if (session.payment_status === 'unpaid') await markDonation(trx, donationId, 'processing', eventId)
 }
 
 async function sessionPaid(trx: Trx, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
-  if (!donationId || !(await donationExists(trx, donationId))) return
-  await confirmSession(trx, donationId, session, eventId, occurredAt)
+  if (!donationId || !isUuid(donationId)) return
+  const donation = await trx.selectFrom('donations').select(['id', 'status', 'stripe_payment_intent_id']).where('id', '=', donationId).executeTakeFirst()
+  if (donation) await confirmSession(trx, donation, session, eventId, occurredAt)
 }
 
-async function confirmSession(trx: Trx, sessionDonationId: string, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
+/** A session's donation as it was when its event began to apply. */
+type SessionDonation = { id: string; status: string; stripe_payment_intent_id: string | null }
+
+async function confirmSession(trx: Trx, sessionDonation: SessionDonation, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const paymentIntentId = idOf(session.payment_intent)
   const invoiceId = idOf(session.invoice)
-  const donationId = await donationForSessionPayment(trx, sessionDonationId, session, eventId)
+  const donationId = await donationForSessionPayment(trx, sessionDonation, session, eventId)
   const chargeObjectId = paymentIntentId ?? invoiceId ?? session.id
   await confirmDonation(trx, donationId, {
     chargeObjectId,
@@ -249,14 +360,10 @@ async function confirmSession(trx: Trx, sessionDonationId: string, session: Chec
  * a copy of the first marked `second_payment_of`, confirmed with its own ledger entry and receipt,
  * shown to staff with a one-click refund, and found by its refund when that comes.
  */
-async function donationForSessionPayment(trx: Trx, donationId: string, session: CheckoutSessionObject, eventId: string): Promise<string> {
+async function donationForSessionPayment(trx: Trx, current: SessionDonation, session: CheckoutSessionObject, eventId: string): Promise<string> {
+  const donationId = current.id
   const paymentIntentId = idOf(session.payment_intent)
   if (session.mode === 'subscription' || !paymentIntentId) return donationId
-  const current = await trx
-    .selectFrom('donations')
-    .select(['status', 'stripe_payment_intent_id'])
-    .where('id', '=', donationId)
-    .executeTakeFirstOrThrow()
   if (current.status !== 'confirmed' || current.stripe_payment_intent_id === null || current.stripe_payment_intent_id === paymentIntentId) return donationId
   const already = await trx.selectFrom('donations').select('id').where('stripe_payment_intent_id', '=', paymentIntentId).executeTakeFirst()
   if (already) return already.id
@@ -284,14 +391,6 @@ async function donationForSessionPayment(trx: Trx, donationId: string, session: 
   return second.id
 }
 
-/**
- * One donation's session events one at a time (the completions of two sessions for it carry two
- * different payment intents, so the payment's lock alone would let them pass each other).
- */
-async function lockDonation(trx: Trx, donationId: string | null) {
-  if (!donationId || !isUuid(donationId)) return
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`donation:${donationId}`}, 0))`.execute(trx)
-}
 
 async function sessionExpired(trx: Trx, session: CheckoutSessionObject, eventId: string) {
   const donationId = donationIdOf(session)
@@ -321,6 +420,7 @@ async function donationForPayment(trx: Trx, event: StripeEvent, paymentIntentId:
  * and the event that confirms that payment applies it in its own transaction (applyWaitingEvents).
  */
 async function waitForPayment(trx: Trx, eventId: string, paymentIntentId: string) {
+  paymentsWithNothingWaiting.get(trx)?.delete(paymentIntentId)
   await trx
     .updateTable('stripe_inbox')
     .set({ state: 'waiting', waits_for: paymentIntentId })
@@ -359,6 +459,7 @@ export function withoutPersonalData(event: StripeEvent): StripeEvent {
 }
 
 async function applyWaitingEvents(trx: Trx, paymentIntentId: string) {
+  if (paymentsWithNothingWaiting.get(trx)?.has(paymentIntentId)) return
   const waiting = await trx
     .updateTable('stripe_inbox')
     .set({ state: 'applied', waits_for: null, applied_at: new Date() })
@@ -487,27 +588,7 @@ async function invoicePaid(trx: Trx, invoice: InvoiceObject, eventId: string, oc
   await linkInvoicePayment(trx, donationId, invoice.id)
 }
 
-/**
- * `invoice.paid` (or the checkout's completion) and `invoice_payment.paid` for one invoice, at the
- * same moment, would each miss the other's uncommitted row and leave the gift without its payment
- * intent; taking this lock first (lockSubject, before any row) makes the second wait for the first.
- */
-async function lockInvoice(trx: Trx, invoiceId: string) {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`invoice:${invoiceId}`}, 0))`.execute(trx)
-}
 
-/**
- * Two events of one payment delivered at the same instant (its completion and its refund, say)
- * must not each miss the other's uncommitted row: the refund would find no confirmed donation and
- * wait in the inbox, while the completion looked for waiting events before that wait
- * was committed, and the refund was never applied. Taking this lock before reading anything about
- * the payment makes the second event wait for the first's commit, so it sees what the first did.
- * A lock taken again in the same transaction (a waiting event applied now) is already held.
- */
-async function lockPayment(trx: Trx, paymentIntentId: string | null) {
-  if (!paymentIntentId) return
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`payment:${paymentIntentId}`}, 0))`.execute(trx)
-}
 
 /**
  * Gives a donation paid by an invoice the payment intent that paid it, if its own event came

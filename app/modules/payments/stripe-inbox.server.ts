@@ -1,11 +1,11 @@
 import { sql } from 'kysely'
 import { addEmailJobsAfterCommit, scheduleQueuedEmailsSoon } from '#app/modules/email/outbox.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
-import type { Database } from '#app/utils/db.server.ts'
+import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { isPermanentFailure } from '#app/utils/database-errors.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
 import { invalidatePublicPages } from '#app/utils/page-cache.server.ts'
-import { applyStripeEvent, withoutPersonalData } from './stripe-event-handlers.server.ts'
+import { applyStripeEvent, lockSubjectsOf, withoutPersonalData } from './stripe-event-handlers.server.ts'
 import { MalformedStripeEvent } from './stripe-event-objects.server.ts'
 import type { StripeEvent } from './stripe.server.ts'
 
@@ -20,8 +20,11 @@ import type { StripeEvent } from './stripe.server.ts'
 export const APPLY_STRIPE_EVENTS_TASK = 'apply_stripe_events'
 export type InboxSource = 'webhook' | 'reconciliation' | 'offline'
 
-/** Events one lane claims at a time: enough to save round trips, few enough to share a backlog. */
-const CLAIM_BATCH = 10
+/**
+ * Events one lane claims, and applies in one transaction, at a time: enough to save commits and
+ * round trips, few enough to share a backlog between lanes and to redo cheaply when one fails.
+ */
+const CLAIM_BATCH = 20
 /** A claimed event another worker may take again if this one has not finished by then. */
 const LEASE_SECONDS = 120
 const MAX_ERROR_LENGTH = 2_000
@@ -106,24 +109,44 @@ export type ApplyOptions = {
   maxAttempts: number
   /** Lanes applying at once; one payment's events wait for each other whatever the lanes. */
   lanes?: number
+  /**
+   * How long a lane goes on looking (every LINGER_POLL_MS) once nothing is due, before it stops.
+   * The worker's task lingers so that events arriving one after another, as at a fundraising
+   * dinner, are taken by the running lanes rather than each waiting for a new job to be picked
+   * (graphile-worker's job queue gets slower to search while thousands of receipts wait in it).
+   */
+  lingerMs?: number
+  /** Ends the lingering at once (the worker is shutting down). */
+  signal?: AbortSignal
 }
+
+/** How often a lingering lane looks for due events: a claim that finds nothing is one index probe. */
+const LINGER_POLL_MS = 20
 
 export type ApplyCounts = { applied: number; retrying: number; parked: number }
 
 /**
- * Applies every due event, in `lanes` parallel lanes, until none is due. Each event is its own
- * transaction; one payment's events wait for each other on that payment's locks (lockSubject), so
- * different payments apply side by side and one payment's never race. Safe in several workers.
+ * Applies every due event, in `lanes` parallel lanes, until none has been due for `lingerMs`.
+ * Each claim is one transaction (applyClaimedBatch); one payment's events wait for each other on
+ * that payment's locks (lockSubject), so different payments apply side by side and one payment's
+ * never race. Safe in several workers.
  */
 export async function applyDueStripeEvents(db: Database, options: ApplyOptions): Promise<ApplyCounts> {
   const counts: ApplyCounts = { applied: 0, retrying: 0, parked: 0 }
+  const lingerMs = options.lingerMs ?? 0
   const lane = async () => {
+    let idleSince: number | null = null
     for (;;) {
       const claimed = await claimDueEvents(db, CLAIM_BATCH)
-      if (claimed.length === 0) return
+      if (claimed.length === 0) {
+        idleSince ??= Date.now()
+        if (Date.now() - idleSince >= lingerMs || options.signal?.aborted) return
+        await new Promise((resolve) => setTimeout(resolve, LINGER_POLL_MS))
+        continue
+      }
+      idleSince = null
       let applied = 0
-      for (const row of claimed) {
-        const outcome = await applyClaimed(db, row, options.maxAttempts)
+      for (const outcome of await applyClaimedBatch(db, claimed, options.maxAttempts)) {
         counts[outcome] += 1
         if (outcome === 'applied') applied += 1
       }
@@ -136,6 +159,48 @@ export async function applyDueStripeEvents(db: Database, options: ApplyOptions):
   }
   await Promise.all(Array.from({ length: Math.max(1, options.lanes ?? 1) }, lane))
   return counts
+}
+
+/**
+ * Applies a lane's claim in one transaction, in the order Stripe created the events: one commit
+ * instead of one per event is most of what a backlog costs (docs/decisions/030). Every lock the
+ * events will take is taken first, all at once and in the one global order (lockSubjectsOf), so
+ * two lanes' batches that share a payment wait for each other instead of deadlocking. If anything
+ * in the batch fails (a malformed event, a deadlock over a lock found only while applying, the
+ * database going away), the whole batch rolls back and each event is applied on its own, where a
+ * failure is counted against that event alone.
+ */
+async function applyClaimedBatch(db: Database, rows: Claimed[], maxAttempts: number): Promise<Array<keyof ApplyCounts>> {
+  const applyOneByOne = async () => {
+    const outcomes: Array<keyof ApplyCounts> = []
+    for (const row of rows) outcomes.push(await applyClaimed(db, row, maxAttempts))
+    return outcomes
+  }
+  if (rows.length < 2 || rows.some((row) => row.payload === null)) return applyOneByOne()
+  try {
+    const events = rows.map((row) => JSON.parse(row.payload!) as StripeEvent)
+    await db.transaction().execute(async (trx) => {
+      await sql`set local synchronous_commit = off`.execute(trx)
+      addEmailJobsAfterCommit(trx)
+      await lockSubjectsOf(trx, events)
+      for (const event of events) await applyStripeEvent(trx, event)
+      await markApplied(trx, rows.map((row) => row.event_id))
+    })
+    return rows.map(() => 'applied')
+  } catch (error) {
+    getLogger().debug({ err: error, events: rows.length }, 'A batch of Stripe events rolled back: applying them one by one')
+    return applyOneByOne()
+  }
+}
+
+/** Applied, unless a handler found the payment unknown and made the row `waiting`: that stays. */
+async function markApplied(trx: DatabaseTransaction, eventIds: string[]) {
+  await trx
+    .updateTable('stripe_inbox')
+    .set({ state: 'applied', applied_at: new Date(), last_error: null })
+    .where('event_id', 'in', eventIds)
+    .where('state', '=', 'pending')
+    .execute()
 }
 
 async function applyClaimed(db: Database, row: Claimed, maxAttempts: number): Promise<keyof ApplyCounts> {
@@ -151,13 +216,7 @@ async function applyClaimed(db: Database, row: Claimed, maxAttempts: number): Pr
       await sql`set local synchronous_commit = off`.execute(trx)
       addEmailJobsAfterCommit(trx)
       await applyStripeEvent(trx, event)
-      // A handler that found the payment unknown has made the row `waiting`: that stays.
-      await trx
-        .updateTable('stripe_inbox')
-        .set({ state: 'applied', applied_at: new Date(), last_error: null })
-        .where('event_id', '=', row.event_id)
-        .where('state', '=', 'pending')
-        .execute()
+      await markApplied(trx, [row.event_id])
     })
     return 'applied'
   } catch (error) {

@@ -1,7 +1,7 @@
 import { type Selectable } from 'kysely'
 import type { EventsTable } from '#db/schema.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
-import { checkRateLimit } from '#app/utils/rate-limit.server.ts'
+import { checkRaisedRateLimit, checkRateLimit } from '#app/utils/rate-limit.server.ts'
 import { manageRegistrationUrl } from '#app/utils/signed-links.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { RegistrationOutcome, RegistrationRequest } from './registration-request.ts'
@@ -49,7 +49,11 @@ export async function registerForEvent(
   if (ticket.kind === 'pay_what_you_can' && pricePerPlace < ticket.min_price_minor) {
     return { kind: 'invalid', field: 'chosenPriceMinor', message: 'Choose at least the minimum for this ticket' }
   }
-  const limit = await checkRateLimit('registration', context.clientIp)
+  // An event whose staff raised its limit (a dinner booking over one Wi-Fi) counts its own registrations.
+  const limit =
+    event.registration_rate_limit === null
+      ? await checkRateLimit('registration', context.clientIp)
+      : await checkRaisedRateLimit('event-registration', `${event.id} ${context.clientIp}`, event.registration_rate_limit)
   if (!limit.allowed) return { kind: 'rate-limited', retryAfterSeconds: limit.retryAfterSeconds }
 
   let step: RegistrationOutcome | Hold
