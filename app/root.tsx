@@ -1,4 +1,4 @@
-import type { LinksFunction, MetaFunction } from '@remix-run/node'
+import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import {
   isRouteErrorResponse,
   Link,
@@ -17,6 +17,8 @@ import {
 import type { ReactNode } from 'react'
 import { useNonce } from '#app/components/nonce-provider.tsx'
 import { getOrganisation } from '#app/modules/organisation/organisation.server.ts'
+import { countSavedEvents } from '#app/modules/events/saved-events.server.ts'
+import { readSaverId } from '#app/utils/saver-cookie.server.ts'
 import appStyles from '#app/styles/app.css'
 import { getDb } from '#app/utils/db.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
@@ -28,9 +30,15 @@ export const links: LinksFunction = () => [
 
 export const meta: MetaFunction = () => [{ title: 'Sanad' }]
 
-export async function loader() {
-  const organisation = await getOrganisation(getDb())
+// The request is optional so that tests (and scripts) can ask as a browser that saved nothing.
+export async function loader({ request }: Partial<Pick<LoaderFunctionArgs, 'request'>> = {}) {
+  const db = getDb()
+  // Per request, from this browser's own saver cookie: a browser without one (every page the page
+  // cache stores or serves, ADR 010) has saved nothing and shows no count (docs/decisions/027).
+  const saverId = request ? await readSaverId(request) : null
+  const [organisation, savedCount] = await Promise.all([getOrganisation(db), countSavedEvents(db, saverId)])
   return {
+    savedCount,
     organisationName: organisation?.name ?? 'Sanad',
     tagline: organisation?.tagline ?? null,
     contactEmail: organisation?.contact_email ?? null,
@@ -77,7 +85,16 @@ export function Layout({ children }: { children: ReactNode }) {
                     <NavLink to="/about">About</NavLink>
                   </li>
                   <li>
-                    <NavLink to="/saved">Saved</NavLink>
+                    <NavLink to="/saved">
+                      Saved
+                      {data?.savedCount ? ' ' : null}
+                      {data?.savedCount ? (
+                        <span className="site-nav__count">
+                          {data.savedCount}
+                          <span className="visually-hidden">{data.savedCount === 1 ? ' event' : ' events'}</span>
+                        </span>
+                      ) : null}
+                    </NavLink>
                   </li>
                 </ul>
               </nav>

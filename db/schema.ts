@@ -403,6 +403,10 @@ export interface EventsTable {
   calendar_changed_at: Timestamp | null
   /** Unpaid holds one client address may have open at once; null: the UNPAID_HOLDS_PER_CLIENT setting (migration 0026). */
   unpaid_holds_per_client: number | null
+  /** The cover's address; with an id, in appeal_photos (migration 0030); without, a demo file in public/. */
+  cover_photo_path: string | null
+  cover_photo_id: string | null
+  cover_photo_alt: string | null
   /** Registrations one client address may make for this event in ten minutes; null: the REGISTRATION_RATE_LIMIT setting (migration 0031). */
   registration_rate_limit: number | null
   created_at: CreatedAt

@@ -63,6 +63,9 @@ export function Component(props: EventReminderProps) {
         </Paragraph>
       ) : props.checkinCode ? (
         <Paragraph>Show or tell us your check-in code when you arrive.</Paragraph>
+      ) : props.onlineUrl && !props.venueName ? (
+        // Online: no door, no code; the joining link is in the facts above.
+        <Paragraph>This event is online: when it starts, join with the link above.</Paragraph>
       ) : null}
       {props.eventUrl ? (
         <Paragraph>

@@ -45,6 +45,8 @@ export const schema = z
      * would tell a third party when the email is opened.
      */
     hasQrAttachment: z.boolean().default(false),
+    /** An online event: joining words, not "when you arrive" (emails queued before this say false). */
+    online: z.boolean().default(false),
   })
   .superRefine(requireVenueOrOnline)
 export type RegistrationConfirmedProps = z.output<typeof schema>
@@ -61,7 +63,7 @@ export function Component(props: RegistrationConfirmedProps) {
       <Heading>You&apos;re booked</Heading>
       <Greeting name={props.name} />
       <Paragraph>
-        You have {places} at {props.eventTitle}. We look forward to seeing you.
+        You have {places} at {props.eventTitle}. {props.online ? 'We look forward to seeing you online.' : 'We look forward to seeing you.'}
       </Paragraph>
       <Facts
         items={[
@@ -73,7 +75,12 @@ export function Component(props: RegistrationConfirmedProps) {
           ['Check-in code', <Code key="code">{props.checkinCode}</Code>],
         ]}
       />
-      {props.hasQrAttachment ? (
+      {props.online ? (
+        <Paragraph>
+          This event is online: when it starts, join with the link above. There is nothing to show on the day. A calendar
+          file is attached to this email.
+        </Paragraph>
+      ) : props.hasQrAttachment ? (
         <Paragraph>
           When you arrive, show the attached QR code (check-in.png), or this code: {props.checkinCode}. A calendar file is
           attached to this email too.

@@ -5,7 +5,12 @@ const SAVE_EVENT_ACTION = '/events/save'
 
 type SaveEventResult = { saved: boolean } | { errors: Record<string, string[] | undefined> } | { error: string }
 
-export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: string; saved: boolean; eventTitle: string }) {
+/**
+ * A toggle: "Save this event", pressed it reads "Event saved — remove" (aria-pressed says the
+ * same). `canSave` false (a past or cancelled event) shows the button only while the event is
+ * saved, so it can be removed, and keeps it after that press so focus is not lost and it can be undone.
+ */
+export function SaveEventButton({ eventId, saved, eventTitle, canSave = true }: { eventId: string; saved: boolean; eventTitle: string; canSave?: boolean }) {
   // A shared key keeps two buttons for the same event (a card and the event page) in step.
   const fetcher = useFetcher<SaveEventResult>({ key: `save-event:${eventId}` })
   const location = useLocation()
@@ -17,6 +22,7 @@ export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: strin
   const answered = fetcher.data && 'saved' in fetcher.data ? fetcher.data.saved : undefined
   const refusal = fetcher.state === 'idle' && fetcher.data && 'error' in fetcher.data ? fetcher.data.error : null
   const isSaved = pendingIntent === 'save' ? true : pendingIntent === 'unsave' ? false : (answered ?? saved)
+  const usedHere = fetcher.state !== 'idle' || fetcher.data !== undefined
 
   // Only runs once React has hydrated; without JavaScript the browser posts the form itself and
   // the action answers with a redirect back here.
@@ -28,12 +34,14 @@ export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: strin
     void Promise.resolve(fetcher.submit(formData, { method: 'post', action: SAVE_EVENT_ACTION })).catch(() => {})
   }
 
+  if (!canSave && !isSaved && !usedHere) return null
+
   return (
     <form method="post" action={SAVE_EVENT_ACTION} className="save-event" onSubmit={handleSubmit}>
       <input type="hidden" name="eventId" value={eventId} />
       <input type="hidden" name="intent" value={isSaved ? 'unsave' : 'save'} />
       <input type="hidden" name="redirectTo" value={`${location.pathname}${location.search}`} />
-      {/* The name stays exactly "Save this event" / "Event saved"; on a list of cards the event
+      {/* The name starts "Save this event" / "Event saved" ("— remove" says pressing again undoes it); on a list of cards the event
           title, given as the description, tells the buttons apart. A hidden element still lends
           its text to aria-describedby without being read a second time in the page. */}
       <button
@@ -42,7 +50,13 @@ export function SaveEventButton({ eventId, saved, eventTitle }: { eventId: strin
         aria-pressed={isSaved}
         aria-describedby={descriptionId}
       >
-        {isSaved ? 'Event saved' : 'Save this event'}
+        {isSaved ? (
+          <>
+            Event saved <span className="save-event__undo">— remove</span>
+          </>
+        ) : (
+          'Save this event'
+        )}
       </button>
       <span id={descriptionId} hidden>
         {eventTitle}

@@ -2,6 +2,7 @@ import { getFormProps, getInputProps, getSelectProps, getTextareaProps, useForm,
 import { Form, useNavigation } from '@remix-run/react'
 import type { ReactNode } from 'react'
 import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey } from '#app/components/form-parts.tsx'
+import { PhotoFields } from '#app/components/photo-fields.tsx'
 
 /**
  * The staff form for an appeal, for both "new" and "edit". It is a plain multipart POST: the
@@ -94,36 +95,17 @@ export function StaffAppealForm(props: Props) {
         <TextField field={fields.beneficiaryName} label="Name to show for the person the appeal is for" />
         <Checkbox field={fields.beneficiaryIsPseudonym}>This is a pseudonym (the page says so)</Checkbox>
 
-        <fieldset className="staff-appeal-form__group">
-          <legend>Photo</legend>
-          {props.photo ? (
-            <div className="staff-appeal-form__photo">
-              <img src={props.photo.path} alt={props.photo.alt} width={320} height={180} />
-              <Checkbox field={fields.removePhoto}>Remove this photo</Checkbox>
-            </div>
-          ) : null}
-          <div className="field">
-            <label htmlFor={fields.photo.id}>{props.photo ? 'Replace the photo' : 'Choose a photo'} (optional)</label>
-            <p className="field__hint" id={hint(fields.photo)}>
-              JPEG, PNG or WebP, 5 MB at most. A picture over 1,600 pixels on its long side is scaled down, and location and camera details are removed. Preview does not keep a chosen photo: choose it again before saving.
-            </p>
-            <FieldError field={fields.photo} />
-            <input
-              id={fields.photo.id}
-              name={fields.photo.name}
-              type="file"
-              accept="image/jpeg,image/png,image/webp"
-              aria-invalid={fields.photo.errors?.length ? true : undefined}
-              aria-describedby={describedBy(fields.photo, true)}
-            />
-          </div>
-          <TextField
-            field={fields.photoAlt}
-            label="Describe the photo (needed when there is a photo)"
-            hint="For people who cannot see it, e.g. “Yusuf smiling in his garden”."
-            describedBy={describedBy(fields.photoAlt, true)}
-          />
-        </fieldset>
+        <PhotoFields
+          noun="photo"
+          legend="Photo"
+          className="staff-appeal-form__group"
+          current={props.photo}
+          file={fields.photo}
+          alt={fields.photoAlt}
+          remove={fields.removePhoto}
+          altLabel="Describe the photo (needed when there is a photo)"
+          altHint="For people who cannot see it, e.g. “Yusuf smiling in his garden”."
+        />
 
         <div className="field">
           <label htmlFor={fields.storyMarkdown.id}>Story</label>

@@ -11,6 +11,7 @@ import { Form, useNavigation } from '@remix-run/react'
 import type { TicketKind } from '#db/schema.ts'
 import { SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { ErrorSummary, FieldError, useErrorSummaryFocus, withoutKey, type SummaryItem } from '#app/components/form-parts.tsx'
+import { PhotoFields } from '#app/components/photo-fields.tsx'
 
 /** The staff form for creating and editing an event (staff.events.new and staff.events.$id_.edit). */
 
@@ -36,6 +37,9 @@ export type StaffEventFormShape = {
   venueName: string
   venueAddress: string
   accessNotes: string
+  photo: string
+  photoAlt: string
+  removePhoto: string
   onlineUrl: string
   organiserName: string
   capacity: string
@@ -59,12 +63,14 @@ type Props = {
   unpaidHoldsDefault: number
   /** REGISTRATION_RATE_LIMIT, likewise. */
   registrationRateDefault: number
+  /** The event's cover photo now, when editing one that has it. */
+  cover?: { path: string; alt: string } | null
 }
 
 const KIND_NAMES: Record<TicketKind, string> = { free: 'Free', paid: 'Paid', pay_what_you_can: 'Pay what you can' }
 const FORM_ID = 'staff-event'
 
-export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabel, lockedTicketIds = [], placesTaken, unpaidHoldsDefault, registrationRateDefault }: Props) {
+export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabel, lockedTicketIds = [], placesTaken, unpaidHoldsDefault, registrationRateDefault, cover = null }: Props) {
   const [form, fields] = useForm<StaffEventFormShape>({
     id: FORM_ID,
     lastResult,
@@ -84,7 +90,7 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
 
   const summaryItems: SummaryItem[] = [
     ...[
-      fields.title, fields.slug, fields.summary, fields.description, fields.startsAt, fields.endsAt, fields.timeZone,
+      fields.title, fields.slug, fields.summary, fields.photo, fields.photoAlt, fields.removePhoto, fields.description, fields.startsAt, fields.endsAt, fields.timeZone,
       fields.mode, fields.venueName, fields.venueAddress, fields.accessNotes, fields.onlineUrl, fields.organiserName,
       fields.capacity, fields.maxPerOrder, fields.unpaidHoldsPerClient, fields.registrationRateLimit, fields.status,
     ].map((field) => ({ errors: field.errors, target: field.id })),
@@ -99,8 +105,10 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
   ]
 
   return (
+    // Multipart for the cover photo, as the appeal form is for its photo.
     <Form
       method="post"
+      encType="multipart/form-data"
       {...getFormProps(form)}
       className="staff-event-form"
       onSubmit={(event) => {
@@ -117,6 +125,17 @@ export function StaffEventForm({ defaultValue, lastResult, timeZones, submitLabe
         <TextField field={fields.title} label="Title" />
         <TextField field={fields.slug} label="Slug (the end of the event’s web address)" hint="Letters, digits and hyphens, like rights-night-2027. Changing it breaks links already shared." />
         <TextField field={fields.summary} label="Summary" hint="One line, shown on event cards." />
+        <PhotoFields
+          noun="cover photo"
+          legend="Cover photo"
+          className="staff-appeal-form__group"
+          current={cover}
+          file={fields.photo}
+          alt={fields.photoAlt}
+          remove={fields.removePhoto}
+          altLabel="Describe the cover photo (needed when there is one)"
+          altHint="Shown on the event page and its card, and for people who cannot see it, e.g. “The hall set out for a panel talk”."
+        />
         <div className="field">
           <label htmlFor={fields.description.id}>Description</label>
           <p className="field__hint" id={hint(fields.description)}>

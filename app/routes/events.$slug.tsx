@@ -9,6 +9,7 @@ import {
 import { isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
 import { RegistrationForm } from '#app/forms/registration/registration-form.tsx'
 import { SaveEventButton } from '#app/components/save-event-button.tsx'
+import { CalendarLinks } from '#app/components/calendar-links.tsx'
 import { getEventPage, publicCalendarEntry, timeZoneNote, type EventPage } from '#app/modules/events/event-page.server.ts'
 import { googleCalendarUrl, outlookCalendarUrl } from '#app/modules/events/ics.ts'
 import { savedEventIds } from '#app/modules/events/saved-events.server.ts'
@@ -20,7 +21,6 @@ import { rateLimitHeaders, rateLimitMessage } from '#app/utils/rate-limit.server
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { absoluteUrl, appOrigin } from '#app/utils/absolute-url.server.ts'
-import { formatMoney } from '#app/utils/money.ts'
 import { placesLeftLabel } from '#app/utils/places.ts'
 import { readFormData } from '#app/utils/form-data.server.ts'
 import { readSaverId } from '#app/utils/saver-cookie.server.ts'
@@ -51,17 +51,22 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => {
   if (!data) return [{ title: 'Event not found' }]
   const { event } = data
   const title = data.isCancelled ? `Cancelled: ${event.title}` : event.title
-  return [
+  const tags = [
     { title },
     { name: 'description', content: event.summary },
     { property: 'og:title', content: title },
     { property: 'og:description', content: event.summary },
     { property: 'og:type', content: 'website' },
     { property: 'og:url', content: data.pageUrl },
-    { name: 'twitter:card', content: 'summary' },
+    { name: 'twitter:card', content: data.imageUrl ? 'summary_large_image' : 'summary' },
     { name: 'twitter:title', content: title },
     { name: 'twitter:description', content: event.summary },
   ]
+  if (data.imageUrl) {
+    tags.push({ property: 'og:image', content: data.imageUrl }, { name: 'twitter:image', content: data.imageUrl })
+    if (event.coverAlt) tags.push({ property: 'og:image:alt', content: event.coverAlt }, { name: 'twitter:image:alt', content: event.coverAlt })
+  }
+  return tags
 }
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
@@ -79,11 +84,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return {
     ...page,
     pageUrl,
+    // Share cards need absolute addresses: APP_URL's, never the request's (as the appeal page's).
+    imageUrl: event.coverPath ? absoluteUrl(event.coverPath) : null,
     when: describeWhen(event.startsAt, event.endsAt, event.timeZone),
     timeZoneNote: timeZoneNote(event.timeZone),
     placesLabel: placesLeftLabel(event.placesLeft),
     full: event.placesLeft <= 0,
-    ticketTypes: page.ticketTypes.map((ticket) => ({ ...ticket, priceLabel: priceLabel(ticket) })),
     saved,
     // Plain links the person may choose to follow; nothing is fetched from Google or Microsoft.
     calendar: offerCalendar
@@ -166,14 +172,24 @@ export default function EventRoute() {
 
   return (
     <article className="container page event" aria-labelledby="event-title">
+      {event.coverPath ? (
+        <img className="event__cover" src={event.coverPath} alt={event.coverAlt ?? ''} width={1280} height={720} />
+      ) : null}
       <header className="event__header">
         {page.isCancelled ? <p className="event__tag event__tag--cancelled">Cancelled</p> : null}
         {page.isPast && !page.isCancelled ? <p className="event__tag">Past event</p> : null}
         <h1 id="event-title">{event.title}</h1>
         <p className="lead">{event.summary}</p>
-        {page.saved || (!page.isPast && !page.isCancelled) ? (
-          <SaveEventButton eventId={event.id} saved={page.saved} eventTitle={event.title} />
-        ) : null}
+        <div className="event__actions">
+          {page.registrationOpen && page.ticketTypes.length > 0 ? (
+            // An in-page link: it works without JavaScript, and the form's heading says where it lands.
+            <a className="button event__register-link" href="#register">
+              {page.full ? 'Join the waitlist' : 'Register'}
+            </a>
+          ) : null}
+          {/* A past or cancelled event is not offered for saving; one already saved can be removed. */}
+          <SaveEventButton eventId={event.id} saved={page.saved} eventTitle={event.title} canSave={!page.isPast && !page.isCancelled} />
+        </div>
       </header>
 
       {lastResult?.status === 'error' && page.registrationOpen ? (
@@ -215,6 +231,12 @@ export default function EventRoute() {
               <dd>
                 {event.venueName ? <span className="event__venue">{event.venueName}</span> : null}
                 {event.venueAddress ? <span className="event__address">{event.venueAddress}</span> : null}
+                {event.mapUrl ? (
+                  // A plain link, like the share links: nothing is loaded from OpenStreetMap unless it is followed.
+                  <a className="event__map-link" href={event.mapUrl} rel="noopener noreferrer">
+                    Find it on a map <span className="field__hint-inline">(opens OpenStreetMap)</span>
+                  </a>
+                ) : null}
               </dd>
             )}
           </div>
@@ -236,9 +258,7 @@ export default function EventRoute() {
               <dd>
                 <ul className="event__tickets">
                   {page.ticketTypes.map((ticket) => (
-                    <li key={ticket.id}>
-                      {ticket.name}: {ticket.priceLabel}
-                    </li>
+                    <li key={ticket.id}>{ticket.line}</li>
                   ))}
                 </ul>
               </dd>
@@ -250,28 +270,7 @@ export default function EventRoute() {
           </div>
         </dl>
 
-        {page.calendar ? (
-          <div className="event__calendar">
-            <h3 id="add-to-calendar-title">Add to calendar</h3>
-            <ul className="event__calendar-links" aria-labelledby="add-to-calendar-title">
-              <li>
-                <a href={page.calendar.icsUrl} download>
-                  Download .ics <span className="field__hint-inline">(Apple Calendar, Outlook and others)</span>
-                </a>
-              </li>
-              <li>
-                <a href={page.calendar.googleUrl} rel="nofollow noopener noreferrer">
-                  Google Calendar <span className="field__hint-inline">(opens Google’s website)</span>
-                </a>
-              </li>
-              <li>
-                <a href={page.calendar.outlookUrl} rel="nofollow noopener noreferrer">
-                  Outlook.com <span className="field__hint-inline">(opens Microsoft’s website)</span>
-                </a>
-              </li>
-            </ul>
-          </div>
-        ) : null}
+        {page.calendar ? <CalendarLinks calendar={page.calendar} headingId="add-to-calendar-title" /> : null}
       </section>
 
       <section className="event__section" aria-labelledby="about-title">
@@ -337,17 +336,4 @@ function describeWhen(startsAt: Date, endsAt: Date, timeZone: string) {
   const start = `${startDate}, ${formatEventTime(startsAt, timeZone)}`
   const end = endDate === startDate ? formatEventTime(endsAt, timeZone) : `${endDate}, ${formatEventTime(endsAt, timeZone)}`
   return `${start} to ${end}`
-}
-
-function priceLabel(ticket: EventPage['ticketTypes'][number]) {
-  switch (ticket.kind) {
-    case 'free':
-      return 'free'
-    case 'paid':
-      return ticket.priceMinor > 0 ? `${formatMoney(ticket.priceMinor, ticket.currency)} a place` : 'free'
-    case 'pay_what_you_can':
-      return ticket.minPriceMinor > 0
-        ? `from ${formatMoney(ticket.minPriceMinor, ticket.currency)} a place, as you choose`
-        : 'any amount, as you choose'
-  }
 }

@@ -1,4 +1,4 @@
-import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
 import { z } from 'zod'
 import { formatEventDate, formatEventTime } from '#app/utils/dates.ts'
@@ -18,6 +18,10 @@ import { checkoutSessionOf } from '#app/modules/registrations/ticket-checkout.se
 import { bookingCookieHeader } from '#app/utils/checkout-cookie.server.ts'
 import { confirmWaitlistPlace } from '#app/modules/registrations/waitlist.server.ts'
 import { waitlistConfirmDeadline } from '#app/modules/registrations/waitlist-deadline.server.ts'
+import { bookingView } from '#app/modules/registrations/booking-view.server.ts'
+import { BookingDetails } from '#app/components/booking-details.tsx'
+import formStyles from '#app/styles/forms.css'
+import eventStyles from '#app/styles/event.css'
 
 const actionSchema = z.object({
   signature: z.string().min(10).max(200),
@@ -27,6 +31,10 @@ const actionSchema = z.object({
 })
 
 export const meta: MetaFunction = () => [{ title: 'Your booking' }, { name: 'robots', content: 'noindex' }]
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: formStyles },
+  { rel: 'stylesheet', href: eventStyles },
+]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
 /** The signed link in each registration email is the permission to see and change this place. */
@@ -70,6 +78,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     signature: signature!,
     confirmSignature: canConfirmWaitlist ? confirmSignature : null,
     leftPayment,
+    // The heading, what was paid, the QR code (in a room) and the calendar links (booking-view).
+    booking: await bookingView(registration),
     registration: {
       status: registration.status,
       name: registration.name,
@@ -189,7 +199,7 @@ function moneySentence(cancellation: Cancellation, status: string, done: boolean
 }
 
 export default function ManageRegistration() {
-  const { registration, signature, confirmSignature, confirmCancel, leftPayment } = useLoaderData<typeof loader>()
+  const { registration, booking, signature, confirmSignature, confirmCancel, leftPayment } = useLoaderData<typeof loader>()
   const answer = useActionData<typeof action>()
   // A refused attempt changed nothing: the page stays as it was, with the refusal above it.
   const rateLimited = answer && 'rateLimited' in answer ? answer.rateLimited : null
@@ -199,8 +209,16 @@ export default function ManageRegistration() {
   // Confirming a waitlist place shows the page's new state below its thank-you.
   const replacesPage = actionData && !actionData.done.startsWith('waitlist-')
   return (
-    <div className="container page prose">
-      <h1>{registration.eventTitle}</h1>
+    <div className="container page prose booking">
+      {/* Where the person stands first ("You're booked"), then which event; else the event's title. */}
+      {booking.heading && !replacesPage && !confirmCancel ? (
+        <>
+          <h1>{booking.heading}</h1>
+          <p className="booking__event">{registration.eventTitle}</p>
+        </>
+      ) : (
+        <h1>{registration.eventTitle}</h1>
+      )}
       <p>
         {registration.when}
         <br />
@@ -253,12 +271,12 @@ export default function ManageRegistration() {
           <p className="lead" role="status">
             You are registered, {registration.name}: {registration.quantity === 1 ? '1 place' : `${registration.quantity} places`} ({registration.ticketName}).
           </p>
-          {registration.onlineUrl ? (
-            <p>
-              Joining link: <a href={registration.onlineUrl}>{registration.onlineUrl}</a>
-            </p>
-          ) : null}
-          {registration.checkinCode ? <p>Your check-in code: <strong>{registration.checkinCode}</strong></p> : null}
+          <BookingDetails
+            booking={booking}
+            places={registration.quantity === 1 ? `1 place (${registration.ticketName})` : `${registration.quantity} places (${registration.ticketName})`}
+            onlineUrl={registration.onlineUrl}
+            checkinCode={registration.checkinCode}
+          />
         </>
       ) : status === 'waitlisted' && !registration.waitlistConfirmed ? (
         <>

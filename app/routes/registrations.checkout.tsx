@@ -1,6 +1,10 @@
-import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { RateLimitNotice } from '#app/components/rate-limit-notice.tsx'
+import { BookingDetails } from '#app/components/booking-details.tsx'
+import { bookingView } from '#app/modules/registrations/booking-view.server.ts'
+import formStyles from '#app/styles/forms.css'
+import eventStyles from '#app/styles/event.css'
 import { giveBackHold } from '#app/modules/registrations/holds.server.ts'
 import { getTicketCheckoutBooking } from '#app/modules/registrations/ticket-checkout.server.ts'
 import { claimOffer } from '#app/modules/registrations/waitlist-claim.server.ts'
@@ -22,6 +26,10 @@ import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
  * to look in their email, where the signed link to the place is (docs/decisions/021).
  */
 export const meta: MetaFunction = () => [{ title: 'Your booking' }, { name: 'robots', content: 'noindex' }]
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: formStyles },
+  { rel: 'stylesheet', href: eventStyles },
+]
 // `same-origin`, not `no-referrer`: the session id stays on this site, and the page's "Go back to
 // payment" form is posted with a real Origin (with `no-referrer` it would be `null`, refused).
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'same-origin' })
@@ -50,12 +58,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     returnedPaid,
     leftPayment,
+    // The QR code and calendar links once confirmed; the joining link stays in the email.
+    view: await bookingView(booking),
     booking: {
       status: booking.status,
       name: booking.name,
       email: booking.email,
       places: `${booking.quantity === 1 ? '1 place' : `${booking.quantity} places`} (${booking.ticket_name})`,
       total: formatMoney(booking.amount_minor, booking.currency),
+      checkinCode: booking.status === 'confirmed' && booking.mode === 'in_person' ? booking.checkin_token : null,
       eventTitle: booking.event_title,
       eventSlug: booking.event_slug,
       holdExpiresAt: booking.hold_expires_at && booking.hold_expires_at > new Date() ? formatEventTime(booking.hold_expires_at, booking.time_zone) : null,
@@ -79,7 +90,8 @@ const NOT_THIS_BROWSER =
   'If you have just booked, your confirmation is on its way by email, with the link to see or cancel your registration. This page shows a booking only in the browser it was made in.'
 
 export default function TicketCheckoutReturn() {
-  const { booking, returnedPaid, leftPayment } = useLoaderData<typeof loader>()
+  const loaded = useLoaderData<typeof loader>()
+  const { booking, returnedPaid, leftPayment } = loaded
   const actionData = useActionData<typeof action>()
   const message = actionData && 'message' in actionData ? actionData.message : null
   if (!booking) {
@@ -97,7 +109,7 @@ export default function TicketCheckoutReturn() {
   }
   return (
     <div className="container page prose">
-      <h1>{booking.status === 'confirmed' ? 'Thank you: your booking is confirmed' : 'Your booking'}</h1>
+      <h1>{booking.status === 'confirmed' ? 'You’re booked' : 'Your booking'}</h1>
       <RateLimitNotice actionData={actionData} />
       {message ? (
         <p className="notice" role="alert">
@@ -115,14 +127,21 @@ export default function TicketCheckoutReturn() {
                 ? 'You left the payment page, so nothing was charged and the places you held are free again for others. You can register again on the event page.'
                 : 'This booking is no longer held, and nothing was charged. You can register again on the event page.'}
       </p>
-      <dl>
-        <dt>Event</dt>
-        <dd>{booking.eventTitle}</dd>
-        <dt>Booking</dt>
-        <dd>
-          {booking.places}, {booking.total}
-        </dd>
-      </dl>
+      {booking.status === 'confirmed' && 'view' in loaded ? (
+        <>
+          <p className="booking__event">{booking.eventTitle}</p>
+          <BookingDetails booking={loaded.view} places={booking.places} onlineUrl={null} checkinCode={booking.checkinCode} />
+        </>
+      ) : (
+        <dl>
+          <dt>Event</dt>
+          <dd>{booking.eventTitle}</dd>
+          <dt>Booking</dt>
+          <dd>
+            {booking.places}, {booking.total}
+          </dd>
+        </dl>
+      )}
       {booking.status === 'held' && !returnedPaid && booking.holdExpiresAt ? (
         <Form method="post">
           <button type="submit" className="button">

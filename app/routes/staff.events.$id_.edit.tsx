@@ -1,4 +1,3 @@
-import { parseWithZod } from '@conform-to/zod'
 import { getEnv } from '#app/utils/env.server.ts'
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
@@ -6,10 +5,9 @@ import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
-import { readFormData } from '#app/utils/form-data.server.ts'
 import { isUuid } from '#app/utils/ids.ts'
 import { getEventForEditing, updateEvent } from '#app/modules/events/event-admin.server.ts'
-import { eventFormSchema } from '#app/modules/events/event-form.server.ts'
+import { readEventSubmission } from '#app/modules/events/event-form.server.ts'
 import { timeZoneChoices } from '#app/utils/time-zone.ts'
 
 export const handle = { staffRole: 'staff' } as const satisfies { staffRole: StaffRole }
@@ -20,7 +18,6 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 ]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
-const schema = eventFormSchema
 
 const notFound = () => new Response('Not found', { status: 404, headers: { 'Cache-Control': 'no-store' } })
 
@@ -32,6 +29,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return {
     event: { id: event.id, title: event.defaultValue.title, status: event.status, placesTaken: event.placesTaken },
     defaultValue: event.defaultValue,
+    cover: event.cover,
     lockedTicketIds: event.defaultValue.tickets.filter((ticket) => ticket.locked && ticket.id).map((ticket) => ticket.id!),
     timeZones: timeZoneChoices(),
     unpaidHoldsDefault: getEnv().UNPAID_HOLDS_PER_CLIENT,
@@ -43,10 +41,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
   if (!isUuid(params.id)) throw notFound()
-  const submission = parseWithZod(await readFormData(request), { schema })
-  // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
-  if (submission.status !== 'success') return data(submission.reply(), { status: submission.status === 'error' ? 400 : 200 })
-  const result = await updateEvent(getDb(), staff.id, params.id, submission.value)
+  const { submission, photo, answer } = await readEventSubmission(request)
+  if (answer || submission.status !== 'success') return data(answer?.reply ?? submission.reply(), { status: answer?.status ?? 400 })
+  const result = await updateEvent(getDb(), staff.id, params.id, submission.value, { photo: photo })
   if (!result.ok) {
     if (result.notFound) throw notFound()
     return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })
@@ -55,7 +52,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function EditStaffEvent() {
-  const { event, defaultValue, lockedTicketIds, timeZones, unpaidHoldsDefault, registrationRateDefault } = useLoaderData<typeof loader>()
+  const { event, defaultValue, cover, lockedTicketIds, timeZones, unpaidHoldsDefault, registrationRateDefault } = useLoaderData<typeof loader>()
   const lastResult = useActionData<typeof action>()
   return (
     <div className="container page">
@@ -73,7 +70,9 @@ export default function EditStaffEvent() {
           submitLabel="Save changes"
           lockedTicketIds={lockedTicketIds}
           placesTaken={event.placesTaken}
-          unpaidHoldsDefault={unpaidHoldsDefault} registrationRateDefault={registrationRateDefault}
+          unpaidHoldsDefault={unpaidHoldsDefault}
+          registrationRateDefault={registrationRateDefault}
+          cover={cover}
         />
       )}
     </div>

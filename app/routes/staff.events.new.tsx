@@ -1,4 +1,3 @@
-import { parseWithZod } from '@conform-to/zod'
 import { getEnv } from '#app/utils/env.server.ts'
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
@@ -6,9 +5,8 @@ import { StaffEventForm } from '#app/components/staff-event-form.tsx'
 import { requireStaff, type StaffRole } from '#app/modules/staff/sessions.server.ts'
 import { getDb } from '#app/utils/db.server.ts'
 import { assertSameOrigin } from '#app/utils/same-origin.server.ts'
-import { readFormData } from '#app/utils/form-data.server.ts'
 import { organisationTimeZone } from '#app/utils/time-zone.server.ts'
-import { eventFormSchema } from '#app/modules/events/event-form.server.ts'
+import { readEventSubmission } from '#app/modules/events/event-form.server.ts'
 import { blankTicketRows, createEvent } from '#app/modules/events/event-admin.server.ts'
 import { timeZoneChoices } from '#app/utils/time-zone.ts'
 
@@ -17,7 +15,6 @@ export const handle = { staffRole: 'staff' } as const satisfies { staffRole: Sta
 export const meta: MetaFunction = () => [{ title: 'New event' }, { name: 'robots', content: 'noindex' }]
 export const headers: HeadersFunction = () => ({ 'Cache-Control': 'no-store' })
 
-const schema = eventFormSchema
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requireStaff(request, handle.staffRole)
@@ -39,10 +36,9 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request }: ActionFunctionArgs) {
   assertSameOrigin(request)
   const staff = await requireStaff(request, handle.staffRole)
-  const submission = parseWithZod(await readFormData(request), { schema })
-  // No status: a button of the form ("Add a ticket") asked for the form back with a change, not to save.
-  if (submission.status !== 'success') return data(submission.reply(), { status: submission.status === 'error' ? 400 : 200 })
-  const result = await createEvent(getDb(), staff.id, submission.value)
+  const { submission, photo, answer } = await readEventSubmission(request)
+  if (answer || submission.status !== 'success') return data(answer?.reply ?? submission.reply(), { status: answer?.status ?? 400 })
+  const result = await createEvent(getDb(), staff.id, submission.value, { photo: photo })
   if (!result.ok) return data(submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }), { status: 400 })
   return redirect(`/staff/events/${result.eventId}`, { status: 303, headers: { 'Cache-Control': 'no-store' } })
 }

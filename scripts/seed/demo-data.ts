@@ -335,6 +335,9 @@ async function seedDemoEvents(trx: Kysely<DB>, now: Date) {
     .insertInto('events')
     .values({
       slug: 'witness-testimonies-evening',
+      // Our own drawings (public/images/events), with a path and no id, as the demo appeals' photos.
+      cover_photo_path: '/images/events/witness-evening.jpg',
+      cover_photo_alt: 'Rows of chairs facing a small stage',
       title: 'Witness: an evening of testimonies from former detainees',
       summary:
         'Three men held without trial tell their stories in their own words, followed by questions from the audience.',
@@ -381,6 +384,8 @@ async function seedDemoEvents(trx: Kysely<DB>, now: Date) {
     .insertInto('events')
     .values({
       slug: 'online-briefing-enforced-disappearances',
+      cover_photo_path: '/images/events/online-briefing.jpg',
+      cover_photo_alt: 'A screen of faces in a video call',
       title: 'Online briefing: enforced disappearances and how to respond',
       summary:
         'Lawyers and families explain what to do in the first hours after someone disappears into detention.',
@@ -415,6 +420,8 @@ async function seedDemoEvents(trx: Kysely<DB>, now: Date) {
     .insertInto('events')
     .values({
       slug: 'annual-fundraising-dinner',
+      cover_photo_path: '/images/events/fundraising-dinner.jpg',
+      cover_photo_alt: 'Round dinner tables set for guests',
       title: 'Annual fundraising dinner',
       summary: 'Our yearly dinner for supporters, with speakers and an auction in aid of our appeals.',
       description_markdown: 'An evening with supporters, speakers and a charity auction.',

@@ -1,9 +1,6 @@
-import { mkdir } from 'node:fs/promises'
-import path from 'node:path'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Browser, Locator } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser } from './browser.ts'
-import { baseUrl } from './browser.ts'
+import { expectAccessible, launchBrowser, LOOK_WIDTHS, openAt, screenshot, top } from './browser.ts'
 
 /**
  * Issue 13: an appeal page that shows, before any scrolling, what a supporter needs to decide to
@@ -23,28 +20,9 @@ afterAll(async () => {
 })
 
 const APPEAL = '/appeals/walk-again-yusuf'
-const WIDTHS = [
-  { width: 390, height: 844 },
-  { width: 1280, height: 800 },
-]
+const WIDTHS = LOOK_WIDTHS
 
-async function open(viewport: { width: number; height: number }, javaScriptEnabled: boolean) {
-  const context = await browser.newContext({ baseURL: baseUrl(), viewport, javaScriptEnabled, reducedMotion: 'reduce' })
-  return { context, page: await context.newPage() }
-}
-
-async function screenshot(page: Page, name: string) {
-  const when = process.env.SCREENSHOTS
-  if (when !== 'before' && when !== 'after') return
-  const folder = path.resolve('docs/screenshots')
-  await mkdir(folder, { recursive: true })
-  await page.screenshot({ path: path.join(folder, `${name}-${when}-${page.viewportSize()!.width}.png`) })
-}
-
-/** Where an element's box starts relative to the top of the window, as the supporter first sees it. */
-function top(locator: Locator) {
-  return locator.evaluate((element) => element.getBoundingClientRect().top)
-}
+const open = (viewport: { width: number; height: number }, javaScriptEnabled: boolean) => openAt(browser, viewport, javaScriptEnabled)
 
 /** What a tap at the centre of `locator` would reach: 'itself' when nothing lies over it, else the element that does. */
 function whatIsOnTop(locator: Locator) {

@@ -1,5 +1,7 @@
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
 import { AxeBuilder } from '@axe-core/playwright'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
 import { expect, inject } from 'vitest'
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium.ts'
 
@@ -65,6 +67,45 @@ export async function waitForEmailTo(page: Page, email: string) {
     )
     .toBeGreaterThan(0)
   return page.locator('tr', { hasText: email }).first()
+}
+
+/**
+ * With SCREENSHOTS=before or after, saves what the window shows as
+ * docs/screenshots/<name>-<before|after>-<width>.png (the window only, so each stays small);
+ * otherwise does nothing.
+ */
+export async function screenshot(page: Page, name: string) {
+  const when = process.env.SCREENSHOTS
+  if (when !== 'before' && when !== 'after') return
+  const folder = path.resolve('docs/screenshots')
+  await mkdir(folder, { recursive: true })
+  await page.screenshot({ path: path.join(folder, `${name}-${when}-${page.viewportSize()!.width}.png`) })
+}
+
+/** The two widths the look tests check and photograph: a phone and a laptop. */
+export const LOOK_WIDTHS = [
+  { width: 390, height: 844 },
+  { width: 1280, height: 800 },
+]
+
+/** A page at this size, with or without JavaScript, with motion reduced (nothing moves while measured). */
+export async function openAt(browser: Browser, viewport: { width: number; height: number }, javaScriptEnabled: boolean) {
+  const context = await browser.newContext({ baseURL: baseUrl(), viewport, javaScriptEnabled, reducedMotion: 'reduce' })
+  return { context, page: await context.newPage() }
+}
+
+/** Where an element's box starts relative to the top of the window, as the person first sees it. */
+export function top(locator: Locator) {
+  return locator.evaluate((element) => element.getBoundingClientRect().top)
+}
+
+/** The signed link to a place, and the email's text, from the newest email to this address in the development mailbox. */
+export async function placeLinkFromEmail(page: Page, email: string) {
+  await (await waitForEmailTo(page, email)).getByRole('link').first().click()
+  const text = await page.getByTestId('email-text').innerText()
+  const link = /https?:\/\/\S+\/registrations\/[0-9a-f-]+\?signature=[\w-]+/.exec(text)?.[0]
+  expect(link).toBeTruthy()
+  return { link: link!, text }
 }
 
 /** A name of letters only (names may be checked for digits), different on every run. */

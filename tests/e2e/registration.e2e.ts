@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { expectAccessible, launchBrowser, newContext, waitForEmailTo, waitForHydration } from './browser.ts'
+import { expectAccessible, launchBrowser, newContext, placeLinkFromEmail, waitForEmailTo, waitForHydration } from './browser.ts'
 
 let browser: Browser
 
@@ -21,11 +21,7 @@ async function fillRegistration(page: Page, details: { name: string; email: stri
 
 /** The signed link to the place, from the newest email to this address in the development mailbox. */
 async function manageLinkFromEmail(page: Page, email: string) {
-  await (await waitForEmailTo(page, email)).getByRole('link').first().click()
-  const text = await page.getByTestId('email-text').innerText()
-  const link = /https?:\/\/\S+\/registrations\/[0-9a-f-]+\?signature=[\w-]+/.exec(text)?.[0]
-  expect(link).toBeTruthy()
-  return link!
+  return (await placeLinkFromEmail(page, email)).link
 }
 
 // docs/decisions/021: the form answers "check your email" for every address; the place is behind

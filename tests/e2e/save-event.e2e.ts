@@ -90,16 +90,16 @@ describe('with JavaScript', () => {
     })
     const saved = page.waitForResponse((response) => new URL(response.url()).pathname.startsWith('/events/save'))
     await button.click()
-    // Optimistic: the button reads "Event saved" before (or as) the server answers.
-    await expect.poll(() => buttonState(button)).toEqual({ name: 'Event saved', pressed: 'true' })
+    // Optimistic: the button reads "Event saved — remove" before (or as) the server answers.
+    await expect.poll(() => buttonState(button)).toEqual({ name: 'Event saved — remove', pressed: 'true' })
     expect((await saved).ok()).toBe(true)
     await page.waitForLoadState('networkidle')
-    expect(await buttonState(button)).toEqual({ name: 'Event saved', pressed: 'true' })
+    expect(await buttonState(button)).toEqual({ name: 'Event saved — remove', pressed: 'true' })
     expect(page.url()).toBe(urlBefore)
     expect(documents).toEqual([])
     expect(navigations).toBe(0)
-    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Event saved')
-    expect(await card.getByRole('button', { name: 'Event saved', exact: true, pressed: true, description: title }).count()).toBe(1)
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Event saved — remove')
+    expect(await card.getByRole('button', { name: 'Event saved — remove', exact: true, pressed: true, description: title }).count()).toBe(1)
 
     const [cookie] = await savedCookies(context)
     expect(cookie?.httpOnly).toBe(true)
@@ -109,7 +109,7 @@ describe('with JavaScript', () => {
     // The server kept it: a fresh load of the page shows it saved.
     await page.reload()
     await waitForHydration(page)
-    expect(await buttonState(firstCard(page).getByRole('button'))).toEqual({ name: 'Event saved', pressed: 'true' })
+    expect(await buttonState(firstCard(page).getByRole('button'))).toEqual({ name: 'Event saved — remove', pressed: 'true' })
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Saved' }).click()
     await expect.poll(() => page.locator('h1').textContent()).toBe('Saved events')
@@ -131,7 +131,7 @@ describe('with JavaScript', () => {
     await waitForHydration(page)
     const again = firstCard(page).getByRole('button')
     await pressAndWaitForServer(page, again)
-    await expect.poll(() => buttonState(again)).toEqual({ name: 'Event saved', pressed: 'true' })
+    await expect.poll(() => buttonState(again)).toEqual({ name: 'Event saved — remove', pressed: 'true' })
     await pressAndWaitForServer(page, again)
     await expect.poll(() => buttonState(again)).toEqual({ name: 'Save this event', pressed: 'false' })
     await page.reload()
@@ -162,7 +162,7 @@ describe('without JavaScript', () => {
     expect((await postedAndBack).status()).toBe(200)
     await page.waitForLoadState('load')
     expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/events?from=e2e')
-    expect(await buttonState(firstCard(page).getByRole('button'))).toEqual({ name: 'Event saved', pressed: 'true' })
+    expect(await buttonState(firstCard(page).getByRole('button'))).toEqual({ name: 'Event saved — remove', pressed: 'true' })
     expect(await savedCookies(context)).toHaveLength(1)
 
     await page.goto('/saved')
@@ -181,7 +181,7 @@ describe('without JavaScript', () => {
     // Save and unsave again from the events page.
     await page.goto('/events')
     for (const expected of [
-      { name: 'Event saved', pressed: 'true' },
+      { name: 'Event saved — remove', pressed: 'true' },
       { name: 'Save this event', pressed: 'false' },
     ]) {
       const back = page.waitForResponse(

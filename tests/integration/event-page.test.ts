@@ -152,9 +152,10 @@ describe('the event page loader', () => {
     expect(page.event.accessNotes).toMatch(/Step-free access/)
     expect(page.event.organiserName).toBe('CAGE')
     expect(page.event.maxPerOrder).toBe(4)
-    expect(page.ticketTypes.map((ticket) => [ticket.name, ticket.priceLabel])).toEqual([
-      ['Free place', 'free'],
-      ['Pay what you can', 'from £3.00 a place, as you choose'],
+    // "Free place", not "Free place: free" (issue 13).
+    expect(page.ticketTypes.map((ticket) => [ticket.name, ticket.priceLabel, ticket.line])).toEqual([
+      ['Free place', null, 'Free place'],
+      ['Pay what you can', 'from £3.00 a place, as you choose', 'Pay what you can: from £3.00 a place, as you choose'],
     ])
     expect(page.isPast).toBe(false)
     expect(page.isCancelled).toBe(false)

@@ -20,8 +20,11 @@ import {
 
 export type RegistrationFormTicket = RegistrationTicketType & {
   name: string
-  /** "free", "£45.00 a place", "from £3.00 a place, as you choose": read after the ticket's name. */
-  priceLabel: string
+  /**
+   * "free", "£45.00 a place", "from £3.00 a place, as you choose": read after the ticket's name;
+   * null when the name says it alone ("Free place", not "Free place: free").
+   */
+  priceLabel: string | null
 }
 
 type RegistrationFormProps = {
@@ -127,8 +130,13 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
                 <div key={key} className="choice choice--ticket">
                   <input {...props} />
                   <label htmlFor={props.id}>
-                    <span className="ticket-choice__name">{ticket?.name}</span>:{' '}
-                    <span className="ticket-choice__price">{ticket?.priceLabel}</span>
+                    <span className="ticket-choice__name">{ticket?.name}</span>
+                    {ticket?.priceLabel ? (
+                      <>
+                        :{' '}
+                        <span className="ticket-choice__price">{ticket.priceLabel}</span>
+                      </>
+                    ) : null}
                   </label>
                 </div>
               )
@@ -141,7 +149,8 @@ export function RegistrationForm({ ticketTypes, maxPerOrder, full, submissionId,
           <input {...inputProps(fields.ticketTypeId, { type: 'hidden' })} />
           {ticketTypes[0] ? (
             <p className="registration-form__ticket">
-              <strong>{ticketTypes[0].name}</strong>: {ticketTypes[0].priceLabel}
+              <strong>{ticketTypes[0].name}</strong>
+              {ticketTypes[0].priceLabel ? `: ${ticketTypes[0].priceLabel}` : null}
             </p>
           ) : null}
         </>

@@ -13,6 +13,8 @@ import { offerFreedPlaces } from '#app/modules/registrations/waitlist.server.ts'
 import { BLANK_TICKET_ROWS, type EventFormValue, type TicketChange } from '#app/modules/events/event-form.server.ts'
 import { recordAudit } from '#app/modules/staff/audit.server.ts'
 import { isUniqueViolation } from '#app/utils/database-errors.server.ts'
+import type { PhotoUpload } from '#app/modules/appeals/photos/upload.server.ts'
+import { deletePhotoIfUnused, storePhoto } from '#app/modules/appeals/photos/storage.server.ts'
 
 /** Staff create and edit events here; every change writes an audit entry in its transaction. */
 
@@ -50,6 +52,7 @@ export async function getEventForEditing(db: Database, eventId: string) {
     id: event.id,
     status: event.status,
     placesTaken: event.places_taken,
+    cover: event.cover_photo_path ? { path: event.cover_photo_path, alt: event.cover_photo_alt ?? '' } : null,
     liveRegistrations: await countLiveRegistrations(db, eventId),
     defaultValue: {
       title: event.title,
@@ -63,6 +66,7 @@ export async function getEventForEditing(db: Database, eventId: string) {
       venueName: event.venue_name ?? '',
       venueAddress: event.venue_address ?? '',
       accessNotes: event.access_notes ?? '',
+      photoAlt: event.cover_photo_alt ?? '',
       onlineUrl: event.online_url ?? '',
       organiserName: event.organiser_name,
       capacity: String(event.capacity),
@@ -142,19 +146,44 @@ function publishableTicketCheck(value: EventFormValue, remaining: number, errors
   if (value.status === 'published' && remaining === 0) errors.status = ['Add at least one ticket type before publishing']
 }
 
-export async function createEvent(db: Database, staffUserId: string, value: EventFormValue): Promise<SaveEventResult> {
+const COVER_ALT_NEEDED = 'Describe the cover photo for people who cannot see it'
+
+/** The cover a save leaves the event with: a new upload, the one it had (unless removed), or none. */
+async function coverAfterSave(
+  trx: DatabaseTransaction,
+  value: EventFormValue,
+  upload: PhotoUpload | null,
+  current: { id: string | null; path: string | null },
+) {
+  if (upload) return storePhoto(trx, upload)
+  if (current.path && !value.removePhoto) return current
+  return { id: null, path: null }
+}
+
+export async function createEvent(
+  db: Database,
+  staffUserId: string,
+  value: EventFormValue,
+  options: { photo?: PhotoUpload | null } = {},
+): Promise<SaveEventResult> {
   return saving(db, async (trx) => {
     const errors: FieldErrors = {}
     if (await slugTaken(trx, value.slug, null)) errors.slug = [SLUG_TAKEN]
+    if (options.photo && !value.photoAlt) errors.photoAlt = [COVER_ALT_NEEDED]
     const newTickets = value.tickets.filter((ticket) => !ticket.remove && ticket.id === null)
     if (value.tickets.some((ticket) => ticket.id !== null)) throw new Refused({}, ['A new event has no tickets yet: reload the page and try again'])
     publishableTicketCheck(value, newTickets.length, errors)
     if (Object.keys(errors).length > 0) throw new Refused(errors)
     const published = value.status === 'published'
+    // Written in the event's transaction: a refused or failed save leaves no photo behind.
+    const cover = await coverAfterSave(trx, value, options.photo ?? null, { id: null, path: null })
     const event = await trx
       .insertInto('events')
       .values({
         ...eventColumns(value),
+        cover_photo_id: cover.id,
+        cover_photo_path: cover.path,
+        cover_photo_alt: cover.path ? value.photoAlt : null,
         status: value.status,
         published_at: published ? sql<Date>`now()` : null,
       })
@@ -234,7 +263,13 @@ async function insertTicket(trx: DatabaseTransaction, eventId: string, ticket: T
  * check and the update, and freed places are offered to the waitlist in the same transaction.
  * Every check runs before anything is written; a refusal writes nothing.
  */
-export async function updateEvent(db: Database, staffUserId: string, eventId: string, value: EventFormValue): Promise<SaveEventResult> {
+export async function updateEvent(
+  db: Database,
+  staffUserId: string,
+  eventId: string,
+  value: EventFormValue,
+  options: { photo?: PhotoUpload | null } = {},
+): Promise<SaveEventResult> {
   const result = await saving(db, async (trx) => {
     const event = await trx.selectFrom('events').selectAll().where('id', '=', eventId).forUpdate().executeTakeFirst()
     if (!event) throw new NotFound()
@@ -243,6 +278,8 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
     const errors: FieldErrors = {}
     const add = (field: string, message: string) => (errors[field] ??= []).push(message)
     if (await slugTaken(trx, value.slug, eventId)) add('slug', SLUG_TAKEN)
+    const keepsCover = Boolean(options.photo) || (event.cover_photo_path !== null && !value.removePhoto)
+    if (keepsCover && !value.photoAlt) add('photoAlt', COVER_ALT_NEEDED)
     if (value.capacity < event.places_taken) {
       add('capacity', `${event.places_taken} places are already taken (confirmed, offered or being paid for), so the capacity cannot be less than ${event.places_taken}`)
     }
@@ -283,7 +320,15 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
     if (endsAt <= startsAt) throw new Refused({ endsAt: ['The event must end after it starts'] })
 
     const publishing = event.status !== value.status
-    const columns = { ...eventColumns(value), starts_at: startsAt, ends_at: endsAt }
+    const cover = await coverAfterSave(trx, value, options.photo ?? null, { id: event.cover_photo_id, path: event.cover_photo_path })
+    const columns = {
+      ...eventColumns(value),
+      starts_at: startsAt,
+      ends_at: endsAt,
+      cover_photo_id: cover.id,
+      cover_photo_path: cover.path,
+      cover_photo_alt: cover.path ? value.photoAlt : null,
+    }
     // The same instant as updated_at (now() is the transaction's), so the public calendar file's
     // SEQUENCE matches the one the change emails compute from updated_at.
     const calendarChanged = changesWorthTelling(event, { ...event, ...columns }).length > 0
@@ -299,6 +344,9 @@ export async function updateEvent(db: Database, staffUserId: string, eventId: st
       .where('id', '=', eventId)
       .returningAll()
       .executeTakeFirstOrThrow()
+
+    // A replaced or removed cover is gone when this commits, as an appeal's photo is.
+    if (event.cover_photo_id !== cover.id) await deletePhotoIfUnused(trx, event.cover_photo_id)
 
     for (const ticket of value.tickets) {
       if (ticket.id === null) {

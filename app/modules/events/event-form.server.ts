@@ -1,3 +1,4 @@
+import { parseWithZod } from '@conform-to/zod'
 import { z } from 'zod'
 import type { EventMode, EventStatus, TicketKind } from '#db/schema.ts'
 import { localTimeToInstant } from '#app/utils/dates.ts'
@@ -6,6 +7,8 @@ import { RATE_LIMIT_MAX } from '#app/utils/rate-limit.server.ts'
 import { isStripeAmount, minorUnitExponent, parseAmountToMinor, stripeStepMessage, SUPPORTED_CURRENCIES } from '#app/utils/money.ts'
 import { plainText, requiredText } from '#app/utils/text-input.ts'
 import { canonicalTimeZone } from '#app/utils/time-zone.ts'
+import { readFormData } from '#app/utils/form-data.server.ts'
+import { checkPhoto, isMultipart, readAppealForm, UploadRefused, type PhotoUpload } from '#app/modules/appeals/photos/upload.server.ts'
 
 /**
  * The staff event form (new and edit pages share it) and how its fields are read.
@@ -75,6 +78,7 @@ const fieldSchemas = {
   venueName: optionalText(SHORT_TEXT_MAX, 'The venue name'),
   venueAddress: optionalText(SHORT_TEXT_MAX, 'The venue address'),
   accessNotes: optionalText(NOTES_MAX, 'The access notes'),
+  photoAlt: optionalText(SHORT_TEXT_MAX, 'The cover photo description'),
   onlineUrl: optionalText(SHORT_TEXT_MAX, 'The online link'),
   organiserName: boundedText('Enter the organiser’s name', SHORT_TEXT_MAX, 'The organiser’s name'),
   capacity: wholeNumber('capacity', 0, CAPACITY_MAX),
@@ -119,7 +123,7 @@ export const eventFormSchema = z
   .object({
     title: raw, slug: raw, summary: raw, description: raw, startsAt: raw, endsAt: raw, timeZone: raw, mode: raw,
     venueName: raw, venueAddress: raw, accessNotes: raw, onlineUrl: raw, organiserName: raw, capacity: raw,
-    maxPerOrder: raw, unpaidHoldsPerClient: raw, registrationRateLimit: raw, status: raw,
+    maxPerOrder: raw, unpaidHoldsPerClient: raw, registrationRateLimit: raw, status: raw, photoAlt: raw, removePhoto: raw,
     tickets: z.array(rawTicket.optional()).max(50, 'An event can have at most 50 ticket types').default([]),
   })
   .transform((form, ctx) => {
@@ -147,6 +151,7 @@ export const eventFormSchema = z
     const venueName = field('venueName')
     const venueAddress = field('venueAddress')
     const accessNotes = field('accessNotes')
+    const photoAlt = field('photoAlt')
     const onlineUrlText = field('onlineUrl')
     const capacity = field('capacity')
     const maxPerOrder = field('maxPerOrder')
@@ -275,6 +280,9 @@ export const eventFormSchema = z
       venueName: mode === 'in_person' ? (venueName ?? null) : null,
       venueAddress: mode === 'in_person' ? (venueAddress ?? null) : null,
       accessNotes: accessNotes || null,
+      /** The cover's description; whether one is needed depends on the cover kept (event-admin). */
+      photoAlt: photoAlt || null,
+      removePhoto: form.removePhoto === 'on' || form.removePhoto === 'true',
       // The joining link is sent to registered people only; an in-person event has none to leak.
       onlineUrl,
       organiserName,
@@ -289,6 +297,37 @@ export const eventFormSchema = z
     }
   })
 export type EventFormValue = z.output<typeof eventFormSchema>
+
+/** The base fields, the cover's two and the buttons, and seven for each of at most 50 ticket rows. */
+const EVENT_FORM_MAX_FIELDS = 30 + 50 * 7
+
+/**
+ * The event form as submitted: conform's reading of the fields, and the cover photo checked by
+ * the appeal photos' code (the same limits, the same re-encoding). The form is multipart; a plain
+ * form (no cover chosen, as older clients and tests post it) is read as before. `answer` is set
+ * when the form goes back to the page instead of being saved: a field error, a photo refused
+ * beside its field, or a button of the form ("Add a ticket") that asked for it back with a change
+ * (no error, so 200). A request that is not our form at all is a 400.
+ */
+export async function readEventSubmission(request: Request) {
+  const { formData, photo } = isMultipart(request)
+    ? await readAppealForm(request, { maxFields: EVENT_FORM_MAX_FIELDS })
+        .then(async (form) => ({ formData: form.formData, photo: await checkPhoto(form.photo) }))
+        .catch((error: unknown) => {
+          if (error instanceof UploadRefused) throw new Response('This is not the event form', { status: 400, headers: { 'Cache-Control': 'no-store' } })
+          throw error
+        })
+    : { formData: await readFormData(request), photo: { photo: null, error: null } }
+  const submission = parseWithZod(formData, { schema: eventFormSchema })
+  const answer =
+    submission.status !== 'success' || photo.error
+      ? {
+          reply: photo.error ? submission.reply({ fieldErrors: { photo: [photo.error] } }) : submission.reply(),
+          status: submission.status === 'error' || photo.error ? 400 : 200,
+        }
+      : null
+  return { submission, photo: photo.photo as PhotoUpload | null, answer }
+}
 
 function isWebLink(text: string) {
   try {

@@ -1,6 +1,7 @@
 import { calendarSequence, type CalendarEvent } from '#app/modules/events/ics.ts'
 import type { Database } from '#app/utils/db.server.ts'
 import { renderMarkdown } from '#app/utils/markdown.server.ts'
+import { ticketLine, ticketPriceLabel } from '#app/modules/events/ticket-prices.ts'
 
 export type EventPage = NonNullable<Awaited<ReturnType<typeof getEventPage>>>
 
@@ -33,6 +34,8 @@ export async function getEventPage(db: Database, slug: string, now = new Date(),
       'max_per_order',
       'status',
       'calendar_changed_at',
+      'cover_photo_path',
+      'cover_photo_alt',
     ])
     .where('slug', '=', slug)
     .where('status', 'in', ['published', 'cancelled'])
@@ -66,6 +69,10 @@ export async function getEventPage(db: Database, slug: string, now = new Date(),
       venueName: event.mode === 'in_person' ? event.venue_name : null,
       venueAddress: event.mode === 'in_person' ? event.venue_address : null,
       accessNotes: event.access_notes,
+      /** A plain link to OpenStreetMap's search for the address, followed only if the person chooses. */
+      mapUrl: event.mode === 'in_person' ? mapSearchUrl(event.venue_address) : null,
+      coverPath: event.cover_photo_path,
+      coverAlt: event.cover_photo_alt,
       organiserName: event.organiser_name,
       capacity: event.capacity,
       placesLeft: Math.max(0, event.capacity - event.places_taken),
@@ -73,20 +80,37 @@ export async function getEventPage(db: Database, slug: string, now = new Date(),
       /** The public calendar file's SEQUENCE: it grows when the time, place or joining details change. */
       calendarSequence: event.calendar_changed_at ? calendarSequence(event.calendar_changed_at) : 0,
     },
-    ticketTypes: ticketTypes.map((ticket) => ({
-      id: ticket.id,
-      name: ticket.name,
-      kind: ticket.kind,
-      priceMinor: ticket.price_minor,
-      minPriceMinor: ticket.min_price_minor,
-      // char(3) as stored; trimmed in case a driver pads it.
-      currency: ticket.currency.trim().toUpperCase(),
-    })),
+    ticketTypes: ticketTypes.map((row) => {
+      const ticket = {
+        id: row.id,
+        name: row.name,
+        kind: row.kind,
+        priceMinor: row.price_minor,
+        minPriceMinor: row.min_price_minor,
+        // char(3) as stored; trimmed in case a driver pads it.
+        currency: row.currency.trim().toUpperCase(),
+      }
+      // "Free place" rather than "Free place: free" (issue 13).
+      return { ...ticket, priceLabel: ticketPriceLabel(ticket), line: ticketLine(ticket) }
+    }),
     isCancelled: cancelled,
     isPast: past,
     /** Registration closes when the event starts (registerForEvent refuses from then on). */
     registrationOpen: !cancelled && !started,
   }
+}
+
+/**
+ * OpenStreetMap's search for the venue's address, as a plain link: no map is embedded and nothing
+ * is fetched from another site unless the person follows it. The address's lines become commas.
+ */
+export function mapSearchUrl(address: string | null): string | null {
+  const query = (address ?? '')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(', ')
+  return query ? `https://www.openstreetmap.org/search?query=${encodeURIComponent(query)}` : null
 }
 
 /** "Europe/London" → "London", "America/New_York" → "New York"; null for zones with no city (UTC). */
@@ -102,11 +126,27 @@ export function timeZoneNote(timeZone: string): string {
   return city ? `Times are in ${city} time` : `Times are in ${timeZone.replace(/^Etc\//, '')}`
 }
 
+/** What a public calendar entry is made of: the event as the public sees it, never its joining link. */
+export type PublicCalendarFields = {
+  id: string
+  title: string
+  summary: string
+  startsAt: Date
+  endsAt: Date
+  timeZone: string
+  mode: 'in_person' | 'online'
+  venueName: string | null
+  venueAddress: string | null
+  organiserName: string
+  calendarSequence: number
+}
+
 /**
- * The event as a calendar entry, for the public .ics file and the Google and Outlook links. The
- * location is the venue, or "Online": never the joining link.
+ * The event as a calendar entry, for the public .ics file and the Google and Outlook links (on
+ * the event page and the booking page). The location is the venue, or "Online": never the
+ * joining link, and nothing of the person's booking, since the links hand it to another site.
  */
-export function publicCalendarEntry(page: Pick<EventPage, 'event'>, pageUrl: string): CalendarEvent {
+export function publicCalendarEntry(page: { event: PublicCalendarFields }, pageUrl: string): CalendarEvent {
   const { event } = page
   const location =
     event.mode === 'online' ? 'Online' : [event.venueName, event.venueAddress].filter(Boolean).join(', ') || undefined

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
+import { EVENT_CARD_COLUMNS, withPriceLabels } from '#app/modules/events/events.server.ts'
 
 /** Statuses the public can see; saving follows what the public can see. */
 const PUBLIC_STATUSES = ['published', 'cancelled'] as const
@@ -76,27 +77,31 @@ export async function listSavedEvents(db: Database, saverId: string | null, now 
   const rows = await db
     .selectFrom('saved_events')
     .innerJoin('events', 'events.id', 'saved_events.event_id')
-    .select([
-      'events.id',
-      'events.slug',
-      'events.title',
-      'events.summary',
-      'events.starts_at',
-      'events.ends_at',
-      'events.time_zone',
-      'events.mode',
-      'events.venue_name',
-      'events.capacity',
-      'events.places_taken',
-      'events.status',
-    ])
+    .select(EVENT_CARD_COLUMNS)
     .where('saved_events.saver_id', '=', canonicalSaver(saverId))
     .where('events.status', 'in', PUBLIC_STATUSES)
     .orderBy('events.starts_at', 'asc')
     .execute()
+    .then((events) => withPriceLabels(db, events))
   const upcoming = rows.filter((event) => event.ends_at >= now)
   const past = rows.filter((event) => event.ends_at < now).reverse()
   return { upcoming, past }
+}
+
+/**
+ * How many events this browser has saved that the public can still see (what /saved lists), for
+ * the count beside "Saved" in the navigation; 0 without a saver, and no query then.
+ */
+export async function countSavedEvents(db: Database, saverId: string | null): Promise<number> {
+  if (!saverId) return 0
+  const row = await db
+    .selectFrom('saved_events')
+    .innerJoin('events', 'events.id', 'saved_events.event_id')
+    .select((eb) => eb.fn.countAll<number>().as('saved'))
+    .where('saved_events.saver_id', '=', canonicalSaver(saverId))
+    .where('events.status', 'in', PUBLIC_STATUSES)
+    .executeTakeFirst()
+  return Number(row?.saved ?? 0)
 }
 
 /**

@@ -34,6 +34,7 @@ export async function registrationEmailFacts(trx: Trx, registrationId: string) {
       'e.starts_at',
       'e.ends_at',
       'e.time_zone',
+      'e.mode',
       'e.venue_name',
       'e.venue_address',
       'e.access_notes',
@@ -72,7 +73,9 @@ export async function sendConfirmation(trx: Trx, registrationId: string, resend?
     organiserName: row.organiser_name,
   })
   const attachments = [{ filename: `${row.slug}.ics`, contentType: 'text/calendar; charset=utf-8', contentBase64: Buffer.from(calendar).toString('base64') }]
-  if (row.checkin_token) attachments.push(await checkinQrAttachment(row.checkin_token))
+  // Online there is no door to show a QR code at: the email gives joining words instead.
+  const online = row.mode === 'online'
+  if (row.checkin_token && !online) attachments.push(await checkinQrAttachment(row.checkin_token))
   await enqueueEmail(trx, {
     template: 'registration-confirmed',
     to: row.email,
@@ -90,6 +93,7 @@ export async function sendConfirmation(trx: Trx, registrationId: string, resend?
       cancelUrl: manageRegistrationUrl(row.id),
       checkinCode: row.checkin_token,
       hasQrAttachment: attachments.length > 1,
+      online,
     },
     idempotencyKey: resend ? `registration-confirmed/${row.id}/${resend}` : `registration-confirmed/${row.id}`,
     attachments,
@@ -103,6 +107,15 @@ export const CHECKIN_QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 2, width:
 export async function checkinQrAttachment(checkinToken: string) {
   const png = await QRCode.toBuffer(signedCheckinCode(checkinToken), CHECKIN_QR_OPTIONS)
   return { filename: 'check-in.png', contentType: 'image/png', contentBase64: png.toString('base64') }
+}
+
+/**
+ * The same QR code as inline SVG, for the booking page: drawn on the server, so the page loads
+ * nothing for it from anywhere (no image request, no other origin, no data: address).
+ */
+export async function checkinQrSvg(checkinToken: string): Promise<string> {
+  const { width: _width, ...options } = CHECKIN_QR_OPTIONS
+  return QRCode.toString(signedCheckinCode(checkinToken), { ...options, type: 'svg' })
 }
 
 export async function sendWaitlisted(trx: Trx, registrationId: string) {

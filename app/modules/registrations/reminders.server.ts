@@ -36,8 +36,10 @@ export async function sendEventReminders(db: Database, now = new Date()) {
         .executeTakeFirst()
       if (!claimed) return false
       const { row, common } = await registrationEmailFacts(trx, id)
-      // The same QR code as the confirmation's, for whoever kept only the reminder to hand.
-      const attachments = row.checkin_token ? [await checkinQrAttachment(row.checkin_token)] : []
+      // The same QR code as the confirmation's, for whoever kept only the reminder to hand; none
+      // online, where there is no door (the email gives joining words instead).
+      const inRoom = row.mode === 'in_person'
+      const attachments = row.checkin_token && inRoom ? [await checkinQrAttachment(row.checkin_token)] : []
       await enqueueEmail(trx, {
         template: 'event-reminder',
         to: row.email,
@@ -47,7 +49,7 @@ export async function sendEventReminders(db: Database, now = new Date()) {
           venueAddress: row.venue_address,
           accessNotes: row.access_notes,
           onlineUrl: row.online_url,
-          checkinCode: row.checkin_token,
+          checkinCode: inRoom ? row.checkin_token : null,
           hasQrAttachment: attachments.length > 0,
           cancelUrl: manageRegistrationUrl(id),
         },

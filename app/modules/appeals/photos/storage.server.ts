@@ -42,8 +42,9 @@ export async function storePhoto(trx: DatabaseTransaction, photo: PhotoUpload, o
 }
 
 /**
- * Deletes a photo no appeal refers to any more, in the transaction that stopped referring to it.
- * A photo another appeal still uses (one imported file shared by two) stays.
+ * Deletes a photo nothing refers to any more, in the transaction that stopped referring to it.
+ * A photo another appeal or an event still uses (one imported file shared by two) stays. Event
+ * covers are kept here too, uploaded the same way (migration 0030, docs/decisions/027).
  */
 export async function deletePhotoIfUnused(trx: DatabaseTransaction, photoId: string | null) {
   if (!photoId) return
@@ -51,6 +52,7 @@ export async function deletePhotoIfUnused(trx: DatabaseTransaction, photoId: str
     .deleteFrom('appeal_photos')
     .where('id', '=', photoId)
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appeals').select('id').where('photo_id', '=', photoId))))
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('events').select('id').where('cover_photo_id', '=', photoId))))
     .execute()
 }
 
@@ -58,8 +60,14 @@ function servedPhoto(db: Database) {
   return db
     .selectFrom('appeal_photos as p')
     .select(['p.id', 'p.content_type as contentType', 'p.sha256'])
-    // Only while an appeal uses it: unreferenced rows are deleted, and this holds even if one was not.
-    .where(({ exists, selectFrom }) => exists(selectFrom('appeals as a').select('a.id').whereRef('a.photo_id', '=', 'p.id')))
+    // Only while an appeal or an event uses it: unreferenced rows are deleted, and this holds even
+    // if one was not. A draft event's cover is served like a draft appeal's photo: staff preview it.
+    .where(({ or, exists, selectFrom }) =>
+      or([
+        exists(selectFrom('appeals as a').select('a.id').whereRef('a.photo_id', '=', 'p.id')),
+        exists(selectFrom('events as e').select('e.id').whereRef('e.cover_photo_id', '=', 'p.id')),
+      ]),
+    )
 }
 
 /**

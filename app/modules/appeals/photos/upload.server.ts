@@ -49,17 +49,20 @@ async function drain(data: AsyncIterable<Uint8Array>, limit: number): Promise<Ui
 }
 
 /**
- * Reads the multipart appeal form. The photo is held in memory (at most 5 MB; a larger one is
- * read through and reported, so the other fields are kept) and stored only once the whole
- * form is valid. Text fields are capped too; an oversized or crowded form is refused.
+ * Reads the multipart appeal form (and the event form, whose cover is a photo like an appeal's).
+ * The photo, the part named `photo`, is held in memory (at most 5 MB; a larger one is read
+ * through and reported, so the other fields are kept) and stored only once the whole form is
+ * valid. Text fields are capped too; an oversized or crowded form is refused. `maxFields` is
+ * higher for the event form, whose ticket rows bring seven fields each.
  */
-export async function readAppealForm(request: Request): Promise<{ formData: FormData; photo: PhotoPart }> {
+export async function readAppealForm(request: Request, options: { maxFields?: number } = {}): Promise<{ formData: FormData; photo: PhotoPart }> {
+  const maxFields = options.maxFields ?? MAX_FIELDS
   if (!isMultipart(request)) throw new UploadRefused('Not a multipart form')
   let photo: PhotoPart = { kind: 'none' }
   let fields = 0
   const formData = await unstable_parseMultipartFormData(request, async ({ name, filename, data }) => {
     fields += 1
-    if (fields > MAX_FIELDS) throw new UploadRefused('Too many fields')
+    if (fields > maxFields) throw new UploadRefused('Too many fields')
     if (typeof filename === 'string') {
       const chunks = await drain(data, name === 'photo' ? PHOTO_MAX_BYTES : 0)
       // An empty file input is sent as a part with no name and no bytes: no photo chosen.
