@@ -53,8 +53,11 @@ export function dropUntrustedForwarding(request: http.IncomingMessage, trustedHo
 /** The largest body a request to `path` may send, in bytes (Content-Length). */
 export type BodyLimits = { forms: number; photoForms: number; webhooks: number }
 
-/** Staff appeal forms carry a photo (5 MB at most) beside the story; webhooks a provider's event. */
-const PHOTO_FORM_PATH = /^\/staff\/appeals\/(?:new|[^/]+)\/?$/
+/**
+ * Staff appeal and event forms carry a photo (5 MB at most) beside the story or the event's
+ * details; webhooks a provider's event.
+ */
+const PHOTO_FORM_PATH = /^\/staff\/(?:appeals\/(?:new|[^/]+)|events\/(?:new|[^/]+\/edit))\/?$/
 const WEBHOOK_PATH = /^\/webhooks\//
 
 export function bodyLimitFor(path: string, limits: BodyLimits): number {

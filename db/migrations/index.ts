@@ -23,9 +23,9 @@ import * as staffSignInSecurity from './0023-staff-sign-in-security.ts'
 import * as unconfirmedEmailLimit from './0024-unconfirmed-email-limit.ts'
 import * as holdLimitsAndConfirmedWaitlist from './0026-hold-limits-and-confirmed-waitlist.ts'
 import * as organisationTrust from './0029-organisation-trust.ts'
-import * as eventCoverPhotos from './0030-event-cover-photos.ts'
 import * as eventRegistrationRateLimit from './0031-event-registration-rate-limit.ts'
 import * as secondPaymentKept from './0032-second-payment-kept.ts'
+import * as eventCoverPhotos from './0033-event-cover-photos.ts'
 
 /**
  * Every migration, in order. Listed by hand (not read from the folder) so that the same list
@@ -56,7 +56,7 @@ export const migrations: Record<string, Migration> = {
   '0024-unconfirmed-email-limit': unconfirmedEmailLimit,
   '0026-hold-limits-and-confirmed-waitlist': holdLimitsAndConfirmedWaitlist,
   '0029-organisation-trust': organisationTrust,
-  '0030-event-cover-photos': eventCoverPhotos,
   '0031-event-registration-rate-limit': eventRegistrationRateLimit,
   '0032-second-payment-kept': secondPaymentKept,
+  '0033-event-cover-photos': eventCoverPhotos,
 }

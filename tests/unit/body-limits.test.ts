@@ -14,6 +14,11 @@ test('each kind of route has its own limit', () => {
   expect(bodyLimitFor('/staff/appeals/new', LIMITS)).toBe(LIMITS.photoForms)
   expect(bodyLimitFor('/staff/appeals/0b7d8f5e-0000-4000-8000-000000000000', LIMITS)).toBe(LIMITS.photoForms)
   expect(bodyLimitFor('/staff/appeals/0b7d8f5e-0000-4000-8000-000000000000/updates', LIMITS)).toBe(LIMITS.forms)
+  // An event's cover photo comes with the event form, new or edited; its other staff pages are small forms.
+  expect(bodyLimitFor('/staff/events/new', LIMITS)).toBe(LIMITS.photoForms)
+  expect(bodyLimitFor('/staff/events/0b7d8f5e-0000-4000-8000-000000000000/edit', LIMITS)).toBe(LIMITS.photoForms)
+  expect(bodyLimitFor('/staff/events/0b7d8f5e-0000-4000-8000-000000000000', LIMITS)).toBe(LIMITS.forms)
+  expect(bodyLimitFor('/staff/events/0b7d8f5e-0000-4000-8000-000000000000/check-in', LIMITS)).toBe(LIMITS.forms)
   expect(bodyLimitFor('/webhooks/stripe', LIMITS)).toBe(LIMITS.webhooks)
 })
 
