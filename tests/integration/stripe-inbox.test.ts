@@ -200,6 +200,9 @@ describe('applying', () => {
       select count(distinct xmin::text)::int as transactions from stripe_inbox where event_id in (${sql.join(together.map((event) => event.id))})`.execute(db)
     expect(rows[0]!.transactions).toBe(1)
     expect(await appealTotals(appeal.id)).toMatchObject({ confirmed_gross_minor: 5_000, refunded_minor: 500 })
+    // The batch's receipts, written together before its commit.
+    const receiptKeys = [first!, second!].map((donation) => `donation-receipt/${donation.donationId}`)
+    expect(await db.selectFrom('email_outbox').select('idempotency_key').where('idempotency_key', 'in', receiptKeys).execute()).toHaveLength(2)
 
     const malformed = stripeEvent('charge.refunded', { id: 'ch_batch_shape', object: 'charge', payment_intent: 'pi_batch_shape', amount: 'all', amount_refunded: 1 })
     const good = stripeEvent('checkout.session.completed', completedSession({ donationId: third!.donationId, amountMinor: 1_000 }))

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { enqueueEmail } from '#app/modules/email/outbox.server.ts'
+import { queueEmail } from '#app/modules/email/outbox.server.ts'
 import { EMAIL_ORGANISATION_COLUMNS, toEmailOrganisation } from '#app/modules/organisation/organisation.server.ts'
 import type { DatabaseTransaction } from '#app/utils/db.server.ts'
 import { appUrl } from '#app/utils/env.server.ts'
@@ -226,14 +226,14 @@ async function enqueueReceipt(trx: Trx, donation: Awaited<ReturnType<typeof rece
   }
   const confirmedAt = (donation.confirmed_at ?? new Date()).toISOString()
   if (donation.frequency === 'monthly' && donation.recurring_plan_id) {
-    await enqueueEmail(trx, {
+    await queueEmail(trx, {
       template: 'monthly-gift-receipt',
       to: donation.donor_email,
       props: { ...common, instalmentDate: confirmedAt, stopUrl: stopMonthlyGiftUrl(donation.recurring_plan_id) },
       idempotencyKey: `monthly-gift-receipt/${donation.id}${keySuffix}`,
     })
   } else {
-    await enqueueEmail(trx, {
+    await queueEmail(trx, {
       template: 'donation-receipt',
       to: donation.donor_email,
       props: { ...common, donatedAt: confirmedAt },

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { addEmailJobsAfterCommit, scheduleQueuedEmailsSoon } from '#app/modules/email/outbox.server.ts'
+import { addEmailJobsAfterCommit, holdQueuedEmails, scheduleQueuedEmailsSoon, writeQueuedEmails } from '#app/modules/email/outbox.server.ts'
 import { addJob } from '#app/modules/jobs/jobs.server.ts'
 import type { Database, DatabaseTransaction } from '#app/utils/db.server.ts'
 import { isPermanentFailure } from '#app/utils/database-errors.server.ts'
@@ -182,8 +182,10 @@ async function applyClaimedBatch(db: Database, rows: Claimed[], maxAttempts: num
     await db.transaction().execute(async (trx) => {
       await sql`set local synchronous_commit = off`.execute(trx)
       addEmailJobsAfterCommit(trx)
+      holdQueuedEmails(trx)
       await lockSubjectsOf(trx, events)
       for (const event of events) await applyStripeEvent(trx, event)
+      await writeQueuedEmails(trx)
       await markApplied(trx, rows.map((row) => row.event_id))
     })
     return rows.map(() => 'applied')
