@@ -154,9 +154,10 @@ export type Confirmation = {
  * and the totals, and enqueues the receipt in the same transaction.
  * Returns false when it was already confirmed.
  */
-export async function confirmDonation(trx: Trx, donationId: string, confirmation: Confirmation): Promise<boolean> {
-  // The donation is locked and its receipt's details read in one statement.
-  const donation = await receiptDetails(trx, donationId, { lock: true })
+export async function confirmDonation(trx: Trx, donationId: string, confirmation: Confirmation, alreadyRead?: DonationToConfirm): Promise<boolean> {
+  // The donation is locked and its receipt's details read in one statement, unless the event's
+  // first statement did both (recordCheckoutSession) and nothing since has changed the row.
+  const donation = alreadyRead?.id === donationId ? alreadyRead : await receiptDetails(trx, donationId, { lock: true })
   if (donation.status === 'confirmed') return false
   await enqueueReceipt(trx, { ...donation, confirmed_at: confirmation.occurredAt }, confirmation.chargedMinor)
   await writeConfirmation(trx, donation, confirmation)
@@ -179,14 +180,9 @@ export async function resendReceipt(trx: Trx, donationId: string, at: Date = new
   return enqueueReceipt(trx, await receiptDetails(trx, donationId), chargedMinor, `/resend-${at.getTime()}`)
 }
 
-/** A donation with what its receipt shows: the appeal, and the organisation (joined in, not read apart). */
-function receiptDetails(trx: Trx, donationId: string, options: { lock?: boolean } = {}) {
-  return trx
-    .selectFrom('donations as d')
-    .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
-    .leftJoin('organisation as o', (join) => join.on('o.id', '=', 1))
-    .select([
-      'd.id',
+/** What confirming a donation reads of it: the row, the appeal, and the organisation for its receipt. */
+const DONATION_TO_CONFIRM_COLUMNS = [
+  'd.id',
       'd.status',
       'd.appeal_id',
       'd.supporter_id',
@@ -202,10 +198,42 @@ function receiptDetails(trx: Trx, donationId: string, options: { lock?: boolean 
       'a.title',
       'a.slug',
       ...EMAIL_ORGANISATION_COLUMNS.map((column) => `o.${column}` as const),
-    ])
+] as const
+
+export type DonationToConfirm = Awaited<ReturnType<typeof receiptDetails>>
+
+/** A donation with what its receipt shows: the appeal, and the organisation (joined in, not read apart). */
+function receiptDetails(trx: Trx, donationId: string, options: { lock?: boolean } = {}) {
+  return trx
+    .selectFrom('donations as d')
+    .innerJoin('appeals as a', 'a.id', 'd.appeal_id')
+    .leftJoin('organisation as o', (join) => join.on('o.id', '=', 1))
+    .select(DONATION_TO_CONFIRM_COLUMNS)
     .where('d.id', '=', donationId)
     .$if(options.lock === true, (query) => query.forUpdate(['d']))
     .executeTakeFirstOrThrow()
+}
+
+/**
+ * A checkout's completion arrives: records its session and customer on the donation and, in the
+ * same statement (the row now locked by the update), reads what confirming it needs, so that
+ * confirmDonation need not read it again. Undefined when there is no such donation.
+ */
+export async function recordCheckoutSession(trx: Trx, donationId: string, ids: { sessionId: string; customerId: string | null }) {
+  const row = await trx
+    .updateTable('donations as d')
+    .from('appeals as a')
+    .leftJoin('organisation as o', (join) => join.on('o.id', '=', 1))
+    .set((eb) => ({
+      stripe_checkout_session_id: eb.fn.coalesce('d.stripe_checkout_session_id', eb.val(ids.sessionId)),
+      stripe_customer_id: ids.customerId,
+      updated_at: new Date(),
+    }))
+    .whereRef('a.id', '=', 'd.appeal_id')
+    .where('d.id', '=', donationId)
+    .returning([...DONATION_TO_CONFIRM_COLUMNS, 'd.stripe_payment_intent_id'])
+    .executeTakeFirst()
+  return row as (DonationToConfirm & { stripe_payment_intent_id: string | null }) | undefined
 }
 
 /** `chargedMinor`: what Stripe charged (the ledger's charge), which the receipt shows as the total. */

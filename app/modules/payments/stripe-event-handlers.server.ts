@@ -1,7 +1,15 @@
 import { sql } from 'kysely'
 import type { DatabaseTransaction } from '#app/utils/db.server.ts'
 import { getLogger } from '#app/utils/logger.server.ts'
-import { confirmDonation, markDonation, recordDispute, recordDonationEvent, recordRefund } from '#app/modules/donations/ledger.server.ts'
+import {
+  confirmDonation,
+  markDonation,
+  recordCheckoutSession,
+  recordDispute,
+  recordDonationEvent,
+  recordRefund,
+  type DonationToConfirm,
+} from '#app/modules/donations/ledger.server.ts'
 import {
   readEventObject,
   type ChargeObject,
@@ -299,21 +307,9 @@ async function donationExists(trx: Trx, donationId: string) {
 async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
   const donationId = donationIdOf(session)
   const customerId = idOf(session.customer)
-  // Records the session's ids, finds out whether the donation exists and reads what
-  // donationForSessionPayment needs, in one statement.
-  const known =
-    isUuid(donationId)
-      ? await trx
-          .updateTable('donations')
-          .set((eb) => ({
-            stripe_checkout_session_id: eb.fn.coalesce('stripe_checkout_session_id', eb.val(session.id)),
-            stripe_customer_id: customerId,
-            updated_at: new Date(),
-          }))
-          .where('id', '=', donationId)
-          .returning(['status', 'stripe_payment_intent_id'])
-          .executeTakeFirst()
-      : undefined
+  // Records the session's ids, finds out whether the donation exists and reads what confirming
+  // it needs, in one statement.
+  const known = isUuid(donationId) ? await recordCheckoutSession(trx, donationId, { sessionId: session.id, customerId }) : undefined
   if (!donationId || !known) {
     getLogger().warn({ eventId }, 'Checkout Session for an unknown donation')
     return
@@ -322,7 +318,8 @@ async function sessionCompleted(trx: Trx, session: CheckoutSessionObject, eventI
     const subscriptionId = idOf(session.subscription)
     await activatePlan(trx, { planId: session.metadata?.recurring_plan_id, donationId, subscriptionId, customerId, occurredAt })
   }
-  if (session.payment_status === 'paid') return confirmSession(trx, { id: donationId, ...known }, session, eventId, occurredAt)
+  // A subscription's plan was just activated: the donation's row is read again when confirmed.
+  if (session.payment_status === 'paid') return confirmSession(trx, known, session, eventId, occurredAt, session.mode === 'subscription' ? undefined : known)
   if (session.payment_status === 'unpaid') await markDonation(trx, donationId, 'processing', eventId)
 }
 
@@ -336,7 +333,14 @@ async function sessionPaid(trx: Trx, session: CheckoutSessionObject, eventId: st
 /** A session's donation as it was when its event began to apply. */
 type SessionDonation = { id: string; status: string; stripe_payment_intent_id: string | null }
 
-async function confirmSession(trx: Trx, sessionDonation: SessionDonation, session: CheckoutSessionObject, eventId: string, occurredAt: Date) {
+async function confirmSession(
+  trx: Trx,
+  sessionDonation: SessionDonation,
+  session: CheckoutSessionObject,
+  eventId: string,
+  occurredAt: Date,
+  alreadyRead?: DonationToConfirm,
+) {
   const paymentIntentId = idOf(session.payment_intent)
   const invoiceId = idOf(session.invoice)
   const donationId = await donationForSessionPayment(trx, sessionDonation, session, eventId)
@@ -348,7 +352,7 @@ async function confirmSession(trx: Trx, sessionDonation: SessionDonation, sessio
     invoiceId: session.mode === 'subscription' ? invoiceId : null,
     occurredAt,
     stripeEventId: eventId,
-  })
+  }, alreadyRead)
   if (paymentIntentId) await applyWaitingEvents(trx, paymentIntentId)
   else if (session.mode === 'subscription' && invoiceId) await linkInvoicePayment(trx, donationId, invoiceId)
 }
