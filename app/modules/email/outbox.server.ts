@@ -136,7 +136,7 @@ const heldEmails = new WeakMap<DatabaseTransaction, EnqueueEmail[]>()
 /**
  * For transactions that apply many events at once (the Stripe inbox's batches): emails queued in
  * `trx` with queueEmail are held and written in one statement by writeQueuedEmails, which the
- * caller must run before it commits. One INSERT for a batch's twenty receipts instead of twenty.
+ * caller must run before it commits. One INSERT for a batch's receipts instead of one each.
  */
 export function holdQueuedEmails(trx: DatabaseTransaction) {
   if (!heldEmails.has(trx)) heldEmails.set(trx, [])

@@ -24,7 +24,7 @@ export type InboxSource = 'webhook' | 'reconciliation' | 'offline'
  * Events one lane claims, and applies in one transaction, at a time: enough to save commits and
  * round trips, few enough to share a backlog between lanes and to redo cheaply when one fails.
  */
-const CLAIM_BATCH = 20
+const CLAIM_BATCH = 50
 /** A claimed event another worker may take again if this one has not finished by then. */
 const LEASE_SECONDS = 120
 const MAX_ERROR_LENGTH = 2_000
