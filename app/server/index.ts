@@ -2,6 +2,7 @@ import { watch } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import v8 from 'node:v8'
 import { createRequestHandler } from '@remix-run/express'
 import { broadcastDevReady, installGlobals, type AppLoadContext, type ServerBuild } from '@remix-run/node'
 import compression from 'compression'
@@ -34,6 +35,8 @@ try {
   }
   throw error
 }
+// Read by V8 each time it sets the next full collection's threshold, so it holds when set here.
+if (env.HEAP_GROWING_PERCENT > 0) v8.setFlagsFromString(`--heap-growing-percent=${env.HEAP_GROWING_PERCENT}`)
 const logger = getLogger()
 const isDevelopment = env.NODE_ENV === 'development'
 const BUILD_PATH = path.resolve('build/index.js')

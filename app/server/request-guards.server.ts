@@ -1,4 +1,5 @@
 import type http from 'node:http'
+import type { Socket } from 'node:net'
 import type express from 'express'
 import type { Logger } from 'pino'
 
@@ -121,28 +122,69 @@ function refuseBody(request: http.IncomingMessage, response: http.ServerResponse
   const body = Buffer.from(text)
   response.writeHead(status, { ...headers, ...REFUSAL_HEADERS, Connection: 'close', 'Content-Length': String(body.length) })
   response.write(body)
+  const declared = request.headers['transfer-encoding'] === undefined ? Number(request.headers['content-length'] ?? 0) : Number.POSITIVE_INFINITY
   let discarded = 0
   let closed = false
   const close = () => {
     if (closed) return
     closed = true
     clearTimeout(timer)
-    request.removeListener('data', discard)
+    request.removeListener('data', discardChunk)
     response.end()
   }
-  const discard = (chunk: Buffer) => {
-    discarded += chunk.length
-    if (discarded >= LINGER_MAX_BYTES) close()
+  const discard = (bytes: number) => {
+    discarded += bytes
+    if (discarded >= LINGER_MAX_BYTES || discarded >= declared) close()
+    return !closed
   }
+  const discardChunk = (chunk: Buffer) => void discard(chunk.length)
   const timer = setTimeout(close, LINGER_MS)
-  request.on('data', discard)
+  // What Node's parser has read already, with the head, arrives as the request's data.
+  request.on('data', discardChunk)
   request.once('end', close)
   // The client read the answer and went: nothing is left to wait for.
   response.once('close', () => {
     closed = true
     clearTimeout(timer)
   })
+  // Once the handler has returned (the parser is not running), the rest goes straight from the
+  // socket into one shared buffer; if that is not possible it keeps coming as the request's data.
+  process.nextTick(() => {
+    if (!closed) readIntoDiscardBuffer(request.socket, discard)
+  })
 }
+
+/**
+ * The bytes of refused bodies are read into this one buffer and forgotten. Read as the request's
+ * data, each piece was a new copy made by Node's HTTP parser, and V8 freed those only after tens of
+ * megabytes had piled up: a flood of refused uploads grew the server by 40 MB of them alone
+ * (docs/benchmarks.md).
+ */
+const DISCARD_BUFFER = Buffer.allocUnsafe(64 * 1024)
+
+/**
+ * Points a socket's reading at DISCARD_BUFFER, by the hook Node gives a client socket for this
+ * (net.Socket's `onread` option, its buffer and callback kept under the symbols named here), and
+ * takes it from the HTTP parser (which Node's server does itself when anyone listens for the
+ * socket's data). `onBytes` is told how many bytes came each time; reading stops when it returns
+ * false, and the end or a reset closes the socket as always. Returns false (and does nothing) when
+ * this Node does not have the hook: the body then keeps coming as the request's data.
+ */
+function readIntoDiscardBuffer(socket: Socket, onBytes: (bytes: number) => boolean): boolean {
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null })._handle
+  const symbols = Object.getOwnPropertySymbols(socket)
+  const bufferKey = symbols.find((symbol) => symbol.description === 'kBuffer')
+  const callbackKey = symbols.find((symbol) => symbol.description === 'kBufferCb')
+  if (socket.destroyed || !bufferKey || !callbackKey || typeof handle?.useUserBuffer !== 'function') return false
+  const hooks = socket as unknown as Record<symbol, unknown>
+  hooks[bufferKey] = DISCARD_BUFFER
+  hooks[callbackKey] = (bytes: number) => onBytes(bytes)
+  socket.on('data', ignore)
+  handle.useUserBuffer(DISCARD_BUFFER)
+  return true
+}
+
+function ignore() {}
 
 const REFUSAL_HEADERS = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }
 

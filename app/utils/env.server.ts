@@ -145,6 +145,13 @@ const envSchema = z.object({
    * with a reset or a 502. Node's own default is 5 s.
    */
   KEEP_ALIVE_SECONDS: z.coerce.number().int().min(1).max(600).default(65),
+  /**
+   * How far the web server's heap may grow past what its last full garbage collection kept before
+   * the next one, in percent (V8's `--heap-growing-percent`; 0 leaves V8's own factor, up to 300%).
+   * A flood of refused connections leaves garbage V8 otherwise collects only after the server
+   * has grown by 60-100 MB (docs/decisions/031).
+   */
+  HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(400).default(60),
   /** How many seconds to wait for requests in flight when asked to stop. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
 })

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { appendFileSync } from 'node:fs'
 import pg from 'pg'
 import { compiled } from '#scripts/build-server.ts'
 
@@ -107,8 +108,11 @@ export async function startAppServer(options: {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
+  // BENCH_SERVER_LOG: a file that gets all the server printed (with --trace-gc, say), not only its tail.
+  const logFile = process.env.BENCH_SERVER_LOG
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000)
+    if (logFile) appendFileSync(logFile, chunk)
   }
   child.stdout!.on('data', keep)
   child.stderr!.on('data', keep)

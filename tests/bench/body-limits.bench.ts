@@ -15,7 +15,8 @@
  * server. BENCH_BODY_ATTACKER_NICE=0 measures that too.
  *
  * Environment: BENCH_BODY_CLIENTS, BENCH_BODY_SECONDS, BENCH_BODY_MB (default 200),
- * BENCH_BODY_ATTACKER_NICE (0-19, default 10); BENCH_SKIP_BUILD (use the build that is there);
+ * BENCH_BODY_ATTACKER_NICE (0-19, default 10); BENCH_SERVER_NODE_ARGS (Node options for the server,
+ * such as --trace-gc); BENCH_SKIP_BUILD (use the build that is there);
  * BENCH_DATABASE_URL (the PostgreSQL server).
  */
 import { spawn } from 'node:child_process'
@@ -31,6 +32,7 @@ const CLIENTS = positiveInteger('BENCH_BODY_CLIENTS', 20)
 const SECONDS = positiveInteger('BENCH_BODY_SECONDS', 15)
 const BODY_BYTES = positiveInteger('BENCH_BODY_MB', 200) * 1024 * 1024
 const ATTACKER_NICE = Math.min(19, Number(process.env.BENCH_BODY_ATTACKER_NICE ?? 10) || 0)
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const MAX_RSS_GROWTH_MB = 50
 const MAX_HEALTHZ_P95_MS = 100
 const PATHS = ['/appeals/walk-again-yusuf', '/events/online-briefing-enforced-disappearances', '/saved']
@@ -145,7 +147,7 @@ async function main() {
   const server = await startAppServer({
     port,
     env: seededProductionEnv(database.url, port),
-    nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(EVENT_LOOP_PROBE)}`, ...PRODUCTION_SERVER_ARGS],
+    nodeArgs: [...SERVER_NODE_ARGS, '--import', `data:text/javascript,${encodeURIComponent(EVENT_LOOP_PROBE)}`, ...PRODUCTION_SERVER_ARGS],
   })
   addCleanUp('stop the server', () => server.stop())
   const pid = server.process.pid!

@@ -1,5 +1,5 @@
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { expect, test } from 'vitest'
 import { bodyLimitFor, refuseOversizedBody } from '#app/server/request-guards.server.ts'
 
@@ -56,6 +56,50 @@ test('a body over the limit gets 413 and one without a length 411, before the ha
     const chunked = await send('/appeals/x', { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' }, null, true)
     expect(chunked.status).toBe(411)
     expect(reached).toBe(1)
+  } finally {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+})
+
+test('a refused body is read into one reused buffer, not handed over piece by piece as the request body', async () => {
+  // Each piece of a body Node's parser hands over is a fresh copy that V8 frees late; under a flood
+  // of refused uploads those copies were most of the server's growth (docs/decisions/031).
+  const seen: { asRequestData: number; fromSocket: number; status: number }[] = []
+  const server = http.createServer((request, response) => {
+    if (!refuseOversizedBody(request, response, LIMITS)) return void response.end('not refused')
+    let asRequestData = 0
+    request.on('data', (chunk: Buffer) => (asRequestData += chunk.length))
+    response.once('close', () => seen.push({ asRequestData, fromSocket: request.socket.bytesRead, status: response.statusCode }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const bodyBytes = 3 * 1024 * 1024
+  try {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1')
+      let received = ''
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
+      socket.on('error', reject)
+      socket.on('close', () => resolve(received))
+      socket.write(`POST /appeals/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${bodyBytes}\r\n\r\n`)
+      const piece = Buffer.alloc(64 * 1024, 'a')
+      let sent = 0
+      const writeMore = () => {
+        while (sent < bodyBytes) {
+          sent += piece.length
+          if (!socket.write(piece)) return void socket.once('drain', writeMore)
+        }
+        socket.end()
+      }
+      writeMore()
+    })
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /)
+    await expect.poll(() => seen.length).toBe(1)
+    // The whole body was read (the connection lingered until the client had sent it all)...
+    expect(seen[0]!.fromSocket).toBeGreaterThanOrEqual(bodyBytes)
+    // ...but only what came with the head reached JavaScript as the request's data.
+    expect(seen[0]!.asRequestData).toBeLessThanOrEqual(64 * 1024)
   } finally {
     server.closeAllConnections()
     await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -12,6 +12,12 @@ describe('parseEnv', () => {
     expect(env.MIGRATE_ON_START).toBe(true)
   })
 
+  test('the web server heap grows by 60% between full collections unless told otherwise (0: V8 decides)', () => {
+    expect(parseEnv({}).HEAP_GROWING_PERCENT).toBe(60)
+    expect(parseEnv({ HEAP_GROWING_PERCENT: '0' }).HEAP_GROWING_PERCENT).toBe(0)
+    expect(() => parseEnv({ HEAP_GROWING_PERCENT: '-5' })).toThrowError(EnvError)
+  })
+
   test('reads PORT as a number and treats empty values as unset', () => {
     const env = parseEnv({ PORT: '8080', DATABASE_URL: '' })
     expect(env.PORT).toBe(8080)
