@@ -113,6 +113,27 @@ describe('startCheckout', () => {
     expect(await db.selectFrom('donations').select('id').where('appeal_id', '=', appeal.id).execute()).toHaveLength(2)
   })
 
+  test('the same submission back with changed choices of how the donor is shown is stored as chosen before paying, and never after', async () => {
+    const appeal = await createAppeal()
+    const first = request(appeal.id, { name: 'Amina Test', showName: true, message: 'For Yusuf', showMessage: true, showAmount: true, updatesOptIn: true })
+    const at = { origin, clientIp: '203.0.113.6' }
+    const started = await startCheckout(db, first, at)
+    // Back from the payment page (the stored form, same id): the donor decides to give anonymously.
+    const anonymous = { ...first, showName: false, showMessage: false, showAmount: false, message: null, name: 'A. Test', updatesOptIn: false }
+    expect(await startCheckout(db, anonymous, at)).toEqual(started)
+    const stored = await db
+      .selectFrom('donations')
+      .select(['donor_name', 'message', 'show_name', 'show_message', 'show_amount', 'updates_opt_in'])
+      .where('appeal_id', '=', appeal.id)
+      .execute()
+    expect(stored).toEqual([{ donor_name: 'A. Test', message: null, show_name: false, show_message: false, show_amount: false, updates_opt_in: false }])
+    // Once Stripe has confirmed the gift, a resubmitted form changes nothing about it.
+    await db.updateTable('donations').set({ status: 'confirmed' }).where('appeal_id', '=', appeal.id).execute()
+    await startCheckout(db, first, at)
+    const after = await db.selectFrom('donations').select(['show_name', 'donor_name']).where('appeal_id', '=', appeal.id).execute()
+    expect(after).toEqual([{ show_name: false, donor_name: 'A. Test' }])
+  })
+
   test('Stripe failing, then answering: nothing charged, then the same donation and key get their session', async () => {
     const appeal = await createAppeal()
     let failing = true

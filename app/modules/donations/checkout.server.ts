@@ -41,6 +41,7 @@ export async function startCheckout(
 
   const submission = await effectiveSubmission(db, request, appeal)
   const donation = await findOrCreatePendingDonation(db, submission, appeal)
+  await keepShownAsChosen(db, donation.id, submission)
   await db
     .updateTable('donations')
     .set({ checkout_client_key: clientKey })
@@ -126,6 +127,31 @@ async function effectiveSubmission(db: Database, request: DonationRequest, appea
   if (sameGift) return request
   const changed = [request.amountMinor, feeCoverMinor, request.frequency, request.email.toLowerCase(), request.giftAid ? 'gift-aid' : 'no-gift-aid']
   return { ...request, submissionId: uuidFromValues(request.submissionId, ...changed.map(String)) }
+}
+
+/**
+ * The same submission back with the same gift but other choices of how the donor is shown (Back
+ * from the payment page without JavaScript, then "don't show my name"): the pending donation takes
+ * them, so the gift is shown as the donor last chose before paying. Once Stripe has confirmed it
+ * (or anything else has become of it) a resubmitted form changes nothing.
+ */
+async function keepShownAsChosen(db: Database, donationId: string, request: DonationRequest) {
+  const chosen = {
+    donor_name: request.name,
+    message: request.message,
+    show_name: request.showName,
+    show_amount: request.showAmount,
+    show_message: request.showMessage,
+    updates_opt_in: request.updatesOptIn,
+  }
+  await db
+    .updateTable('donations')
+    .set({ ...chosen, updated_at: new Date() })
+    .where('id', '=', donationId)
+    .where('status', '=', 'pending')
+    // Most submissions are the first or a double click: nothing to write then.
+    .where(({ eb, or }) => or(Object.entries(chosen).map(([column, value]) => eb(column as keyof typeof chosen, 'is distinct from', value))))
+    .execute()
 }
 
 /** What the donor adds to cover the processing fee, when they chose to. */
