@@ -60,7 +60,7 @@ async function registerAndFetchQr() {
   expect(code, text).toBeDefined()
   const png = await QRCode.toBuffer(code!, { margin: 2, scale: 8 })
   await context.close()
-  return { name, png }
+  return { name, png, code: code! }
 }
 
 /** The check-in page of the briefing, reached as staff do: the event's page, then "Check people in". */
@@ -128,6 +128,53 @@ test('with a camera, a registrant’s check-in code shown as a QR code is read i
   await expect.poll(() => page.locator('.staff-check-in__results').innerText()).toMatch(/Checked in at/)
   // Every script, the decoder's included, came from our own origin.
   for (const url of scripts) expect(new URL(url).origin).toBe(new URL(baseUrl()).origin)
+})
+
+test('where the browser has its own BarcodeDetector (Chrome on Android, Safari), the page uses it on the camera frames and never fetches jsQR', async () => {
+  const { name, code } = await registerAndFetchQr()
+  // Chromium on Linux has no BarcodeDetector: the page gets one that answers with the code whenever
+  // it is handed a camera frame (chromium's generated test picture), as a phone's would.
+  const withDetector = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, '--disable-quic', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
+  })
+  try {
+    const context = await staffContext(withDetector, { permissions: ['camera'] })
+    await context.addInitScript((code: string) => {
+      const seen = { formats: [] as string[], frames: 0 }
+      ;(window as unknown as { detectorSeen: typeof seen }).detectorSeen = seen
+      ;(window as unknown as { BarcodeDetector: unknown }).BarcodeDetector = class {
+        static async getSupportedFormats() {
+          return ['ean_13', 'qr_code']
+        }
+        constructor(options: { formats: string[] }) {
+          seen.formats = options.formats
+        }
+        async detect(source: unknown) {
+          if (!(source instanceof HTMLVideoElement) || source.videoWidth === 0) return []
+          seen.frames += 1
+          return [{ rawValue: code, format: 'qr_code' }]
+        }
+      }
+    }, code)
+    const page = await context.newPage()
+    const scripts: string[] = []
+    page.on('request', (request) => {
+      if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname)
+    })
+    await openCheckIn(page)
+    await page.getByRole('button', { name: 'Scan with camera' }).click()
+    await expect.poll(() => page.locator('#check-in-message').textContent(), { timeout: 20_000 }).toBe(`Checked in: ${name}, 1 place`)
+    const seen = await page.evaluate(() => (window as unknown as { detectorSeen: { formats: string[]; frames: number } }).detectorSeen)
+    expect(seen.formats).toEqual(['qr_code'])
+    expect(seen.frames).toBeGreaterThan(0)
+    expect(scripts.filter((path) => /jsqr/i.test(path))).toEqual([])
+    await page.getByRole('button', { name: 'Stop the camera' }).click()
+    await expect.poll(() => page.locator('#camera-status').innerText()).toBe('Camera stopped.')
+  } finally {
+    await withDetector.close()
+  }
 })
 
 test('without a camera the page says so plainly; reached by the client router it reloads with its own policy; the typed code still works, with JavaScript and without', async () => {
