@@ -154,11 +154,16 @@ function subjectLockNames(read: NonNullable<ReturnType<typeof readEventObject>>)
       // them pass each other.
       const invoiceId = idOf(read.object.invoice)
       const donationId = donationIdOf(read.object)
-      names.push(invoiceId && invoiceLock(invoiceId), donationId && isUuid(donationId) ? `donation:${donationId}` : null, paymentLock(idOf(read.object.payment_intent)))
+      names.push(
+        invoiceId && invoiceLock(invoiceId),
+        donationId && isUuid(donationId) ? `donation:${donationId}` : null,
+        paymentLock(idOf(read.object.payment_intent)),
+        planLock(read.object.metadata?.recurring_plan_id),
+      )
       break
     }
     case 'invoice.paid':
-      names.push(invoiceLock(read.object.id))
+      names.push(invoiceLock(read.object.id), planLock(subscriptionOf(read.object).metadata.recurring_plan_id))
       break
     case 'invoice_payment.paid': {
       const invoiceId = idOf(read.object.invoice)
@@ -177,8 +182,11 @@ function subjectLockNames(read: NonNullable<ReturnType<typeof readEventObject>>)
       names.push(paymentLock(read.object.id))
       break
     case 'invoice.payment_failed':
+      // It changes only the plan's status: no money moves, nothing waits for it.
+      names.push(planLock(subscriptionOf(read.object).metadata.recurring_plan_id))
+      break
     case 'customer.subscription.deleted':
-      // They change only the plan's status: no money moves, nothing waits for them.
+      names.push(planLock(read.object.metadata?.recurring_plan_id))
       break
   }
   return names.filter((name): name is string => name !== null && name !== '')
@@ -218,6 +226,17 @@ function invoiceLock(invoiceId: string) {
  * the payment makes the second event wait for the first's commit, so it sees what the first did.
  * A lock taken again in the same transaction (a waiting event applied now) is already held.
  */
+/**
+ * A monthly gift's plan row is changed by its checkout, its invoices, a failed payment and its end.
+ * Two batches that each touch two plans, in opposite orders, would lock their rows crosswise and
+ * deadlock; PostgreSQL then noticed only after `deadlock_timeout` (1 s) and both batches were
+ * redone event by event. With the plan's lock among those a batch takes first, in the one order,
+ * the second batch waits instead. Our checkouts name the plan in every object's metadata.
+ */
+function planLock(planId: string | null | undefined) {
+  return planId && isUuid(planId) ? `plan:${planId}` : null
+}
+
 function paymentLock(paymentIntentId: string | null) {
   return paymentIntentId ? `${PAYMENT_LOCK_PREFIX}${paymentIntentId}` : null
 }
