@@ -122,7 +122,12 @@ function refuseBody(request: http.IncomingMessage, response: http.ServerResponse
   const body = Buffer.from(text)
   response.writeHead(status, { ...headers, ...REFUSAL_HEADERS, Connection: 'close', 'Content-Length': String(body.length) })
   response.write(body)
-  const declared = request.headers['transfer-encoding'] === undefined ? Number(request.headers['content-length'] ?? 0) : Number.POSITIVE_INFINITY
+  // A HEAD's answer has no body to write, so its head would wait for the end of the lingering.
+  if (request.method === 'HEAD') response.flushHeaders()
+  const chunked = request.headers['transfer-encoding'] !== undefined
+  const declared = chunked ? Number.POSITIVE_INFINITY : Number(request.headers['content-length'] ?? 0)
+  // The last few bytes read, to see a chunked body's last chunk even when it spans two reads.
+  let tail = ''
   let discarded = 0
   let closed = false
   const close = () => {
@@ -132,8 +137,12 @@ function refuseBody(request: http.IncomingMessage, response: http.ServerResponse
     request.removeListener('data', discardChunk)
     response.end()
   }
-  const discard = (bytes: number) => {
+  const discard = (bytes: number, read?: Buffer) => {
     discarded += bytes
+    if (chunked && read) {
+      tail = (tail + read.toString('latin1', Math.max(0, bytes - LAST_CHUNK.length), bytes)).slice(-LAST_CHUNK.length)
+      if (tail.endsWith(LAST_CHUNK)) close()
+    }
     if (discarded >= LINGER_MAX_BYTES || discarded >= declared) close()
     return !closed
   }
@@ -170,7 +179,15 @@ const DISCARD_BUFFER = Buffer.allocUnsafe(64 * 1024)
  * false, and the end or a reset closes the socket as always. Returns false (and does nothing) when
  * this Node does not have the hook: the body then keeps coming as the request's data.
  */
-function readIntoDiscardBuffer(socket: Socket, onBytes: (bytes: number) => boolean): boolean {
+/**
+ * How a chunked body ends: the last chunk (size 0) after the previous chunk's line end, then the
+ * empty line (trailers, which no uploader sends, are not looked for: such a body waits out its 2 s).
+ * Seen in the bytes dropped unparsed, it closes the connection as the request's end did when the
+ * parser read them.
+ */
+const LAST_CHUNK = '\r\n0\r\n\r\n'
+
+function readIntoDiscardBuffer(socket: Socket, onBytes: (bytes: number, read: Buffer) => boolean): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null })._handle
   const symbols = Object.getOwnPropertySymbols(socket)
   const bufferKey = symbols.find((symbol) => symbol.description === 'kBuffer')
@@ -178,7 +195,7 @@ function readIntoDiscardBuffer(socket: Socket, onBytes: (bytes: number) => boole
   if (socket.destroyed || !bufferKey || !callbackKey || typeof handle?.useUserBuffer !== 'function') return false
   const hooks = socket as unknown as Record<symbol, unknown>
   hooks[bufferKey] = DISCARD_BUFFER
-  hooks[callbackKey] = (bytes: number) => onBytes(bytes)
+  hooks[callbackKey] = (bytes: number) => onBytes(bytes, DISCARD_BUFFER)
   socket.on('data', ignore)
   handle.useUserBuffer(DISCARD_BUFFER)
   return true

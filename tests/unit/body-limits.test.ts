@@ -1,7 +1,7 @@
 import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
 import { expect, test } from 'vitest'
-import { bodyLimitFor, refuseOversizedBody } from '#app/server/request-guards.server.ts'
+import { bodyLimitFor, LINGER_MS, refuseOversizedBody } from '#app/server/request-guards.server.ts'
 
 /**
  * Every POST says how large its body is and stays within what its route needs, or is refused
@@ -100,6 +100,61 @@ test('a refused body is read into one reused buffer, not handed over piece by pi
     expect(seen[0]!.fromSocket).toBeGreaterThanOrEqual(bodyBytes)
     // ...but only what came with the head reached JavaScript as the request's data.
     expect(seen[0]!.asRequestData).toBeLessThanOrEqual(64 * 1024)
+  } finally {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+})
+
+/** A server with only the body guard; answers 'ok' to what it lets through. */
+async function guardedServer() {
+  const server = http.createServer((request, response) => {
+    if (!refuseOversizedBody(request, response, LIMITS)) return void response.end('ok')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, port: (server.address() as AddressInfo).port }
+}
+
+/** Opens a raw connection, writes each packet in turn (after `gapMs`), and times what comes back. */
+function exchange(port: number, packets: string[], gapMs = 50) {
+  return new Promise<{ received: string; firstByteMs: number; closedMs: number }>((resolve, reject) => {
+    const started = performance.now()
+    const socket = net.connect(port, '127.0.0.1')
+    let received = ''
+    let firstByteMs = Number.NaN
+    socket.on('data', (chunk: Buffer) => {
+      if (!received) firstByteMs = performance.now() - started
+      received += chunk.toString('latin1')
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve({ received, firstByteMs, closedMs: performance.now() - started }))
+    packets.forEach((packet, index) => setTimeout(() => socket.write(packet), index * gapMs))
+  })
+}
+
+test('a refused chunked body is let go as soon as its last chunk has come, not held for the whole lingering', async () => {
+  const { server, port } = await guardedServer()
+  try {
+    const { received, closedMs } = await exchange(port, [
+      'POST /appeals/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n',
+      '400\r\n' + 'a'.repeat(0x400) + '\r\n',
+      '0\r\n\r\n',
+    ])
+    expect(received).toMatch(/^HTTP\/1\.1 411 /)
+    // The last chunk came at about 100 ms; the lingering would have held the connection 2 s.
+    expect(closedMs).toBeLessThan(LINGER_MS / 2)
+  } finally {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+})
+
+test('a refused HEAD with a body gets its answer at once, not when the lingering ends', async () => {
+  const { server, port } = await guardedServer()
+  try {
+    const { received, firstByteMs } = await exchange(port, ['HEAD /events HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789'])
+    expect(received).toMatch(/^HTTP\/1\.1 400 /)
+    expect(firstByteMs).toBeLessThan(LINGER_MS / 2)
   } finally {
     server.closeAllConnections()
     await new Promise<void>((resolve) => server.close(() => resolve()))
