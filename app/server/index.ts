@@ -19,7 +19,7 @@ import { createPublicPageCache } from '#app/utils/page-cache.server.ts'
 import { PHOTO_FORM_BODY_MAX_BYTES, WEBHOOK_BODY_MAX_BYTES } from '#app/utils/request-body.server.ts'
 import { assetHeaders, createSecurityHeaders, nonceOf } from '#app/utils/security-headers.server.ts'
 import { prepareDatabase } from './prepare-database.server.ts'
-import { createErrorHandler, dropUntrustedForwarding, refuseMalformedRequest, refuseOversizedBody } from './request-guards.server.ts'
+import { createErrorHandler, dropUntrustedForwarding, oneRequestAtATime, refuseMalformedRequest, refuseOversizedBody } from './request-guards.server.ts'
 import { answerStripeWebhook } from './stripe-webhook-endpoint.server.ts'
 import { startAppWorker, type AppWorker } from '#app/worker/worker.server.ts'
 
@@ -114,11 +114,13 @@ function refused(request: http.IncomingMessage, response: http.ServerResponse, s
   logRequest(request.method, request.url, response.statusCode, started)
   return true
 }
-const server = http.createServer((request, response) => {
-  const started = process.hrtime.bigint()
-  if (refused(request, response, started)) return
-  serve(request, response, started)
-})
+const server = http.createServer(
+  oneRequestAtATime((request, response) => {
+    const started = process.hrtime.bigint()
+    if (refused(request, response, started)) return
+    serve(request, response, started)
+  }),
+)
 // A client that asks before sending its body (`Expect: 100-continue`, as curl does for large
 // uploads) is refused before it sends any of it; left to itself Node would tell it to go on.
 server.on('checkContinue', (request: http.IncomingMessage, response: http.ServerResponse) => {

@@ -1,9 +1,9 @@
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import express from 'express'
 import { afterEach, expect, test, vi } from 'vitest'
-import { createErrorHandler } from '#app/server/request-guards.server.ts'
+import { createErrorHandler, oneRequestAtATime } from '#app/server/request-guards.server.ts'
 import { createLogger } from '#app/utils/logger.server.ts'
 
 /**
@@ -65,4 +65,39 @@ test('a malformed escape in a route parameter answers 400 and a thrown error 500
   // The query (which can carry a token) is not logged; redaction still applies to the error.
   expect(lines.join('')).not.toContain('secret')
   expect(entries[1]!.err?.email).toBe('[redacted]')
+})
+
+test('requests sent together on one connection (pipelined) are handled one at a time, and all answered in order', async () => {
+  let active = 0
+  let mostAtOnce = 0
+  const server = http.createServer(
+    oneRequestAtATime((request, response) => {
+      active += 1
+      mostAtOnce = Math.max(mostAtOnce, active)
+      setTimeout(() => {
+        active -= 1
+        response.end(`answer to ${request.url}`)
+      }, 5)
+    }),
+  )
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  try {
+    const received = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1')
+      let text = ''
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString()
+        if ((text.match(/answer to/g) ?? []).length === 20) socket.end()
+      })
+      socket.on('error', reject)
+      socket.on('close', () => resolve(text))
+      socket.write(Array.from({ length: 20 }, (_, index) => `GET /page-${index} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''))
+    })
+    expect(mostAtOnce).toBe(1)
+    expect([...received.matchAll(/answer to \/page-(\d+)/g)].map((match) => Number(match[1]))).toEqual(Array.from({ length: 20 }, (_, index) => index))
+  } finally {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
 })
