@@ -172,14 +172,6 @@ function refuseBody(request: http.IncomingMessage, response: http.ServerResponse
 const DISCARD_BUFFER = Buffer.allocUnsafe(64 * 1024)
 
 /**
- * Points a socket's reading at DISCARD_BUFFER, by the hook Node gives a client socket for this
- * (net.Socket's `onread` option, its buffer and callback kept under the symbols named here), and
- * takes it from the HTTP parser (which Node's server does itself when anyone listens for the
- * socket's data). `onBytes` is told how many bytes came each time; reading stops when it returns
- * false, and the end or a reset closes the socket as always. Returns false (and does nothing) when
- * this Node does not have the hook: the body then keeps coming as the request's data.
- */
-/**
  * How a chunked body ends: the last chunk (size 0) after the previous chunk's line end, then the
  * empty line (trailers, which no uploader sends, are not looked for: such a body waits out its 2 s).
  * Seen in the bytes dropped unparsed, it closes the connection as the request's end did when the
@@ -187,6 +179,14 @@ const DISCARD_BUFFER = Buffer.allocUnsafe(64 * 1024)
  */
 const LAST_CHUNK = '\r\n0\r\n\r\n'
 
+/**
+ * Points a socket's reading at DISCARD_BUFFER, by the hook Node gives a client socket for this
+ * (net.Socket's `onread` option, its buffer and callback kept under the symbols named here), and
+ * takes it from the HTTP parser (which Node's server does itself when anyone listens for the
+ * socket's data). `onBytes` is told how many bytes came each time; reading stops when it returns
+ * false, and the end or a reset closes the socket as always. Returns false (and does nothing) when
+ * this Node does not have the hook: the body then keeps coming as the request's data.
+ */
 function readIntoDiscardBuffer(socket: Socket, onBytes: (bytes: number, read: Buffer) => boolean): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null })._handle
   const symbols = Object.getOwnPropertySymbols(socket)
@@ -245,8 +245,8 @@ type Handler = (request: http.IncomingMessage, response: http.ServerResponse) =>
  * Handles one request at a time on each connection. A client may send many requests in one go
  * without waiting for answers (HTTP/1.1 pipelining; no browser or load balancer does), and Node
  * starts every one of them at once, keeping each answer until the client reads the ones before:
- * 300 connections each sending 60 page requests and reading nothing grew the server to 1.9 GB and
- * exhausted the database pool for everyone. Here the next request on a connection starts only
+ * 300 connections each sending 60 page requests and reading nothing grew the server by more than a
+ * gigabyte in 10 s and held the database pool from everyone else (docs/decisions/032). Here the next request on a connection starts only
  * once the answer before it has been handed to the operating system (or the connection is gone),
  * so a client that does not read holds one answer, not sixty. Answers still go out in order.
  */

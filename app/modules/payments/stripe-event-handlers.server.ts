@@ -219,14 +219,6 @@ function invoiceLock(invoiceId: string) {
 }
 
 /**
- * Two events of one payment delivered at the same instant (its completion and its refund, say)
- * must not each miss the other's uncommitted row: the refund would find no confirmed donation and
- * wait in the inbox, while the completion looked for waiting events before that wait
- * was committed, and the refund was never applied. Taking this lock before reading anything about
- * the payment makes the second event wait for the first's commit, so it sees what the first did.
- * A lock taken again in the same transaction (a waiting event applied now) is already held.
- */
-/**
  * A monthly gift's plan row is changed by its checkout, its invoices, a failed payment and its end.
  * Two batches that each touch two plans, in opposite orders, would lock their rows crosswise and
  * deadlock; PostgreSQL then noticed only after `deadlock_timeout` (1 s) and both batches were
@@ -237,6 +229,14 @@ function planLock(planId: string | null | undefined) {
   return planId && isUuid(planId) ? `plan:${planId}` : null
 }
 
+/**
+ * Two events of one payment delivered at the same instant (its completion and its refund, say)
+ * must not each miss the other's uncommitted row: the refund would find no confirmed donation and
+ * wait in the inbox, while the completion looked for waiting events before that wait
+ * was committed, and the refund was never applied. Taking this lock before reading anything about
+ * the payment makes the second event wait for the first's commit, so it sees what the first did.
+ * A lock taken again in the same transaction (a waiting event applied now) is already held.
+ */
 function paymentLock(paymentIntentId: string | null) {
   return paymentIntentId ? `${PAYMENT_LOCK_PREFIX}${paymentIntentId}` : null
 }
